@@ -1,0 +1,13 @@
+export { frame, buildLayers, type Built, type Bytes, type L2Step, type Ipv4Step, type Ipv6Step, type PayloadStep, type PaddableStep, type LayerSpec } from './builder.js';
+export type {
+  ArpSpec, EthernetSpec, FragmentSpec, IcmpSpec, Icmpv6Spec, Ipv4Spec, Ipv6OptionsSpec, Ipv6Spec, RoutingSpec, TcpSpec, UdpSpec, VlanSpec,
+} from './builder.js';
+export { Frame, truncationText, type Truncation } from './frame.js';
+export { parseFrame } from './parse.js';
+export { summarize, dissect } from './summary.js';
+export { diffFrames, formatChanges, type FieldChange } from './diff.js';
+export { checkChecksums, type ChecksumCheck } from './checksums.js';
+export { flatten, formatField, layerToJson } from './fields.js';
+export type * from './layers.js';
+export type { TcpOption } from './tcp.js';
+export type { NdOption } from './icmpv6.js';
