@@ -15,26 +15,33 @@ export function ipv4ToString(b: Uint8Array, off: number): string {
 
 /** RFC 5952 text form: lower case, leading zeros dropped, the longest run (>= 2) of zero groups as `::`. */
 export function ipv6ToString(b: Uint8Array, off: number): string {
-  const g: number[] = new Array(8);
-  for (let i = 0; i < 8; i++) g[i] = (b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!;
+  // Find the longest run of zero groups first, then write the groups around it.
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
+  let runStart = -1;
+  for (let i = 0; i <= 8; i++) {
+    const zero = i < 8 && b[off + 2 * i] === 0 && b[off + 2 * i + 1] === 0;
+    if (zero) {
+      if (runStart < 0) runStart = i;
+    } else if (runStart >= 0) {
+      if (i - runStart > bestLen) {
+        bestStart = runStart;
+        bestLen = i - runStart;
+      }
+      runStart = -1;
+    }
+  }
+  let s = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      s += '::';
+      i += bestLen - 1;
       continue;
     }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
+    if (s.length > 0 && !s.endsWith(':')) s += ':';
+    s += ((b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!).toString(16);
   }
-  const hex = (from: number, to: number) => g.slice(from, to).map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(0, 8);
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
+  return s;
 }
 
 const MAC_RE = /^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i;

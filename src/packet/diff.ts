@@ -1,4 +1,4 @@
-import { flatten, layerPrefixes } from './fields.js';
+import { fieldEntries, layerPrefixes, sameValue, type FieldEntry } from './fields.js';
 import { Frame } from './frame.js';
 import { parseFrame } from './parse.js';
 
@@ -21,8 +21,8 @@ export function diffFrames(a: Frame | Uint8Array, b: Frame | Uint8Array): FieldC
   const fb = asFrame(b);
   const pa = layerPrefixes(fa.layers);
   const pb = layerPrefixes(fb.layers);
-  const va = flatten(fa);
-  const vb = flatten(fb);
+  const va = fieldEntries(fa);
+  const vb = fieldEntries(fb);
   const out: FieldChange[] = [];
   const onlyA = pa.filter((p) => !pb.includes(p));
   const onlyB = pb.filter((p) => !pa.includes(p));
@@ -31,25 +31,26 @@ export function diffFrames(a: Frame | Uint8Array, b: Frame | Uint8Array): FieldC
     const l = layerOf(path);
     if (onlyA.includes(l)) continue;
     const y = vb.get(path);
-    if (x !== y) out.push({ path, from: x, to: y === undefined ? undefined : describeChange(fa, fb, path, y) });
+    if (y === undefined) out.push({ path, from: x.text, to: undefined });
+    else if (!sameValue(x, y)) out.push({ path, from: x.text, to: describeChange(x, y) });
   }
   for (const [path, y] of vb) {
-    if (!va.has(path) && !onlyB.includes(layerOf(path))) out.push({ path, from: undefined, to: y });
+    if (!va.has(path) && !onlyB.includes(layerOf(path))) out.push({ path, from: undefined, to: y.text });
   }
   for (const l of onlyA) out.push({ path: l, from: 'present', to: undefined });
   for (const l of onlyB) out.push({ path: l, from: undefined, to: 'present' });
   return out;
 }
 
-function describeChange(fa: Frame, fb: Frame, path: string, to: string): string {
-  const x = fa.get(path);
-  const y = fb.get(path);
+function describeChange(a: FieldEntry, b: FieldEntry): string {
+  const x = a.value;
+  const y = b.value;
   if (Buffer.isBuffer(x) && Buffer.isBuffer(y) && (x.length > 32 || y.length > 32)) {
     let i = 0;
     while (i < x.length && i < y.length && x[i] === y[i]) i++;
-    return `${to} (first difference at byte ${i})`;
+    return `${b.text} (first difference at byte ${i})`;
   }
-  return to;
+  return b.text;
 }
 
 /** One line per change: `ipv4.ttl: 64 -> 63`. */

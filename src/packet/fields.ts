@@ -57,17 +57,37 @@ export function formatField(layer: string, field: string, v: unknown): string {
   return String(v);
 }
 
-/** Every field of every layer as `path -> text`, in frame order. */
-export function flatten(f: Frame): Map<string, string> {
-  const out = new Map<string, string>();
+/** A field's value and its text form. */
+export interface FieldEntry {
+  readonly value: unknown;
+  readonly text: string;
+}
+
+/** Every field of every layer as `path -> value and text`, in frame order. */
+export function fieldEntries(f: Frame): Map<string, FieldEntry> {
+  const out = new Map<string, FieldEntry>();
   const prefixes = layerPrefixes(f.layers);
   f.layers.forEach((l, i) => {
     for (const [k, v] of Object.entries(l)) {
       if (k === 'name' || v === undefined) continue;
-      out.set(`${prefixes[i]}.${k}`, formatField(l.name, k, v));
+      out.set(`${prefixes[i]}.${k}`, { value: v, text: formatField(l.name, k, v) });
     }
   });
   return out;
+}
+
+/** Every field of every layer as `path -> text`, in frame order. */
+export function flatten(f: Frame): Map<string, string> {
+  return new Map([...fieldEntries(f)].map(([p, e]) => [p, e.text]));
+}
+
+/**
+ * Whether two values of the same field are equal. Bytes compare in full: their text form
+ * shows only a prefix of long ones, which would hide a difference further on.
+ */
+export function sameValue(a: FieldEntry, b: FieldEntry): boolean {
+  if (Buffer.isBuffer(a.value) && Buffer.isBuffer(b.value)) return a.value.equals(b.value);
+  return a.text === b.text;
 }
 
 /** A layer as plain JSON: bytes as hex strings, everything else as is. */

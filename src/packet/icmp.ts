@@ -29,8 +29,11 @@ export type IcmpSpec = Spec<Icmp>;
 
 export function parse(b: Buffer, off: number): Icmp {
   const type = b[off]!;
-  const base = { name: 'icmp' as const, type, code: b[off + 1]!, checksum: b.readUInt16BE(off + 2) };
-  return isEcho(type) ? { ...base, id: b.readUInt16BE(off + 4), seq: b.readUInt16BE(off + 6) } : { ...base, rest: b.readUInt32BE(off + 4) };
+  const code = b[off + 1]!;
+  const checksum = b.readUInt16BE(off + 2);
+  // Literals rather than a spread of a common base: this runs once per frame when decoding captures.
+  if (isEcho(type)) return { name: 'icmp', type, code, checksum, id: b.readUInt16BE(off + 4), seq: b.readUInt16BE(off + 6) };
+  return { name: 'icmp', type, code, checksum, rest: b.readUInt32BE(off + 4) };
 }
 
 export function emit(b: Buffer, off: number, s: IcmpSpec): void {

@@ -72,7 +72,8 @@ export function parse(b: Buffer, off: number, end: number): { layer: Icmpv6; use
   const base = { name: 'icmpv6' as const, type, code: b[off + 1]!, checksum: b.readUInt16BE(off + 2) };
   const fixed = fixedLength(type);
   if (type === ECHO_REQUEST || type === ECHO_REPLY) {
-    return { layer: { ...base, id: b.readUInt16BE(off + 4), seq: b.readUInt16BE(off + 6) }, used: fixed };
+    const layer: Icmpv6 = { name: 'icmpv6', type, code: base.code, checksum: base.checksum, id: b.readUInt16BE(off + 4), seq: b.readUInt16BE(off + 6) };
+    return { layer, used: fixed };
   }
   if (!hasOptions(type)) return { layer: { ...base, rest: b.readUInt32BE(off + 4) }, used: fixed };
   const { options, used } = parseNdOptions(b, off + fixed, end);

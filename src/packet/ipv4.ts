@@ -1,3 +1,4 @@
+import { FrameBuildError } from '../errors.js';
 import { ipv4ToString, parseIpv4, toBytes, uint } from './bytes.js';
 import { checksum } from './checksum.js';
 import type { EmitContext, Spec } from './codec.js';
@@ -69,6 +70,9 @@ export function headerLength(s: Ipv4Spec): number {
 export function emit(b: Buffer, off: number, s: Ipv4Spec, ctx: EmitContext): void {
   const opts = optionBytes(s);
   const hl = MIN_HEADER_LEN + ((opts.length + 3) & ~3);
+  if (s.ihl === undefined && hl > 60) {
+    throw new FrameBuildError('ipv4', 'options', `${opts.length} option bytes do not fit: an IPv4 header holds at most 40 (ihl 15)`);
+  }
   b[off] = (uint(s.version ?? 4, 4, 'ipv4', 'version') << 4) | (s.ihl === undefined ? hl / 4 : uint(s.ihl, 4, 'ipv4', 'ihl'));
   b[off + 1] = uint(s.tos ?? 0, 8, 'ipv4', 'tos');
   b.writeUInt16BE(s.len === undefined ? uint(ctx.contentEnd - off, 16, 'ipv4', 'len') : uint(s.len, 16, 'ipv4', 'len'), off + 2);

@@ -187,6 +187,9 @@ export function emit(b: Buffer, off: number, s: TcpSpec): void {
   b.writeUInt16BE(uint(s.dport ?? 80, 16, 'tcp', 'dport'), off + 2);
   b.writeUInt32BE(uint(s.seq ?? 0, 32, 'tcp', 'seq'), off + 4);
   b.writeUInt32BE(uint(s.ack ?? 0, 32, 'tcp', 'ack'), off + 8);
+  if (s.off === undefined && hl > 60) {
+    throw new FrameBuildError('tcp', 'options', `${opts.length} option bytes do not fit: a TCP header holds at most 40 (data offset 15)`);
+  }
   const doff = s.off === undefined ? hl / 4 : uint(s.off, 4, 'tcp', 'off');
   b.writeUInt16BE((doff << 12) | (uint(s.res ?? 0, 3, 'tcp', 'res') << 9) | flagsToBits(s.flags ?? 'S'), off + 12);
   b.writeUInt16BE(uint(s.win ?? 65535, 16, 'tcp', 'win'), off + 14);

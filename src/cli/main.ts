@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { UsageError, XdpspecError } from '../errors.js';
+import { runDissect } from './dissect.js';
+
+const USAGE = `usage: xdpspec <command> [options]
+
+commands:
+  dissect FILE [--json | -v]   print the frames of a pcap or pcapng file
+
+xdpspec <command> --help shows a command's options.`;
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  dissect: runDissect,
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return cmd === undefined ? 2 : 0;
+  }
+  if (cmd === '--version' || cmd === '-V') {
+    process.stdout.write(version() + '\n');
+    return 0;
+  }
+  const run = COMMANDS[cmd];
+  if (!run) throw new UsageError(`unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
+  return run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    // Errors a user can cause get one clear line; anything else is a bug and keeps its stack.
+    if (err instanceof UsageError) {
+      process.stderr.write(`xdpspec: ${err.message}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof XdpspecError) {
+      process.stderr.write(`xdpspec: ${err.message}\n`);
+      process.exitCode = 1;
+    } else if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      process.stderr.write(`xdpspec: ${err.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`xdpspec: internal error (please report it): ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exitCode = 70;
+    }
+  },
+);

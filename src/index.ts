@@ -1,0 +1,4 @@
+// The public API of xdpspec: re-exports only.
+export * from './errors.js';
+export * from './pcap/index.js';
+export * from './packet/index.js';
