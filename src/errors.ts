@@ -69,3 +69,56 @@ export class UsageError extends XdpspecError {
     super('USAGE', message);
   }
 }
+
+/** A BPF operation the kernel or libbpf refused, with the operation named and errno kept. */
+export class BpfError extends XdpspecError {
+  readonly op: string;
+  readonly errno: number;
+  constructor(op: string, errno: number, detail: string, code = 'BPF') {
+    super(code, `${op}: ${detail}`);
+    this.op = op;
+    this.errno = errno;
+  }
+}
+
+/**
+ * The verifier rejected a program. `log` is the whole verifier log; the message shows its
+ * last lines (where the failing instruction and the reason are) and how many were left out.
+ */
+export class VerifierError extends BpfError {
+  readonly program: string;
+  readonly log: string;
+  constructor(op: string, program: string, errno: number, log: string) {
+    const lines = log.trimEnd().split('\n');
+    const TAIL = 12;
+    const shown = lines.slice(-TAIL).map((l) => `  ${l}`).join('\n');
+    const omitted = lines.length > TAIL ? `\n  (${lines.length - TAIL} earlier lines omitted; the whole log is in error.log)` : '';
+    const reason = lines.filter((l) => l.trim() && !/^(processed|verification time|stack depth|-- )/.test(l)).pop() ?? 'no log';
+    super(op, errno, `the verifier rejected program ${program}: ${reason}\n${shown}${omitted}`, 'BPF_VERIFIER');
+    this.program = program;
+    this.log = log;
+  }
+}
+
+/** A program, map, global or port name that does not exist; lists the ones that do. */
+export class NotFoundError extends XdpspecError {
+  readonly kind: string;
+  readonly wanted: string;
+  readonly available: readonly string[];
+  constructor(kind: string, wanted: string, available: readonly string[], where: string) {
+    const list = available.length ? available.join(', ') : 'none';
+    super('NOT_FOUND', `${kind} ${JSON.stringify(wanted)} does not exist in ${where}; ${kind}s there: ${list}`);
+    this.kind = kind;
+    this.wanted = wanted;
+    this.available = available;
+  }
+}
+
+/** xdpspec needs privileges this process lacks; names the capabilities. */
+export class PrivilegeError extends XdpspecError {
+  readonly missing: readonly string[];
+  constructor(what: string, missing: readonly string[]) {
+    super('PRIVILEGES', `${what} needs ${missing.join(', ')}, which this process lacks: run xdpspec as root (or with CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN)`);
+    this.missing = missing;
+  }
+}

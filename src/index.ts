@@ -2,3 +2,5 @@
 export * from './errors.js';
 export * from './pcap/index.js';
 export * from './packet/index.js';
+export * from './bpf/index.js';
+export * from './harness/index.js';

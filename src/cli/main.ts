@@ -2,16 +2,19 @@
 import { readFileSync } from 'node:fs';
 import { UsageError, XdpspecError } from '../errors.js';
 import { runDissect } from './dissect.js';
+import { runTestRun } from './test-run.js';
 
 const USAGE = `usage: xdpspec <command> [options]
 
 commands:
   dissect FILE [--json | -v]   print the frames of a pcap or pcapng file
+  test-run OBJECT --pcap FILE  run a capture through a BPF program (BPF_PROG_TEST_RUN)
 
 xdpspec <command> --help shows a command's options.`;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   dissect: runDissect,
+  'test-run': runTestRun,
 };
 
 function version(): string {

@@ -1,0 +1,271 @@
+import ipaddr from 'ipaddr.js';
+import { XdpspecError } from '../errors.js';
+import { Btf, Kind } from './btf.js';
+
+/** Map value or key that does not fit its type; the message shows the expected layout. */
+export class ValueShapeError extends XdpspecError {
+  constructor(what: string, detail: string, layout: string) {
+    super('BPF_VALUE', `${what}: ${detail}; expected ${layout}`);
+  }
+}
+
+// Fields whose name says they hold an address decode to address text and accept it.
+const ADDR_NAME = /(addr|^ip\d?$|^ip_|_ip$|^src$|^dst$|^vip$|^gw$|nexthop)/i;
+const MAC_NAME = /(mac|ether|hwaddr|lladdr)/i;
+
+const isAddrName = (n: string) => ADDR_NAME.test(n);
+
+/**
+ * Encodes and decodes one BTF type (a map's key or value, a global). Without BTF it works
+ * on raw Buffers, plus plain numbers for 4- and 8-byte values.
+ *
+ * Shapes: integers are numbers (64-bit ones bigint when beyond 2^53), `__be16`/`__be32`
+ * fields are converted to and from network byte order, structs are objects, arrays are
+ * arrays, `char[]` is a string, and address fields (by name: `saddr`, `dst_ip`, `addr`...,
+ * as `__be32`, `__u8[4]` or `__u8[16]`) are address strings. Missing struct members are 0.
+ */
+export class Codec {
+  constructor(
+    readonly btf: Btf | undefined,
+    readonly typeId: number,
+    readonly size: number,
+    readonly what: string,
+  ) {}
+
+  get layout(): string {
+    return this.btf && this.typeId ? this.btf.describe(this.typeId) : `${this.size} raw bytes`;
+  }
+
+  private fail(detail: string): never {
+    throw new ValueShapeError(this.what, detail, this.layout);
+  }
+
+  encode(v: unknown): Buffer {
+    if (v instanceof Uint8Array) {
+      if (v.length !== this.size) this.fail(`got ${v.length} bytes`);
+      return Buffer.from(v);
+    }
+    const out = Buffer.alloc(this.size);
+    if (this.btf && this.typeId) {
+      this.put(out, 0, this.typeId, v, '', '');
+      return out;
+    }
+    if ((typeof v === 'number' || typeof v === 'bigint') && (this.size === 4 || this.size === 8)) {
+      if (this.size === 4) {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) this.fail(`${String(v)} does not fit in 32 bits`);
+        out.writeUInt32LE(n);
+      } else out.writeBigUInt64LE(BigInt(v));
+      return out;
+    }
+    this.fail(`got ${typeof v}; this map has no BTF for it, so give a Buffer of ${this.size} bytes${this.size === 4 || this.size === 8 ? ' or a number' : ''}`);
+  }
+
+  decode(b: Buffer): unknown {
+    if (this.btf && this.typeId) return this.get(b, 0, this.typeId, '');
+    if (this.size === 4) return b.readUInt32LE(0);
+    if (this.size === 8) return toNumber(b.readBigUInt64LE(0));
+    return Buffer.from(b);
+  }
+
+  private put(out: Buffer, off: number, id: number, v: unknown, path: string, name: string): void {
+    const btf = this.btf!;
+    const t = btf.resolve(id);
+    const at = path || '(value)';
+    switch (t.kind) {
+      case Kind.Int:
+      case Kind.Enum:
+      case Kind.Enum64: {
+        if (t.intBool && typeof v === 'boolean') v = v ? 1 : 0;
+        const be = btf.isBigEndian(id);
+        if (typeof v === 'string' && be && t.size === 4) {
+          if (!ipaddr.IPv4.isValidFourPartDecimal(v)) this.fail(`${at}: ${JSON.stringify(v)} is not an IPv4 address`);
+          Buffer.from(ipaddr.IPv4.parse(v).toByteArray()).copy(out, off);
+          return;
+        }
+        if (typeof v !== 'number' && typeof v !== 'bigint') this.fail(`${at}: expected a number for ${btf.typeName(id)}, got ${describe(v)}`);
+        writeInt(out, off, t.size, !!t.intSigned, be, v, () => this.fail(`${at}: ${String(v)} does not fit in ${btf.typeName(id)}`));
+        return;
+      }
+      case Kind.Ptr:
+        if (typeof v !== 'number' && typeof v !== 'bigint') this.fail(`${at}: expected a number for a pointer`);
+        out.writeBigUInt64LE(BigInt(v), off);
+        return;
+      case Kind.Float:
+        if (typeof v !== 'number') this.fail(`${at}: expected a number`);
+        if (t.size === 4) out.writeFloatLE(v, off);
+        else out.writeDoubleLE(v, off);
+        return;
+      case Kind.Array: {
+        const elem = btf.resolve(t.elemType!);
+        const n = t.nelems!;
+        const bytes = elem.kind === Kind.Int && elem.size === 1;
+        if (typeof v === 'string' && bytes) {
+          const b = stringBytes(v, n, name, !!elem.intChar);
+          if (!b) this.fail(`${at}: ${JSON.stringify(v)} does not fit in ${btf.typeName(id)}`);
+          b.copy(out, off);
+          return;
+        }
+        if (v instanceof Uint8Array && bytes) {
+          if (v.length !== n) this.fail(`${at}: got ${v.length} bytes for ${btf.typeName(id)}`);
+          out.set(v, off);
+          return;
+        }
+        if (!Array.isArray(v) || v.length !== n) this.fail(`${at}: expected an array of ${n} for ${btf.typeName(id)}, got ${describe(v)}`);
+        const es = btf.sizeOf(t.elemType!);
+        v.forEach((x, i) => this.put(out, off + i * es, t.elemType!, x, `${at}[${i}]`, name));
+        return;
+      }
+      case Kind.Struct:
+      case Kind.Union: {
+        const members = t.members!;
+        if (typeof v === 'string' && t.kind === Kind.Struct && this.putCidr(out, off, t.members!, v)) return;
+        if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(`${at}: expected an object for ${btf.typeName(id)}, got ${describe(v)}`);
+        const known = new Set(members.map((m) => m.name));
+        for (const k of Object.keys(v)) {
+          if (!known.has(k)) this.fail(`${at}: ${btf.typeName(id)} has no member ${JSON.stringify(k)} (members: ${[...known].join(', ')})`);
+        }
+        for (const m of members) {
+          const x = (v as Record<string, unknown>)[m.name];
+          if (x === undefined) continue;
+          const p = path ? `${path}.${m.name}` : m.name;
+          if (m.bitSize) {
+            if (typeof x !== 'number') this.fail(`${p}: expected a number for a bitfield`);
+            writeBits(out, off, m.bitOffset, m.bitSize, x);
+          } else this.put(out, off + m.bitOffset / 8, m.type, x, p, m.name);
+        }
+        return;
+      }
+      default:
+        this.fail(`${at}: cannot encode ${btf.typeName(id)}`);
+    }
+  }
+
+  /** `'10.0.0.0/24'` for an LPM-trie key of the form `{ prefixlen, <address> }`. */
+  private putCidr(out: Buffer, off: number, members: readonly { name: string; type: number; bitOffset: number }[], v: string): boolean {
+    const m = /^(.+)\/(\d+)$/.exec(v);
+    if (!m || members.length !== 2 || !ipaddr.isValid(m[1]!)) return false;
+    const [plen, addr] = members;
+    const bytes = Buffer.from(ipaddr.parse(m[1]!).toByteArray());
+    if (this.btf!.sizeOf(addr!.type) !== bytes.length || this.btf!.sizeOf(plen!.type) !== 4) return false;
+    out.writeUInt32LE(Number(m[2]), off + plen!.bitOffset / 8);
+    bytes.copy(out, off + addr!.bitOffset / 8);
+    return true;
+  }
+
+  private get(b: Buffer, off: number, id: number, name: string): unknown {
+    const btf = this.btf!;
+    const t = btf.resolve(id);
+    switch (t.kind) {
+      case Kind.Int:
+      case Kind.Enum:
+      case Kind.Enum64: {
+        const be = btf.isBigEndian(id);
+        if (be && t.size === 4 && isAddrName(name)) return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+        const v = readInt(b, off, t.size, !!t.intSigned, be);
+        return t.intBool ? v !== 0 : v;
+      }
+      case Kind.Ptr:
+        return toNumber(b.readBigUInt64LE(off));
+      case Kind.Float:
+        return t.size === 4 ? b.readFloatLE(off) : b.readDoubleLE(off);
+      case Kind.Array: {
+        const elem = btf.resolve(t.elemType!);
+        const n = t.nelems!;
+        if (elem.kind === Kind.Int && elem.size === 1) {
+          const raw = b.subarray(off, off + n);
+          if (isAddrName(name) && (n === 4 || n === 16)) return ipaddr.fromByteArray([...raw]).toString();
+          if (MAC_NAME.test(name) && n === 6) return [...raw].map((x) => x.toString(16).padStart(2, '0')).join(':');
+          if (elem.intChar) {
+            const z = raw.indexOf(0);
+            return raw.toString('utf8', 0, z < 0 ? n : z);
+          }
+        }
+        const es = btf.sizeOf(t.elemType!);
+        return Array.from({ length: n }, (_, i) => this.get(b, off + i * es, t.elemType!, name));
+      }
+      case Kind.Struct:
+      case Kind.Union: {
+        const o: Record<string, unknown> = {};
+        for (const m of t.members!) {
+          o[m.name] = m.bitSize ? readBits(b, off, m.bitOffset, m.bitSize) : this.get(b, off + m.bitOffset / 8, m.type, m.name);
+        }
+        return o;
+      }
+      default:
+        return Buffer.from(b.subarray(off, off + btf.sizeOf(id)));
+    }
+  }
+}
+
+function stringBytes(v: string, n: number, name: string, isChar: boolean): Buffer | undefined {
+  if (!isChar && (n === 4 || n === 16) && ipaddr.isValid(v)) {
+    const a = ipaddr.parse(v);
+    const bytes = Buffer.from(a.toByteArray());
+    return bytes.length === n ? bytes : undefined;
+  }
+  if (!isChar && n === 6 && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(v)) return Buffer.from(v.replace(/:/g, ''), 'hex');
+  if (isChar || !/^[0-9a-f:.]+$/i.test(v) || MAC_NAME.test(name)) {
+    const b = Buffer.alloc(n);
+    const s = Buffer.from(v, 'utf8');
+    if (s.length > n) return undefined;
+    s.copy(b);
+    return b;
+  }
+  return undefined;
+}
+
+function toNumber(v: bigint): number | bigint {
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
+}
+
+function readInt(b: Buffer, off: number, size: number, signed: boolean, be: boolean): number | bigint {
+  switch (size) {
+    case 1:
+      return signed ? b.readInt8(off) : b[off]!;
+    case 2:
+      return be ? (signed ? b.readInt16BE(off) : b.readUInt16BE(off)) : signed ? b.readInt16LE(off) : b.readUInt16LE(off);
+    case 4:
+      return be ? (signed ? b.readInt32BE(off) : b.readUInt32BE(off)) : signed ? b.readInt32LE(off) : b.readUInt32LE(off);
+    default:
+      return toNumber(be ? (signed ? b.readBigInt64BE(off) : b.readBigUInt64BE(off)) : signed ? b.readBigInt64LE(off) : b.readBigUInt64LE(off));
+  }
+}
+
+function writeInt(b: Buffer, off: number, size: number, signed: boolean, be: boolean, v: number | bigint, fail: () => never): void {
+  const big = BigInt(v);
+  const bits = BigInt(size * 8);
+  const min = signed ? -(1n << (bits - 1n)) : 0n;
+  const max = signed ? (1n << (bits - 1n)) - 1n : (1n << bits) - 1n;
+  if ((typeof v === 'number' && !Number.isInteger(v)) || big < min || big > max) fail();
+  const u = big < 0n ? (1n << bits) + big : big;
+  for (let i = 0; i < size; i++) {
+    const byte = Number((u >> BigInt(8 * i)) & 0xffn);
+    b[off + (be ? size - 1 - i : i)] = byte;
+  }
+}
+
+function readBits(b: Buffer, off: number, bitOff: number, bits: number): number {
+  let v = 0;
+  for (let i = 0; i < bits; i++) {
+    const bit = bitOff + i;
+    if ((b[off + (bit >> 3)]! >> (bit & 7)) & 1) v += 2 ** i;
+  }
+  return v;
+}
+
+function writeBits(b: Buffer, off: number, bitOff: number, bits: number, v: number): void {
+  for (let i = 0; i < bits; i++) {
+    const bit = bitOff + i;
+    const idx = off + (bit >> 3);
+    if (Math.floor(v / 2 ** i) % 2) b[idx] = b[idx]! | (1 << (bit & 7));
+    else b[idx] = b[idx]! & ~(1 << (bit & 7));
+  }
+}
+
+function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return `an array of ${x.length}`;
+  if (x instanceof Uint8Array) return `${x.length} bytes`;
+  return typeof x === 'string' ? JSON.stringify(x) : typeof x === 'object' ? 'an object' : String(x);
+}

@@ -1,0 +1,164 @@
+// The only file that declares foreign functions: libbpf (the system's libbpf.so.1) and a
+// little of libc. Everything else calls the typed wrappers in this folder. Pointers are
+// BigInt addresses (koffi 3); 0n is NULL.
+import koffi from 'koffi';
+import { XdpspecError } from '../errors.js';
+
+export type Ptr = bigint;
+
+function loadLibrary(name: string, pkg: string): ReturnType<typeof koffi.load> {
+  try {
+    return koffi.load(name);
+  } catch (err) {
+    throw new XdpspecError('LIBRARY_MISSING', `cannot load ${name}: ${(err as Error).message}; install the Debian package ${pkg} (npm test installs it)`, { cause: err });
+  }
+}
+
+// `bpf_test_run_opts` of libbpf 1.1, laid out by koffi so offsets follow the C ABI.
+export const TestRunOpts = koffi.struct('bpf_test_run_opts', {
+  sz: 'size_t',
+  data_in: 'void *',
+  data_out: 'void *',
+  data_size_in: 'uint32_t',
+  data_size_out: 'uint32_t',
+  ctx_in: 'void *',
+  ctx_out: 'void *',
+  ctx_size_in: 'uint32_t',
+  ctx_size_out: 'uint32_t',
+  retval: 'uint32_t',
+  repeat: 'int',
+  duration: 'uint32_t',
+  flags: 'uint32_t',
+  cpu: 'uint32_t',
+  batch_size: 'uint32_t',
+});
+
+export const TcHook = koffi.struct('bpf_tc_hook', {
+  sz: 'size_t',
+  ifindex: 'int',
+  attach_point: 'int',
+  parent: 'uint32_t',
+  _pad: 'uint32_t',
+});
+export const TcOpts = koffi.struct('bpf_tc_opts', {
+  sz: 'size_t',
+  prog_fd: 'int',
+  flags: 'uint32_t',
+  prog_id: 'uint32_t',
+  handle: 'uint32_t',
+  priority: 'uint32_t',
+  _pad: 'uint32_t',
+});
+
+/** Declares a function returning a pointer, normalised to a bigint address (NULL is 0n). */
+function ptrFn(lib: ReturnType<typeof koffi.load>, decl: string): (...args: unknown[]) => Ptr {
+  const fn = lib.func(decl);
+  return (...args: unknown[]) => {
+    const r = fn(...args) as bigint | number | null;
+    return r === null ? 0n : BigInt(r);
+  };
+}
+
+function bind() {
+  const lib = loadLibrary('libbpf.so.1', 'libbpf1');
+  const libc = loadLibrary('libc.so.6', 'libc6');
+  // libbpf's print callback gets a va_list; vsnprintf turns it into text on our side.
+  const PrintFn = koffi.proto('int libbpf_print_fn(int level, const char *fmt, void *args)');
+  return {
+    PrintFn,
+    libbpf_set_print: ptrFn(lib, 'void *libbpf_set_print(libbpf_print_fn *fn)'),
+    vsnprintf: libc.func('int vsnprintf(void *buf, size_t size, const char *fmt, void *args)'),
+    libbpf_num_possible_cpus: lib.func('int libbpf_num_possible_cpus()'),
+
+    bpf_object__open_file: ptrFn(lib, 'void *bpf_object__open_file(const char *path, void *opts)'),
+    bpf_object__load: lib.func('int bpf_object__load(void *obj)'),
+    bpf_object__close: lib.func('void bpf_object__close(void *obj)'),
+    bpf_object__btf: ptrFn(lib, 'void *bpf_object__btf(void *obj)'),
+    btf__raw_data: ptrFn(lib, 'void *btf__raw_data(void *btf, _Out_ uint32_t *size)'),
+
+    bpf_object__next_program: ptrFn(lib, 'void *bpf_object__next_program(void *obj, void *prog)'),
+    bpf_program__name: lib.func('const char *bpf_program__name(void *prog)'),
+    bpf_program__section_name: lib.func('const char *bpf_program__section_name(void *prog)'),
+    bpf_program__type: lib.func('int bpf_program__type(void *prog)'),
+    bpf_program__fd: lib.func('int bpf_program__fd(void *prog)'),
+    bpf_program__set_autoload: lib.func('int bpf_program__set_autoload(void *prog, bool autoload)'),
+    bpf_program__attach_raw_tracepoint: ptrFn(lib, 'void *bpf_program__attach_raw_tracepoint(void *prog, const char *name)'),
+    bpf_link__destroy: lib.func('int bpf_link__destroy(void *link)'),
+
+    bpf_object__next_map: ptrFn(lib, 'void *bpf_object__next_map(void *obj, void *map)'),
+    bpf_map__name: lib.func('const char *bpf_map__name(void *map)'),
+    bpf_map__type: lib.func('int bpf_map__type(void *map)'),
+    bpf_map__key_size: lib.func('uint32_t bpf_map__key_size(void *map)'),
+    bpf_map__value_size: lib.func('uint32_t bpf_map__value_size(void *map)'),
+    bpf_map__max_entries: lib.func('uint32_t bpf_map__max_entries(void *map)'),
+    bpf_map__fd: lib.func('int bpf_map__fd(void *map)'),
+    bpf_map__btf_key_type_id: lib.func('uint32_t bpf_map__btf_key_type_id(void *map)'),
+    bpf_map__btf_value_type_id: lib.func('uint32_t bpf_map__btf_value_type_id(void *map)'),
+    bpf_map__initial_value: ptrFn(lib, 'void *bpf_map__initial_value(void *map, _Out_ size_t *size)'),
+    bpf_map__set_initial_value: lib.func('int bpf_map__set_initial_value(void *map, void *data, size_t size)'),
+
+    bpf_map_lookup_elem: lib.func('int bpf_map_lookup_elem(int fd, void *key, void *value)'),
+    bpf_map_update_elem: lib.func('int bpf_map_update_elem(int fd, void *key, void *value, uint64_t flags)'),
+    bpf_map_delete_elem: lib.func('int bpf_map_delete_elem(int fd, void *key)'),
+    bpf_map_get_next_key: lib.func('int bpf_map_get_next_key(int fd, void *key, void *next)'),
+
+    bpf_prog_test_run_opts: lib.func('int bpf_prog_test_run_opts(int fd, void *opts)'),
+
+    bpf_xdp_attach: lib.func('int bpf_xdp_attach(int ifindex, int prog_fd, uint32_t flags, void *opts)'),
+    bpf_xdp_detach: lib.func('int bpf_xdp_detach(int ifindex, uint32_t flags, void *opts)'),
+    bpf_tc_hook_create: lib.func('int bpf_tc_hook_create(bpf_tc_hook *hook)'),
+    bpf_tc_hook_destroy: lib.func('int bpf_tc_hook_destroy(bpf_tc_hook *hook)'),
+    bpf_tc_attach: lib.func('int bpf_tc_attach(const bpf_tc_hook *hook, _Inout_ bpf_tc_opts *opts)'),
+    bpf_tc_detach: lib.func('int bpf_tc_detach(const bpf_tc_hook *hook, const bpf_tc_opts *opts)'),
+
+    if_nametoindex: libc.func('uint32_t if_nametoindex(const char *name)'),
+    setns: libc.func('int setns(int fd, int nstype)'),
+  };
+}
+
+let bound: ReturnType<typeof bind> | undefined;
+
+/** The bound functions, loaded on first use so importing xdpspec never needs libbpf. */
+export function ffi(): ReturnType<typeof bind> {
+  bound ??= bind();
+  return bound;
+}
+
+/** errno of the last foreign call. */
+export function errno(): number {
+  return koffi.errno();
+}
+
+/** Native memory that lives until `free`: its address for C, and a Buffer view for us. */
+export interface NativeBlock {
+  readonly address: Ptr;
+  /** koffi's own handle: passing it to a `void *` parameter is cheaper than the address. */
+  readonly pointer: unknown;
+  readonly view: Buffer;
+  free(): void;
+}
+
+export function allocNative(size: number): NativeBlock {
+  const p = koffi.alloc('uint8_t', size);
+  const address = koffi.address(p) as bigint;
+  const view = Buffer.from(koffi.view(p, size));
+  view.fill(0);
+  let freed = false;
+  return {
+    address,
+    pointer: p,
+    view,
+    free: () => {
+      if (!freed) koffi.free(p);
+      freed = true;
+    },
+  };
+}
+
+/** Reads `size` bytes at a native address (copied). */
+export function readNative(address: Ptr, size: number): Buffer {
+  if (size === 0) return Buffer.alloc(0);
+  return Buffer.from(koffi.view(address, size)).subarray(0, size).slice();
+}
+
+export { koffi };

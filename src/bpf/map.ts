@@ -1,0 +1,169 @@
+import { constants } from 'node:os';
+import { BpfError, XdpspecError } from '../errors.js';
+import type { Btf } from './btf.js';
+import { Codec } from './codec.js';
+import { errno, ffi } from './ffi.js';
+import { FIXED_MAPS, MAP_TYPES, PERCPU_MAPS } from './kinds.js';
+
+export function errnoName(e: number): string {
+  const name = Object.entries(constants.errno).find(([, v]) => v === e)?.[0];
+  return name ? `${name} (${e})` : `errno ${e}`;
+}
+
+/** How `set` treats an existing key: `any` (default), only `new` keys, or only `existing` ones. */
+export type UpdateMode = 'any' | 'new' | 'existing';
+const UPDATE_FLAGS: Record<UpdateMode, bigint> = { any: 0n, new: 1n, existing: 2n };
+
+/** Static facts about a map, known before load. */
+export interface MapInfo {
+  readonly name: string;
+  readonly type: string;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+}
+
+/**
+ * A loaded map. Keys and values are encoded from their BTF types (see `Codec`), or given as
+ * Buffers. Per-CPU maps take and return one value per possible CPU; `sum` adds them up.
+ */
+export class BpfMap implements MapInfo {
+  readonly keyCodec: Codec;
+  readonly valueCodec: Codec;
+  private readonly cpus: number;
+  /** Bytes of one CPU's value in a per-CPU map (rounded up to 8, as the kernel lays them out). */
+  private readonly stride: number;
+
+  constructor(
+    readonly name: string,
+    readonly typeId: number,
+    readonly fd: number,
+    readonly keySize: number,
+    readonly valueSize: number,
+    readonly maxEntries: number,
+    btf: Btf | undefined,
+    keyType: number,
+    valueType: number,
+  ) {
+    this.keyCodec = new Codec(btf, keyType, keySize, `key of map ${name}`);
+    this.valueCodec = new Codec(btf, valueType, valueSize, `value of map ${name}`);
+    this.cpus = this.perCpu ? ffi().libbpf_num_possible_cpus() : 1;
+    this.stride = this.perCpu ? (valueSize + 7) & ~7 : valueSize;
+  }
+
+  get type(): string {
+    return MAP_TYPES[this.typeId] ?? `map type ${this.typeId}`;
+  }
+
+  get perCpu(): boolean {
+    return PERCPU_MAPS.has(this.typeId);
+  }
+
+  /** The value at `key`, or undefined when there is none (per-CPU maps: an array per CPU). */
+  get(key: unknown): unknown {
+    const k = this.keyCodec.encode(key);
+    const v = Buffer.alloc(this.stride * this.cpus);
+    if (ffi().bpf_map_lookup_elem(this.fd, k, v) !== 0) {
+      const e = errno();
+      if (e === constants.errno.ENOENT) return undefined;
+      this.fail('look up', e);
+    }
+    if (!this.perCpu) return this.valueCodec.decode(v);
+    return Array.from({ length: this.cpus }, (_, i) => this.valueCodec.decode(v.subarray(i * this.stride, i * this.stride + this.valueSize)));
+  }
+
+  /** Per-CPU maps: the values of all CPUs added up, field by field (numbers only). */
+  sum(key: unknown): unknown {
+    const per = this.get(key);
+    if (per === undefined || !this.perCpu) return per;
+    return (per as unknown[]).reduce((a, b) => addValues(a, b));
+  }
+
+  has(key: unknown): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  /** Sets `key` to `value` (per-CPU maps: one value for every CPU, or an array per CPU). */
+  set(key: unknown, value: unknown, mode: UpdateMode = 'any'): void {
+    const k = this.keyCodec.encode(key);
+    let v: Buffer;
+    if (this.perCpu) {
+      v = Buffer.alloc(this.stride * this.cpus);
+      const values = Array.isArray(value) && value.length === this.cpus && !this.isArrayValue() ? value : Array(this.cpus).fill(value);
+      values.forEach((x, i) => this.valueCodec.encode(x).copy(v, i * this.stride));
+    } else v = this.valueCodec.encode(value);
+    if (ffi().bpf_map_update_elem(this.fd, k, v, UPDATE_FLAGS[mode]) !== 0) this.fail('update', errno());
+  }
+
+  /** Deletes `key`; returns false when it was not there. Array maps cannot delete. */
+  delete(key: unknown): boolean {
+    if (FIXED_MAPS.has(this.typeId)) {
+      throw new XdpspecError('BPF_MAP_OP', `map ${this.name}: an ${this.type} map cannot delete entries (they always exist); set the value to zero instead`);
+    }
+    if (ffi().bpf_map_delete_elem(this.fd, this.keyCodec.encode(key)) !== 0) {
+      const e = errno();
+      if (e === constants.errno.ENOENT) return false;
+      this.fail('delete from', e);
+    }
+    return true;
+  }
+
+  /** Every key, in the kernel's iteration order. */
+  *keys(): Generator<unknown> {
+    for (const k of this.rawKeys()) yield this.keyCodec.decode(k);
+  }
+
+  *entries(): Generator<[unknown, unknown]> {
+    for (const k of this.rawKeys()) {
+      const v = this.get(k);
+      if (v !== undefined) yield [this.keyCodec.decode(k), v];
+    }
+  }
+
+  /** Empties the map: deletes every key, or zeroes every element of an array map. */
+  clear(): void {
+    if (FIXED_MAPS.has(this.typeId)) {
+      const zero = Buffer.alloc(this.stride * this.cpus);
+      for (const k of this.rawKeys()) {
+        if (ffi().bpf_map_update_elem(this.fd, k, zero, 0n) !== 0) this.fail('clear', errno());
+      }
+      return;
+    }
+    for (const k of [...this.rawKeys()]) ffi().bpf_map_delete_elem(this.fd, k);
+  }
+
+  private *rawKeys(): Generator<Buffer> {
+    let prev: Buffer | null = null;
+    for (;;) {
+      const next = Buffer.alloc(this.keySize);
+      if (ffi().bpf_map_get_next_key(this.fd, prev, next) !== 0) {
+        const e = errno();
+        if (e === constants.errno.ENOENT) return;
+        this.fail('iterate', e);
+      }
+      yield next;
+      prev = next;
+    }
+  }
+
+  private isArrayValue(): boolean {
+    return this.valueCodec.layout.includes('[');
+  }
+
+  private fail(op: string, e: number): never {
+    const hint = e === constants.errno.E2BIG ? ` (the map is full: max_entries ${this.maxEntries})` : e === constants.errno.EEXIST ? ' (the key exists)' : '';
+    throw new BpfError(`${op} map ${this.name}`, e, `${errnoName(e)}${hint}`);
+  }
+}
+
+function addValues(a: unknown, b: unknown): unknown {
+  if (typeof a === 'number' && typeof b === 'number') return a + b;
+  if (typeof a === 'bigint' || typeof b === 'bigint') return BigInt(a as number) + BigInt(b as number);
+  if (Array.isArray(a) && Array.isArray(b)) return a.map((x, i) => addValues(x, b[i]));
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    const o: Record<string, unknown> = {};
+    for (const k of Object.keys(a)) o[k] = addValues((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]);
+    return o;
+  }
+  return a;
+}

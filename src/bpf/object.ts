@@ -1,0 +1,267 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { constants } from 'node:os';
+import { BpfError, NotFoundError, VerifierError, XdpspecError } from '../errors.js';
+import { Btf } from './btf.js';
+import { Codec } from './codec.js';
+import { errno, ffi, readNative, type Ptr } from './ffi.js';
+import { MAP_TYPES, PROG_TYPES } from './kinds.js';
+import { verifierLog, withLibbpfLog } from './libbpf-log.js';
+import { BpfMap, errnoName, type MapInfo } from './map.js';
+import { requirePrivileges } from './privileges.js';
+import { Program } from './program.js';
+
+/** Static facts about a program, known before load. */
+export interface ProgramInfo {
+  readonly name: string;
+  readonly section: string;
+  /** `xdp`, `sched_cls`, `raw_tracepoint`, ... */
+  readonly type: string;
+}
+
+interface Handles {
+  progs: { ptr: Ptr; info: ProgramInfo; typeId: number }[];
+  maps: { ptr: Ptr; info: MapInfo; typeId: number }[];
+  btf: Btf | undefined;
+}
+
+function list(obj: Ptr): Handles {
+  const f = ffi();
+  const progs: Handles['progs'] = [];
+  for (let p = f.bpf_object__next_program(obj, 0n); p !== 0n; p = f.bpf_object__next_program(obj, p)) {
+    const typeId = f.bpf_program__type(p);
+    progs.push({ ptr: p, typeId, info: { name: f.bpf_program__name(p), section: f.bpf_program__section_name(p), type: PROG_TYPES[typeId] ?? `type ${typeId}` } });
+  }
+  const maps: Handles['maps'] = [];
+  for (let m = f.bpf_object__next_map(obj, 0n); m !== 0n; m = f.bpf_object__next_map(obj, m)) {
+    const typeId = f.bpf_map__type(m);
+    maps.push({
+      ptr: m,
+      typeId,
+      info: { name: f.bpf_map__name(m), type: MAP_TYPES[typeId] ?? `type ${typeId}`, keySize: f.bpf_map__key_size(m), valueSize: f.bpf_map__value_size(m), maxEntries: f.bpf_map__max_entries(m) },
+    });
+  }
+  let btf: Btf | undefined;
+  const b = f.bpf_object__btf(obj);
+  if (b !== 0n) {
+    const size = [0];
+    const raw = f.btf__raw_data(b, size);
+    if (raw !== 0n) btf = new Btf(readNative(raw, size[0]!));
+  }
+  return { progs, maps, btf };
+}
+
+const GLOBAL_SECTIONS = ['.rodata', '.data', '.bss'];
+
+/**
+ * A BPF object file opened but not loaded: programs and maps can be listed, globals set.
+ * `load()` turns it into a `LoadedObject`; the two steps mirror libbpf's.
+ */
+export class OpenedObject {
+  private closed = false;
+  private constructor(
+    readonly path: string,
+    private readonly obj: Ptr,
+    private readonly h: Handles,
+  ) {}
+
+  /**
+   * Opens an object file (`clang -target bpf` output).
+   * @throws XdpspecError `OBJECT_MISSING`, `OBJECT_NOT_ELF`; BpfError when libbpf cannot parse it.
+   */
+  static open(path: string): OpenedObject {
+    checkElf(path);
+    const { result: obj, log } = withLibbpfLog(() => ffi().bpf_object__open_file(path, null));
+    if (obj === 0n) {
+      const e = errno();
+      throw new BpfError(`open BPF object ${path}`, e, `${errnoName(e)}${log ? `\n${indent(log)}` : ''}`);
+    }
+    return new OpenedObject(path, obj, list(obj));
+  }
+
+  get programs(): readonly ProgramInfo[] {
+    return this.h.progs.map((p) => p.info);
+  }
+
+  get maps(): readonly MapInfo[] {
+    return this.h.maps.filter((m) => !isInternal(m.info.name)).map((m) => m.info);
+  }
+
+  /** Names of the global variables that `setGlobal` accepts. */
+  get globals(): string[] {
+    const btf = this.h.btf;
+    if (!btf) return [];
+    return GLOBAL_SECTIONS.flatMap((s) => {
+      const sec = btf.findDatasec(s);
+      return sec ? btf.varNames(sec.id) : [];
+    });
+  }
+
+  /**
+   * Sets a global variable (`const volatile` in `.rodata`, or in `.data`/`.bss`) before load,
+   * from a plain value shaped like its type (`'10.0.0.1'` for a `__be32` address, a number,
+   * an object for a struct).
+   * @throws NotFoundError listing the globals; ValueShapeError when the value does not fit.
+   */
+  setGlobal(name: string, value: unknown): this {
+    this.check();
+    const g = this.findGlobal(name);
+    const f = ffi();
+    const size = [0];
+    const ptr = f.bpf_map__initial_value(g.map, size);
+    if (ptr === 0n) throw new XdpspecError('BPF_GLOBAL', `global ${name}: libbpf has no initial value for its section`);
+    const data = readNative(ptr, size[0]!);
+    new Codec(this.h.btf, g.type, g.size, `global ${name}`).encode(value).copy(data, g.offset);
+    if (f.bpf_map__set_initial_value(g.map, data, data.length) !== 0) {
+      const e = errno();
+      throw new BpfError(`set global ${name}`, e, errnoName(e));
+    }
+    return this;
+  }
+
+  private findGlobal(name: string): { map: Ptr; type: number; offset: number; size: number } {
+    const btf = this.h.btf;
+    for (const s of GLOBAL_SECTIONS) {
+      const sec = btf?.findDatasec(s);
+      const v = sec ? btf!.findVar(sec.id, name) : undefined;
+      const map = this.h.maps.find((m) => m.info.name.endsWith(s));
+      if (v && map) return { map: map.ptr, ...v };
+    }
+    throw new NotFoundError('global', name, this.globals, this.path);
+  }
+
+  /**
+   * Loads every program and map into the kernel.
+   * @throws PrivilegeError without root; VerifierError with the verifier's log when a program
+   * is rejected; BpfError for other refusals.
+   */
+  load(): LoadedObject {
+    this.check();
+    requirePrivileges(`loading ${this.path}`);
+    const { result: rc, log } = withLibbpfLog(() => ffi().bpf_object__load(this.obj));
+    if (rc !== 0) {
+      const e = -rc || errno();
+      const failed = /prog '([^']+)': (BPF program load failed|failed to load)/.exec(log)?.[1];
+      const op = `load ${this.path}`;
+      if (failed && log.includes('BEGIN PROG LOAD LOG')) throw new VerifierError(op, failed, e, verifierLog(log));
+      throw new BpfError(op, e, `${errnoName(e)}${e === constants.errno.EPERM ? ' (run as root)' : ''}${log ? `\n${indent(log)}` : ''}`);
+    }
+    this.closed = true; // ownership moves to the loaded object
+    return new LoadedObject(this.path, this.obj, this.h);
+  }
+
+  /** Releases the object without loading it. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    ffi().bpf_object__close(this.obj);
+  }
+
+  private check(): void {
+    if (this.closed) throw new XdpspecError('OBJECT_CLOSED', `${this.path} is already loaded or closed`);
+  }
+}
+
+/** A loaded object: its programs (with test run) and maps. `close()` unloads everything. */
+export class LoadedObject {
+  private closed = false;
+  private readonly progCache = new Map<string, Program>();
+  private readonly mapCache = new Map<string, BpfMap>();
+
+  constructor(
+    readonly path: string,
+    private readonly obj: Ptr,
+    private readonly h: Handles,
+  ) {}
+
+  get programs(): readonly ProgramInfo[] {
+    return this.h.progs.map((p) => p.info);
+  }
+
+  get maps(): readonly MapInfo[] {
+    return this.h.maps.filter((m) => !isInternal(m.info.name)).map((m) => m.info);
+  }
+
+  /** The program called `name`; with no name, the only program of the object. */
+  program(name?: string): Program {
+    this.check();
+    const names = this.h.progs.map((p) => p.info.name);
+    if (name === undefined) {
+      if (this.h.progs.length !== 1) throw new XdpspecError('PROGRAM_AMBIGUOUS', `${this.path} has ${this.h.progs.length} programs (${names.join(', ')}); name one`);
+      name = names[0]!;
+    }
+    let p = this.progCache.get(name);
+    if (!p) {
+      const h = this.h.progs.find((x) => x.info.name === name);
+      if (!h) throw new NotFoundError('program', name, names, this.path);
+      p = new Program(h.info, h.typeId, ffi().bpf_program__fd(h.ptr), h.ptr);
+      this.progCache.set(name, p);
+    }
+    return p;
+  }
+
+  /** The map called `name` (globals sections too, e.g. `.bss`). */
+  map(name: string): BpfMap {
+    this.check();
+    let m = this.mapCache.get(name);
+    if (!m) {
+      const h = this.h.maps.find((x) => x.info.name === name) ?? this.h.maps.find((x) => isInternal(x.info.name) && x.info.name.endsWith(name));
+      if (!h) throw new NotFoundError('map', name, this.maps.map((x) => x.name), this.path);
+      const f = ffi();
+      const i = h.info;
+      m = new BpfMap(i.name, h.typeId, f.bpf_map__fd(h.ptr), i.keySize, i.valueSize, i.maxEntries, this.h.btf, f.bpf_map__btf_key_type_id(h.ptr), f.bpf_map__btf_value_type_id(h.ptr));
+      this.mapCache.set(name, m);
+    }
+    return m;
+  }
+
+  /** Unloads programs and maps (anything still attached stays attached until detached). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.progCache.values()) p.close();
+    ffi().bpf_object__close(this.obj);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  private check(): void {
+    if (this.closed) throw new XdpspecError('OBJECT_CLOSED', `${this.path} is closed`);
+  }
+}
+
+/** Opens and loads in one step, setting globals in between. */
+export function loadObject(path: string, globals: Record<string, unknown> = {}): LoadedObject {
+  const o = OpenedObject.open(path);
+  try {
+    for (const [k, v] of Object.entries(globals)) o.setGlobal(k, v);
+    return o.load();
+  } catch (err) {
+    o.close();
+    throw err;
+  }
+}
+
+function isInternal(name: string): boolean {
+  return /\.(rodata|data|bss|kconfig)(\..*)?$/.test(name);
+}
+
+function checkElf(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    throw new XdpspecError('OBJECT_MISSING', `BPF object ${path} does not exist; build it first (make -C bpf)`);
+  }
+  const head = Buffer.alloc(4);
+  const n = readSync(fd, head, 0, 4, 0);
+  closeSync(fd);
+  if (n < 4 || !head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) {
+    throw new XdpspecError('OBJECT_NOT_ELF', `${path} is not an ELF object file; compile the program with clang -O2 -g -target bpf -c prog.bpf.c -o prog.bpf.o`);
+  }
+}
+
+function indent(s: string): string {
+  return s.trimEnd().split('\n').map((l) => `  ${l}`).join('\n');
+}

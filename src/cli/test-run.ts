@@ -1,0 +1,91 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.js';
+import { loadObject } from '../bpf/index.js';
+import { formatCounts, runUnit, type FrameResult } from '../harness/index.js';
+import { formatChanges, layerToJson, summarize } from '../packet/index.js';
+import { writeCapture } from '../pcap/index.js';
+import { Output } from './output.js';
+
+export const TEST_RUN_USAGE = `usage: xdpspec test-run OBJECT --pcap FILE [--program NAME] [--json] [--out OUT.pcap]
+                        [--set-global NAME=VALUE]...
+
+Runs every frame of a capture through a program with BPF_PROG_TEST_RUN, in order, and prints
+one line per frame (index, summary, verdict, rewritten fields) and a summary of counts.
+  --program NAME           the program to run (may be left out when the object has one)
+  --pcap FILE              the frames (pcap or pcapng)
+  --set-global NAME=VALUE  set a global before load; VALUE is JSON (42, "x", {"a":1}) or text (10.0.0.1)
+  --json                   one JSON object per frame, then {"summary":{...}}
+  --out FILE               write the output frames (.pcap: classic pcap; otherwise pcapng with
+                           a comment per frame naming its verdict)`;
+
+/** `NAME=VALUE`, where VALUE is JSON when it parses as JSON and plain text otherwise. */
+export function parseGlobal(arg: string): [string, unknown] {
+  const i = arg.indexOf('=');
+  if (i <= 0) throw new UsageError(`--set-global takes NAME=VALUE, got ${JSON.stringify(arg)}`);
+  const text = arg.slice(i + 1);
+  let value: unknown = text;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // not JSON: an address, a MAC or a bare word, used as text
+  }
+  return [arg.slice(0, i), value];
+}
+
+function line(r: FrameResult): string {
+  let s = `${r.index}  ${summarize(r.input)}  ${r.action} ${r.verdict}`;
+  if (r.redirect) s += r.redirect.known ? ` to ifindex ${r.redirect.ifindex}${r.redirect.port ? ` (${r.redirect.port})` : ''}` : ' to an unknown target';
+  if (r.changes.length) s += `\n${formatChanges(r.changes).replace(/^/gm, '    ')}`;
+  return s + '\n';
+}
+
+function json(r: FrameResult): string {
+  return JSON.stringify({
+    index: r.index,
+    summary: summarize(r.input),
+    verdict: r.verdict,
+    action: r.action,
+    ...(r.redirect ? { redirect: r.redirect } : {}),
+    changes: r.changes,
+    ...(r.output ? { output: { len: r.output.length, layers: r.output.layers.map(layerToJson) } } : {}),
+  }) + '\n';
+}
+
+export async function runTestRun(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      program: { type: 'string' },
+      pcap: { type: 'string' },
+      json: { type: 'boolean' },
+      out: { type: 'string' },
+      'set-global': { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(TEST_RUN_USAGE + '\n');
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`test-run takes one BPF object, got ${positionals.length}\n${TEST_RUN_USAGE}`);
+  if (!values.pcap) throw new UsageError(`test-run needs --pcap FILE: the frames to run\n${TEST_RUN_USAGE}`);
+  const globals = Object.fromEntries((values['set-global'] ?? []).map(parseGlobal));
+  const obj = loadObject(positionals[0]!, globals);
+  try {
+    const program = obj.program(values.program);
+    const run = await runUnit(program, values.pcap);
+    const out = new Output();
+    for (const r of run.frames) await out.write(values.json ? json(r) : line(r));
+    if (values.json) await out.write(JSON.stringify({ summary: { frames: run.frames.length, ...run.counts } }) + '\n');
+    else await out.write(`${run.frames.length} frames: ${formatCounts(run.counts)}\n`);
+    if (values.out) {
+      const pcap = values.out.endsWith('.pcap');
+      const records = run.frames.filter((r) => r.output).map((r) => ({ data: r.output!.bytes, comment: pcap ? undefined : `#${r.index} ${r.action} ${r.verdict}` }));
+      await writeCapture(values.out, records, { format: pcap ? 'pcap' : 'pcapng' });
+    }
+    return 0;
+  } finally {
+    obj.close();
+  }
+}

@@ -1,0 +1,19 @@
+import { XdpspecError } from '../errors.js';
+import type { Built } from '../packet/index.js';
+import { readCapture } from '../pcap/index.js';
+
+/** Frames as a spec gives them: bytes, a builder, an array of either, or a capture file's path. */
+export type FrameSource = Uint8Array | Built | readonly (Uint8Array | Built)[] | string;
+
+function isBuilt(x: unknown): x is Built {
+  return typeof x === 'object' && x !== null && typeof (x as Built).build === 'function';
+}
+
+/** Turns any frame source into an array of frame bytes (a capture file is read whole). */
+export async function collectFrames(src: FrameSource): Promise<Buffer[]> {
+  if (typeof src === 'string') return (await readCapture(src)).records.map((r) => r.data);
+  if (src instanceof Uint8Array) return [Buffer.from(src)];
+  if (isBuilt(src)) return [src.build()];
+  if (Array.isArray(src)) return src.map((x: Uint8Array | Built) => (isBuilt(x) ? x.build() : Buffer.from(x)));
+  throw new XdpspecError('FRAME_SOURCE', `expected frames (a Buffer, a frame builder, an array of them, or a capture file path), got ${typeof src}`);
+}

@@ -1,0 +1,71 @@
+import type { FieldChange, Frame } from '../packet/index.js';
+
+/**
+ * What became of a frame. XDP: `passed` (XDP_PASS), `dropped` (XDP_DROP), `tx` (XDP_TX),
+ * `redirected` (XDP_REDIRECT), `aborted` (XDP_ABORTED, or a return code XDP does not know).
+ * TC: `passed` (TC_ACT_OK, UNSPEC, PIPE, RECLASSIFY, REPEAT), `dropped` (SHOT), `redirected`
+ * (REDIRECT), `stolen` (STOLEN, QUEUED, TRAP: the program took the packet).
+ */
+export type Verdict = 'passed' | 'dropped' | 'tx' | 'redirected' | 'aborted' | 'stolen';
+export const VERDICTS: readonly Verdict[] = ['passed', 'dropped', 'tx', 'redirected', 'aborted', 'stolen'];
+
+export function verdictOf(action: string): Verdict {
+  switch (action) {
+    case 'XDP_PASS':
+    case 'TC_ACT_OK':
+    case 'TC_ACT_UNSPEC':
+    case 'TC_ACT_PIPE':
+    case 'TC_ACT_RECLASSIFY':
+    case 'TC_ACT_REPEAT':
+      return 'passed';
+    case 'XDP_DROP':
+    case 'TC_ACT_SHOT':
+      return 'dropped';
+    case 'XDP_TX':
+      return 'tx';
+    case 'XDP_REDIRECT':
+    case 'TC_ACT_REDIRECT':
+      return 'redirected';
+    case 'TC_ACT_STOLEN':
+    case 'TC_ACT_QUEUED':
+    case 'TC_ACT_TRAP':
+      return 'stolen';
+    default:
+      return 'aborted'; // XDP_ABORTED, and codes the kernel treats as invalid (it drops them)
+  }
+}
+
+/** Where a redirected frame went, as far as it can be learned; never guessed. */
+export type RedirectTarget =
+  | { readonly known: true; readonly ifindex: number; readonly port?: string; readonly map?: { readonly id: number; readonly key: number }; readonly error?: string }
+  | { readonly known: false; readonly reason: string };
+
+/** The fate of one input frame. */
+export interface FrameResult {
+  readonly index: number;
+  readonly input: Frame;
+  readonly verdict: Verdict;
+  /** The return code by name: `XDP_PASS`, `TC_ACT_SHOT`, ... */
+  readonly action: string;
+  /** The frame as the program left it (absent when dropped or aborted). */
+  readonly output: Frame | undefined;
+  /** Field changes from input to output (empty when unchanged or when there is no output). */
+  readonly changes: readonly FieldChange[];
+  readonly redirect: RedirectTarget | undefined;
+  /** Kernel run time of this frame, ns. */
+  readonly durationNs: number;
+}
+
+export type VerdictCounts = Record<Verdict, number>;
+
+export function countVerdicts(results: readonly FrameResult[]): VerdictCounts {
+  const c = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as VerdictCounts;
+  for (const r of results) c[r.verdict]++;
+  return c;
+}
+
+/** `10 passed, 10 dropped`: the non-zero counts, in a fixed order. */
+export function formatCounts(c: VerdictCounts): string {
+  const parts = VERDICTS.filter((v) => c[v] > 0).map((v) => `${c[v]} ${v}`);
+  return parts.length ? parts.join(', ') : 'no frames';
+}
