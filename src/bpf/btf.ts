@@ -174,7 +174,7 @@ export class Btf {
       const inner = t.members.map((m) => `${indent}  ${m.name}: ${this.describe(m.type, indent + '  ')}`).join('\n');
       return `${this.typeName(t.id)} {\n${inner}\n${indent}}`;
     }
-    return `${this.typeName(id)} (${this.sizeOf(id)} bytes)`;
+    return `${this.typeName(id).replace(/^((const|volatile) )+/, '')} (${this.sizeOf(id)} bytes)`;
   }
 
   /** The variable of a datasec (`.rodata`, `.data`, `.bss`) called `name`, with its type. */

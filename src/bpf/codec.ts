@@ -30,6 +30,10 @@ export class Codec {
     readonly typeId: number,
     readonly size: number,
     readonly what: string,
+    /** Bytes only, even for 4- and 8-byte values (global sections). */
+    readonly raw = false,
+    /** The name the top-level value goes by (a global's name), for the address-name rule. */
+    readonly rootName = '',
   ) {}
 
   get layout(): string {
@@ -47,7 +51,7 @@ export class Codec {
     }
     const out = Buffer.alloc(this.size);
     if (this.btf && this.typeId) {
-      this.put(out, 0, this.typeId, v, '', '');
+      this.put(out, 0, this.typeId, v, '', this.rootName);
       return out;
     }
     if ((typeof v === 'number' || typeof v === 'bigint') && (this.size === 4 || this.size === 8)) {
@@ -62,7 +66,8 @@ export class Codec {
   }
 
   decode(b: Buffer): unknown {
-    if (this.btf && this.typeId) return this.get(b, 0, this.typeId, '');
+    if (this.btf && this.typeId) return this.get(b, 0, this.typeId, this.rootName);
+    if (this.raw) return Buffer.from(b);
     if (this.size === 4) return b.readUInt32LE(0);
     if (this.size === 8) return toNumber(b.readBigUInt64LE(0));
     return Buffer.from(b);
@@ -71,7 +76,8 @@ export class Codec {
   private put(out: Buffer, off: number, id: number, v: unknown, path: string, name: string): void {
     const btf = this.btf!;
     const t = btf.resolve(id);
-    const at = path || '(value)';
+    const at = path ? `${path}: ` : '';
+    const tn = btf.typeName(id).replace(/^((const|volatile) )+/, '');
     switch (t.kind) {
       case Kind.Int:
       case Kind.Enum:
@@ -79,20 +85,20 @@ export class Codec {
         if (t.intBool && typeof v === 'boolean') v = v ? 1 : 0;
         const be = btf.isBigEndian(id);
         if (typeof v === 'string' && be && t.size === 4) {
-          if (!ipaddr.IPv4.isValidFourPartDecimal(v)) this.fail(`${at}: ${JSON.stringify(v)} is not an IPv4 address`);
+          if (!ipaddr.IPv4.isValidFourPartDecimal(v)) this.fail(`${at}${JSON.stringify(v)} is not an IPv4 address`);
           Buffer.from(ipaddr.IPv4.parse(v).toByteArray()).copy(out, off);
           return;
         }
-        if (typeof v !== 'number' && typeof v !== 'bigint') this.fail(`${at}: expected a number for ${btf.typeName(id)}, got ${describe(v)}`);
-        writeInt(out, off, t.size, !!t.intSigned, be, v, () => this.fail(`${at}: ${String(v)} does not fit in ${btf.typeName(id)}`));
+        if (typeof v !== 'number' && typeof v !== 'bigint') this.fail(`${at}expected a number for ${tn}, got ${describe(v)}`);
+        writeInt(out, off, t.size, !!t.intSigned, be, v, () => this.fail(`${at}${String(v)} does not fit in ${tn}`));
         return;
       }
       case Kind.Ptr:
-        if (typeof v !== 'number' && typeof v !== 'bigint') this.fail(`${at}: expected a number for a pointer`);
+        if (typeof v !== 'number' && typeof v !== 'bigint') this.fail(`${at}expected a number for a pointer`);
         out.writeBigUInt64LE(BigInt(v), off);
         return;
       case Kind.Float:
-        if (typeof v !== 'number') this.fail(`${at}: expected a number`);
+        if (typeof v !== 'number') this.fail(`${at}expected a number`);
         if (t.size === 4) out.writeFloatLE(v, off);
         else out.writeDoubleLE(v, off);
         return;
@@ -101,29 +107,29 @@ export class Codec {
         const n = t.nelems!;
         const bytes = elem.kind === Kind.Int && elem.size === 1;
         if (typeof v === 'string' && bytes) {
-          const b = stringBytes(v, n, name, !!elem.intChar);
-          if (!b) this.fail(`${at}: ${JSON.stringify(v)} does not fit in ${btf.typeName(id)}`);
+          const b = stringBytes(v, n, name, isChar(elem));
+          if (!b) this.fail(`${at}${JSON.stringify(v)} does not fit in ${tn}`);
           b.copy(out, off);
           return;
         }
         if (v instanceof Uint8Array && bytes) {
-          if (v.length !== n) this.fail(`${at}: got ${v.length} bytes for ${btf.typeName(id)}`);
+          if (v.length !== n) this.fail(`${at}got ${v.length} bytes for ${tn}`);
           out.set(v, off);
           return;
         }
-        if (!Array.isArray(v) || v.length !== n) this.fail(`${at}: expected an array of ${n} for ${btf.typeName(id)}, got ${describe(v)}`);
+        if (!Array.isArray(v) || v.length !== n) this.fail(`${at}expected an array of ${n} for ${tn}, got ${describe(v)}`);
         const es = btf.sizeOf(t.elemType!);
-        v.forEach((x, i) => this.put(out, off + i * es, t.elemType!, x, `${at}[${i}]`, name));
+        v.forEach((x, i) => this.put(out, off + i * es, t.elemType!, x, `${path || ''}[${i}]`, name));
         return;
       }
       case Kind.Struct:
       case Kind.Union: {
         const members = t.members!;
         if (typeof v === 'string' && t.kind === Kind.Struct && this.putCidr(out, off, t.members!, v)) return;
-        if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(`${at}: expected an object for ${btf.typeName(id)}, got ${describe(v)}`);
+        if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(`${at}expected an object for ${tn}, got ${describe(v)}`);
         const known = new Set(members.map((m) => m.name));
         for (const k of Object.keys(v)) {
-          if (!known.has(k)) this.fail(`${at}: ${btf.typeName(id)} has no member ${JSON.stringify(k)} (members: ${[...known].join(', ')})`);
+          if (!known.has(k)) this.fail(`${at}${tn} has no member ${JSON.stringify(k)} (members: ${[...known].join(', ')})`);
         }
         for (const m of members) {
           const x = (v as Record<string, unknown>)[m.name];
@@ -137,7 +143,7 @@ export class Codec {
         return;
       }
       default:
-        this.fail(`${at}: cannot encode ${btf.typeName(id)}`);
+        this.fail(`${at}cannot encode ${tn}`);
     }
   }
 
@@ -176,7 +182,7 @@ export class Codec {
           const raw = b.subarray(off, off + n);
           if (isAddrName(name) && (n === 4 || n === 16)) return ipaddr.fromByteArray([...raw]).toString();
           if (MAC_NAME.test(name) && n === 6) return [...raw].map((x) => x.toString(16).padStart(2, '0')).join(':');
-          if (elem.intChar) {
+          if (isChar(elem)) {
             const z = raw.indexOf(0);
             return raw.toString('utf8', 0, z < 0 ? n : z);
           }
@@ -196,6 +202,11 @@ export class Codec {
         return Buffer.from(b.subarray(off, off + btf.sizeOf(id)));
     }
   }
+}
+
+/** clang marks `char` only as a signed 1-byte int, so its name is what tells it from `__s8`. */
+function isChar(t: { name: string; intChar?: boolean | undefined }): boolean {
+  return !!t.intChar || t.name === 'char';
 }
 
 function stringBytes(v: string, n: number, name: string, isChar: boolean): Buffer | undefined {

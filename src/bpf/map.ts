@@ -44,9 +44,11 @@ export class BpfMap implements MapInfo {
     btf: Btf | undefined,
     keyType: number,
     valueType: number,
+    /** Values as raw bytes whatever their size (the maps behind global sections). */
+    rawValues = false,
   ) {
     this.keyCodec = new Codec(btf, keyType, keySize, `key of map ${name}`);
-    this.valueCodec = new Codec(btf, valueType, valueSize, `value of map ${name}`);
+    this.valueCodec = new Codec(btf, valueType, valueSize, `value of map ${name}`, rawValues);
     this.cpus = this.perCpu ? ffi().libbpf_num_possible_cpus() : 1;
     this.stride = this.perCpu ? (valueSize + 7) & ~7 : valueSize;
   }

@@ -52,6 +52,34 @@ function list(obj: Ptr): Handles {
 
 const GLOBAL_SECTIONS = ['.rodata', '.data', '.bss'];
 
+interface GlobalVar {
+  map: Ptr;
+  section: string;
+  type: number;
+  offset: number;
+  size: number;
+}
+
+function globalNames(h: Handles): string[] {
+  const btf = h.btf;
+  if (!btf) return [];
+  return GLOBAL_SECTIONS.flatMap((s) => {
+    const sec = btf.findDatasec(s);
+    return sec ? btf.varNames(sec.id) : [];
+  });
+}
+
+function findGlobal(h: Handles, name: string, where: string): GlobalVar {
+  const btf = h.btf;
+  for (const section of GLOBAL_SECTIONS) {
+    const sec = btf?.findDatasec(section);
+    const v = sec ? btf!.findVar(sec.id, name) : undefined;
+    const map = h.maps.find((m) => m.info.name.endsWith(section));
+    if (v && map) return { map: map.ptr, section, ...v };
+  }
+  throw new NotFoundError('global', name, globalNames(h), where);
+}
+
 /**
  * A BPF object file opened but not loaded: programs and maps can be listed, globals set.
  * `load()` turns it into a `LoadedObject`; the two steps mirror libbpf's.
@@ -88,12 +116,7 @@ export class OpenedObject {
 
   /** Names of the global variables that `setGlobal` accepts. */
   get globals(): string[] {
-    const btf = this.h.btf;
-    if (!btf) return [];
-    return GLOBAL_SECTIONS.flatMap((s) => {
-      const sec = btf.findDatasec(s);
-      return sec ? btf.varNames(sec.id) : [];
-    });
+    return globalNames(this.h);
   }
 
   /**
@@ -104,29 +127,18 @@ export class OpenedObject {
    */
   setGlobal(name: string, value: unknown): this {
     this.check();
-    const g = this.findGlobal(name);
+    const g = findGlobal(this.h, name, this.path);
     const f = ffi();
     const size = [0];
     const ptr = f.bpf_map__initial_value(g.map, size);
     if (ptr === 0n) throw new XdpspecError('BPF_GLOBAL', `global ${name}: libbpf has no initial value for its section`);
     const data = readNative(ptr, size[0]!);
-    new Codec(this.h.btf, g.type, g.size, `global ${name}`).encode(value).copy(data, g.offset);
+    new Codec(this.h.btf, g.type, g.size, `global ${name}`, false, name).encode(value).copy(data, g.offset);
     if (f.bpf_map__set_initial_value(g.map, data, data.length) !== 0) {
       const e = errno();
       throw new BpfError(`set global ${name}`, e, errnoName(e));
     }
     return this;
-  }
-
-  private findGlobal(name: string): { map: Ptr; type: number; offset: number; size: number } {
-    const btf = this.h.btf;
-    for (const s of GLOBAL_SECTIONS) {
-      const sec = btf?.findDatasec(s);
-      const v = sec ? btf!.findVar(sec.id, name) : undefined;
-      const map = this.h.maps.find((m) => m.info.name.endsWith(s));
-      if (v && map) return { map: map.ptr, ...v };
-    }
-    throw new NotFoundError('global', name, this.globals, this.path);
   }
 
   /**
@@ -212,6 +224,40 @@ export class LoadedObject {
       this.mapCache.set(name, m);
     }
     return m;
+  }
+
+  get globals(): string[] {
+    return globalNames(this.h);
+  }
+
+  /** The current value of a global variable (the program's view of `.data`, `.bss` and `.rodata`). */
+  global(name: string): unknown {
+    this.check();
+    const g = findGlobal(this.h, name, this.path);
+    const raw = this.sectionMap(g.section).get(0) as Buffer;
+    return new Codec(this.h.btf, g.type, g.size, `global ${name}`, false, name).decode(raw.subarray(g.offset, g.offset + g.size));
+  }
+
+  /**
+   * Changes a global of `.data` or `.bss` while loaded (`.rodata` is frozen at load: set it
+   * on the opened object).
+   */
+  setGlobal(name: string, value: unknown): void {
+    this.check();
+    const g = findGlobal(this.h, name, this.path);
+    if (g.section === '.rodata') throw new XdpspecError('BPF_GLOBAL', `global ${name} is read-only after load (const volatile, in .rodata); set it before load with OpenedObject.setGlobal or the globals option`);
+    const m = this.sectionMap(g.section);
+    const raw = Buffer.from(m.get(0) as Buffer);
+    new Codec(this.h.btf, g.type, g.size, `global ${name}`, false, name).encode(value).copy(raw, g.offset);
+    m.set(0, raw);
+  }
+
+  /** A global section's array map, as raw bytes (its value type is a whole datasec). */
+  private sectionMap(section: string): BpfMap {
+    const h = this.h.maps.find((x) => x.info.name.endsWith(section))!;
+    const f = ffi();
+    const i = h.info;
+    return new BpfMap(i.name, h.typeId, f.bpf_map__fd(h.ptr), i.keySize, i.valueSize, i.maxEntries, undefined, 0, 0, true);
   }
 
   /** Unloads programs and maps (anything still attached stays attached until detached). */

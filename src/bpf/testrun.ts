@@ -170,7 +170,7 @@ export class TestRunner {
     let hint = '';
     if (e === constants.errno.ENOSPC) hint = `: the output did not fit in ${MAX_OUT} bytes (the program grew the frame too much)`;
     else if (e === constants.errno.EINVAL && o.liveFrames) hint = ': live-frames mode takes XDP programs only, frames of at most about 3.4 KB, and no repeat beyond 1 per frame here';
-    else if (e === constants.errno.EINVAL && o.ingressIfindex) hint = `: is ifindex ${o.ingressIfindex} a device in this network namespace, and rx queue ${o.rxQueue ?? 0} one of its queues?`;
+    else if ((e === constants.errno.EINVAL || e === constants.errno.ENODEV) && o.ingressIfindex) hint = `: is ifindex ${o.ingressIfindex} a device in this network namespace, and rx queue ${o.rxQueue ?? 0} one of its queues?`;
     else if (e === constants.errno.EINVAL) hint = `: the kernel refused a frame of ${len} bytes for this program type`;
     else if (e === constants.errno.ENOTSUP || e === 524) hint = ': this program type has no test run in this kernel';
     else if (e === constants.errno.EPERM) hint = ': run as root';

@@ -1,0 +1,99 @@
+import { expect } from 'chai';
+import { BpfError, XdpspecError, frame, loadObject, type LoadedObject } from '../../src/index.js';
+import { OBJ, needsBpf } from '../support/kernel.js';
+
+describe('BPF maps', () => {
+  needsBpf();
+  let l: LoadedObject;
+  beforeEach(() => {
+    l = loadObject(OBJ.maps);
+  });
+  afterEach(() => l?.close());
+
+  it('hash: struct keys and values by field name, network byte order and addresses converted', () => {
+    const flows = l.map('flows');
+    const key = { saddr: '10.0.0.5', daddr: '10.0.0.2', sport: 1000, dport: 53, proto: 17 };
+    const p = l.program();
+    for (let i = 0; i < 3; i++) p.testRun(frame.eth().ipv4({ src: '10.0.0.5' }).udp({ sport: 1000, dport: 53 }).payload('abc').build());
+    expect(flows.get(key)).to.deep.equal({ packets: 3, bytes: 3 * 45 });
+    expect([...flows.keys()]).to.deep.equal([{ ...key, pad: [0, 0, 0] }]);
+    flows.set({ ...key, sport: 2000 }, { packets: 7, bytes: 700 });
+    expect(flows.has({ ...key, sport: 2000 })).to.equal(true);
+    // The program sees what we wrote, in network byte order: its next packet of that flow adds to it.
+    p.testRun(frame.eth().ipv4({ src: '10.0.0.5' }).udp({ sport: 2000, dport: 53 }).payload('abc').build());
+    expect(flows.get({ ...key, sport: 2000 })).to.deep.equal({ packets: 8, bytes: 745 });
+    expect(flows.delete({ ...key, sport: 2000 })).to.equal(true);
+    expect(flows.delete({ ...key, sport: 2000 })).to.equal(false);
+    expect(flows.get({ ...key, sport: 2000 })).to.equal(undefined);
+    flows.clear();
+    expect([...flows.entries()]).to.deep.equal([]);
+  });
+
+  it('hash: raw Buffers work as keys and values too', () => {
+    const flows = l.map('flows');
+    const k = Buffer.alloc(16);
+    k.writeUInt32BE(0x0a000001, 0);
+    flows.set(k, Buffer.alloc(16, 1));
+    expect(flows.get({ saddr: '10.0.0.1' })).to.deep.equal({ packets: 0x0101010101010101n, bytes: 0x0101010101010101n });
+    expect(() => flows.set(Buffer.alloc(3), Buffer.alloc(16))).to.throw(XdpspecError, 'key of map flows: got 3 bytes; expected struct flow_key');
+  });
+
+  it('array: every index exists, 64-bit values, clear zeroes, delete is refused', () => {
+    const c = l.map('counters');
+    expect(c.get(5)).to.equal(0);
+    c.set(3, 42);
+    c.set(4, 2n ** 60n);
+    expect(c.get(3)).to.equal(42);
+    expect(c.get(4)).to.equal(2n ** 60n);
+    expect([...c.keys()]).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(() => c.delete(3)).to.throw(XdpspecError, 'an array map cannot delete entries');
+    c.clear();
+    expect(c.get(3)).to.equal(0);
+    expect(() => c.set(8, 1)).to.throw(BpfError, /update map counters: E2BIG|EINVAL/);
+  });
+
+  it('per-CPU array and hash: a value per CPU, and their sum', () => {
+    const p = l.program();
+    for (let i = 0; i < 4; i++) p.testRun(frame.eth().ipv4().udp().build());
+    const per = l.map('totals').get(0) as { packets: number }[];
+    expect(per).to.be.an('array').with.length.greaterThan(0);
+    expect(l.map('totals').sum(0)).to.deep.equal({ packets: 4, bytes: 4 * 42 });
+    expect(l.map('per_proto').sum(17)).to.equal(4);
+    l.map('per_proto').set(6, 5);
+    expect(l.map('per_proto').get(6)).to.deep.equal(Array(per.length).fill(5));
+    expect(l.map('totals').sum(0)).to.deep.equal({ packets: 4, bytes: 168 });
+  });
+
+  it('LRU hash: struct values with char arrays and arrays; the oldest entry goes when full', () => {
+    const r = l.map('recent');
+    r.set(1, { action: 2, name: 'web', ports: [80, 443] });
+    expect(r.get(1)).to.deep.equal({ action: 2, name: 'web', ports: [80, 443] });
+    for (let k = 2; k <= 40; k++) r.set(k, { action: k });
+    expect([...r.keys()].length).to.be.at.most(4 * 2); // LRU keeps about max_entries (per-CPU free lists may hold a few more)
+    expect(r.has(1)).to.equal(false);
+    expect(() => r.set(1, { ports: [1, 2, 3] })).to.throw(XdpspecError, 'ports: expected an array of 2 for __u16[2], got an array of 3');
+  });
+
+  it('LPM trie: prefix keys as CIDR strings or objects, longest prefix wins in the program', () => {
+    const t = l.map('prefixes');
+    t.set('10.1.0.0/16', 1); // XDP_DROP
+    t.set({ prefixlen: 24, addr: '10.1.2.0' }, 3); // XDP_TX
+    const p = l.program();
+    expect(p.testRun(frame.eth().ipv4({ src: '10.1.2.3' }).udp().build()).action).to.equal('XDP_TX');
+    expect(p.testRun(frame.eth().ipv4({ src: '10.1.9.9' }).udp().build()).action).to.equal('XDP_DROP');
+    expect(p.testRun(frame.eth().ipv4({ src: '10.2.0.1' }).udp().build()).action).to.equal('XDP_PASS');
+    expect(t.get('10.1.0.0/16')).to.equal(1);
+    expect([...t.keys()]).to.have.deep.members([{ prefixlen: 16, addr: '10.1.0.0' }, { prefixlen: 24, addr: '10.1.2.0' }]);
+  });
+
+  it('devmap takes ifindexes; prog array takes program fds', () => {
+    const d = l.map('ports');
+    d.set(0, 1); // lo always exists
+    expect(d.get(0)).to.equal(1);
+    expect(() => d.set(1, 999_999)).to.throw(BpfError, /update map ports: (ENODEV|EINVAL)/);
+    const j = l.map('jumps');
+    j.set(0, l.program().fd);
+    expect(j.has(0)).to.equal(true);
+    expect(j.delete(0)).to.equal(true);
+  });
+});

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0
+/* A TC classifier for the specs: drops UDP to the discard port (9), decrements the IPv4 TTL
+ * of everything else with the header checksum updated, and passes it on. */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <stddef.h>
+#include "xdpspec_parse.h"
+
+SEC("tc")
+int tc_ttl(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct cursor c = { .pos = data };
+	struct ethhdr *eth = parse_ethhdr(&c, end);
+	struct iphdr *ip;
+	__u16 old, new;
+
+	if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
+		return TC_ACT_OK;
+	ip = parse_iphdr(&c, end);
+	if (!ip)
+		return TC_ACT_OK;
+	if (ip->protocol == IPPROTO_UDP) {
+		struct udphdr *udp = c.pos;
+
+		if ((void *)(udp + 1) <= end && udp->dest == bpf_htons(9))
+			return TC_ACT_SHOT;
+	}
+	old = *(__u16 *)&ip->ttl;
+	ip->ttl--;
+	new = *(__u16 *)&ip->ttl;
+	bpf_l3_csum_replace(skb, sizeof(*eth) + offsetof(struct iphdr, check), old, new, sizeof(__u16));
+	return TC_ACT_OK;
+}
+
+char _license[] SEC("license") = "GPL";

@@ -1,0 +1,64 @@
+import { expect } from 'chai';
+import { BpfError, XdpspecError, frame, loadObject, type LoadedObject } from '../../src/index.js';
+import { OBJ, needsBpf } from '../support/kernel.js';
+
+describe('BPF_PROG_TEST_RUN', () => {
+  needsBpf();
+  let xdp: LoadedObject;
+  let tc: LoadedObject;
+  before(() => {
+    xdp = loadObject(OBJ.ipv6Filter);
+    tc = loadObject(OBJ.tcTtl);
+  });
+  after(() => {
+    xdp?.close();
+    tc?.close();
+  });
+
+  it('runs XDP programs: return code by name, output bytes, kernel run time', () => {
+    const p = xdp.program('xdp_ipv6_only');
+    const v6 = frame.eth().ipv6().udp().build();
+    const r = p.testRun(v6);
+    expect(r).to.include({ action: 'XDP_PASS', retval: 2 });
+    expect(r.output.equals(v6)).to.equal(true);
+    expect(r.durationNs).to.be.a('number');
+    expect(p.testRun(frame.eth().ipv4().build()).action).to.equal('XDP_DROP');
+    expect(p.testRun(frame.eth().vlan({ vid: 5 }).ipv6().build()).action).to.equal('XDP_PASS');
+  });
+
+  it('passes an xdp_md context when an ingress interface is named', () => {
+    const p = xdp.program();
+    expect(p.testRun(frame.eth().ipv6().build(), { ingressIfindex: 1, rxQueue: 0 }).action).to.equal('XDP_PASS');
+    expect(() => p.testRun(frame.eth().ipv6().build(), { ingressIfindex: 999_999 })).to.throw(BpfError, /test run xdp_ipv6_only: .*is ifindex 999999 a device in this network namespace/);
+  });
+
+  it('notices an options object changed between runs', () => {
+    const p = xdp.program();
+    const o: { ingressIfindex?: number } = { ingressIfindex: 1 };
+    p.testRun(frame.eth().ipv6().build(), o);
+    o.ingressIfindex = 999_999;
+    expect(() => p.testRun(frame.eth().ipv6().build(), o)).to.throw(BpfError);
+  });
+
+  it('runs TC classifiers, with the rewrite in the output', () => {
+    const p = tc.program();
+    expect(p.type).to.equal('sched_cls');
+    expect(p.testRun(frame.eth().ipv4().udp({ dport: 9 }).build()).action).to.equal('TC_ACT_SHOT');
+    const r = p.testRun(frame.eth().ipv4({ ttl: 64 }).tcp().build(), { mark: 7 });
+    expect(r.action).to.equal('TC_ACT_OK');
+    const out = frame.parse(r.output);
+    expect(out.get('ipv4.ttl')).to.equal(63);
+  });
+
+  it('refuses frames it cannot run, saying why', () => {
+    const p = xdp.program();
+    expect(() => p.testRun(Buffer.alloc(10))).to.throw(XdpspecError, 'frame of 10 bytes is shorter than an Ethernet header (14)');
+    expect(() => p.testRun(Buffer.alloc(70_000))).to.throw(XdpspecError, 'frame of 70000 bytes is larger than 65536');
+  });
+
+  it('repeats a frame in the kernel for timing', () => {
+    const r = xdp.program().testRun(frame.eth().ipv6().build(), { repeat: 1000 });
+    expect(r.action).to.equal('XDP_PASS');
+    expect(r.durationNs).to.be.greaterThan(0);
+  });
+});

@@ -1,0 +1,56 @@
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { readCapture } from '../../src/index.js';
+import { OBJ, needsBpf } from '../support/kernel.js';
+import { tempDir } from '../support/tools.js';
+
+const cli = (...args: string[]) => execa('node', ['dist/cli/main.js', ...args], { reject: false });
+
+describe('xdpspec test-run', () => {
+  needsBpf();
+  const t = tempDir();
+  after(t.cleanup);
+
+  it('reports 10 passed and 10 dropped for the IPv6 filter on the fixture', async () => {
+    const r = await cli('test-run', OBJ.ipv6Filter, '--pcap', 'fixtures/ipv4-and-ipv6.pcap');
+    expect(r.exitCode).to.equal(0);
+    const lines = r.stdout.split('\n');
+    expect(lines).to.have.length(21);
+    expect(lines[0]).to.equal('0  eth 02:00:00:00:00:0a > 02:00:00:00:00:0b ipv4 10.0.0.10 > 10.0.0.1 icmp echo request id 7 seq 0 payload 12 bytes  XDP_DROP dropped');
+    expect(lines[1]).to.match(/^1 {2}eth .* ipv6 fd00::10 > fd00::1 icmpv6 echo request id 7 seq 0 payload 12 bytes {2}XDP_PASS passed$/);
+    expect(lines[20]).to.equal('20 frames: 10 passed, 10 dropped');
+  });
+
+  it('prints JSON per frame and a summary object, and writes the outputs', async () => {
+    const out = t.path('out.pcapng');
+    const r = await cli('test-run', OBJ.ipv6Filter, '--program', 'xdp_ipv6_only', '--pcap', 'fixtures/ipv4-and-ipv6.pcap', '--json', '--out', out);
+    expect(r.exitCode).to.equal(0);
+    const objs = r.stdout.split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(objs).to.have.length(21);
+    expect(objs[0]).to.include({ index: 0, verdict: 'dropped', action: 'XDP_DROP' });
+    expect(objs[20]).to.deep.equal({ summary: { frames: 20, passed: 10, dropped: 10, tx: 0, redirected: 0, aborted: 0, stolen: 0 } });
+    const written = await readCapture(out);
+    expect(written.records).to.have.length(10);
+    expect(written.records[0]!.comment).to.equal('#1 XDP_PASS passed');
+  });
+
+  it('sets globals, shows rewrites, and fails clearly on bad input', async () => {
+    let r = await cli('test-run', OBJ.maps, '--pcap', 'fixtures/ipv4-and-ipv6.pcap', '--set-global', 'blocked_ip=10.0.0.10', '--set-global', 'drop_action=1');
+    expect(r.exitCode).to.equal(0);
+    expect(r.stdout.split('\n').pop()).to.equal('20 frames: 10 passed, 10 dropped');
+    r = await cli('test-run', OBJ.tcTtl, '--pcap', 'fixtures/ipv4-and-ipv6.pcap');
+    expect(r.stdout).to.include('TC_ACT_OK passed\n    ipv4.ttl: 64 -> 63\n    ipv4.checksum: ');
+    r = await cli('test-run', OBJ.ipv6Filter, '--pcap', 'fixtures/ipv4-and-ipv6.pcap', '--program', 'nope');
+    expect(r.exitCode).to.equal(1);
+    expect(r.stderr).to.equal('xdpspec: program "nope" does not exist in bpf/build/xdp_ipv6_filter.bpf.o; programs there: xdp_ipv6_only');
+    r = await cli('test-run', OBJ.maps, '--pcap', 'fixtures/ipv4-and-ipv6.pcap', '--set-global', 'blocked_ip=nonsense');
+    expect(r.exitCode).to.equal(1);
+    expect(r.stderr).to.match(/^xdpspec: global blocked_ip: "nonsense" is not an IPv4 address; expected __be32/);
+    r = await cli('test-run', OBJ.ipv6Filter);
+    expect(r.exitCode).to.equal(2);
+    expect(r.stderr).to.match(/^xdpspec: test-run needs --pcap FILE/);
+    r = await cli('test-run', OBJ.rejected, '--pcap', 'fixtures/ipv4-and-ipv6.pcap');
+    expect(r.exitCode).to.equal(1);
+    expect(r.stderr).to.match(/^xdpspec: load specs\/bpf\/build\/rejected\.bpf\.o: the verifier rejected program xdp_unchecked: R1 offset is outside of the packet/);
+  });
+});

@@ -1,0 +1,37 @@
+import { expect } from 'chai';
+import { frame, loadObject, runUnit, writeCapture, type LoadedObject } from '../../src/index.js';
+import { OBJ, needsBpf } from '../support/kernel.js';
+import { tempDir } from '../support/tools.js';
+
+describe('unit engine', () => {
+  needsBpf();
+  const t = tempDir();
+  let tc: LoadedObject;
+  before(() => {
+    tc = loadObject(OBJ.tcTtl);
+  });
+  after(() => {
+    tc?.close();
+    t.cleanup();
+  });
+
+  it('classifies frames from builders, buffers and capture files alike', async () => {
+    const frames = [frame.eth().ipv4().udp({ dport: 9 }), frame.eth().ipv4().tcp().build(), frame.eth().ipv6().udp()];
+    const file = t.path('in.pcapng');
+    await writeCapture(file, frames.map((f) => ({ data: f instanceof Buffer ? f : f.build() })));
+    for (const src of [frames, file]) {
+      const run = await runUnit(tc.program(), src);
+      expect(run.frames.map((r) => [r.verdict, r.action])).to.deep.equal([['dropped', 'TC_ACT_SHOT'], ['passed', 'TC_ACT_OK'], ['passed', 'TC_ACT_OK']]);
+      expect(run.counts).to.include({ passed: 2, dropped: 1, tx: 0, redirected: 0, aborted: 0 });
+    }
+  });
+
+  it('reports the rewrite of each output as a field diff, and no output for drops', async () => {
+    const run = await runUnit(tc.program(), [frame.eth().ipv4({ ttl: 9 }).tcp(), frame.eth().ipv4().udp({ dport: 9 })]);
+    const [ok, shot] = run.frames;
+    expect(ok!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`)).to.deep.equal(['ipv4.ttl: 9 -> 8', `ipv4.checksum: ${ok!.changes[1]!.from} -> ${ok!.changes[1]!.to}`]);
+    expect(ok!.output!.get('ipv4.ttl')).to.equal(8);
+    expect(shot!.output).to.equal(undefined);
+    expect(shot!.changes).to.deep.equal([]);
+  });
+});

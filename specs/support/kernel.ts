@@ -1,0 +1,22 @@
+import { effectiveCapabilities } from '../../src/index.js';
+
+/**
+ * For suites that load BPF programs: skips them, visibly and with the reason, when this
+ * process lacks the privileges (never a silent pass).
+ */
+export function needsBpf(): void {
+  before(function () {
+    const caps = effectiveCapabilities();
+    if (!(caps.has('CAP_BPF') || caps.has('CAP_SYS_ADMIN')) || !caps.has('CAP_NET_ADMIN')) {
+      this.test!.title += ' (skipped: needs root for BPF)';
+      this.skip();
+    }
+  });
+}
+
+export const OBJ = {
+  ipv6Filter: 'bpf/build/xdp_ipv6_filter.bpf.o',
+  maps: 'specs/bpf/build/maps.bpf.o',
+  rejected: 'specs/bpf/build/rejected.bpf.o',
+  tcTtl: 'specs/bpf/build/tc_ttl.bpf.o',
+};
