@@ -20,3 +20,6 @@ export const OBJ = {
   rejected: 'specs/bpf/build/rejected.bpf.o',
   tcTtl: 'specs/bpf/build/tc_ttl.bpf.o',
 };
+
+export const SPEC_OBJ = { verdicts: 'specs/bpf/build/verdicts.bpf.o' };
+

@@ -111,8 +111,12 @@ function bind() {
     bpf_tc_attach: lib.func('int bpf_tc_attach(const bpf_tc_hook *hook, _Inout_ bpf_tc_opts *opts)'),
     bpf_tc_detach: lib.func('int bpf_tc_detach(const bpf_tc_hook *hook, const bpf_tc_opts *opts)'),
 
+    bpf_obj_get_info_by_fd: lib.func('int bpf_obj_get_info_by_fd(int fd, void *info, _Inout_ uint32_t *len)'),
+
     if_nametoindex: libc.func('uint32_t if_nametoindex(const char *name)'),
+    if_indextoname: ptrFn(libc, 'void *if_indextoname(uint32_t ifindex, void *name)'),
     setns: libc.func('int setns(int fd, int nstype)'),
+    unshare: libc.func('int unshare(int flags)'),
   };
 }
 

@@ -18,6 +18,10 @@ export const MAP_TYPES: Readonly<Record<number, string>> = {
 export const PERCPU_MAPS = new Set([5, 6, 10, 21]);
 /** Maps whose elements always exist (array, per-CPU array): they cannot delete, only zero. */
 export const FIXED_MAPS = new Set([2, 6]);
+/** Maps that redirect to devices: a rerun through them could transmit on the device. */
+export const DEVICE_MAPS = new Set([14, 25]);
+/** Maps a program's run can change (so a rerun must snapshot and restore them). */
+export const STATE_MAPS = new Set([1, 2, 5, 6, 9, 10, 11, 22, 23]);
 
 export type XdpAction = 'XDP_ABORTED' | 'XDP_DROP' | 'XDP_PASS' | 'XDP_TX' | 'XDP_REDIRECT';
 export const XDP_ACTIONS: readonly XdpAction[] = ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT'];

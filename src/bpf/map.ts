@@ -134,6 +134,34 @@ export class BpfMap implements MapInfo {
     for (const k of [...this.rawKeys()]) ffi().bpf_map_delete_elem(this.fd, k);
   }
 
+  /** The kernel's id of this map (tracepoints name maps by id). */
+  get id(): number {
+    const info = Buffer.alloc(80);
+    const len = [info.length];
+    if (ffi().bpf_obj_get_info_by_fd(this.fd, info, len) !== 0) this.fail('get info of', errno());
+    return info.readUInt32LE(4); // struct bpf_map_info: type, id, ...
+  }
+
+  /** Every entry as raw bytes (all CPUs of per-CPU values), to put back with `restore`. */
+  snapshot(): [Buffer, Buffer][] {
+    const out: [Buffer, Buffer][] = [];
+    for (const k of this.rawKeys()) {
+      const v = Buffer.alloc(this.stride * this.cpus);
+      if (ffi().bpf_map_lookup_elem(this.fd, k, v) === 0) out.push([k, v]);
+    }
+    return out;
+  }
+
+  /** Makes the map hold exactly what `snapshot` returned. */
+  restore(snap: readonly [Buffer, Buffer][]): void {
+    const f = ffi();
+    if (!FIXED_MAPS.has(this.typeId)) {
+      const keep = new Set(snap.map(([k]) => k.toString('hex')));
+      for (const k of [...this.rawKeys()]) if (!keep.has(k.toString('hex'))) f.bpf_map_delete_elem(this.fd, k);
+    }
+    for (const [k, v] of snap) if (f.bpf_map_update_elem(this.fd, k, v, 0n) !== 0) this.fail('restore', errno());
+  }
+
   private *rawKeys(): Generator<Buffer> {
     let prev: Buffer | null = null;
     for (;;) {

@@ -205,7 +205,7 @@ export class LoadedObject {
     if (!p) {
       const h = this.h.progs.find((x) => x.info.name === name);
       if (!h) throw new NotFoundError('program', name, names, this.path);
-      p = new Program(h.info, h.typeId, ffi().bpf_program__fd(h.ptr), h.ptr);
+      p = new Program(h.info, h.typeId, ffi().bpf_program__fd(h.ptr), h.ptr, this);
       this.progCache.set(name, p);
     }
     return p;
@@ -258,6 +258,16 @@ export class LoadedObject {
     const f = ffi();
     const i = h.info;
     return new BpfMap(i.name, h.typeId, f.bpf_map__fd(h.ptr), i.keySize, i.valueSize, i.maxEntries, undefined, 0, 0, true);
+  }
+
+  /** Every map of the object, globals sections included, as raw maps (for snapshots). */
+  allMaps(): { map: BpfMap; typeId: number }[] {
+    this.check();
+    const f = ffi();
+    return this.h.maps.map((h) => {
+      const i = h.info;
+      return { typeId: h.typeId, map: new BpfMap(i.name, h.typeId, f.bpf_map__fd(h.ptr), i.keySize, i.valueSize, i.maxEntries, undefined, 0, 0, true) };
+    });
   }
 
   /** Unloads programs and maps (anything still attached stays attached until detached). */

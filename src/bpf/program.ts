@@ -1,4 +1,4 @@
-import type { ProgramInfo } from './object.js';
+import type { LoadedObject, ProgramInfo } from './object.js';
 import { returnCodeName } from './kinds.js';
 import type { Ptr } from './ffi.js';
 import { TestRunner, type RawRun, type TestRunOptions } from './testrun.js';
@@ -19,6 +19,8 @@ export class Program implements ProgramInfo {
     readonly fd: number,
     /** libbpf's `struct bpf_program *`, for attach calls inside xdpspec. */
     readonly handle: Ptr,
+    /** The object it was loaded with (its maps are the program's state). */
+    readonly object: LoadedObject,
   ) {}
 
   get name(): string {

@@ -1,4 +1,4 @@
-import type { Program, TestRunOptions } from '../bpf/index.js';
+import { RedirectProbe, type Program, type TestRunOptions } from '../bpf/index.js';
 import { diffFrames, parseFrame } from '../packet/index.js';
 import { collectFrames, type FrameSource } from './frames.js';
 import { countVerdicts, verdictOf, type FrameResult, type RedirectTarget, type VerdictCounts } from './verdict.js';
@@ -12,10 +12,13 @@ export interface UnitRun {
 
 export interface UnitOptions extends TestRunOptions {
   /**
-   * Learns where XDP_REDIRECT frames went (see `RedirectProbe`); without it a redirect's
-   * target is reported as unknown.
+   * Learn where XDP_REDIRECT frames went, by rerunning each in live-frames mode under the
+   * kernel's redirect tracepoints (see `RedirectProbe`). Default true for XDP programs;
+   * false reports redirect targets as unknown and runs each frame exactly once.
    */
-  redirectProbe?: { locate(program: Program, frame: Buffer, o: TestRunOptions): RedirectTarget };
+  locateRedirects?: boolean;
+  /** A probe to reuse across runs (otherwise one is opened for the run and closed after). */
+  redirectProbe?: RedirectProbe;
 }
 
 /**
@@ -25,7 +28,24 @@ export interface UnitOptions extends TestRunOptions {
  */
 export async function runUnit(program: Program, frames: FrameSource, options: UnitOptions = {}): Promise<UnitRun> {
   const inputs = await collectFrames(frames);
-  const { redirectProbe, ...runOptions } = options;
+  const { redirectProbe, locateRedirects = true, ...runOptions } = options;
+  let probe = redirectProbe;
+  let ownProbe = false;
+  const locate = (bytes: Buffer): RedirectTarget => {
+    if (!locateRedirects) return { known: false, reason: 'redirect targets were not asked for (locateRedirects: false)' };
+    if (!probe) {
+      probe = RedirectProbe.open();
+      ownProbe = true;
+    }
+    return probe.locate(program, bytes, runOptions);
+  };
+  try {
+    return run(inputs, locate);
+  } finally {
+    if (ownProbe) probe?.close();
+  }
+
+  function run(inputs: Buffer[], locate: (b: Buffer) => RedirectTarget): UnitRun {
   const results = inputs.map((bytes, index) => {
     const r = program.testRun(bytes, runOptions);
     const verdict = verdictOf(r.action);
@@ -33,7 +53,7 @@ export async function runUnit(program: Program, frames: FrameSource, options: Un
     const hasOutput = verdict !== 'dropped' && verdict !== 'aborted';
     const output = hasOutput ? parseFrame(r.output) : undefined;
     let redirect: RedirectTarget | undefined;
-    if (verdict === 'redirected') redirect = redirectProbe ? redirectProbe.locate(program, bytes, runOptions) : { known: false, reason: 'unit runs do not perform redirects; use a redirect probe or the live engine' };
+    if (verdict === 'redirected') redirect = locate(bytes);
     return {
       index,
       input,
@@ -46,4 +66,5 @@ export async function runUnit(program: Program, frames: FrameSource, options: Un
     } satisfies FrameResult;
   });
   return { program: program.name, frames: results, counts: countVerdicts(results) };
+  }
 }

@@ -1,4 +1,7 @@
+import type { RedirectTarget } from '../bpf/index.js';
 import type { FieldChange, Frame } from '../packet/index.js';
+
+export type { RedirectTarget };
 
 /**
  * What became of a frame. XDP: `passed` (XDP_PASS), `dropped` (XDP_DROP), `tx` (XDP_TX),
@@ -34,11 +37,6 @@ export function verdictOf(action: string): Verdict {
       return 'aborted'; // XDP_ABORTED, and codes the kernel treats as invalid (it drops them)
   }
 }
-
-/** Where a redirected frame went, as far as it can be learned; never guessed. */
-export type RedirectTarget =
-  | { readonly known: true; readonly ifindex: number; readonly port?: string; readonly map?: { readonly id: number; readonly key: number }; readonly error?: string }
-  | { readonly known: false; readonly reason: string };
 
 /** The fate of one input frame. */
 export interface FrameResult {

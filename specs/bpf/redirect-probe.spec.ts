@@ -1,0 +1,75 @@
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { RedirectProbe, frame, loadObject, runUnit, type LoadedObject } from '../../src/index.js';
+import { SPEC_OBJ, needsBpf } from '../support/kernel.js';
+
+const udp = (dport: number) => frame.eth().ipv4().udp({ dport });
+
+describe('unit engine: every XDP verdict, and where redirects go', () => {
+  needsBpf();
+  let l: LoadedObject;
+  afterEach(() => l?.close());
+
+  it('classifies aborted, dropped, passed, tx and redirected, with rewrites as diffs', async () => {
+    l = loadObject(SPEC_OBJ.verdicts, { redirect_ifindex: 1 });
+    const run = await runUnit(l.program(), [1, 2, 3, 4, 5, 7].map(udp));
+    expect(run.frames.map((r) => r.verdict)).to.deep.equal(['aborted', 'dropped', 'passed', 'tx', 'redirected', 'passed']);
+    expect(run.frames.map((r) => r.action)).to.deep.equal(['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT', 'XDP_PASS']);
+    expect(run.frames[3]!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`)).to.deep.equal([
+      'eth.dst: 02:00:00:00:00:02 -> 02:00:00:00:00:01',
+      'eth.src: 02:00:00:00:00:01 -> 02:00:00:00:00:02',
+    ]);
+    expect(run.frames[5]!.changes.map((c) => c.path)).to.deep.equal(['ipv4.ttl', 'ipv4.checksum']);
+    expect(run.frames[5]!.output!.get('ipv4.ttl')).to.equal(63);
+    expect(run.counts).to.include({ aborted: 1, dropped: 1, passed: 2, tx: 1, redirected: 1 });
+  });
+
+  it('names the ifindex and device of a bpf_redirect, from the kernel tracepoint', async () => {
+    l = loadObject(SPEC_OBJ.verdicts, { redirect_ifindex: 1 });
+    const r = (await runUnit(l.program(), [udp(5)])).frames[0]!;
+    expect(r.redirect).to.deep.equal({ known: true, ifindex: 1, device: 'lo' });
+  });
+
+  it('says when the target ifindex does not exist, never guessing', async () => {
+    l = loadObject(SPEC_OBJ.verdicts, { redirect_ifindex: 7777 });
+    const r = (await runUnit(l.program(), [udp(5)])).frames[0]!;
+    expect(r.redirect).to.deep.equal({ known: true, ifindex: 7777, error: 'no device with ifindex 7777 in this network namespace' });
+  });
+
+  it('names the devmap, key and target of a bpf_redirect_map', async () => {
+    l = loadObject(SPEC_OBJ.verdicts);
+    l.map('ports').set(0, 1);
+    const r = (await runUnit(l.program(), [udp(6)])).frames[0]!;
+    expect(r.redirect).to.deep.include({ known: true, ifindex: 1, device: 'lo' });
+    expect((r.redirect as { map: object }).map).to.deep.include({ name: 'ports', type: 'devmap', key: 0 });
+  });
+
+  it('keeps map state exact: a rerun to locate a redirect is undone', async () => {
+    l = loadObject(SPEC_OBJ.verdicts, { redirect_ifindex: 1 });
+    await runUnit(l.program(), [udp(5), udp(5), udp(3)]);
+    expect(l.map('runs').get(0)).to.equal(3);
+    await runUnit(l.program(), [udp(5)], { locateRedirects: false });
+    expect(l.map('runs').get(0)).to.equal(4);
+  });
+
+  it('reports unknown, with the reason, when asked not to locate', async () => {
+    l = loadObject(SPEC_OBJ.verdicts, { redirect_ifindex: 1 });
+    const r = (await runUnit(l.program(), [udp(5)], { locateRedirects: false })).frames[0]!;
+    expect(r.redirect).to.deep.equal({ known: false, reason: 'redirect targets were not asked for (locateRedirects: false)' });
+  });
+
+  it('leaves no namespace behind and keeps the caller in its own namespace', async () => {
+    const before = (await execa('readlink', ['/proc/self/ns/net'])).stdout;
+    const own = (await execa('readlink', [`/proc/${process.pid}/task/${process.pid}/ns/net`])).stdout;
+    l = loadObject(SPEC_OBJ.verdicts, { redirect_ifindex: 1 });
+    const probe = RedirectProbe.open();
+    try {
+      for (let i = 0; i < 3; i++) await runUnit(l.program(), [udp(5)], { redirectProbe: probe });
+    } finally {
+      probe.close();
+    }
+    expect((await execa('readlink', [`/proc/${process.pid}/task/${process.pid}/ns/net`])).stdout).to.equal(own);
+    expect((await execa('readlink', ['/proc/self/ns/net'])).stdout).to.equal(before);
+    expect((await execa('ip', ['netns', 'list'])).stdout).to.equal('');
+  });
+});

@@ -1,0 +1,40 @@
+import { closeSync, openSync } from 'node:fs';
+import { BpfError } from '../errors.js';
+import { errno, ffi } from './ffi.js';
+import { errnoName } from './map.js';
+
+const CLONE_NEWNET = 0x40000000;
+
+/**
+ * Runs `fn` on this thread inside a fresh, empty network namespace (only a loopback device,
+ * down), then switches back. The namespace has no name and no other user, so it disappears
+ * when `fn` returns: nothing to clean up, even if the process dies inside.
+ */
+export function inPrivateNetns<T>(fn: () => T): T {
+  const f = ffi();
+  const home = openSync('/proc/thread-self/ns/net', 'r');
+  try {
+    if (f.unshare(CLONE_NEWNET) !== 0) {
+      const e = errno();
+      throw new BpfError('create a private network namespace', e, `${errnoName(e)} (needs CAP_SYS_ADMIN: run as root)`);
+    }
+    try {
+      return fn();
+    } finally {
+      if (f.setns(home, CLONE_NEWNET) !== 0) {
+        // Staying in the wrong namespace would silently misdirect everything after: stop here.
+        process.stderr.write(`xdpspec: cannot return to the original network namespace (${errnoName(errno())}); exiting\n`);
+        process.exit(70);
+      }
+    }
+  } finally {
+    closeSync(home);
+  }
+}
+
+/** The name of the interface with this index in the current namespace, or undefined. */
+export function interfaceName(ifindex: number): string | undefined {
+  const buf = Buffer.alloc(16);
+  if (ffi().if_indextoname(ifindex, buf) === 0n) return undefined;
+  return buf.toString('utf8', 0, buf.indexOf(0));
+}

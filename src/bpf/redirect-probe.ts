@@ -1,0 +1,159 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { BpfError, XdpspecError } from '../errors.js';
+import { errno, ffi, type Ptr } from './ffi.js';
+import { DEVICE_MAPS, MAP_TYPES, PROG_TYPE, STATE_MAPS } from './kinds.js';
+import { errnoName } from './map.js';
+import { inPrivateNetns, interfaceName } from './netns.js';
+import { loadObject, type LoadedObject } from './object.js';
+import type { Program } from './program.js';
+import type { TestRunOptions } from './testrun.js';
+
+/** Where a redirected frame went, as far as it can be learned; never guessed. */
+export type RedirectTarget =
+  | {
+      readonly known: true;
+      /** The target interface (absent for maps that do not name one, e.g. cpumap, xskmap). */
+      readonly ifindex?: number;
+      /** Its name in the caller's network namespace, when it exists there. */
+      readonly device?: string;
+      /** Set by benches: the bench port the ifindex belongs to. */
+      readonly port?: string;
+      /** For bpf_redirect_map: the map (name, type, kernel id) and the key. */
+      readonly map?: { readonly name: string; readonly type: string; readonly id: number; readonly key: number };
+      /** Why the redirect could not be carried out, e.g. no device with that ifindex. */
+      readonly error?: string;
+    }
+  | { readonly known: false; readonly reason: string };
+
+const PROBE_OBJECT = fileURLToPath(new URL('../../src/bpf/probes/build/redirect.bpf.o', import.meta.url));
+/** The kernel documents live-frames runs for frames up to about a page less headroom. */
+const LIVE_FRAMES_MAX = 3400;
+
+interface Event {
+  kind: number;
+  err: number;
+  mapType: number;
+  mapId: number;
+  index: number;
+}
+
+/**
+ * Learns where XDP_REDIRECT sent a frame in a unit run. The kernel performs no redirect in a
+ * plain test run, so the probe reruns the frame in live-frames mode, where it does, and reads
+ * the kernel's own xdp_redirect / xdp_redirect_err tracepoints (raw tracepoint programs of
+ * xdpspec's, filtered to this thread).
+ *
+ * Two things keep the rerun honest and harmless: it happens inside a private, empty network
+ * namespace, so an ifindex never resolves to a real device and nothing leaves the machine;
+ * and the program's maps are snapshotted before and restored after, so state is as if the
+ * frame had run once. A devmap entry pointing at a physical interface would still transmit
+ * (device maps hold the device itself), so such programs get `known: false` with the reason.
+ */
+export class RedirectProbe {
+  private closed = false;
+
+  private constructor(
+    private readonly obj: LoadedObject,
+    private readonly links: Ptr[],
+  ) {}
+
+  /** Loads and attaches the probe. @throws BpfError when raw tracepoints cannot attach. */
+  static open(): RedirectProbe {
+    if (!existsSync(PROBE_OBJECT)) throw new XdpspecError('OBJECT_MISSING', `xdpspec's redirect probe ${PROBE_OBJECT} is not built; run npm run build`);
+    const obj = loadObject(PROBE_OBJECT);
+    const links: Ptr[] = [];
+    try {
+      // bpf_get_current_pid_tgid: the thread group (process) id high, the thread id low; the
+      // test run executes on this, the main, thread, whose id is the process id.
+      obj.setGlobal('watched_pid_tgid', (BigInt(process.pid) << 32n) | BigInt(process.pid));
+      for (const [prog, tp] of [['on_redirect', 'xdp_redirect'], ['on_redirect_err', 'xdp_redirect_err']] as const) {
+        const link = ffi().bpf_program__attach_raw_tracepoint(obj.program(prog).handle, tp);
+        if (link === 0n) {
+          const e = errno();
+          throw new BpfError(`attach raw tracepoint ${tp}`, e, errnoName(e));
+        }
+        links.push(link);
+      }
+    } catch (err) {
+      for (const l of links) ffi().bpf_link__destroy(l);
+      obj.close();
+      throw err;
+    }
+    return new RedirectProbe(obj, links);
+  }
+
+  /** Reruns `frame` through `program` to find its redirect target. */
+  locate(program: Program, frame: Buffer, options: TestRunOptions = {}): RedirectTarget {
+    if (this.closed) throw new XdpspecError('PROBE_CLOSED', 'the redirect probe is closed');
+    if (program.typeId !== PROG_TYPE.xdp) return { known: false, reason: `only XDP redirects can be located in a unit run (${program.type} has no redirect tracepoint); use the live engine` };
+    if (frame.length > LIVE_FRAMES_MAX) return { known: false, reason: `frame of ${frame.length} bytes is too large for a live-frames rerun (at most ${LIVE_FRAMES_MAX})` };
+    const maps = program.object.allMaps();
+    const unsafe = this.physicalDeviceTargets(maps);
+    if (unsafe) return { known: false, reason: `devmap ${unsafe.map} holds ${unsafe.device}, a physical interface; xdpspec will not rerun a frame that could leave through it` };
+
+    const state = maps.filter((m) => STATE_MAPS.has(m.typeId) && !m.map.name.endsWith('.rodata')).map((m) => ({ map: m.map, snap: m.map.snapshot() }));
+    this.obj.setGlobal('count', 0);
+    try {
+      inPrivateNetns(() => program.testRun(frame, { ...options, ingressIfindex: undefined, rxQueue: undefined, repeat: 1, liveFrames: true }));
+    } finally {
+      for (const s of state) s.map.restore(s.snap);
+    }
+    const events = this.events();
+    const ev = events[0];
+    if (!ev) return { known: false, reason: 'the live rerun did not redirect (the program decided differently the second time)' };
+    return this.describe(ev, maps);
+  }
+
+  private describe(ev: Event, maps: { map: import('./map.js').BpfMap; typeId: number }[]): RedirectTarget {
+    if (ev.mapType === 0) {
+      // bpf_redirect(ifindex): the rerun's empty namespace has no such device, so an error is
+      // expected there; whether the target exists is a question for the caller's namespace.
+      const device = interfaceName(ev.index);
+      return device ? { known: true, ifindex: ev.index, device } : { known: true, ifindex: ev.index, error: `no device with ifindex ${ev.index} in this network namespace` };
+    }
+    const m = maps.find((x) => x.map.id === ev.mapId);
+    const map = { name: m?.map.name ?? `map id ${ev.mapId}`, type: MAP_TYPES[ev.mapType] ?? `type ${ev.mapType}`, id: ev.mapId, key: ev.index };
+    const error = ev.kind === 2 ? `redirect through ${map.name}[${ev.index}] failed: ${errnoName(-ev.err)}` : undefined;
+    if (m && DEVICE_MAPS.has(ev.mapType)) {
+      const v = m.map.get(Buffer.from(Uint32Array.of(ev.index).buffer)) as Buffer | undefined;
+      if (v) {
+        const ifindex = v.readUInt32LE(0); // the value is the ifindex, or struct bpf_devmap_val starting with it
+        const device = interfaceName(ifindex);
+        return { known: true, ifindex, ...(device ? { device } : {}), map, ...(error ? { error } : {}) };
+      }
+    }
+    return { known: true, map, ...(error ? { error } : {}) };
+  }
+
+  private physicalDeviceTargets(maps: { map: import('./map.js').BpfMap; typeId: number }[]): { map: string; device: string } | undefined {
+    for (const m of maps) {
+      if (!DEVICE_MAPS.has(m.typeId)) continue;
+      for (const [, v] of m.map.snapshot()) {
+        const name = interfaceName(v.readUInt32LE(0));
+        // Virtual devices (veth, bridges, loopback) have no backing device in sysfs.
+        if (name && existsSync(`/sys/class/net/${name}/device`)) return { map: m.map.name, device: name };
+      }
+    }
+    return undefined;
+  }
+
+  private events(): Event[] {
+    const count = Math.min(Number(this.obj.global('count')), 16);
+    const evMap = this.obj.map('events');
+    return Array.from({ length: count }, (_, i) => evMap.get(i) as { kind: number; err: number; map_type: number; map_id: number; index: number }).map((e) => ({
+      kind: e.kind,
+      err: e.err,
+      mapType: e.map_type,
+      mapId: e.map_id,
+      index: e.index,
+    }));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const l of this.links) ffi().bpf_link__destroy(l);
+    this.obj.close();
+  }
+}
