@@ -6,4 +6,5 @@ export type { TestRunOptions, RawRun } from './testrun.js';
 export { returnCodeName, type XdpAction, type TcAction } from './kinds.js';
 export { effectiveCapabilities, requirePrivileges } from './privileges.js';
 export { RedirectProbe, type RedirectTarget } from './redirect-probe.js';
-export { inPrivateNetns, interfaceName } from './netns.js';
+export { inPrivateNetns, inNetns, interfaceName } from './netns.js';
+export { attachXdp, attachTc, type Attachment, type AttachTarget, type XdpMode, type TcDirection } from './attach.js';

@@ -38,3 +38,37 @@ export function interfaceName(ifindex: number): string | undefined {
   if (ffi().if_indextoname(ifindex, buf) === 0n) return undefined;
   return buf.toString('utf8', 0, buf.indexOf(0));
 }
+
+/**
+ * Runs `fn` on this thread inside the named network namespace (`/run/netns/NAME`, as `ip netns
+ * add` makes), then switches back. Sockets and netlink requests made inside stay there.
+ * @throws BpfError when the namespace does not exist.
+ */
+export function inNetns<T>(name: string | undefined, fn: () => T): T {
+  if (name === undefined) return fn();
+  const f = ffi();
+  let target: number;
+  try {
+    target = openSync(`/run/netns/${name}`, 'r');
+  } catch {
+    throw new BpfError(`enter network namespace ${name}`, 2, `no namespace called ${name} (ip netns list shows the ones there are)`);
+  }
+  const home = openSync('/proc/thread-self/ns/net', 'r');
+  try {
+    if (f.setns(target, CLONE_NEWNET) !== 0) {
+      const e = errno();
+      throw new BpfError(`enter network namespace ${name}`, e, errnoName(e));
+    }
+    try {
+      return fn();
+    } finally {
+      if (f.setns(home, CLONE_NEWNET) !== 0) {
+        process.stderr.write(`xdpspec: cannot return to the original network namespace (${errnoName(errno())}); exiting\n`);
+        process.exit(70);
+      }
+    }
+  } finally {
+    closeSync(home);
+    closeSync(target);
+  }
+}

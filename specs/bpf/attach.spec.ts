@@ -1,0 +1,68 @@
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { BpfError, XdpspecError, attachTc, attachXdp, loadObject, type LoadedObject } from '../../src/index.js';
+import { OBJ, needsBpf } from '../support/kernel.js';
+
+// A namespace and veth pair of this spec's own, named after the process so parallel runs never
+// collide, removed afterwards whatever happened.
+const ns = `xdpspec-attach-${process.pid}`;
+const ip = (...a: string[]) => execa('ip', a);
+
+describe('attaching programs', () => {
+  needsBpf();
+  let xdp: LoadedObject;
+  let tc: LoadedObject;
+  before(async () => {
+    await ip('netns', 'add', ns);
+    await ip('-n', ns, 'link', 'add', 'dut0', 'type', 'veth', 'peer', 'name', 'tst0');
+    await ip('-n', ns, 'link', 'set', 'dut0', 'up');
+    await ip('-n', ns, 'link', 'set', 'tst0', 'up');
+    xdp = loadObject(OBJ.ipv6Filter);
+    tc = loadObject(OBJ.tcTtl);
+  });
+  after(async () => {
+    xdp?.close();
+    tc?.close();
+    await execa('ip', ['netns', 'del', ns], { reject: false });
+  });
+
+  const linkInfo = async () => (await ip('-n', ns, '-d', 'link', 'show', 'dut0')).stdout;
+
+  for (const [mode, word] of [['native', /\bxdp\b/], ['generic', /\bxdpgeneric\b/]] as const) {
+    it(`attaches XDP in ${mode} mode inside a namespace, and detaches`, async () => {
+      const a = attachXdp(xdp.program(), { interface: 'dut0', netns: ns }, mode);
+      expect(await linkInfo()).to.match(word);
+      expect(a.description).to.equal(`xdp xdp_ipv6_only on dut0 (netns ${ns}) (${mode})`);
+      a.detach();
+      a.detach(); // a second detach does nothing
+      expect(await linkInfo()).to.not.match(/prog\/xdp/);
+    });
+  }
+
+  it('refuses to replace an XDP program already attached, saying so', async () => {
+    const a = attachXdp(xdp.program(), { interface: 'dut0', netns: ns }, 'native');
+    try {
+      expect(() => attachXdp(xdp.program(), { interface: 'dut0', netns: ns }, 'native')).to.throw(BpfError, /an XDP program is already attached there/);
+    } finally {
+      a.detach();
+    }
+  });
+
+  it('attaches TC programs on ingress and egress, and removes the clsact qdisc it made', async () => {
+    const i = attachTc(tc.program(), { interface: 'dut0', netns: ns }, 'ingress');
+    const e = attachTc(tc.program(), { interface: 'dut0', netns: ns }, 'egress');
+    expect((await ip('-n', ns, 'link', 'show', 'dut0')).stdout).to.be.a('string');
+    expect((await execa('tc', ['-n', ns, 'filter', 'show', 'dev', 'dut0', 'ingress'])).stdout).to.match(/tc_ttl/);
+    expect((await execa('tc', ['-n', ns, 'filter', 'show', 'dev', 'dut0', 'egress'])).stdout).to.match(/tc_ttl/);
+    i.detach();
+    expect((await execa('tc', ['-n', ns, 'filter', 'show', 'dev', 'dut0', 'ingress'])).stdout).to.not.match(/tc_ttl/);
+    e.detach();
+    expect((await execa('tc', ['-n', ns, 'qdisc', 'show', 'dev', 'dut0'])).stdout).to.not.match(/clsact/);
+  });
+
+  it('names what is wrong: a missing namespace or interface, a program of the wrong type', () => {
+    expect(() => attachXdp(xdp.program(), { interface: 'dut0', netns: 'no-such-ns' })).to.throw(BpfError, 'no namespace called no-such-ns');
+    expect(() => attachXdp(xdp.program(), { interface: 'nope0', netns: ns })).to.throw(XdpspecError, `no interface nope0 in namespace ${ns}`);
+    expect(() => attachTc(xdp.program(), { interface: 'dut0', netns: ns }, 'ingress')).to.throw(XdpspecError, 'xdp_ipv6_only is a xdp program, not sched_cls');
+  });
+});
