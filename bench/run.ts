@@ -5,9 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeBench } from './pcap-decode.js';
+import { testRunBench } from './test-run.js';
 import type { Bench } from './report.js';
 
-const benches: Bench[] = [decodeBench];
+const benches: Bench[] = [testRunBench, decodeBench];
 const only = process.argv[2];
 const tmp = mkdtempSync(join(tmpdir(), 'xdpspec-bench-'));
 try {

@@ -62,3 +62,19 @@ describe('BPF_PROG_TEST_RUN', () => {
     expect(r.durationNs).to.be.greaterThan(0);
   });
 });
+
+describe('BPF_PROG_TEST_RUN outputs', () => {
+  needsBpf();
+  it('are copies that later runs do not overwrite', () => {
+    const l = loadObject(OBJ.tcTtl);
+    try {
+      const p = l.program();
+      const a = p.testRun(frame.eth().ipv4({ ttl: 10 }).tcp().build()).output;
+      p.testRun(frame.eth().ipv4({ ttl: 200, src: '10.9.9.9' }).tcp().build());
+      expect(frame.parse(a).get('ipv4.ttl')).to.equal(9);
+      expect(frame.parse(a).get('ipv4.src')).to.equal('10.0.0.1');
+    } finally {
+      l.close();
+    }
+  });
+});

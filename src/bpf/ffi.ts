@@ -162,7 +162,8 @@ export function allocNative(size: number): NativeBlock {
 /** Reads `size` bytes at a native address (copied). */
 export function readNative(address: Ptr, size: number): Buffer {
   if (size === 0) return Buffer.alloc(0);
-  return Buffer.from(koffi.view(address, size)).subarray(0, size).slice();
+  // Buffer.from of a Uint8Array copies; of the ArrayBuffer itself it would only be a view.
+  return Buffer.from(new Uint8Array(koffi.view(address, size)));
 }
 
 export { koffi };

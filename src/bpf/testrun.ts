@@ -75,6 +75,7 @@ export class TestRunner {
   private readonly dataIn: number;
   private readonly dataOut: number;
   private lastOptions: TestRunOptions | undefined;
+  private readonly call = ffi().bpf_prog_test_run_opts;
   private contextLength = -1;
 
   constructor(
@@ -120,12 +121,13 @@ export class TestRunner {
       this.lastOptions = { ...o };
     }
     if (this.contextLength >= 0) v.writeUInt32LE(len, this.ctxIn + this.contextLength); // xdp_md.data_end
-    if (ffi().bpf_prog_test_run_opts(this.progFd, b.pointer) !== 0) {
+    if (this.call(this.progFd, b.pointer) !== 0) {
       const e = errno();
       if (e === constants.errno.EINTR) return this.run(frame, o); // a signal arrived mid-run: run again
       this.fail(e, len, o);
     }
     const outLen = live ? 0 : v.readUInt32LE(OFF.sizeOut);
+    // A copy, since the block is reused by the next run.
     const output = Buffer.allocUnsafe(outLen);
     v.copy(output, 0, this.dataOut, this.dataOut + outLen);
     return { retval: v.readUInt32LE(OFF.retval), output, durationNs: v.readUInt32LE(OFF.duration) };
