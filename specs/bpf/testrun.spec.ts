@@ -78,3 +78,26 @@ describe('BPF_PROG_TEST_RUN outputs', () => {
     }
   });
 });
+
+describe('BPF_PROG_TEST_RUN on many frames', () => {
+  needsBpf();
+  it('gives the same results as one run per frame, across output-area refills, interleaved with single runs', () => {
+    const l = loadObject(OBJ.tcTtl);
+    try {
+      const p = l.program();
+      // ~300 frames of up to 3 KB (a TC test run takes less than a page): more than one 1 MiB output area's worth of outputs (each may take 68 KiB of room)
+      const frames = Array.from({ length: 300 }, (_, i) => frame.eth().ipv4({ ttl: 1 + (i % 200), id: i }).udp({ dport: i % 7 === 0 ? 9 : 53 }).payload(Buffer.alloc(i * 13 % 3000, i)).build());
+      const one = frames.map((f) => p.testRun(f));
+      const many = p.testRunMany(frames);
+      expect(many.map((r) => r.action)).to.deep.equal(one.map((r) => r.action));
+      many.forEach((r, i) => {
+        if (!r.output.equals(one[i]!.output)) expect.fail(`frame ${i}: outputs differ`);
+      });
+      const single = p.testRun(frames[5]!); // single runs still work after a batch
+      expect(single.output.equals(one[5]!.output)).to.equal(true);
+      expect(p.testRunMany([frames[1]!], { mark: 3 })[0]!.output.equals(one[1]!.output)).to.equal(true);
+    } finally {
+      l.close();
+    }
+  });
+});

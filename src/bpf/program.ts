@@ -45,7 +45,8 @@ export class Program implements ProgramInfo {
 
   /** Runs the program on each frame in turn (one kernel call per frame, state carried over). */
   testRunMany(frames: readonly Uint8Array[], options?: TestRunOptions): ProgramRun[] {
-    return frames.map((f) => this.testRun(f, options));
+    this.runner ??= new TestRunner(this.fd, this.typeId, this.name);
+    return this.runner.runMany(frames, options).map((r) => ({ retval: r.retval, output: r.output, durationNs: r.durationNs, action: returnCodeName(this.typeId, r.retval) }));
   }
 
   /** Frees the test-run buffers (the program itself is unloaded with its object). */
