@@ -6,23 +6,19 @@ import { errnoName } from './map.js';
 const CLONE_NEWNET = 0x40000000;
 
 /**
- * Runs `fn` on this thread inside a fresh, empty network namespace (only a loopback device,
- * down), then switches back. The namespace has no name and no other user, so it disappears
- * when `fn` returns: nothing to clean up, even if the process dies inside.
+ * Runs `fn` on this thread after `enter()` has moved it to another network namespace, and
+ * always moves it back to the one it started in. Staying in the wrong namespace would
+ * silently misdirect everything after, so failing to return ends the process.
  */
-export function inPrivateNetns<T>(fn: () => T): T {
+function away<T>(enter: () => void, fn: () => T): T {
   const f = ffi();
   const home = openSync('/proc/thread-self/ns/net', 'r');
   try {
-    if (f.unshare(CLONE_NEWNET) !== 0) {
-      const e = errno();
-      throw new BpfError('create a private network namespace', e, `${errnoName(e)} (needs CAP_SYS_ADMIN: run as root)`);
-    }
+    enter();
     try {
       return fn();
     } finally {
       if (f.setns(home, CLONE_NEWNET) !== 0) {
-        // Staying in the wrong namespace would silently misdirect everything after: stop here.
         process.stderr.write(`xdpspec: cannot return to the original network namespace (${errnoName(errno())}); exiting\n`);
         process.exit(70);
       }
@@ -30,6 +26,20 @@ export function inPrivateNetns<T>(fn: () => T): T {
   } finally {
     closeSync(home);
   }
+}
+
+/**
+ * Runs `fn` on this thread inside a fresh, empty network namespace (only a loopback device,
+ * down), then switches back. The namespace has no name and no other user, so it disappears
+ * when `fn` returns: nothing to clean up, even if the process dies inside.
+ */
+export function inPrivateNetns<T>(fn: () => T): T {
+  return away(() => {
+    if (ffi().unshare(CLONE_NEWNET) !== 0) {
+      const e = errno();
+      throw new BpfError('create a private network namespace', e, `${errnoName(e)} (needs CAP_SYS_ADMIN: run as root)`);
+    }
+  }, fn);
 }
 
 /** The name of the interface with this index in the current namespace, or undefined. */
@@ -46,29 +56,20 @@ export function interfaceName(ifindex: number): string | undefined {
  */
 export function inNetns<T>(name: string | undefined, fn: () => T): T {
   if (name === undefined) return fn();
-  const f = ffi();
   let target: number;
   try {
     target = openSync(`/run/netns/${name}`, 'r');
   } catch {
     throw new BpfError(`enter network namespace ${name}`, 2, `no namespace called ${name} (ip netns list shows the ones there are)`);
   }
-  const home = openSync('/proc/thread-self/ns/net', 'r');
   try {
-    if (f.setns(target, CLONE_NEWNET) !== 0) {
-      const e = errno();
-      throw new BpfError(`enter network namespace ${name}`, e, errnoName(e));
-    }
-    try {
-      return fn();
-    } finally {
-      if (f.setns(home, CLONE_NEWNET) !== 0) {
-        process.stderr.write(`xdpspec: cannot return to the original network namespace (${errnoName(errno())}); exiting\n`);
-        process.exit(70);
+    return away(() => {
+      if (ffi().setns(target, CLONE_NEWNET) !== 0) {
+        const e = errno();
+        throw new BpfError(`enter network namespace ${name}`, e, errnoName(e));
       }
-    }
+    }, fn);
   } finally {
-    closeSync(home);
     closeSync(target);
   }
 }
