@@ -60,6 +60,14 @@ describe('attaching programs', () => {
     expect((await execa('tc', ['-n', ns, 'qdisc', 'show', 'dev', 'dut0'])).stdout).to.not.match(/clsact/);
   });
 
+  it('detaches what a program is attached to when its object is closed', async () => {
+    const own = loadObject(OBJ.ipv6Filter);
+    attachXdp(own.program(), { interface: 'dut0', netns: ns }, 'native');
+    expect(await linkInfo()).to.match(/prog\/xdp/);
+    own.close();
+    expect(await linkInfo()).to.not.match(/prog\/xdp/);
+  });
+
   it('names what is wrong: a missing namespace or interface, a program of the wrong type', () => {
     expect(() => attachXdp(xdp.program(), { interface: 'dut0', netns: 'no-such-ns' })).to.throw(BpfError, 'no namespace called no-such-ns');
     expect(() => attachXdp(xdp.program(), { interface: 'nope0', netns: ns })).to.throw(XdpspecError, `no interface nope0 in namespace ${ns}`);

@@ -34,6 +34,16 @@ describe('xdpspec test-run', () => {
     expect(written.records[0]!.comment).to.equal('#1 XDP_PASS passed');
   });
 
+  it('names the missing capabilities when run without them, with no stack trace', async () => {
+    const args = ['dist/cli/main.js', 'test-run', OBJ.ipv6Filter, '--pcap', 'fixtures/ipv4-and-ipv6.pcap'];
+    let r = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', 'node', ...args], { reject: false });
+    expect(r.exitCode).to.equal(1);
+    expect(r.stderr).to.equal(`xdpspec: loading ${OBJ.ipv6Filter} needs CAP_BPF (or CAP_SYS_ADMIN), CAP_NET_ADMIN, which this process lacks: run xdpspec as root (or with CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN)`);
+    r = await execa('capsh', ['--drop=cap_net_admin', '--', '-c', `node ${args.join(' ')}`], { reject: false });
+    expect(r.exitCode).to.equal(1);
+    expect(r.stderr).to.match(/needs CAP_NET_ADMIN, which this process lacks/);
+  });
+
   it('sets globals, shows rewrites, and fails clearly on bad input', async () => {
     let r = await cli('test-run', OBJ.maps, '--pcap', 'fixtures/ipv4-and-ipv6.pcap', '--set-global', 'blocked_ip=10.0.0.10', '--set-global', 'drop_action=1');
     expect(r.exitCode).to.equal(0);

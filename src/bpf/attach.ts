@@ -30,8 +30,9 @@ export interface Attachment {
 // Everything attached and not yet detached, undone on exit however the process ends normally.
 const live = new Set<Attachment>();
 let exitHook = false;
-function track(a: Attachment): Attachment {
+function track(a: Attachment, program: Program): Attachment {
   live.add(a);
+  program.object.attachments.add(a);
   if (!exitHook) {
     exitHook = true;
     process.on('exit', () => {
@@ -78,10 +79,11 @@ export function attachXdp(program: Program, target: AttachTarget, mode: XdpMode 
       if (done) return;
       done = true;
       live.delete(a);
+      program.object.attachments.delete(a);
       inNetns(target.netns, () => ffi().bpf_xdp_detach(ifindex, flags, null));
     },
   };
-  return track(a);
+  return track(a, program);
 }
 
 /**
@@ -110,11 +112,12 @@ export function attachTc(program: Program, target: AttachTarget, direction: TcDi
       if (done) return;
       done = true;
       live.delete(a);
+      program.object.attachments.delete(a);
       inNetns(target.netns, () => {
         f.bpf_tc_detach(state.hook, { sz: optsSize, prog_fd: 0, flags: 0, prog_id: 0, handle: state.handle, priority: state.priority, _pad: 0 });
         if (state.created) f.bpf_tc_hook_destroy({ ...state.hook, attach_point: TC_POINT.ingress | TC_POINT.egress });
       });
     },
   };
-  return track(a);
+  return track(a, program);
 }

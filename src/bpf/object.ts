@@ -178,6 +178,8 @@ export class LoadedObject {
   private closed = false;
   private readonly progCache = new Map<string, Program>();
   private readonly mapCache = new Map<string, BpfMap>();
+  /** Attachments of this object's programs, detached before the programs are unloaded. */
+  readonly attachments = new Set<{ detach(): void }>();
 
   constructor(
     readonly path: string,
@@ -270,10 +272,11 @@ export class LoadedObject {
     });
   }
 
-  /** Unloads programs and maps (anything still attached stays attached until detached). */
+  /** Detaches whatever its programs are attached to, then unloads programs and maps. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const a of [...this.attachments]) a.detach();
     for (const p of this.progCache.values()) p.close();
     ffi().bpf_object__close(this.obj);
   }
