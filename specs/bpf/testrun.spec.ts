@@ -101,3 +101,25 @@ describe('BPF_PROG_TEST_RUN on many frames', () => {
     }
   });
 });
+
+describe('BPF_PROG_TEST_RUN with programs that grow the frame', () => {
+  needsBpf();
+  it('returns the whole grown frame (bpf_xdp_adjust_head and _tail)', () => {
+    const l = loadObject('specs/bpf/build/grow.bpf.o', { head: 16, tail: 100 });
+    try {
+      const input = frame.eth().ipv4().udp().payload('abc').build();
+      const r = l.program().testRun(input);
+      expect(r.action).to.equal('XDP_PASS');
+      expect(r.output.length).to.equal(input.length + 16 + 100);
+      expect(r.output.subarray(0, 14).equals(input.subarray(0, 14))).to.equal(true);
+      expect(r.output.subarray(16 + 14).subarray(0, input.length - 14).equals(input.subarray(14))).to.equal(true);
+      expect(r.output.subarray(input.length + 16).equals(Buffer.alloc(100))).to.equal(true);
+      // testRunMany lays grown outputs back to back without overlap
+      const many = l.program().testRunMany([input, input]);
+      expect(many.map((x) => x.output.length)).to.deep.equal([input.length + 116, input.length + 116]);
+      expect(many[1]!.output.equals(r.output)).to.equal(true);
+    } finally {
+      l.close();
+    }
+  });
+});
