@@ -13,11 +13,11 @@ export interface UnitRun {
 export interface UnitOptions extends TestRunOptions {
   /**
    * Learn where XDP_REDIRECT frames went, by rerunning each in live-frames mode under the
-   * kernel's redirect tracepoints (see `RedirectProbe`). Default true for XDP programs;
-   * false reports redirect targets as unknown and runs each frame exactly once.
+   * kernel's redirect tracepoints (see `RedirectProbe`). Default true; false reports redirect
+   * targets as unknown and runs each frame exactly once.
    */
   locateRedirects?: boolean;
-  /** A probe to reuse across runs (otherwise one is opened for the run and closed after). */
+  /** A probe to reuse across runs (otherwise one is opened when first needed and closed after). */
   redirectProbe?: RedirectProbe;
 }
 
@@ -30,30 +30,19 @@ export async function runUnit(program: Program, frames: FrameSource, options: Un
   const inputs = await collectFrames(frames);
   const { redirectProbe, locateRedirects = true, ...runOptions } = options;
   let probe = redirectProbe;
-  let ownProbe = false;
+  const ownProbe = redirectProbe === undefined;
+
   const locate = (bytes: Buffer): RedirectTarget => {
     if (!locateRedirects) return { known: false, reason: 'redirect targets were not asked for (locateRedirects: false)' };
-    if (!probe) {
-      probe = RedirectProbe.open();
-      ownProbe = true;
-    }
+    probe ??= RedirectProbe.open();
     return probe.locate(program, bytes, runOptions);
   };
-  try {
-    return run(inputs, locate);
-  } finally {
-    if (ownProbe) probe?.close();
-  }
 
-  function run(inputs: Buffer[], locate: (b: Buffer) => RedirectTarget): UnitRun {
-  const results = inputs.map((bytes, index) => {
+  const classify = (bytes: Buffer, index: number): FrameResult => {
     const r = program.testRun(bytes, runOptions);
     const verdict = verdictOf(r.action);
     const input = parseFrame(bytes);
-    const hasOutput = verdict !== 'dropped' && verdict !== 'aborted';
-    const output = hasOutput ? parseFrame(r.output) : undefined;
-    let redirect: RedirectTarget | undefined;
-    if (verdict === 'redirected') redirect = locate(bytes);
+    const output = verdict !== 'dropped' && verdict !== 'aborted' ? parseFrame(r.output) : undefined;
     return {
       index,
       input,
@@ -61,10 +50,15 @@ export async function runUnit(program: Program, frames: FrameSource, options: Un
       action: r.action,
       output,
       changes: output ? diffFrames(input, output) : [],
-      redirect,
+      redirect: verdict === 'redirected' ? locate(bytes) : undefined,
       durationNs: r.durationNs,
-    } satisfies FrameResult;
-  });
-  return { program: program.name, frames: results, counts: countVerdicts(results) };
+    };
+  };
+
+  try {
+    const results = inputs.map(classify);
+    return { program: program.name, frames: results, counts: countVerdicts(results) };
+  } finally {
+    if (ownProbe) probe?.close();
   }
 }
