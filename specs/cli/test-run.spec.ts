@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { readCapture } from '../../src/index.js';
-import { OBJ, needsBpf } from '../support/kernel.js';
+import { frame, readCapture, writeCapture } from '../../src/index.js';
+import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
 import { tempDir } from '../support/tools.js';
 
 const cli = (...args: string[]) => execa('node', ['dist/cli/main.js', ...args], { reject: false });
@@ -32,6 +32,15 @@ describe('xdpspec test-run', () => {
     const written = await readCapture(out);
     expect(written.records).to.have.length(10);
     expect(written.records[0]!.comment).to.equal('#1 XDP_PASS passed');
+  });
+
+  it('names where redirected frames went', async () => {
+    const file = t.path('verdicts.pcap');
+    await writeCapture(file, [3, 5].map((d) => ({ data: frame.eth().ipv4().udp({ dport: d }).build() })), { format: 'pcap' });
+    let r = await cli('test-run', SPEC_OBJ.verdicts, '--pcap', file, '--set-global', 'redirect_ifindex=1');
+    expect(r.stdout.split('\n')[1]).to.match(/ {2}XDP_REDIRECT redirected to ifindex 1 \(lo\)$/);
+    r = await cli('test-run', SPEC_OBJ.verdicts, '--pcap', file, '--set-global', 'redirect_ifindex=4242');
+    expect(r.stdout.split('\n')[1]).to.match(/XDP_REDIRECT redirected to ifindex 4242, failed: no device with ifindex 4242 in this network namespace$/);
   });
 
   it('names the missing capabilities when run without them, with no stack trace', async () => {

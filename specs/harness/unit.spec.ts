@@ -35,3 +35,15 @@ describe('unit engine', () => {
     expect(shot!.changes).to.deep.equal([]);
   });
 });
+
+describe('redirect descriptions', () => {
+  it('say what is known and why the rest is not', async () => {
+    const { describeRedirect } = await import('../../src/index.js');
+    expect(describeRedirect({ known: true, ifindex: 3, device: 'veth0' })).to.equal('to ifindex 3 (veth0)');
+    expect(describeRedirect({ known: true, ifindex: 3, port: 'lan', device: 'veth0' })).to.equal('to ifindex 3 (port lan)');
+    expect(describeRedirect({ known: true, ifindex: 1, device: 'lo', map: { name: 'ports', type: 'devmap', id: 9, key: 0 } })).to.equal('to ifindex 1 (lo) via devmap ports[0]');
+    expect(describeRedirect({ known: true, map: { name: 'cpus', type: 'cpumap', id: 9, key: 2 } })).to.equal('to cpumap cpus[2]');
+    expect(describeRedirect({ known: true, ifindex: 7, error: 'no device' })).to.equal('to ifindex 7, failed: no device');
+    expect(describeRedirect({ known: false, reason: 'TC' })).to.equal('to an unknown target (TC)');
+  });
+});

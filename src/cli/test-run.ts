@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { loadObject } from '../bpf/index.js';
-import { formatCounts, runUnit, type FrameResult } from '../harness/index.js';
+import { describeRedirect, formatCounts, runUnit, type FrameResult } from '../harness/index.js';
 import { formatChanges, layerToJson, summarize } from '../packet/index.js';
 import { writeCapture } from '../pcap/index.js';
 import { Output } from './output.js';
@@ -34,7 +34,7 @@ export function parseGlobal(arg: string): [string, unknown] {
 
 function line(r: FrameResult): string {
   let s = `${r.index}  ${summarize(r.input)}  ${r.action} ${r.verdict}`;
-  if (r.redirect) s += r.redirect.known ? ` to ifindex ${r.redirect.ifindex}${r.redirect.port ? ` (${r.redirect.port})` : ''}` : ' to an unknown target';
+  if (r.redirect) s += ` ${describeRedirect(r.redirect)}`;
   if (r.changes.length) s += `\n${formatChanges(r.changes).replace(/^/gm, '    ')}`;
   return s + '\n';
 }

@@ -1,3 +1,3 @@
 export { runUnit, type UnitRun, type UnitOptions } from './unit.js';
 export { collectFrames, type FrameSource } from './frames.js';
-export { countVerdicts, formatCounts, verdictOf, VERDICTS, type Verdict, type FrameResult, type RedirectTarget, type VerdictCounts } from './verdict.js';
+export { countVerdicts, describeRedirect, formatCounts, verdictOf, VERDICTS, type Verdict, type FrameResult, type RedirectTarget, type VerdictCounts } from './verdict.js';

@@ -67,3 +67,12 @@ export function formatCounts(c: VerdictCounts): string {
   const parts = VERDICTS.filter((v) => c[v] > 0).map((v) => `${c[v]} ${v}`);
   return parts.length ? parts.join(', ') : 'no frames';
 }
+
+/** `to ifindex 3 (veth0) via devmap ports[0]`, `to an unknown target (why)`. */
+export function describeRedirect(t: RedirectTarget): string {
+  if (!t.known) return `to an unknown target (${t.reason})`;
+  const parts: string[] = [];
+  if (t.ifindex !== undefined) parts.push(`ifindex ${t.ifindex}${t.port ? ` (port ${t.port})` : t.device ? ` (${t.device})` : ''}`);
+  if (t.map) parts.push(`${parts.length ? 'via ' : ''}${t.map.type} ${t.map.name}[${t.map.key}]`);
+  return `to ${parts.join(' ')}${t.error ? `, failed: ${t.error}` : ''}`;
+}
