@@ -4,3 +4,4 @@ export * from './pcap/index.js';
 export * from './packet/index.js';
 export * from './bpf/index.js';
 export * from './harness/index.js';
+export * from './net/index.js';

@@ -1,0 +1,18 @@
+// Names of everything a run creates. Namespace names carry the owning process id, so that
+// parallel runs never collide and a later run can tell a dead run's leftovers from a live
+// run's resources: `xdpspec-<pid>-<n>-<role>`.
+
+const PREFIX = 'xdpspec-';
+let seq = 0;
+
+/** A new namespace name owned by this process. */
+export function namespaceName(role: string): string {
+  if (!/^[a-z0-9]{1,12}$/.test(role)) throw new Error(`namespace role ${JSON.stringify(role)} must be 1-12 lower-case letters or digits`);
+  return `${PREFIX}${process.pid}-${seq++}-${role}`;
+}
+
+/** The process that owns a namespace name xdpspec made, or undefined for any other name. */
+export function ownerPid(name: string): number | undefined {
+  const m = /^xdpspec-(\d+)-\d+-[a-z0-9]+$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}

@@ -1,0 +1,155 @@
+import { writeFileSync } from 'node:fs';
+import { execa } from 'execa';
+import ipaddr from 'ipaddr.js';
+import { XdpspecError } from '../errors.js';
+import { ffi } from '../bpf/ffi.js';
+import { inNetns } from '../bpf/netns.js';
+import { namespaceName } from './names.js';
+import { register, release } from './registry.js';
+
+/** One port: a veth pair with its DUT end in the DUT namespace and its tester end in the tester's. */
+export interface PortSpec {
+  /** The interface name on both sides (each lives in its own namespace), e.g. `wan`. At most 15 characters. */
+  readonly name: string;
+  readonly dutMac?: string;
+  readonly testerMac?: string;
+  /** Address with prefix length on the DUT end, e.g. `10.0.0.1/24` or `fd00::1/64`; any number. */
+  readonly dutAddresses?: readonly string[];
+  readonly testerAddresses?: readonly string[];
+  readonly mtu?: number;
+  /** Routes on the DUT side through this port, as `ip route` takes them: `default via 10.0.0.2`. */
+  readonly dutRoutes?: readonly string[];
+  readonly testerRoutes?: readonly string[];
+  /**
+   * Keep IPv6 on for this port (with no address autoconfiguration or DAD, so nothing is sent
+   * unasked). Default off: a capture then sees only what the bench sent.
+   */
+  readonly ipv6?: boolean;
+}
+
+export interface TopologySpec {
+  readonly ports: readonly PortSpec[];
+}
+
+/** A port as created. */
+export interface Port {
+  readonly name: string;
+  readonly dutIfindex: number;
+  readonly testerIfindex: number;
+  readonly dutMac: string;
+  readonly testerMac: string;
+}
+
+let macSeq = 0;
+/** Locally administered, unicast, and distinct per process and port. */
+function mac(side: number): string {
+  const n = (process.pid & 0xffff) * 256 + (macSeq++ & 0xff);
+  const b = [0x02, side, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff, 0];
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+function check(spec: TopologySpec): void {
+  const seen = new Set<string>();
+  if (spec.ports.length === 0) throw new XdpspecError('TOPOLOGY', 'a topology needs at least one port');
+  for (const p of spec.ports) {
+    if (!/^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/.test(p.name) || p.name === 'lo') throw new XdpspecError('TOPOLOGY', `port name ${JSON.stringify(p.name)} is not a usable interface name: 1-15 letters, digits, _ . -, starting with a letter, not lo`);
+    if (seen.has(p.name)) throw new XdpspecError('TOPOLOGY', `port ${p.name} is given twice`);
+    seen.add(p.name);
+    for (const a of [...(p.dutAddresses ?? []), ...(p.testerAddresses ?? [])]) {
+      try {
+        ipaddr.parseCIDR(a);
+      } catch {
+        throw new XdpspecError('TOPOLOGY', `port ${p.name}: ${JSON.stringify(a)} is not an address with a prefix length, e.g. 10.0.0.1/24`);
+      }
+    }
+    if (p.mtu !== undefined && (!Number.isInteger(p.mtu) || p.mtu < 68 || p.mtu > 65535)) throw new XdpspecError('TOPOLOGY', `port ${p.name}: MTU ${p.mtu} is outside 68-65535`);
+  }
+}
+
+async function ipBatch(netns: string | undefined, lines: string[]): Promise<void> {
+  if (lines.length === 0) return;
+  const args = netns ? ['-n', netns, '-batch', '-'] : ['-batch', '-'];
+  const r = await execa('ip', args, { input: lines.join('\n') + '\n', reject: false });
+  if (r.exitCode !== 0) throw new XdpspecError('TOPOLOGY', `ip ${args.join(' ')} failed: ${r.stderr.trim()}\n  commands:\n${lines.map((l) => `    ${l}`).join('\n')}`);
+}
+
+/** Writes a sysctl of the namespace `netns` (procfs shows the writing thread's namespace). */
+function sysctl(netns: string, key: string, value: string): void {
+  inNetns(netns, () => writeFileSync(`/proc/sys/${key.replace(/\./g, '/')}`, value));
+}
+
+/**
+ * Two network namespaces, DUT and tester, joined by one veth pair per port. Created with
+ * three `ip -batch` processes; everything is registered for removal the moment it exists,
+ * and `close()` (or the process exiting, or a signal) removes it.
+ */
+export class Topology {
+  private closed = false;
+  private constructor(
+    readonly dut: string,
+    readonly tester: string,
+    readonly ports: ReadonlyMap<string, Port>,
+  ) {}
+
+  /** @throws XdpspecError `TOPOLOGY` naming what is wrong with the spec or which `ip` command failed. */
+  static async create(spec: TopologySpec): Promise<Topology> {
+    check(spec);
+    const dut = namespaceName('dut');
+    const tester = namespaceName('tst');
+    register(dut);
+    register(tester);
+    try {
+      const ports = spec.ports.map((p) => ({ spec: p, dutMac: p.dutMac ?? mac(0xd0), testerMac: p.testerMac ?? mac(0x7e) }));
+      await ipBatch(undefined, [
+        `netns add ${dut}`,
+        `netns add ${tester}`,
+        ...ports.map(({ spec: p, dutMac, testerMac }) => {
+          const mtu = p.mtu ? ` mtu ${p.mtu}` : '';
+          return `link add ${p.name} netns ${dut} address ${dutMac}${mtu} type veth peer name ${p.name} netns ${tester} address ${testerMac}${mtu}`;
+        }),
+      ]);
+      // Links are created down: switch IPv6 off (or its autoconfiguration and DAD) before
+      // they come up, so they never send router or neighbour solicitations of their own.
+      for (const ns of [dut, tester]) {
+        sysctl(ns, 'net.ipv6.conf.default.disable_ipv6', '1');
+        for (const { spec: p } of ports) {
+          if (p.ipv6) {
+            sysctl(ns, `net.ipv6.conf.${p.name}.addr_gen_mode`, '1');
+            sysctl(ns, `net.ipv6.conf.${p.name}.accept_dad`, '0');
+            sysctl(ns, `net.ipv6.conf.${p.name}.accept_ra`, '0');
+            sysctl(ns, `net.ipv6.conf.${p.name}.router_solicitations`, '0');
+          } else sysctl(ns, `net.ipv6.conf.${p.name}.disable_ipv6`, '1');
+        }
+      }
+      const side = (which: 'dut' | 'tester') =>
+        ports.flatMap(({ spec: p }) => [
+          ...((which === 'dut' ? p.dutAddresses : p.testerAddresses) ?? []).map((a) => `address add ${a} dev ${p.name}${a.includes(':') ? ' nodad' : ''}`),
+          `link set ${p.name} up`,
+          ...((which === 'dut' ? p.dutRoutes : p.testerRoutes) ?? []).map((r) => `route add ${r} dev ${p.name}`),
+        ]);
+      await Promise.all([ipBatch(dut, ['link set lo up', ...side('dut')]), ipBatch(tester, ['link set lo up', ...side('tester')])]);
+      const ifindex = (ns: string, name: string) => inNetns(ns, () => ffi().if_nametoindex(name));
+      const created = new Map(
+        ports.map(({ spec: p, dutMac, testerMac }) => [p.name, { name: p.name, dutIfindex: ifindex(dut, p.name), testerIfindex: ifindex(tester, p.name), dutMac, testerMac }]),
+      );
+      return new Topology(dut, tester, created);
+    } catch (err) {
+      release([dut, tester]);
+      throw err;
+    }
+  }
+
+  /** The port called `name`. @throws XdpspecError listing the ports. */
+  port(name: string): Port {
+    const p = this.ports.get(name);
+    if (!p) throw new XdpspecError('NO_PORT', `port ${JSON.stringify(name)} does not exist; ports: ${[...this.ports.keys()].join(', ')}`);
+    return p;
+  }
+
+  /** Removes both namespaces, and with them the veths and anything attached to them. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    release([this.dut, this.tester]);
+  }
+}
