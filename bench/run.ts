@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeBench } from './pcap-decode.js';
 import { testRunBench } from './test-run.js';
+import { topologyBench } from './topology.js';
 import type { Bench } from './report.js';
 
-const benches: Bench[] = [testRunBench, decodeBench];
+const benches: Bench[] = [testRunBench, topologyBench, decodeBench];
 const only = process.argv[2];
 const tmp = mkdtempSync(join(tmpdir(), 'xdpspec-bench-'));
 try {

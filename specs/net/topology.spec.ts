@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { execa, type ResultPromise } from 'execa';
 import { readdirSync } from 'node:fs';
-import { Topology, XdpspecError, ownedNamespaces, sweepLeftovers } from '../../src/index.js';
-import { needsBpf } from '../support/kernel.js';
+import { Topology, XdpspecError, attachTc, attachXdp, loadObject, ownedNamespaces, sweepLeftovers } from '../../src/index.js';
+import { OBJ, needsBpf } from '../support/kernel.js';
 
 const namespaces = () => readdirSync('/run/netns').filter((n) => n.startsWith('xdpspec-'));
 const ipIn = async (ns: string, ...a: string[]) => (await execa('ip', ['-n', ns, ...a])).stdout;
@@ -48,6 +48,20 @@ describe('topology', () => {
       t.close();
     }
     expect(namespaces()).to.not.include(t.dut);
+  });
+
+  it('takes attached programs with it when closed, and their detach is then a no-op', async () => {
+    const t = await Topology.create({ ports: [{ name: 'wan' }] });
+    const xdp = loadObject(OBJ.ipv6Filter);
+    const tc = loadObject(OBJ.tcTtl);
+    const a = attachXdp(xdp.program(), { interface: 'wan', netns: t.dut }, 'native');
+    attachTc(tc.program(), { interface: 'wan', netns: t.dut }, 'egress');
+    expect(await ipIn(t.dut, '-d', 'link', 'show', 'wan')).to.match(/prog\/xdp/);
+    t.close();
+    expect(namespaces()).to.not.include(t.dut);
+    expect(() => a.detach()).to.not.throw();
+    expect(() => tc.close()).to.not.throw(); // detaches its TC attachment: already gone
+    xdp.close();
   });
 
   it('lets two topologies exist at once, with distinct names', async () => {

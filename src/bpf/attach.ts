@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { BpfError, XdpspecError } from '../errors.js';
 import { errno, ffi, koffi, TcHook, TcOpts } from './ffi.js';
@@ -54,6 +55,9 @@ function ifindexOf(t: AttachTarget): number {
   return i;
 }
 
+/** A deleted namespace took its interfaces, and what was attached to them, with it. */
+const gone = (t: AttachTarget) => t.netns !== undefined && !existsSync(`/run/netns/${t.netns}`);
+
 const where = (t: AttachTarget) => `${t.interface}${t.netns ? ` (netns ${t.netns})` : ''}`;
 
 /**
@@ -80,6 +84,7 @@ export function attachXdp(program: Program, target: AttachTarget, mode: XdpMode 
       done = true;
       live.delete(a);
       program.object.attachments.delete(a);
+      if (gone(target)) return;
       inNetns(target.netns, () => ffi().bpf_xdp_detach(ifindex, flags, null));
     },
   };
@@ -113,6 +118,7 @@ export function attachTc(program: Program, target: AttachTarget, direction: TcDi
       done = true;
       live.delete(a);
       program.object.attachments.delete(a);
+      if (gone(target)) return;
       inNetns(target.netns, () => {
         f.bpf_tc_detach(state.hook, { sz: optsSize, prog_fd: 0, flags: 0, prog_id: 0, handle: state.handle, priority: state.priority, _pad: 0 });
         if (state.created) f.bpf_tc_hook_destroy({ ...state.hook, attach_point: TC_POINT.ingress | TC_POINT.egress });

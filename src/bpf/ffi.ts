@@ -117,6 +117,10 @@ function bind() {
     if_indextoname: ptrFn(libc, 'void *if_indextoname(uint32_t ifindex, void *name)'),
     setns: libc.func('int setns(int fd, int nstype)'),
     unshare: libc.func('int unshare(int flags)'),
+    socket: libc.func('int socket(int domain, int type, int protocol)'),
+    ioctl: libc.func('int ioctl(int fd, unsigned long request, void *arg)'),
+    close: libc.func('int close(int fd)'),
+    umount2: libc.func('int umount2(const char *target, int flags)'),
   };
 }
 

@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, unlinkSync } from 'node:fs';
+import { ffi } from '../bpf/ffi.js';
 import { ownerPid } from './names.js';
+
+const MNT_DETACH = 2;
 
 // Every namespace this process creates is registered the moment it exists and removed when
 // released: on close, on normal exit, and on SIGINT/SIGTERM/SIGHUP. Deleting a namespace also
@@ -26,11 +29,25 @@ function hook(): void {
   for (const s of SIGNALS) process.on(s, onSignal);
 }
 
-/** Deletes namespaces with one `ip -batch` process; synchronous, so it also works on exit. */
+/**
+ * Deletes namespaces as `ip netns delete` does, in this process: detach the bind mount that
+ * keeps the namespace alive, remove the file. The kernel then tears the namespace down (and its
+ * veths and attached programs with it). Synchronous, so it also works on exit. Falls back to
+ * `ip` for anything the direct way cannot remove.
+ */
 export function deleteNamespaces(names: readonly string[]): void {
-  if (names.length === 0) return;
+  const rest: string[] = [];
+  for (const n of names) {
+    const path = `/run/netns/${n}`;
+    try {
+      ffi().umount2(path, MNT_DETACH);
+      unlinkSync(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') rest.push(n);
+    }
+  }
   // -force: carry on past a namespace that is already gone
-  spawnSync('ip', ['-force', '-batch', '-'], { input: names.map((n) => `netns delete ${n}\n`).join(''), stdio: ['pipe', 'ignore', 'ignore'] });
+  if (rest.length) spawnSync('ip', ['-force', '-batch', '-'], { input: rest.map((n) => `netns delete ${n}\n`).join(''), stdio: ['pipe', 'ignore', 'ignore'] });
 }
 
 export function register(name: string): void {

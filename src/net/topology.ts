@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { execa } from 'execa';
 import ipaddr from 'ipaddr.js';
 import { XdpspecError } from '../errors.js';
 import { ffi } from '../bpf/ffi.js';
 import { inNetns } from '../bpf/netns.js';
+import { linksUp } from './link.js';
 import { namespaceName } from './names.js';
 import { register, release } from './registry.js';
 
@@ -66,11 +67,21 @@ function check(spec: TopologySpec): void {
   }
 }
 
-async function ipBatch(netns: string | undefined, lines: string[]): Promise<void> {
-  if (lines.length === 0) return;
+/** One `ip -batch` process (spawned directly: a wrapper's start-up shows in bench set-up time). */
+function ipBatch(netns: string | undefined, lines: string[]): Promise<void> {
+  if (lines.length === 0) return Promise.resolve();
   const args = netns ? ['-n', netns, '-batch', '-'] : ['-batch', '-'];
-  const r = await execa('ip', args, { input: lines.join('\n') + '\n', reject: false });
-  if (r.exitCode !== 0) throw new XdpspecError('TOPOLOGY', `ip ${args.join(' ')} failed: ${r.stderr.trim()}\n  commands:\n${lines.map((l) => `    ${l}`).join('\n')}`);
+  return new Promise((resolve, reject) => {
+    const p = spawn('ip', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('error', (e) => reject(new XdpspecError('TOPOLOGY', `cannot run ip: ${e.message} (install iproute2)`)));
+    p.on('close', (code) => {
+      if (code === 0) resolve();
+      else reject(new XdpspecError('TOPOLOGY', `ip ${args.join(' ')} failed: ${stderr.trim()}\n  commands:\n${lines.map((l) => `    ${l}`).join('\n')}`));
+    });
+    p.stdin.end(lines.join('\n') + '\n');
+  });
 }
 
 /** Writes a sysctl of the namespace `netns` (procfs shows the writing thread's namespace). */
@@ -79,8 +90,8 @@ function sysctl(netns: string, key: string, value: string): void {
 }
 
 /**
- * Two network namespaces, DUT and tester, joined by one veth pair per port. Created with
- * three `ip -batch` processes; everything is registered for removal the moment it exists,
+ * Two network namespaces, DUT and tester, joined by one veth pair per port. Created with one
+ * `ip -batch` process (one more per namespace with addresses or routes); everything is registered for removal the moment it exists,
  * and `close()` (or the process exiting, or a signal) removes it.
  */
 export class Topology {
@@ -121,13 +132,17 @@ export class Topology {
           } else sysctl(ns, `net.ipv6.conf.${p.name}.disable_ipv6`, '1');
         }
       }
+      const names = ports.map(({ spec: p }) => p.name);
+      linksUp(dut, ['lo', ...names]);
+      linksUp(tester, ['lo', ...names]);
+      // Addresses and routes (after the links are up, as routes need) take an ip process per
+      // namespace that has any.
       const side = (which: 'dut' | 'tester') =>
         ports.flatMap(({ spec: p }) => [
           ...((which === 'dut' ? p.dutAddresses : p.testerAddresses) ?? []).map((a) => `address add ${a} dev ${p.name}${a.includes(':') ? ' nodad' : ''}`),
-          `link set ${p.name} up`,
           ...((which === 'dut' ? p.dutRoutes : p.testerRoutes) ?? []).map((r) => `route add ${r} dev ${p.name}`),
         ]);
-      await Promise.all([ipBatch(dut, ['link set lo up', ...side('dut')]), ipBatch(tester, ['link set lo up', ...side('tester')])]);
+      await Promise.all([ipBatch(dut, side('dut')), ipBatch(tester, side('tester'))]);
       const ifindex = (ns: string, name: string) => inNetns(ns, () => ffi().if_nametoindex(name));
       const created = new Map(
         ports.map(({ spec: p, dutMac, testerMac }) => [p.name, { name: p.name, dutIfindex: ifindex(dut, p.name), testerIfindex: ifindex(tester, p.name), dutMac, testerMac }]),
