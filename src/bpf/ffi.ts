@@ -121,6 +121,11 @@ function bind() {
     ioctl: libc.func('int ioctl(int fd, unsigned long request, void *arg)'),
     close: libc.func('int close(int fd)'),
     umount2: libc.func('int umount2(const char *target, int flags)'),
+    bind: libc.func('int bind(int fd, void *addr, uint32_t len)'),
+    setsockopt: libc.func('int setsockopt(int fd, int level, int name, void *value, uint32_t len)'),
+    getsockopt: libc.func('int getsockopt(int fd, int level, int name, void *value, _Inout_ uint32_t *len)'),
+    send: libc.func('intptr_t send(int fd, void *buf, size_t len, int flags)'),
+    recv: libc.func('intptr_t recv(int fd, void *buf, size_t len, int flags)'),
   };
 }
 

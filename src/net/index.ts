@@ -1,2 +1,4 @@
 export { Topology, type Port, type PortSpec, type TopologySpec } from './topology.js';
 export { sweepLeftovers, ownedNamespaces, releaseAll } from './registry.js';
+export { PacketSocket, type CaptureStats } from './packet-socket.js';
+export { until } from './wait.js';

@@ -1,0 +1,71 @@
+import { expect } from 'chai';
+import { PacketSocket, Topology, XdpspecError, frame, until } from '../../src/index.js';
+import { needsBpf } from '../support/kernel.js';
+
+describe('packet sockets', () => {
+  needsBpf();
+  let t: Topology;
+  let tester: PacketSocket;
+  let dut: PacketSocket;
+  before(async () => {
+    t = await Topology.create({ ports: [{ name: 'wan', mtu: 1500 }] });
+  });
+  beforeEach(() => {
+    tester = PacketSocket.open(t.tester, 'wan');
+    dut = PacketSocket.open(t.dut, 'wan');
+  });
+  afterEach(() => {
+    tester?.close();
+    dut?.close();
+  });
+  after(() => t?.close());
+
+  it('inject on the tester end, capture on the DUT end, byte for byte and in order', async () => {
+    const frames = Array.from({ length: 50 }, (_, i) => frame.eth({ dst: t.port('wan').dutMac }).ipv4({ id: i }).udp().payload(Buffer.alloc(i)).build());
+    for (const f of frames) tester.send(f);
+    const got: Buffer[] = [];
+    await until(() => (got.push(...dut.receive()), got.length >= frames.length), '50 frames reaching the DUT end');
+    expect(got).to.deep.equal(frames);
+    expect(tester.receive()).to.deep.equal([]); // its own outgoing frames are ignored
+    expect(dut.statistics()).to.deep.equal({ received: 50, dropped: 0 });
+  });
+
+  it('sees outgoing frames only when asked to', async () => {
+    const all = PacketSocket.open(t.tester, 'wan', { ignoreOutgoing: false });
+    try {
+      const f = frame.eth().ipv6().udp().build();
+      tester.send(f);
+      let seen: Buffer[] = [];
+      await until(() => (seen = seen.concat(all.receive())).length > 0, 'the outgoing frame on a socket that keeps them');
+      expect(seen[0]).to.deep.equal(f);
+    } finally {
+      all.close();
+    }
+  });
+
+  it('refuses a frame larger than the MTU allows, saying so', () => {
+    expect(() => tester.send(frame.eth().ipv4().udp().payload(Buffer.alloc(1600)).build())).to.throw(XdpspecError, /larger than wan's MTU allows/);
+  });
+
+  it("reports capture loss from the kernel's counters, never hiding it", async () => {
+    const small = PacketSocket.open(t.dut, 'wan', { receiveBuffer: 4096 });
+    try {
+      const f = frame.eth().ipv4().udp().payload(Buffer.alloc(1000)).build();
+      for (let i = 0; i < 200; i++) tester.send(f);
+      let stats = { received: 0, dropped: 0 };
+      await until(() => {
+        const s = small.statistics();
+        stats = { received: stats.received + s.received, dropped: stats.dropped + s.dropped };
+        return stats.received + stats.dropped >= 200;
+      }, 'all 200 frames counted by the small socket');
+      expect(stats.dropped).to.be.greaterThan(0);
+      expect(small.receive().length).to.equal(stats.received);
+    } finally {
+      small.close();
+    }
+  });
+
+  it('names the interface that does not exist', () => {
+    expect(() => PacketSocket.open(t.dut, 'nope0')).to.throw(XdpspecError, `no interface nope0 in ${t.dut}`);
+  });
+});
