@@ -2,3 +2,4 @@ export { Topology, type Port, type PortSpec, type TopologySpec } from './topolog
 export { sweepLeftovers, ownedNamespaces, releaseAll } from './registry.js';
 export { PacketSocket, type CaptureStats } from './packet-socket.js';
 export { until } from './wait.js';
+export { DriverStats } from './ethtool.js';
