@@ -56,7 +56,7 @@ export interface FrameResult {
 
 export type VerdictCounts = Record<Verdict, number>;
 
-export function countVerdicts(results: readonly FrameResult[]): VerdictCounts {
+export function countVerdicts(results: readonly { readonly verdict: Verdict }[]): VerdictCounts {
   const c = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as VerdictCounts;
   for (const r of results) c[r.verdict]++;
   return c;

@@ -1,0 +1,77 @@
+import { expect } from 'chai';
+import { readdirSync } from 'node:fs';
+import { LiveBench, XdpspecError, frame, loadObject, runUnit, type LoadedObject } from '../../src/index.js';
+import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
+
+describe('live engine (native XDP, one frame at a time)', () => {
+  needsBpf();
+  let bench: LiveBench;
+  const objs: LoadedObject[] = [];
+  const load = (path: string, globals?: Record<string, unknown>) => {
+    const o = loadObject(path, globals);
+    objs.push(o);
+    return o;
+  };
+  before(async () => {
+    bench = await LiveBench.create({ ports: [{ name: 'wan' }, { name: 'lan' }] });
+  });
+  after(() => {
+    bench?.close();
+    for (const o of objs) o.close();
+  });
+
+  it("the IPv6 filter on the article's capture: 10 passed, 10 dropped, as the unit engine says", async () => {
+    const prog = load(OBJ.ipv6Filter).program();
+    bench.attach(prog, 'wan');
+    const live = await bench.replay('fixtures/ipv4-and-ipv6.pcap', { on: 'wan' });
+    expect(live.counts).to.include({ passed: 10, dropped: 10 });
+    expect(live.others).to.deep.equal([]);
+    const unit = await runUnit(prog, 'fixtures/ipv4-and-ipv6.pcap');
+    expect(live.frames.map((f) => f.verdict)).to.deep.equal(unit.frames.map((f) => f.verdict));
+    for (const f of live.frames.filter((x) => x.verdict === 'passed')) {
+      expect(f.output!.bytes.equals(f.input.bytes), `frame #${f.index} passed unchanged`).to.equal(true);
+      expect(f.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['wan/dut']);
+    }
+  });
+
+  it('every verdict: aborted, dropped, passed, tx back out, redirected out of the named port, rewritten', async () => {
+    const v = load(SPEC_OBJ.verdicts, { redirect_ifindex: bench.topology.port('lan').dutIfindex });
+    bench.attach(v.program(), 'wan');
+    const mac = bench.topology.port('wan').dutMac;
+    const run = await bench.replay([1, 2, 3, 4, 5, 7].map((dport) => frame.eth({ dst: mac, src: '02:00:00:00:00:99' }).ipv4().udp({ dport })), { on: 'wan' });
+    expect(run.frames.map((f) => f.verdict)).to.deep.equal(['aborted', 'dropped', 'passed', 'tx', 'redirected', 'passed']);
+    const [aborted, dropped, passed, tx, redirected, rewritten] = run.frames;
+    expect(aborted!.outputs).to.deep.equal([]);
+    expect(dropped!.outputs).to.deep.equal([]);
+    expect(passed!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['wan/dut']);
+    expect(tx!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['wan/tester']);
+    expect(tx!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`)).to.deep.equal([`eth.dst: ${mac} -> 02:00:00:00:00:99`, `eth.src: 02:00:00:00:00:99 -> ${mac}`]);
+    expect(redirected!.redirect).to.deep.equal({ known: true, port: 'lan', ifindex: bench.topology.port('lan').dutIfindex });
+    expect(redirected!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['lan/tester']);
+    expect(rewritten!.changes.map((c) => c.path)).to.deep.equal(['ipv4.ttl', 'ipv4.checksum']);
+    expect(rewritten!.output!.get('ipv4.ttl')).to.equal(63);
+    // and the unit engine agrees on every one of them
+    const unit = await runUnit(v.program(), run.frames.map((f) => f.input.bytes));
+    expect(unit.frames.map((f) => f.verdict)).to.deep.equal(run.frames.map((f) => f.verdict));
+  });
+
+  it('says what is missing: an unknown port, a port with no program, an unsupported mode', async () => {
+    await bench.replay([frame.eth().ipv4()], { on: 'dmz' }).then(
+      () => expect.fail('replayed on a port that does not exist'),
+      (e: unknown) => expect(String(e)).to.include('port "dmz" does not exist; ports: wan, lan'),
+    );
+    await bench.replay([frame.eth().ipv4()], { on: 'lan' }).then(
+      () => expect.fail('replayed without a program'),
+      (e: unknown) => expect(String(e)).to.include('no XDP program is attached to port lan'),
+    );
+    expect(() => bench.attach(load(OBJ.ipv6Filter).program(), 'lan', 'generic')).to.throw(XdpspecError, 'live runs classify native-mode XDP only for now');
+  });
+
+  it('leaves nothing behind when closed', async () => {
+    const b = await LiveBench.create({ ports: [{ name: 'wan' }] });
+    b.attach(load(OBJ.ipv6Filter).program(), 'wan');
+    const ns = [b.topology.dut, b.topology.tester];
+    b.close();
+    expect(readdirSync('/run/netns')).to.not.include.members(ns);
+  });
+});
