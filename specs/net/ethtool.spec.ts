@@ -22,6 +22,7 @@ describe('driver statistics', () => {
   it('agree with ethtool -S', async () => {
     const s = DriverStats.open(t.dut, 'wan');
     const ours = s.read();
+    s.close();
     const theirs = Object.fromEntries(
       (await execa('ip', ['netns', 'exec', t.dut, 'ethtool', '-S', 'wan'])).stdout
         .split('\n')
@@ -56,6 +57,7 @@ describe('driver statistics', () => {
       expect(frame.parse(back[0]!).get('eth.src')).to.equal(t.port('wan').dutMac);
     } finally {
       inj.close();
+      s.close();
       a.detach();
       p.detach();
     }

@@ -150,16 +150,22 @@ export class LiveBench {
         for (const f of p.tester.receive()) into.push({ port: p.name, side: 'tester', frame: parseFrame(f) });
       }
     };
+    // Exceptions only come with drops (veth counts XDP_ABORTED as xdp_drops), so the probe's
+    // count is read again only after a drop.
+    let exceptions = Number(src.program.probe.global('count'));
     for (const [index, bytes] of inputs.entries()) {
       collect(others); // whatever arrived since the last frame was not caused by it
       const before = src.stats.read();
-      const exceptions = Number(src.program.probe.global('count'));
       src.tester.send(bytes);
       let after = before;
       await until(() => q((after = src.stats.read()), 'xdp_packets') >= q(before, 'xdp_packets') + 1, `XDP on port ${o.on} running on frame #${index}`);
       const d = (n: string) => q(after, n) - q(before, n);
       let verdict: Verdict;
-      if (d('xdp_drops') > 0) verdict = Number(src.program.probe.global('count')) > exceptions ? 'aborted' : 'dropped';
+      if (d('xdp_drops') > 0) {
+        const now = Number(src.program.probe.global('count'));
+        verdict = now > exceptions ? 'aborted' : 'dropped';
+        exceptions = now;
+      }
       else if (d('xdp_tx') > 0) verdict = 'tx';
       else if (d('xdp_redirect') > 0) verdict = 'redirected';
       else if (d('xdp_tx_errors') > 0) throw new XdpspecError('LIVE_LOST', `frame #${index} was sent back or redirected into a device that could not take it (xdp_tx_errors)`);
@@ -196,6 +202,7 @@ export class LiveBench {
       }
       p.tester.close();
       p.dut.close();
+      p.stats.close();
     }
     this.topology.close(); // takes the attachments with it
     this.pass.close();

@@ -24,6 +24,12 @@ const DRVINFO_N_STATS = 4 + 32 * 5 + 12 + 4;
  * native XDP program did with each frame without waiting for anything.
  */
 export class DriverStats {
+  // A socket keeps the namespace it was made in, so reads need no namespace switch; the
+  // request and its buffer are made once. read() is one ioctl.
+  private fd = -1;
+  private buf: ReturnType<typeof allocNative> | undefined;
+  private readonly req = Buffer.alloc(40);
+
   private constructor(
     readonly netns: string | undefined,
     readonly ifname: string,
@@ -63,22 +69,28 @@ export class DriverStats {
 
   /** Current values, by name. */
   read(): Record<string, number> {
-    return inNetns(this.netns, () =>
-      withSocket(this.netns, this.ifname, (ioctl) => {
-        const n = this.names.length;
-        const b = allocNative(8 + 8 * n);
-        try {
-          b.view.writeUInt32LE(ETHTOOL_GSTATS, 0);
-          b.view.writeUInt32LE(n, 4);
-          ioctl(b.address, 'read statistics');
-          const out: Record<string, number> = {};
-          this.names.forEach((name, i) => (out[name] = Number(b.view.readBigUInt64LE(8 + 8 * i))));
-          return out;
-        } finally {
-          b.free();
-        }
-      }),
-    );
+    const n = this.names.length;
+    if (!this.buf) {
+      this.buf = allocNative(8 + 8 * n);
+      this.fd = inNetns(this.netns, () => ffi().socket(AF_INET, SOCK_DGRAM, 0));
+      if (this.fd < 0) throw new XdpspecError('ETHTOOL', `socket: ${errnoName(errno())}`);
+      this.req.write(this.ifname, 0, 15, 'latin1');
+      this.req.writeBigUInt64LE(this.buf.address, 16);
+    }
+    const v = this.buf.view;
+    v.writeUInt32LE(ETHTOOL_GSTATS, 0);
+    v.writeUInt32LE(n, 4);
+    if (ffi().ioctl(this.fd, SIOCETHTOOL, this.req) !== 0) throw new XdpspecError('ETHTOOL', `read statistics of ${this.ifname}${this.netns ? ` in ${this.netns}` : ''}: ${errnoName(errno())}`);
+    const out: Record<string, number> = {};
+    for (let i = 0; i < n; i++) out[this.names[i]!] = Number(v.readBigUInt64LE(8 + 8 * i));
+    return out;
+  }
+
+  close(): void {
+    if (this.fd >= 0) ffi().close(this.fd);
+    this.fd = -1;
+    this.buf?.free();
+    this.buf = undefined;
   }
 }
 
