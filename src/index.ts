@@ -5,3 +5,4 @@ export * from './packet/index.js';
 export * from './bpf/index.js';
 export * from './harness/index.js';
 export * from './net/index.js';
+export { xdpspecChai, expect } from './assert/chai.js';

@@ -21,6 +21,9 @@ export interface LiveOutput {
 
 export interface LiveFrameResult {
   readonly index: number;
+  readonly program: string;
+  /** The port it was injected on. */
+  readonly port: string;
   readonly input: Frame;
   readonly verdict: Verdict;
   /** The frame as it left the program: on the DUT end (passed), back out (tx) or out of another port (redirected). */
@@ -43,7 +46,7 @@ interface PortState {
   readonly tester: PacketSocket;
   readonly dut: PacketSocket;
   readonly stats: DriverStats;
-  program?: { attachment: Attachment; probe: LoadedObject; link: Ptr };
+  program?: { name: string; attachment: Attachment; probe: LoadedObject; link: Ptr };
 }
 
 const q = (s: Record<string, number>, n: string) => s[`rx_queue_0_${n}`] ?? 0;
@@ -114,7 +117,7 @@ export class LiveBench {
       probeObj.setGlobal('watched_netns', Number(statSync(`/run/netns/${this.topology.dut}`).ino));
       const link = ffi().bpf_program__attach_raw_tracepoint(probeObj.program().handle, 'xdp_exception');
       if (link === 0n) throw new BpfError('attach raw tracepoint xdp_exception', errno(), errnoName(errno()));
-      p.program = { attachment, probe: probeObj, link };
+      p.program = { name: program.name, attachment, probe: probeObj, link };
     } catch (err) {
       probeObj.close();
       attachment.detach();
@@ -179,6 +182,8 @@ export class LiveBench {
       const main = outputs.find((x) => (verdict === 'passed' ? x.side === 'dut' : x.side === 'tester'));
       results.push({
         index,
+        program: src.program.name,
+        port: o.on,
         input,
         verdict,
         output: main?.frame,

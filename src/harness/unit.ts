@@ -45,6 +45,7 @@ export async function runUnit(program: Program, frames: FrameSource, options: Un
     const output = verdict !== 'dropped' && verdict !== 'aborted' ? parseFrame(r.output) : undefined;
     return {
       index,
+      program: program.name,
       input,
       verdict,
       action: r.action,

@@ -41,6 +41,8 @@ export function verdictOf(action: string): Verdict {
 /** The fate of one input frame. */
 export interface FrameResult {
   readonly index: number;
+  /** The program that decided. */
+  readonly program: string;
   readonly input: Frame;
   readonly verdict: Verdict;
   /** The return code by name: `XDP_PASS`, `TC_ACT_SHOT`, ... */

@@ -1,0 +1,100 @@
+import { AssertionError } from 'chai';
+import { LiveBench, expect, frame, loadObject, runUnit, type LoadedObject, type UnitRun } from '../../src/index.js';
+import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
+
+/** The message of the AssertionError `fn` throws. */
+function failure(fn: () => void): string {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof AssertionError)) throw e;
+    return e.message;
+  }
+  throw new Error('the assertion did not fail');
+}
+
+describe('Chai assertions', () => {
+  needsBpf();
+  let verdicts: LoadedObject;
+  let filter: LoadedObject;
+  let run: UnitRun;
+  const udp = (dport: number) => frame.eth().ipv4({ dst: '10.0.0.1' }).udp({ dport });
+  before(async () => {
+    verdicts = loadObject(SPEC_OBJ.verdicts, { redirect_ifindex: 1 });
+    filter = loadObject(OBJ.ipv6Filter);
+    run = await runUnit(verdicts.program(), [1, 2, 3, 4, 5, 7].map(udp));
+  });
+  after(() => {
+    verdicts?.close();
+    filter?.close();
+  });
+
+  it('verdict properties pass, negate, and fail with the frame, the verdicts and what came out', () => {
+    const [aborted, dropped, passed, tx, redirected, rewritten] = run.frames;
+    expect(aborted).to.be.aborted;
+    expect(dropped).to.be.dropped.and.not.be.passed;
+    expect(passed).to.be.passed.and.be.unchanged;
+    expect(tx).to.be.tx;
+    expect(redirected).to.be.redirected.and.redirectedTo('lo');
+    expect(redirected).to.be.redirectedTo(1);
+    expect(rewritten).to.be.passed.and.not.be.unchanged;
+    expect(failure(() => expect(passed).to.be.dropped)).to.equal(
+      'expected frame #2 to be dropped by xdp_verdicts, but it was passed (XDP_PASS)\n\n' +
+        '  injected  #2  eth 02:00:00:00:00:01 > 02:00:00:00:00:02 ipv4 10.0.0.1 > 10.0.0.1 udp 12345 > 3 len 0\n' +
+        '  output    unchanged',
+    );
+    expect(failure(() => expect(dropped).not.to.be.dropped)).to.match(/^expected frame #1 not to be dropped by xdp_verdicts, but it was \(XDP_DROP\)\n\n {2}injected {2}#1 .*\n {2}output {4}none$/);
+    expect(failure(() => expect(redirected).to.be.redirectedTo('lan'))).to.match(/^expected frame #4 to be redirected to lan by xdp_verdicts, but it was redirected to ifindex 1 \(lo\) \(XDP_REDIRECT\)/);
+  });
+
+  it('rewritten() names each field that differs, marks checksums, and states the verdict', () => {
+    const r = run.frames[5]!;
+    expect(r).to.be.rewritten({ 'ipv4.ttl': 63, 'ipv4.dst': '10.0.0.1' });
+    const msg = failure(() => expect(r).to.be.rewritten({ 'ipv4.ttl': 62, 'eth.dst': '02:00:00:00:00:0b', 'udp.dport': 7 }));
+    expect(msg).to.match(/^expected frame #5 to be rewritten as specified, but 2 field\(s\) differ\n\n/);
+    expect(msg).to.include('  ipv4.ttl       expected 62                  actual 63\n');
+    expect(msg).to.include('  eth.dst        expected 02:00:00:00:00:0b   actual 02:00:00:00:00:02\n');
+    expect(msg).to.match(/\n {2}ipv4\.checksum {2}actual 0x[0-9a-f]{4} \(valid for the actual header\)\n/);
+    expect(msg).to.match(/\n {2}verdict {8}passed \(XDP_PASS\)$/);
+    expect(failure(() => expect(run.frames[1]).to.be.rewritten({ 'ipv4.ttl': 63 }))).to.match(/^expected frame #1 to be rewritten as specified, but it has no output: it was dropped \(XDP_DROP\)/);
+  });
+
+  it('verdicts() checks a whole run and lists the surprising frames', async () => {
+    const r = await runUnit(filter.program(), 'fixtures/ipv4-and-ipv6.pcap');
+    expect(r).to.have.verdicts({ passed: 10, dropped: 10 });
+    expect(r).not.to.have.verdicts({ passed: 20 });
+    const msg = failure(() => expect(r).to.have.verdicts({ passed: 12, dropped: 8 }));
+    expect(msg).to.match(/^expected 20 frames to be 12 passed, 8 dropped, but they were 10 passed, 10 dropped\n\n {2}dropped \(10, expected 8\):\n {4}#0 {2}eth .* icmp echo request id 7 seq 0 payload 12 bytes\n/);
+    expect(msg).to.include('    ... and 5 more');
+    expect(failure(() => expect(r).to.have.verdicts({ passd: 10 } as never))).to.equal('.verdicts: "passd" is not a verdict; verdicts are passed, dropped, tx, redirected, aborted, stolen');
+  });
+
+  it('.all checks every frame of an array, naming the first that fails', async () => {
+    const r = await runUnit(filter.program(), 'fixtures/ipv4-and-ipv6.pcap');
+    expect(r.frames.filter((f) => f.input.has('ipv6'))).to.all.be.passed;
+    expect(failure(() => expect(r.frames).to.all.be.passed)).to.match(/^expected frame #0 to be passed by xdp_ipv6_only, but it was dropped \(XDP_DROP\)/);
+  });
+
+  it('check their subject first', () => {
+    expect(failure(() => expect(42).to.be.passed)).to.equal('expected a frame result (from runUnit or a live replay) for .passed, got number 42');
+    expect(failure(() => expect(run.frames).to.be.passed)).to.equal('expected a frame result (from runUnit or a live replay) for .passed, got an array of 6 (use .all for arrays)');
+    expect(failure(() => expect(run.frames[0]).to.have.verdicts({ passed: 1 }))).to.match(/^expected a run \(from runUnit or a live replay\) for \.verdicts, got an object with /);
+  });
+
+  it('work on live results too, naming the port a frame was seen on', async () => {
+    const bench = await LiveBench.create({ ports: [{ name: 'wan' }, { name: 'lan' }] });
+    const v = loadObject(SPEC_OBJ.verdicts, { redirect_ifindex: bench.topology.port('lan').dutIfindex });
+    try {
+      bench.attach(v.program(), 'wan');
+      const mac = bench.topology.port('wan').dutMac;
+      const live = await bench.replay([3, 5].map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d })), { on: 'wan' });
+      expect(live).to.have.verdicts({ passed: 1, redirected: 1 });
+      expect(live.frames[1]).to.be.redirectedTo('lan');
+      expect(failure(() => expect(live.frames[0]).to.be.dropped)).to.match(/^expected frame #0 to be dropped by xdp_verdicts, but it was passed\n\n {2}injected {2}#0 on wan {2}eth .*\n {2}seen on {3}wan \(dut side\), unchanged$/);
+      expect(failure(() => expect(live.frames[1]).to.be.redirectedTo('wan'))).to.match(/but it was redirected to ifindex \d+ \(port lan\)\n/);
+    } finally {
+      bench.close();
+      v.close();
+    }
+  });
+});

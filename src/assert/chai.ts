@@ -1,0 +1,186 @@
+import * as chai from 'chai';
+import { formatField, summarize, checkChecksums, type FieldChange, type Frame } from '../packet/index.js';
+import { describeRedirect, VERDICTS, type RedirectTarget, type Verdict } from '../harness/verdict.js';
+
+/** What the assertions need of a frame result; unit and live results both have it. */
+interface Subject {
+  readonly index: number;
+  readonly program: string;
+  readonly input: Frame;
+  readonly verdict: Verdict;
+  readonly action?: string;
+  readonly port?: string;
+  readonly output: Frame | undefined;
+  readonly outputs?: readonly { port: string; side: 'dut' | 'tester'; frame: Frame }[];
+  readonly changes: readonly FieldChange[];
+  readonly redirect: RedirectTarget | undefined;
+}
+
+interface RunSubject {
+  readonly frames: readonly Subject[];
+  readonly counts: Record<Verdict, number>;
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Chai {
+    interface Assertion {
+      /** The frame was passed on (XDP_PASS, TC_ACT_OK, ...). */
+      passed: Assertion;
+      dropped: Assertion;
+      /** Sent back out of the port it came in on (XDP_TX). */
+      tx: Assertion;
+      redirected: Assertion;
+      aborted: Assertion;
+      stolen: Assertion;
+      /** It has an output, byte for byte the input. */
+      unchanged: Assertion;
+      /** Redirected to this port (live), device name or ifindex. */
+      redirectedTo(target: string | number): Assertion;
+      /** Its output has these field values: `{ 'ipv4.ttl': 63, 'eth.dst': '02:00:00:00:00:0b' }`. */
+      rewritten(fields: Record<string, unknown>): Assertion;
+      /** A run's verdict counts are exactly these (verdicts not named must be 0). */
+      verdicts(counts: Partial<Record<Verdict, number>>): Assertion;
+    }
+  }
+}
+
+const isSubject = (x: unknown): x is Subject => typeof x === 'object' && x !== null && 'verdict' in x && 'input' in x && 'index' in x;
+const isRun = (x: unknown): x is RunSubject => typeof x === 'object' && x !== null && 'frames' in x && 'counts' in x;
+
+function what(x: unknown): string {
+  if (x === null || x === undefined) return String(x);
+  if (Array.isArray(x)) return `an array of ${x.length}`;
+  return typeof x === 'object' ? `an object with ${Object.keys(x).slice(0, 5).join(', ')}` : `${typeof x} ${String(x)}`;
+}
+
+function fate(r: Subject): string {
+  let s = r.verdict === 'redirected' && r.redirect ? `redirected ${describeRedirect(r.redirect)}` : r.verdict === 'tx' ? 'sent back (tx)' : r.verdict;
+  if (r.action) s += ` (${r.action})`;
+  return s;
+}
+
+/** The aligned lines under a failure's first sentence: what went in and what came out. */
+function context(r: Subject): string {
+  const rows: [string, string][] = [[`injected`, `#${r.index}${r.port ? ` on ${r.port}` : ''}  ${summarize(r.input)}`]];
+  const rewritten = r.changes.length ? `${r.changes.length} field(s) rewritten` : 'unchanged';
+  if (r.outputs) {
+    for (const o of r.outputs) rows.push(['seen on', `${o.port} (${o.side === 'dut' ? 'dut side' : 'out of the DUT'}), ${o.frame.bytes.equals(r.input.bytes) ? 'unchanged' : rewritten}`]);
+    if (r.outputs.length === 0) rows.push(['seen on', 'no port']);
+  } else rows.push(['output', r.output ? rewritten : 'none']);
+  for (const c of r.changes) rows.push(['', `${c.path}: ${c.from ?? '(absent)'} -> ${c.to ?? '(absent)'}`]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n');
+}
+
+function frames(ctx: Chai.AssertionStatic, name: string): Subject[] {
+  const obj: unknown = chai.util.flag(ctx, 'object');
+  if (Array.isArray(obj) && chai.util.flag(ctx, 'all')) {
+    obj.forEach((x, i) => {
+      if (!isSubject(x)) throw new chai.AssertionError(`expected every element to be a frame result for .${name}, but element ${i} is ${what(x)}`);
+    });
+    return obj as Subject[];
+  }
+  if (!isSubject(obj)) throw new chai.AssertionError(`expected a frame result (from runUnit or a live replay) for .${name}, got ${what(obj)}${Array.isArray(obj) ? ' (use .all for arrays)' : ''}`);
+  return [obj];
+}
+
+function assertEach(ctx: Chai.AssertionStatic, name: string, ok: (r: Subject) => boolean, positive: (r: Subject) => string, negative: (r: Subject) => string): void {
+  const negate = !!chai.util.flag(ctx, 'negate');
+  for (const r of frames(ctx, name)) {
+    const pass = ok(r);
+    if (pass === negate) throw new chai.AssertionError(`${negate ? negative(r) : positive(r)}\n\n${context(r)}`);
+  }
+}
+
+/** The Chai plugin: `chai.use(xdpspecChai)`, or use the `expect` xdpspec exports. */
+export const xdpspecChai: Chai.ChaiPlugin = (c) => {
+  const { Assertion } = c;
+  for (const v of VERDICTS) {
+    const word = v === 'tx' ? 'sent back (tx)' : v;
+    Assertion.addProperty(v, function (this: Chai.AssertionStatic) {
+      assertEach(
+        this,
+        v,
+        (r) => r.verdict === v,
+        (r) => `expected frame #${r.index} to be ${word} by ${r.program}, but it was ${fate(r)}`,
+        (r) => `expected frame #${r.index} not to be ${word} by ${r.program}, but it was${r.action ? ` (${r.action})` : ''}`,
+      );
+    });
+  }
+
+  Assertion.addProperty('unchanged', function (this: Chai.AssertionStatic) {
+    assertEach(
+      this,
+      'unchanged',
+      (r) => r.output !== undefined && r.output.bytes.equals(r.input.bytes),
+      (r) => (r.output ? `expected frame #${r.index} to leave ${r.program} unchanged, but ${r.changes.length} field(s) were rewritten` : `expected frame #${r.index} to leave ${r.program} unchanged, but it did not leave at all: ${fate(r)}`),
+      (r) => `expected frame #${r.index} to be changed by ${r.program}, but it left unchanged`,
+    );
+  });
+
+  Assertion.addMethod('redirectedTo', function (this: Chai.AssertionStatic, target: string | number) {
+    const hit = (r: Subject) => {
+      const t = r.redirect;
+      if (r.verdict !== 'redirected' || !t || !t.known) return false;
+      return typeof target === 'number' ? t.ifindex === target : t.port === target || (t.port === undefined && t.device === target);
+    };
+    assertEach(
+      this,
+      'redirectedTo',
+      hit,
+      (r) => `expected frame #${r.index} to be redirected to ${target} by ${r.program}, but it was ${fate(r)}`,
+      (r) => `expected frame #${r.index} not to be redirected to ${target} by ${r.program}, but it was`,
+    );
+  });
+
+  Assertion.addMethod('rewritten', function (this: Chai.AssertionStatic, fields: Record<string, unknown>) {
+    const negate = !!chai.util.flag(this, 'negate');
+    for (const r of frames(this, 'rewritten')) {
+      const out = r.output;
+      if (!out) {
+        if (negate) continue;
+        throw new chai.AssertionError(`expected frame #${r.index} to be rewritten as specified, but it has no output: it was ${fate(r)}\n\n${context(r)}`);
+      }
+      const text = (path: string, v: unknown) => {
+        const [layer, field] = [path.slice(0, path.indexOf('.')).replace(/\[\d+\]$/, ''), path.slice(path.indexOf('.') + 1)];
+        return v === undefined ? '(absent)' : formatField(layer, field, v);
+      };
+      const diffs = Object.entries(fields)
+        .map(([path, want]) => ({ path, want: text(path, want), got: text(path, out.get(path)) }))
+        .filter((d) => d.want !== d.got);
+      if ((diffs.length === 0) !== negate) continue;
+      if (negate) throw new chai.AssertionError(`expected frame #${r.index} not to be rewritten as specified, but all ${Object.keys(fields).length} field(s) have those values\n\n${context(r)}`);
+      const rows: [string, string][] = diffs.map((d) => [d.path, `expected ${d.want.padEnd(Math.max(...diffs.map((x) => x.want.length)))}   actual ${d.got}`]);
+      for (const c of checkChecksums(out)) if (!(c.path in fields)) rows.push([c.path, `actual ${formatField(c.path.split('.')[0]!.replace(/\[\d+\]$/, ''), 'checksum', c.value)} (${c.status === 'valid' ? 'valid for the actual header' : c.status === 'invalid' ? `invalid: expected ${formatField(c.path.split('.')[0]!.replace(/\[\d+\]$/, ''), 'checksum', c.expected)}` : c.status})`]);
+      rows.push(['verdict', fate(r)]);
+      const w = Math.max(...rows.map(([k]) => k.length));
+      throw new chai.AssertionError(`expected frame #${r.index} to be rewritten as specified, but ${diffs.length} field(s) differ\n\n${rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n')}`);
+    }
+  });
+
+  Assertion.addMethod('verdicts', function (this: Chai.AssertionStatic, want: Partial<Record<Verdict, number>>) {
+    const obj: unknown = chai.util.flag(this, 'object');
+    if (!isRun(obj)) throw new chai.AssertionError(`expected a run (from runUnit or a live replay) for .verdicts, got ${what(obj)}`);
+    for (const k of Object.keys(want)) {
+      if (!VERDICTS.includes(k as Verdict)) throw new chai.AssertionError(`.verdicts: ${JSON.stringify(k)} is not a verdict; verdicts are ${VERDICTS.join(', ')}`);
+    }
+    const list = (c: Partial<Record<Verdict, number>>) => VERDICTS.filter((v) => (c[v] ?? 0) > 0).map((v) => `${c[v]} ${v}`).join(', ') || 'nothing';
+    const same = VERDICTS.every((v) => (want[v] ?? 0) === obj.counts[v]);
+    const negate = !!chai.util.flag(this, 'negate');
+    if (same !== negate) return;
+    if (negate) throw new chai.AssertionError(`expected ${obj.frames.length} frames not to be ${list(want)}, but they were`);
+    // Show the frames of every verdict that came out more often than expected: the surprises.
+    const over = VERDICTS.filter((v) => obj.counts[v] > (want[v] ?? 0));
+    const lines = over.flatMap((v) => {
+      const fs = obj.frames.filter((f) => f.verdict === v);
+      return [`  ${v} (${fs.length}, expected ${want[v] ?? 0}):`, ...fs.slice(0, 5).map((f) => `    #${f.index}  ${summarize(f.input)}`), ...(fs.length > 5 ? [`    ... and ${fs.length - 5} more`] : [])];
+    });
+    throw new chai.AssertionError(`expected ${obj.frames.length} frames to be ${list(want)}, but they were ${list(obj.counts)}\n\n${lines.join('\n')}`);
+  });
+};
+
+chai.use(xdpspecChai);
+
+/** Chai's `expect` with xdpspec's assertions installed. */
+export const expect = chai.expect;
