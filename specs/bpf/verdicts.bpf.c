@@ -3,7 +3,9 @@
  *   1 aborted, 2 dropped, 3 passed, 4 sent back (TX) with MACs swapped,
  *   5 redirected to the ifindex in `redirect_ifindex` (bpf_redirect),
  *   6 redirected through the devmap `ports` at key 0 (bpf_redirect_map),
- *   7 TTL decremented (checksum updated) and passed. Anything else passes. */
+ *   7 TTL decremented (checksum updated) and passed,
+ *   8 passed when it arrived on ifindex 1 (a plain test run's loopback), dropped otherwise:
+ *     a program whose verdict depends on where it runs. Anything else passes. */
 #include <linux/bpf.h>
 #include "xdpspec_parse.h"
 
@@ -69,6 +71,8 @@ int xdp_verdicts(struct xdp_md *ctx)
 		ip->ttl--;
 		ip->check = bpf_htons(~(__u16)(sum + (sum >> 16)));
 		return XDP_PASS;
+	case 8:
+		return ctx->ingress_ifindex == 1 ? XDP_PASS : XDP_DROP;
 	default:
 		return XDP_PASS;
 	}

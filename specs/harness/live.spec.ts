@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { readdirSync } from 'node:fs';
-import { LiveBench, XdpspecError, frame, loadObject, runUnit, type LoadedObject } from '../../src/index.js';
+import { EngineDisagreement, LiveBench, XdpspecError, frame, loadObject, runBoth, runUnit, type LoadedObject } from '../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
 
 describe('live engine (native XDP, one frame at a time)', () => {
@@ -73,5 +73,42 @@ describe('live engine (native XDP, one frame at a time)', () => {
     const ns = [b.topology.dut, b.topology.tester];
     b.close();
     expect(readdirSync('/run/netns')).to.not.include.members(ns);
+  });
+});
+
+describe('both engines on one case', () => {
+  needsBpf();
+  let bench: LiveBench;
+  before(async () => {
+    bench = await LiveBench.create({ ports: [{ name: 'wan' }, { name: 'lan' }] });
+  });
+  after(() => bench?.close());
+
+  it('agree on the IPv6 filter and on every verdict kind, a unit redirect agreeing with any live one', async () => {
+    const f = loadObject(OBJ.ipv6Filter);
+    const v = loadObject(SPEC_OBJ.verdicts, { redirect_ifindex: bench.topology.port('lan').dutIfindex });
+    try {
+      const r = await runBoth(f.program(), bench, 'wan', 'fixtures/ipv4-and-ipv6.pcap');
+      expect(r.live.counts).to.include({ passed: 10, dropped: 10 });
+      const mac = bench.topology.port('wan').dutMac;
+      const both = await runBoth(v.program(), bench, 'wan', [1, 2, 3, 4, 5, 7].map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d })));
+      expect(both.unit.frames.map((x) => x.verdict)).to.deep.equal(both.live.frames.map((x) => x.verdict));
+    } finally {
+      f.close();
+      v.close();
+    }
+  });
+
+  it('fail, naming the frames, when a program decides differently live', async () => {
+    const v = loadObject(SPEC_OBJ.verdicts);
+    try {
+      const mac = bench.topology.port('wan').dutMac;
+      const err = await runBoth(v.program(), bench, 'wan', [3, 8].map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d }))).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(EngineDisagreement);
+      expect((err as EngineDisagreement).frames).to.deep.equal([1]);
+      expect(String((err as Error).message)).to.match(/^the unit and live engines disagree on 1 of 2 frames\n\n {2}#1 {2}eth .* udp 12345 > 8 len 0\n {7}unit: passed \(XDP_PASS\) {3}live: dropped$/);
+    } finally {
+      v.close();
+    }
   });
 });
