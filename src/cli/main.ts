@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { UsageError, XdpspecError } from '../errors.js';
 import { runDissect } from './dissect.js';
+import { runReplay } from './replay.js';
 import { runTestRun } from './test-run.js';
 
 const USAGE = `usage: xdpspec <command> [options]
@@ -9,12 +10,14 @@ const USAGE = `usage: xdpspec <command> [options]
 commands:
   dissect FILE [--json | -v]   print the frames of a pcap or pcapng file
   test-run OBJECT --pcap FILE  run a capture through a BPF program (BPF_PROG_TEST_RUN)
+  replay OBJECT --pcap FILE    replay a capture live through veths into the attached program
 
 xdpspec <command> --help shows a command's options.`;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   dissect: runDissect,
   'test-run': runTestRun,
+  replay: runReplay,
 };
 
 function version(): string {

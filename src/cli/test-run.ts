@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { loadObject } from '../bpf/index.js';
-import { describeRedirect, formatCounts, runUnit, type FrameResult } from '../harness/index.js';
-import { formatChanges, layerToJson, summarize } from '../packet/index.js';
+import { formatCounts, runUnit } from '../harness/index.js';
+import { frameJson, frameLine } from './report.js';
 import { writeCapture } from '../pcap/index.js';
 import { Output } from './output.js';
 
@@ -32,25 +32,6 @@ export function parseGlobal(arg: string): [string, unknown] {
   return [arg.slice(0, i), value];
 }
 
-function line(r: FrameResult): string {
-  let s = `${r.index}  ${summarize(r.input)}  ${r.action} ${r.verdict}`;
-  if (r.redirect) s += ` ${describeRedirect(r.redirect)}`;
-  if (r.changes.length) s += `\n${formatChanges(r.changes).replace(/^/gm, '    ')}`;
-  return s + '\n';
-}
-
-function json(r: FrameResult): string {
-  return JSON.stringify({
-    index: r.index,
-    summary: summarize(r.input),
-    verdict: r.verdict,
-    action: r.action,
-    ...(r.redirect ? { redirect: r.redirect } : {}),
-    changes: r.changes,
-    ...(r.output ? { output: { len: r.output.length, layers: r.output.layers.map(layerToJson) } } : {}),
-  }) + '\n';
-}
-
 export async function runTestRun(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -76,7 +57,7 @@ export async function runTestRun(args: string[]): Promise<number> {
     const program = obj.program(values.program);
     const run = await runUnit(program, values.pcap);
     const out = new Output();
-    for (const r of run.frames) await out.write(values.json ? json(r) : line(r));
+    for (const r of run.frames) await out.write(values.json ? frameJson(r) : frameLine(r));
     if (values.json) await out.write(JSON.stringify({ summary: { frames: run.frames.length, ...run.counts } }) + '\n');
     else await out.write(`${run.frames.length} frames: ${formatCounts(run.counts)}\n`);
     if (values.out) {

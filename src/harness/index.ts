@@ -3,3 +3,4 @@ export { collectFrames, type FrameSource } from './frames.js';
 export { countVerdicts, describeRedirect, formatCounts, verdictOf, VERDICTS, type Verdict, type FrameResult, type RedirectTarget, type VerdictCounts } from './verdict.js';
 export { LiveBench, type LiveRun, type LiveFrameResult, type LiveOutput } from './live.js';
 export { runBoth, EngineDisagreement } from './both.js';
+export { writeArtifact } from './artifact.js';

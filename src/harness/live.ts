@@ -109,6 +109,28 @@ export class LiveBench {
     const p = this.port(portName);
     this.detach(portName);
     const attachment = attachXdp(program, { interface: portName, netns: this.topology.dut }, mode);
+    try {
+      p.program = { name: program.name, attachment, ...this.exceptionProbe(portName) };
+    } catch (err) {
+      attachment.detach();
+      throw err;
+    }
+    return attachment;
+  }
+
+  /**
+   * For programs attached by another tool (e.g. `xdp-filter load`): xdpspec only watches the
+   * port (its counters and exception tracepoint) and replays; `name` is used in messages.
+   * The program must run in native mode for its verdicts to be counted.
+   */
+  attachedElsewhere(portName: string, name: string): void {
+    const p = this.port(portName);
+    this.detach(portName);
+    const noop: Attachment = { description: `${name} on ${portName}, attached by another tool`, detach: () => undefined };
+    p.program = { name, attachment: noop, ...this.exceptionProbe(portName) };
+  }
+
+  private exceptionProbe(portName: string): { probe: LoadedObject; link: Ptr } {
     // The exception probe watches this port's DUT device only: XDP_ABORTED and XDP_DROP both
     // count as xdp_drops on veth, and the xdp_exception tracepoint tells them apart.
     const probeObj = loadObject(probe('exception'));
@@ -117,13 +139,11 @@ export class LiveBench {
       probeObj.setGlobal('watched_netns', Number(statSync(`/run/netns/${this.topology.dut}`).ino));
       const link = ffi().bpf_program__attach_raw_tracepoint(probeObj.program().handle, 'xdp_exception');
       if (link === 0n) throw new BpfError('attach raw tracepoint xdp_exception', errno(), errnoName(errno()));
-      p.program = { name: program.name, attachment, probe: probeObj, link };
+      return { probe: probeObj, link };
     } catch (err) {
       probeObj.close();
-      attachment.detach();
       throw err;
     }
-    return attachment;
   }
 
   private detach(portName: string): void {
@@ -140,7 +160,7 @@ export class LiveBench {
    * @throws XdpspecError when no program is attached there, when a frame cannot be sent, or
    * when an output the counters promise does not arrive (it names the frame).
    */
-  async replay(frames: FrameSource, o: { on: string }): Promise<LiveRun> {
+  async replay(frames: FrameSource, o: { on: string; onProgress?: (done: number, total: number) => void }): Promise<LiveRun> {
     const src = this.port(o.on);
     if (!src.program) throw new XdpspecError('NO_PROGRAM', `no XDP program is attached to port ${o.on}; attach one before replaying`);
     const inputs = await collectFrames(frames);
@@ -157,6 +177,7 @@ export class LiveBench {
     // count is read again only after a drop.
     let exceptions = Number(src.program.probe.global('count'));
     for (const [index, bytes] of inputs.entries()) {
+      if (o.onProgress && index % 1000 === 0) o.onProgress(index, inputs.length);
       collect(others); // whatever arrived since the last frame was not caused by it
       const before = src.stats.read();
       src.tester.send(bytes);
@@ -193,6 +214,7 @@ export class LiveBench {
       });
     }
     collect(others);
+    o.onProgress?.(inputs.length, inputs.length);
     return { port: o.on, frames: results, counts: countVerdicts(results), others };
   }
 

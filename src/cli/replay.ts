@@ -1,0 +1,82 @@
+import { parseArgs } from 'node:util';
+import { execa } from 'execa';
+import { UsageError, XdpspecError } from '../errors.js';
+import { loadObject, type LoadedObject } from '../bpf/index.js';
+import { LiveBench, formatCounts, writeArtifact } from '../harness/index.js';
+import { Output } from './output.js';
+import { frameJson, frameLine } from './report.js';
+import { parseGlobal } from './test-run.js';
+
+export const REPLAY_USAGE = `usage: xdpspec replay OBJECT --pcap FILE [--program NAME] [--json] [--artifacts DIR]
+                      [--set-global NAME=VALUE]...
+       xdpspec replay --attached-by COMMAND --pcap FILE [--json] [--artifacts DIR]
+
+Replays a capture live: a fresh one-port bench (namespaces dut and tester joined by a veth pair
+named wan), the program attached in native mode to the DUT end, every frame injected from the
+tester end one at a time and classified from the kernel's counters. Prints the same lines as
+xdpspec test-run.
+  --attached-by COMMAND  let another tool attach the program: COMMAND runs in the DUT namespace
+                         (through nsenter, so bpffs stays visible) with $PORT set to the
+                         interface, e.g. "xdp-filter load \\$PORT" or
+                         "ip link set dev \\$PORT xdp obj prog.o sec xdp"
+  --artifacts DIR        write DIR/replay.pcapng: inputs and outputs, one interface per port
+                         side, a comment per frame with its verdict`;
+
+export async function runReplay(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      program: { type: 'string' },
+      pcap: { type: 'string' },
+      json: { type: 'boolean' },
+      artifacts: { type: 'string' },
+      'attached-by': { type: 'string' },
+      'set-global': { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(REPLAY_USAGE + '\n');
+    return 0;
+  }
+  const external = values['attached-by'];
+  if (external === undefined && positionals.length !== 1) throw new UsageError(`replay takes one BPF object (or --attached-by COMMAND), got ${positionals.length}\n${REPLAY_USAGE}`);
+  if (external !== undefined && positionals.length !== 0) throw new UsageError(`replay takes a BPF object or --attached-by, not both\n${REPLAY_USAGE}`);
+  if (!values.pcap) throw new UsageError(`replay needs --pcap FILE: the frames to replay\n${REPLAY_USAGE}`);
+  let obj: LoadedObject | undefined;
+  if (external === undefined) obj = loadObject(positionals[0]!, Object.fromEntries((values['set-global'] ?? []).map(parseGlobal)));
+  const bench = await LiveBench.create({ ports: [{ name: 'wan' }] }).catch((e: unknown) => {
+    obj?.close();
+    throw e;
+  });
+  try {
+    if (obj) bench.attach(obj.program(values.program), 'wan');
+    else {
+      const r = await execa('nsenter', [`--net=/run/netns/${bench.topology.dut}`, 'sh', '-c', external!], { env: { PORT: 'wan' }, reject: false });
+      if (r.exitCode !== 0) throw new XdpspecError('ATTACH_COMMAND', `the attaching command failed (exit ${r.exitCode}): ${external}\n${r.stderr || r.stdout}`);
+      bench.attachedElsewhere('wan', external!.split(/\s+/)[0]!);
+    }
+    // Progress only for people: on a terminal, and never mixed into --json.
+    const tty = process.stderr.isTTY && !values.json;
+    const started = performance.now();
+    const run = await bench.replay(values.pcap, {
+      on: 'wan',
+      onProgress: tty
+        ? (done, total) => process.stderr.write(`\r${done} of ${total} frames, ${Math.round(done / ((performance.now() - started) / 1000) || 0)} frames/s${done === total ? '\n' : ''}`)
+        : undefined,
+    });
+    const out = new Output();
+    for (const r of run.frames) await out.write(values.json ? frameJson(r) : frameLine(r));
+    if (values.json) await out.write(JSON.stringify({ summary: { frames: run.frames.length, ...run.counts, others: run.others.length } }) + '\n');
+    else await out.write(`${run.frames.length} frames: ${formatCounts(run.counts)}${run.others.length ? `; ${run.others.length} other frame(s) seen` : ''}\n`);
+    if (values.artifacts) {
+      const file = await writeArtifact(run, ['wan'], `${values.artifacts}/replay.pcapng`);
+      if (!values.json) await out.write(`artifact: ${file}\n`);
+    }
+    return 0;
+  } finally {
+    bench.close();
+    obj?.close();
+  }
+}
