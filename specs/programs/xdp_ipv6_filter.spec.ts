@@ -1,5 +1,4 @@
-import { expect } from 'chai';
-import { frame, loadObject, runUnit, type LoadedObject } from '../../src/index.js';
+import { bench, expect, frame, loadObject, runUnit, type LoadedObject } from '../../src/index.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 
 // The IPv6-filter article's program: IPv6 passes, everything else is dropped.
@@ -37,5 +36,22 @@ describe('xdp_ipv6_filter (unit)', () => {
     // The kernel will not run frames under 14 bytes, so the shortest case is a tag announced and missing.
     const run = await runUnit(obj.program(), [frame.eth({ type: 0x8100 }).build()]);
     expect(run.frames[0]!.verdict).to.equal('dropped'); // no EtherType could be read, so not IPv6
+  });
+});
+
+// The same program the way a user writes a spec: one bench per describe, unit and live cases.
+describe('xdp_ipv6_filter (bench fixture)', () => {
+  needsBpf();
+  const b = bench({ object: OBJ.ipv6Filter, program: 'xdp_ipv6_only', ports: ['wan'] });
+
+  it('drops IPv4 (unit)', async () => {
+    const r = await b.unit(frame.eth().ipv4({ dst: '10.0.0.2' }).udp({ dport: 53 }));
+    expect(r).to.be.dropped;
+  });
+
+  it('passes only the IPv6 half of the capture (live)', async () => {
+    const run = await b.live.replay('fixtures/ipv4-and-ipv6.pcap', { on: 'wan' });
+    expect(run).to.have.verdicts({ passed: 10, dropped: 10 });
+    expect(run.frames.filter((f) => f.input.has('ipv6'))).to.all.be.passed;
   });
 });

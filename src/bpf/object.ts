@@ -4,7 +4,7 @@ import { BpfError, NotFoundError, VerifierError, XdpspecError } from '../errors.
 import { Btf } from './btf.js';
 import { Codec } from './codec.js';
 import { errno, ffi, readNative, type Ptr } from './ffi.js';
-import { MAP_TYPES, PROG_TYPES } from './kinds.js';
+import { MAP_TYPES, PROG_TYPES, STATE_MAPS } from './kinds.js';
 import { verifierLog, withLibbpfLog } from './libbpf-log.js';
 import { BpfMap, errnoName, type MapInfo } from './map.js';
 import { requirePrivileges } from './privileges.js';
@@ -260,6 +260,16 @@ export class LoadedObject {
     const f = ffi();
     const i = h.info;
     return new BpfMap(i.name, h.typeId, f.bpf_map__fd(h.ptr), i.keySize, i.valueSize, i.maxEntries, undefined, 0, 0, true);
+  }
+
+  /**
+   * The maps a program run can change, as raw maps (for snapshots): state-holding types, and
+   * not the read-only sections (`.rodata`, `.rodata.cst16`, `.kconfig`), which are frozen.
+   */
+  stateMaps(): BpfMap[] {
+    return this.allMaps()
+      .filter((m) => STATE_MAPS.has(m.typeId) && !/\.(rodata|kconfig)/.test(m.map.name))
+      .map((m) => m.map);
   }
 
   /** Every map of the object, globals sections included, as raw maps (for snapshots). */

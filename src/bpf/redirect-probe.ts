@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BpfError, XdpspecError } from '../errors.js';
 import { errno, ffi, type Ptr } from './ffi.js';
-import { DEVICE_MAPS, MAP_TYPES, PROG_TYPE, STATE_MAPS } from './kinds.js';
+import { DEVICE_MAPS, MAP_TYPES, PROG_TYPE } from './kinds.js';
 import { errnoName } from './map.js';
 import { inPrivateNetns, interfaceName } from './netns.js';
 import { loadObject, type LoadedObject } from './object.js';
@@ -92,7 +92,7 @@ export class RedirectProbe {
     const unsafe = this.physicalDeviceTargets(maps);
     if (unsafe) return { known: false, reason: `devmap ${unsafe.map} holds ${unsafe.device}, a physical interface; xdpspec will not rerun a frame that could leave through it` };
 
-    const state = maps.filter((m) => STATE_MAPS.has(m.typeId) && !m.map.name.endsWith('.rodata')).map((m) => ({ map: m.map, snap: m.map.snapshot() }));
+    const state = program.object.stateMaps().map((map) => ({ map, snap: map.snapshot() }));
     this.obj.setGlobal('count', 0);
     try {
       inPrivateNetns(() => program.testRun(frame, { ...options, ingressIfindex: undefined, rxQueue: undefined, repeat: 1, liveFrames: true }));

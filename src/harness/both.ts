@@ -31,10 +31,10 @@ export class EngineDisagreement extends XdpspecError {
 export async function runBoth(program: Program, bench: LiveBench, port: string, frames: FrameSource): Promise<{ unit: UnitRun; live: LiveRun }> {
   const inputs = await collectFrames(frames);
   // Both engines must start from the same map state: snapshot it, run live, put it back, run unit.
-  const maps = program.object.allMaps().map((m) => ({ m: m.map, snap: m.map.snapshot() }));
+  const maps = program.object.stateMaps().map((m) => ({ m, snap: m.snapshot() }));
   bench.attach(program, port);
   const live = await bench.replay(inputs, { on: port });
-  for (const { m, snap } of maps) if (!m.name.endsWith('.rodata')) m.restore(snap);
+  for (const { m, snap } of maps) m.restore(snap);
   const unit = await runUnit(program, inputs, { locateRedirects: false });
   const differ = unit.frames
     .map((u, i) => {

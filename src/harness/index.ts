@@ -4,3 +4,4 @@ export { countVerdicts, describeRedirect, formatCounts, verdictOf, VERDICTS, typ
 export { LiveBench, type LiveRun, type LiveFrameResult, type LiveOutput } from './live.js';
 export { runBoth, EngineDisagreement } from './both.js';
 export { writeArtifact } from './artifact.js';
+export { bench, type BenchOptions, type SpecBench } from './fixture.js';

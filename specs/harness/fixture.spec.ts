@@ -1,0 +1,51 @@
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { existsSync } from 'node:fs';
+import { bench, frame, readCapture } from '../../src/index.js';
+import { OBJ, needsBpf } from '../support/kernel.js';
+import { tempDir } from '../support/tools.js';
+
+describe('bench fixture', () => {
+  needsBpf();
+
+  describe('maps between cases', () => {
+    const b = bench({ object: OBJ.maps });
+    it('a case changes state', async () => {
+      await b.unit([frame.eth().ipv4().udp(), frame.eth().ipv4().udp()]);
+      expect(b.object.global('seen')).to.equal(2);
+      expect([...b.object.map('flows').keys()]).to.have.length(1);
+    });
+    it('the next case starts from the state after load', () => {
+      expect(b.object.global('seen')).to.equal(0);
+      expect([...b.object.map('flows').keys()]).to.deep.equal([]);
+    });
+  });
+
+  it('names where a failed live case wrote its capture, in the failure message', async () => {
+    const t = tempDir();
+    try {
+      const r = await execa('node_modules/.bin/mocha', ['--no-config', '--node-option', 'import=tsx/esm', '--reporter', 'spec', '--timeout', '20000', 'specs/support/failing-bench.fixture.ts'], {
+        reject: false,
+        env: { XDPSPEC_ARTIFACTS: t.dir },
+      });
+      expect(r.exitCode).to.equal(1);
+      const file = `${t.dir}/failing-bench-fixture-ts/expects-everything-to-pass.pcapng`;
+      expect(r.stdout).to.include('expected 20 frames to be 20 passed, but they were 10 passed, 10 dropped');
+      expect(r.stdout).to.include(`  capture   ${file}`);
+      expect(existsSync(file)).to.equal(true);
+      expect((await readCapture(file)).records).to.have.length(30);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('says where it may be used', () => {
+    const saved = (globalThis as Record<string, unknown>)['before'];
+    (globalThis as Record<string, unknown>)['before'] = undefined;
+    try {
+      expect(() => bench({ object: OBJ.ipv6Filter })).to.throw('bench() declares Mocha hooks: call it inside a describe() of a spec that Mocha runs');
+    } finally {
+      (globalThis as Record<string, unknown>)['before'] = saved;
+    }
+  });
+});
