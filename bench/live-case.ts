@@ -3,7 +3,7 @@
 // tcpdump started in the namespace on the XDP interface, tcpreplay of the file into the peer,
 // done when tcpdump has its 10 frames.
 import { execa } from 'execa';
-import { LiveBench, loadObject } from '../dist/index.js';
+import { LiveBench, loadObject, watchBpffs } from '../dist/index.js';
 import { fmt, type Bench } from './report.js';
 
 const FIXTURE = 'fixtures/ipv4-and-ipv6.pcap';
@@ -26,6 +26,7 @@ export const liveCaseBench: Bench = {
   name: 'live case',
   async run(tmp: string) {
     const ns = `xdpspec-bench-${process.pid}-live`;
+    const bpffs = watchBpffs(); // the article's ip loader makes directories in bpffs
     await execa('ip', ['netns', 'add', ns]);
     const bench = await LiveBench.create({ ports: [{ name: 'wan' }] });
     const obj = loadObject(OBJECT);
@@ -60,6 +61,7 @@ export const liveCaseBench: Bench = {
       bench.close();
       obj.close();
       await execa('ip', ['netns', 'del', ns], { reject: false });
+      bpffs.finish();
     }
   },
 };

@@ -35,10 +35,14 @@ describe('xdpspec replay', () => {
   });
 
   it('replays a program another tool attached, run in the DUT namespace with $PORT set', async () => {
+    const bpffsBefore = readdirSync('/sys/fs/bpf').filter((n) => !n.endsWith('.debug'));
     const r = await cli('replay', '--attached-by', `ip link set dev $PORT xdp obj ${OBJ.ipv6Filter} sec xdp`, '--pcap', 'fixtures/ipv4-and-ipv6.pcap', '--json');
     expect(r.exitCode).to.equal(0);
     expect(JSON.parse(r.stdout.split('\n').pop()!)).to.deep.equal({ summary: { frames: 20, passed: 10, dropped: 10, tx: 0, redirected: 0, aborted: 0, stolen: 0, others: 0 } });
     expect(ours()).to.deep.equal([]);
+    // iproute2's loader made its bpffs directories during the run; xdpspec removed them after
+    expect(readdirSync('/sys/fs/bpf').filter((n) => !n.endsWith('.debug'))).to.deep.equal(bpffsBefore);
+    expect(r.stderr).to.equal('');
   });
 
   it('fails clearly, leaving nothing behind', async () => {

@@ -18,7 +18,7 @@ describe('unit engine', () => {
   it('classifies frames from builders, buffers and capture files alike', async () => {
     const frames = [frame.eth().ipv4().udp({ dport: 9 }), frame.eth().ipv4().tcp().build(), frame.eth().ipv6().udp()];
     const file = t.path('in.pcapng');
-    await writeCapture(file, frames.map((f) => ({ data: f instanceof Buffer ? f : f.build() })));
+    await writeCapture(file, frames.map((f) => ({ data: Buffer.isBuffer(f) ? f : (f as { build(): Buffer }).build() })));
     for (const src of [frames, file]) {
       const run = await runUnit(tc.program(), src);
       expect(run.frames.map((r) => [r.verdict, r.action])).to.deep.equal([['dropped', 'TC_ACT_SHOT'], ['passed', 'TC_ACT_OK'], ['passed', 'TC_ACT_OK']]);

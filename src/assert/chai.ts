@@ -42,6 +42,11 @@ declare global {
       /** A run's verdict counts are exactly these (verdicts not named must be 0). */
       verdicts(counts: Partial<Record<Verdict, number>>): Assertion;
     }
+    // Chai types `.all` for `.all.keys`; xdpspec's assertions also read it on arrays of results:
+    // `expect(frames).to.all.be.passed`.
+    interface KeyFilter {
+      be: Assertion;
+    }
   }
 }
 

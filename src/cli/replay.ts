@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import { UsageError, XdpspecError } from '../errors.js';
 import { loadObject, type LoadedObject } from '../bpf/index.js';
 import { LiveBench, formatCounts, writeArtifact } from '../harness/index.js';
+import { watchBpffs } from '../net/index.js';
 import { Output } from './output.js';
 import { frameJson, frameLine } from './report.js';
 import { parseGlobal } from './test-run.js';
@@ -45,6 +46,9 @@ export async function runReplay(args: string[]): Promise<number> {
   if (external !== undefined && positionals.length !== 0) throw new UsageError(`replay takes a BPF object or --attached-by, not both\n${REPLAY_USAGE}`);
   if (!values.pcap) throw new UsageError(`replay needs --pcap FILE: the frames to replay\n${REPLAY_USAGE}`);
   let obj: LoadedObject | undefined;
+  // An attaching tool may pin into bpffs (iproute2 makes its directories there): nothing of it
+  // may outlive the run.
+  const bpffs = external === undefined ? undefined : watchBpffs();
   if (external === undefined) obj = loadObject(positionals[0]!, Object.fromEntries((values['set-global'] ?? []).map(parseGlobal)));
   const bench = await LiveBench.create({ ports: [{ name: 'wan' }] }).catch((e: unknown) => {
     obj?.close();
@@ -78,5 +82,7 @@ export async function runReplay(args: string[]): Promise<number> {
   } finally {
     bench.close();
     obj?.close();
+    const left = bpffs?.finish() ?? [];
+    if (left.length) process.stderr.write(`xdpspec: the attaching command left pinned objects in bpffs: ${left.join(', ')} (remove them with rm once no other run uses them)\n`);
   }
 }

@@ -3,3 +3,4 @@ export { sweepLeftovers, ownedNamespaces, releaseAll } from './registry.js';
 export { PacketSocket, type CaptureStats } from './packet-socket.js';
 export { until } from './wait.js';
 export { DriverStats } from './ethtool.js';
+export { watchBpffs } from './bpffs.js';

@@ -15,7 +15,10 @@ export type Layer = Ethernet | Vlan | Arp | Ipv4 | Ipv6 | Ipv6Options | Routing 
 
 export type LayerName = Layer['name'];
 
-/** The layer type for a name: `LayerOf<'tcp'>` is `Tcp`. */
-export type LayerOf<N extends LayerName> = Extract<Layer, { name: N }>;
+/**
+ * The layer type for a name: `LayerOf<'tcp'>` is `Tcp`. (Distributive, so a layer type that
+ * covers several names, like `Ipv6Options` for `hopopts` and `dstopts`, is found by each.)
+ */
+export type LayerOf<N extends LayerName> = Layer extends infer L ? (L extends { name: infer M } ? (N extends M ? L : never) : never) : never;
 
 export type { Arp, Ethernet, Fragment, Icmp, Icmpv6, Ipv4, Ipv6, Ipv6Options, Padding, Payload, Raw, Routing, Tcp, Udp, Vlan };

@@ -1,0 +1,45 @@
+import { readdirSync, lstatSync, rmdirSync, unlinkSync } from 'node:fs';
+
+const ROOT = '/sys/fs/bpf';
+// iproute2's BPF loader (`ip link set ... xdp obj`, `tc ... bpf obj`) creates this skeleton the
+// first time it runs: two symlinks and two directories, empty unless something pins into them.
+const IPROUTE2 = ['tc/globals', 'tc', 'ip', 'xdp'];
+
+function list(dir = ROOT, depth = 3): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => {
+    const p = `${dir}/${n}`;
+    const st = lstatSync(p);
+    return [p, ...(st.isDirectory() && depth > 1 ? list(p, depth - 1) : [])];
+  });
+}
+
+/**
+ * Notes what bpffs holds now; `finish()` removes iproute2's skeleton if it appeared since and is
+ * still empty, and returns whatever else appeared (pins made by other tools during the run),
+ * which the caller reports: they may belong to another process, so they are not deleted blindly.
+ */
+export function watchBpffs(): { finish(): string[] } {
+  const before = new Set(list());
+  return {
+    finish() {
+      for (const rel of IPROUTE2) {
+        const p = `${ROOT}/${rel}`;
+        if (before.has(p)) continue;
+        try {
+          const st = lstatSync(p);
+          if (st.isSymbolicLink()) unlinkSync(p);
+          else if (st.isDirectory() && readdirSync(p).length === 0) rmdirSync(p);
+        } catch {
+          // already gone
+        }
+      }
+      return list().filter((p) => !before.has(p));
+    },
+  };
+}
