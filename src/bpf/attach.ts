@@ -49,6 +49,25 @@ function track(a: Attachment, program: Program): Attachment {
   return a;
 }
 
+/**
+ * An attachment whose `undo` runs once, inside the target's namespace, and not at all when the
+ * namespace is gone (deleting it detached everything); tracked for exit and for its object.
+ */
+function attachment(description: string, program: Program, target: AttachTarget, undo: () => void): Attachment {
+  let done = false;
+  const a: Attachment = {
+    description,
+    detach() {
+      if (done) return;
+      done = true;
+      live.delete(a);
+      program.object.attachments.delete(a);
+      if (!gone(target)) inNetns(target.netns, undo);
+    },
+  };
+  return track(a, program);
+}
+
 function ifindexOf(t: AttachTarget): number {
   const i = ffi().if_nametoindex(t.interface);
   if (i === 0) throw new XdpspecError('NO_INTERFACE', `no interface ${t.interface}${t.netns ? ` in namespace ${t.netns}` : ''}`);
@@ -76,19 +95,7 @@ export function attachXdp(program: Program, target: AttachTarget, mode: XdpMode 
     }
     return i;
   });
-  let done = false;
-  const a: Attachment = {
-    description: `xdp ${program.name} on ${where(target)} (${mode})`,
-    detach() {
-      if (done) return;
-      done = true;
-      live.delete(a);
-      program.object.attachments.delete(a);
-      if (gone(target)) return;
-      inNetns(target.netns, () => ffi().bpf_xdp_detach(ifindex, flags, null));
-    },
-  };
-  return track(a, program);
+  return attachment(`xdp ${program.name} on ${where(target)} (${mode})`, program, target, () => ffi().bpf_xdp_detach(ifindex, flags, null));
 }
 
 /**
@@ -110,20 +117,8 @@ export function attachTc(program: Program, target: AttachTarget, direction: TcDi
     if (ar !== 0) throw new BpfError(`attach tc ${program.name} to ${where(target)} ${direction}`, -ar, errnoName(-ar));
     return { ifindex, hook, created: rc === 0, handle: opts.handle, priority: opts.priority };
   });
-  let done = false;
-  const a: Attachment = {
-    description: `tc ${program.name} on ${where(target)} ${direction}`,
-    detach() {
-      if (done) return;
-      done = true;
-      live.delete(a);
-      program.object.attachments.delete(a);
-      if (gone(target)) return;
-      inNetns(target.netns, () => {
-        f.bpf_tc_detach(state.hook, { sz: optsSize, prog_fd: 0, flags: 0, prog_id: 0, handle: state.handle, priority: state.priority, _pad: 0 });
-        if (state.created) f.bpf_tc_hook_destroy({ ...state.hook, attach_point: TC_POINT.ingress | TC_POINT.egress });
-      });
-    },
-  };
-  return track(a, program);
+  return attachment(`tc ${program.name} on ${where(target)} ${direction}`, program, target, () => {
+    f.bpf_tc_detach(state.hook, { sz: optsSize, prog_fd: 0, flags: 0, prog_id: 0, handle: state.handle, priority: state.priority, _pad: 0 });
+    if (state.created) f.bpf_tc_hook_destroy({ ...state.hook, attach_point: TC_POINT.ingress | TC_POINT.egress });
+  });
 }
