@@ -99,6 +99,18 @@ describe('both engines on one case', () => {
     }
   });
 
+  it('agree on VLAN-tagged and QinQ frames, outputs included', async () => {
+    const f = loadObject(OBJ.ipv6Filter);
+    try {
+      const mac = bench.topology.port('wan').dutMac;
+      const r = await runBoth(f.program(), bench, 'wan', [frame.eth({ dst: mac }).vlan({ vid: 10 }).ipv6().udp(), frame.eth({ dst: mac }).vlan({ vid: 10 }).ipv4().udp(), frame.eth({ dst: mac }).vlan({ vid: 10 }).vlan({ vid: 20 }).ipv6().udp()]);
+      expect(r.live.frames.map((x) => x.verdict)).to.deep.equal(['passed', 'dropped', 'passed']);
+      expect(r.live.frames[2]!.output!.layers.map((l) => l.name)).to.deep.equal(['eth', 'vlan', 'vlan', 'ipv6', 'udp']);
+    } finally {
+      f.close();
+    }
+  });
+
   it('fail, naming the frames, when a program decides differently live', async () => {
     const v = loadObject(SPEC_OBJ.verdicts);
     try {

@@ -30,6 +30,19 @@ describe('packet sockets', () => {
     expect(dut.statistics()).to.deep.equal({ received: 50, dropped: 0 });
   });
 
+  it('captures VLAN-tagged frames with their tags where they were (802.1Q and QinQ)', async () => {
+    const mac = t.port('wan').dutMac;
+    const frames = [
+      frame.eth({ dst: mac }).vlan({ vid: 10, pcp: 5 }).ipv4().udp().build(),
+      frame.eth({ dst: mac }).vlan({ vid: 100 }).vlan({ vid: 200 }).ipv6().udp().build(), // 0x88a8 outer
+      frame.eth({ dst: mac, type: 0x8100 }).vlan({ vid: 7 }).vlan({ vid: 8 }).ipv4().build(), // 0x8100 twice
+    ];
+    for (const f of frames) tester.send(f);
+    const got: Buffer[] = [];
+    await until(() => (got.push(...dut.receive()), got.length >= frames.length), 'the tagged frames reaching the DUT end');
+    expect(got).to.deep.equal(frames);
+  });
+
   it('sees outgoing frames only when asked to', async () => {
     const all = PacketSocket.open(t.tester, 'wan', { ignoreOutgoing: false });
     try {

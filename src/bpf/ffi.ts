@@ -126,6 +126,7 @@ function bind() {
     getsockopt: libc.func('int getsockopt(int fd, int level, int name, void *value, _Inout_ uint32_t *len)'),
     send: libc.func('intptr_t send(int fd, void *buf, size_t len, int flags)'),
     recv: libc.func('intptr_t recv(int fd, void *buf, size_t len, int flags)'),
+    recvmsg: libc.func('intptr_t recvmsg(int fd, void *msg, int flags)'),
   };
 }
 

@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import { XdpspecError } from '../errors.js';
-import { errno, ffi } from '../bpf/ffi.js';
+import { allocNative, errno, ffi, type NativeBlock } from '../bpf/ffi.js';
 import { errnoName } from '../bpf/map.js';
 import { inNetns } from '../bpf/netns.js';
 
@@ -16,7 +16,16 @@ const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
 const SO_RCVBUFFORCE = 33;
 const MSG_DONTWAIT = 0x40;
+const PACKET_AUXDATA = 8;
+const TP_STATUS_VLAN_VALID = 0x10;
+const TP_STATUS_VLAN_TPID_VALID = 0x40;
 const MAX_FRAME = 65536 + 4096;
+// Native layout for recvmsg: struct msghdr (56 bytes), one iovec (16), control space, data.
+const MSGHDR = 0;
+const IOVEC = 56;
+const CONTROL = 72;
+const CONTROL_LEN = 64;
+const DATA = CONTROL + CONTROL_LEN;
 
 /** What the kernel counted for a capture socket since the last `statistics()` call. */
 export interface CaptureStats {
@@ -35,7 +44,7 @@ export interface CaptureStats {
  */
 export class PacketSocket {
   private closed = false;
-  private readonly buf = Buffer.alloc(MAX_FRAME);
+  private native: NativeBlock | undefined;
 
   private constructor(
     readonly fd: number,
@@ -62,6 +71,9 @@ export class PacketSocket {
       const s = new PacketSocket(fd, netns, ifname, ifindex);
       try {
         if (o.ignoreOutgoing !== false) s.setInt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, 'ignore outgoing frames');
+        // The receive path takes the outer VLAN tag out of the frame (skb_vlan_untag) and the
+        // socket hands it over as metadata; with auxdata, receive() puts it back where it was.
+        s.setInt(SOL_PACKET, PACKET_AUXDATA, 1, 'ask for VLAN metadata');
         // A deep queue: a burst must not overflow it before it is read (and if it does, the
         // kernel counts it as a drop, which statistics() reports).
         const size = o.receiveBuffer ?? 8 << 20;
@@ -93,21 +105,68 @@ export class PacketSocket {
     }
   }
 
-  /** Every frame waiting in the queue, oldest first (copies); never blocks. */
+  /**
+   * Every frame waiting in the queue, oldest first (copies), as it was on the wire: a VLAN tag
+   * the receive path took out is put back. Never blocks.
+   */
   receive(): Buffer[] {
     this.check();
     const out: Buffer[] = [];
     const f = ffi();
+    const b = this.recvBlock();
+    const v = b.view;
     for (;;) {
-      const n = Number(f.recv(this.fd, this.buf, this.buf.length, MSG_DONTWAIT));
+      v.writeBigUInt64LE(BigInt(CONTROL_LEN), MSGHDR + 40); // msg_controllen, reset for each call
+      const n = Number(f.recvmsg(this.fd, b.pointer, MSG_DONTWAIT));
       if (n < 0) {
         const e = errno();
         if (e === constants.errno.EAGAIN || e === constants.errno.EWOULDBLOCK) return out;
         if (e === constants.errno.EINTR) continue;
         throw new XdpspecError('CAPTURE', `receive on ${this.ifname}: ${errnoName(e)}`);
       }
-      out.push(Buffer.from(this.buf.subarray(0, n)));
+      out.push(this.withVlanTag(v, n));
     }
+  }
+
+  private recvBlock(): NativeBlock {
+    if (this.native) return this.native;
+    const b = allocNative(DATA + MAX_FRAME);
+    const v = b.view;
+    // struct msghdr: name, namelen, iov, iovlen, control, controllen, flags
+    v.writeBigUInt64LE(b.address + BigInt(IOVEC), MSGHDR + 16);
+    v.writeBigUInt64LE(1n, MSGHDR + 24);
+    v.writeBigUInt64LE(b.address + BigInt(CONTROL), MSGHDR + 32);
+    // struct iovec: base, len
+    v.writeBigUInt64LE(b.address + BigInt(DATA), IOVEC);
+    v.writeBigUInt64LE(BigInt(MAX_FRAME), IOVEC + 8);
+    this.native = b;
+    return b;
+  }
+
+  /** The frame of `n` bytes just received, with the tag from PACKET_AUXDATA re-inserted. */
+  private withVlanTag(v: Buffer, n: number): Buffer {
+    const controlLen = Number(v.readBigUInt64LE(MSGHDR + 40));
+    // struct cmsghdr: len (8), level, type; then struct tpacket_auxdata: status, len, snaplen,
+    // mac, net, vlan_tci, vlan_tpid
+    for (let c = 0; c + 16 <= controlLen; ) {
+      const len = Number(v.readBigUInt64LE(CONTROL + c));
+      if (len < 16) break;
+      if (v.readInt32LE(CONTROL + c + 8) === SOL_PACKET && v.readInt32LE(CONTROL + c + 12) === PACKET_AUXDATA) {
+        const aux = CONTROL + c + 16;
+        const status = v.readUInt32LE(aux);
+        if (status & TP_STATUS_VLAN_VALID && n >= 12) {
+          const tpid = status & TP_STATUS_VLAN_TPID_VALID ? v.readUInt16LE(aux + 18) : 0x8100;
+          const frame = Buffer.alloc(n + 4);
+          v.copy(frame, 0, DATA, DATA + 12);
+          frame.writeUInt16BE(tpid, 12);
+          frame.writeUInt16BE(v.readUInt16LE(aux + 16), 14);
+          v.copy(frame, 16, DATA + 12, DATA + n);
+          return frame;
+        }
+      }
+      c += (len + 7) & ~7;
+    }
+    return Buffer.from(v.subarray(DATA, DATA + n));
   }
 
   /** Empties the queue; returns how many frames it held. */
@@ -131,6 +190,8 @@ export class PacketSocket {
     if (this.closed) return;
     this.closed = true;
     ffi().close(this.fd);
+    this.native?.free();
+    this.native = undefined;
   }
 
   private setInt(level: number, name: number, value: number, what: string): void {
