@@ -124,3 +124,62 @@ describe('both engines on one case', () => {
     }
   });
 });
+
+describe('live benches under stress', () => {
+  needsBpf();
+
+  it('leave nothing behind when their process is interrupted mid-replay', async () => {
+    const { execa } = await import('execa');
+    const links = async () => (await execa('ip', ['-br', 'link', 'show', 'type', 'veth'])).stdout;
+    const vethsBefore = await links();
+    const child = execa('node', ['--import', 'tsx/esm', 'specs/support/replay-child.ts'], { reject: false });
+    const ns = await new Promise<string[]>((resolve, reject) => {
+      child.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()) as string[]));
+      void child.then((r) => reject(new Error(`the child ended before replaying: ${r.stderr}`)));
+    });
+    expect(readdirSync('/run/netns')).to.include.members(ns);
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.signal).to.equal('SIGINT');
+    expect(readdirSync('/run/netns')).to.not.include.members(ns);
+    expect(await links()).to.equal(vethsBefore);
+  });
+
+  it('run side by side, each counting only its own frames', async () => {
+    const [a, b] = await Promise.all([LiveBench.create({ ports: [{ name: 'wan' }] }), LiveBench.create({ ports: [{ name: 'wan' }] })]);
+    const f = loadObject(OBJ.ipv6Filter);
+    const v = loadObject(SPEC_OBJ.verdicts);
+    try {
+      a.attach(f.program(), 'wan');
+      b.attach(v.program(), 'wan');
+      const mb = b.topology.port('wan').dutMac;
+      const [ra, rb] = await Promise.all([
+        a.replay('fixtures/ipv4-and-ipv6.pcap', { on: 'wan' }),
+        b.replay(Array.from({ length: 20 }, (_, i) => frame.eth({ dst: mb }).ipv4().udp({ dport: i % 2 ? 2 : 3 })), { on: 'wan' }),
+      ]);
+      expect(ra.counts).to.include({ passed: 10, dropped: 10 });
+      expect(rb.counts).to.include({ passed: 10, dropped: 10 });
+      expect(ra.others).to.deep.equal([]);
+      expect(rb.others).to.deep.equal([]);
+    } finally {
+      a.close();
+      b.close();
+      f.close();
+      v.close();
+    }
+  });
+
+  it('name the frame that cannot be sent', async () => {
+    const c = await LiveBench.create({ ports: [{ name: 'wan', mtu: 1280 }] });
+    const f = loadObject(OBJ.ipv6Filter);
+    try {
+      c.attach(f.program(), 'wan');
+      const err = await c.replay([frame.eth().ipv6().udp(), frame.eth().ipv6().udp().payload(Buffer.alloc(1400))], { on: 'wan' }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(XdpspecError);
+      expect(String(err)).to.match(/frame #1 \(eth .* udp 12345 > 53 len 1400\): send a frame on wan: EMSGSIZE \(90\): the frame of 1462 bytes is larger than wan's MTU allows/);
+    } finally {
+      c.close();
+      f.close();
+    }
+  });
+});

@@ -1,10 +1,11 @@
 import { statSync } from 'node:fs';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { BpfError, XdpspecError } from '../errors.js';
 import { attachXdp, loadObject, type Attachment, type LoadedObject, type Program, type XdpMode } from '../bpf/index.js';
 import { errno, ffi, type Ptr } from '../bpf/ffi.js';
 import { errnoName } from '../bpf/map.js';
 import { DriverStats, PacketSocket, Topology, until, type PortSpec } from '../net/index.js';
-import { diffFrames, parseFrame, type FieldChange, type Frame } from '../packet/index.js';
+import { diffFrames, parseFrame, summarize, type FieldChange, type Frame } from '../packet/index.js';
 import { collectFrames, type FrameSource } from './frames.js';
 import { countVerdicts, type RedirectTarget, type Verdict, type VerdictCounts } from './verdict.js';
 
@@ -178,9 +179,17 @@ export class LiveBench {
     let exceptions = Number(src.program.probe.global('count'));
     for (const [index, bytes] of inputs.entries()) {
       if (o.onProgress && index % 1000 === 0) o.onProgress(index, inputs.length);
+      // When counters already show each outcome, nothing below waits on the event loop; yield to
+      // it now and then so signals (cleanup on SIGINT), timers and I/O of others still run.
+      if (index % 64 === 63) await yieldToLoop();
       collect(others); // whatever arrived since the last frame was not caused by it
       const before = src.stats.read();
-      src.tester.send(bytes);
+      if (bytes.length < 14) throw new XdpspecError('FRAME_TOO_SHORT', `frame #${index} is ${bytes.length} bytes, shorter than an Ethernet header (14)`);
+      try {
+        src.tester.send(bytes);
+      } catch (err) {
+        throw new XdpspecError('INJECT', `frame #${index} (${summarize(parseFrame(bytes))}): ${(err as Error).message}`, { cause: err });
+      }
       let after = before;
       await until(() => q((after = src.stats.read()), 'xdp_packets') >= q(before, 'xdp_packets') + 1, `XDP on port ${o.on} running on frame #${index}`);
       const d = (n: string) => q(after, n) - q(before, n);
