@@ -46,29 +46,46 @@ export function ipv6ToString(b: Uint8Array, off: number): string {
 
 const MAC_RE = /^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i;
 
+// Specs build many frames from a few addresses, and parsing text (IPv6 above all) was most of a
+// build's time: parsed addresses are kept, read-only (every caller copies from them).
+const parsed = new Map<string, Buffer>();
+function cached(key: string, parse: () => Buffer): Buffer {
+  let b = parsed.get(key);
+  if (!b) {
+    if (parsed.size >= 4096) parsed.clear();
+    b = parse();
+    parsed.set(key, b);
+  }
+  return b;
+}
+
 /** Parses `aa:bb:cc:dd:ee:ff` (or with dashes) into 6 bytes. */
 export function parseMac(s: unknown, layer: string, field: string): Buffer {
   if (isBytes(s) && s.length === 6) return Buffer.from(s);
   if (typeof s !== 'string' || !MAC_RE.test(s)) {
     throw new FrameBuildError(layer, field, `${JSON.stringify(s)} is not a MAC address; write it as six hex bytes with colons, e.g. 02:00:00:00:00:01`);
   }
-  return Buffer.from(s.replace(/[:-]/g, ''), 'hex');
+  return cached(`m${s}`, () => Buffer.from(s.replace(/[:-]/g, ''), 'hex'));
 }
 
 export function parseIpv4(s: unknown, layer: string, field: string): Buffer {
   if (isBytes(s) && s.length === 4) return Buffer.from(s);
-  if (typeof s !== 'string' || !ipaddr.IPv4.isValidFourPartDecimal(s)) {
-    throw new FrameBuildError(layer, field, `${JSON.stringify(s)} is not an IPv4 address in dotted decimal, e.g. 10.0.0.1`);
-  }
-  return Buffer.from(ipaddr.IPv4.parse(s).toByteArray());
+  if (typeof s !== 'string') throw new FrameBuildError(layer, field, `${JSON.stringify(s)} is not an IPv4 address in dotted decimal, e.g. 10.0.0.1`);
+  return cached(`4${s}`, () => {
+    if (!ipaddr.IPv4.isValidFourPartDecimal(s)) {
+      throw new FrameBuildError(layer, field, `${JSON.stringify(s)} is not an IPv4 address in dotted decimal, e.g. 10.0.0.1`);
+    }
+    return Buffer.from(ipaddr.IPv4.parse(s).toByteArray());
+  });
 }
 
 export function parseIpv6(s: unknown, layer: string, field: string): Buffer {
   if (isBytes(s) && s.length === 16) return Buffer.from(s);
-  if (typeof s !== 'string' || !ipaddr.IPv6.isValid(s) || s.includes('%')) {
-    throw new FrameBuildError(layer, field, `${JSON.stringify(s)} is not an IPv6 address, e.g. fd00::1`);
-  }
-  return Buffer.from(ipaddr.IPv6.parse(s).toByteArray());
+  if (typeof s !== 'string') throw new FrameBuildError(layer, field, `${JSON.stringify(s)} is not an IPv6 address, e.g. fd00::1`);
+  return cached(`6${s}`, () => {
+    if (!ipaddr.IPv6.isValid(s) || s.includes('%')) throw new FrameBuildError(layer, field, `${JSON.stringify(s)} is not an IPv6 address, e.g. fd00::1`);
+    return Buffer.from(ipaddr.IPv6.parse(s).toByteArray());
+  });
 }
 
 export function isBytes(x: unknown): x is Uint8Array {
