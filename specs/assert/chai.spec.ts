@@ -98,3 +98,50 @@ describe('Chai assertions', () => {
     }
   });
 });
+
+describe('Chai assertions on whole frames and runs', () => {
+  needsBpf();
+
+  it('equalFrame compares outputs field by field, ignoring what a spec does not care about', async () => {
+    const v = loadObject(SPEC_OBJ.verdicts);
+    try {
+      const r = (await runUnit(v.program(), [frame.eth().ipv4({ id: 7 }).udp({ dport: 7 })])).frames[0]!;
+      expect(r).to.equalFrame(frame.eth().ipv4({ id: 7, ttl: 63 }).udp({ dport: 7 }));
+      expect(r).ignoring('ipv4.id', 'ipv4.checksum').to.equalFrame(frame.eth().ipv4({ id: 99, ttl: 63 }).udp({ dport: 7 }));
+      expect(r).not.to.equalFrame(frame.eth().ipv4({ id: 7, ttl: 64 }).udp({ dport: 7 }));
+      const msg = failure(() => expect(r).ignoring('udp').to.equalFrame(frame.eth().ipv4({ id: 8, ttl: 63 }).udp({ dport: 9 })));
+      expect(msg).to.equal(
+        "expected frame #0's output to equal the expected frame (ignoring udp), but 2 field(s) differ\n\n" +
+          '  ipv4.id        expected 8        actual 7\n' +
+          '  ipv4.checksum  expected 0x67c7   actual 0x67c8\n\n' +
+          '  expected  eth 02:00:00:00:00:01 > 02:00:00:00:00:02 ipv4 10.0.0.1 > 10.0.0.2 udp 12345 > 9 len 0\n' +
+          '  actual    eth 02:00:00:00:00:01 > 02:00:00:00:00:02 ipv4 10.0.0.1 > 10.0.0.2 udp 12345 > 7 len 0',
+      );
+    } finally {
+      v.close();
+    }
+  });
+
+  it('otherFrames: what arrived that no injected frame was, e.g. the DUT answering a ping', async () => {
+    const bench = await LiveBench.create({ ports: [{ name: 'wan', dutAddresses: ['10.9.0.1/24'], testerAddresses: ['10.9.0.2/24'] }] });
+    const f = loadObject(OBJ.ipv6Filter);
+    const v = loadObject(SPEC_OBJ.verdicts);
+    try {
+      const p = bench.topology.port('wan');
+      const ping = frame.eth({ src: p.testerMac, dst: p.dutMac }).ipv4({ src: '10.9.0.2', dst: '10.9.0.1' }).icmp({ id: 1, seq: 1 });
+      bench.attach(v.program(), 'wan'); // passes ICMP to the DUT's stack, which answers
+      const answered = await bench.replay([ping], { on: 'wan', settleMs: 200 });
+      expect(answered.frames[0]).to.be.passed;
+      expect(answered.frames[0]!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['wan/dut']);
+      expect(answered).to.have.otherFrames;
+      expect(failure(() => expect(answered).not.to.have.otherFrames)).to.match(/^expected no frames other than the outputs of injected frames, but 1 arrived\n\n {2}wan \(tester side\) {5}eth .* ipv4 10\.9\.0\.1 > 10\.9\.0\.2 icmp echo reply id 1 seq 1/);
+      bench.attach(f.program(), 'wan'); // the IPv6 filter drops it: nothing comes back
+      const silent = await bench.replay([ping], { on: 'wan', settleMs: 200 });
+      expect(silent).not.to.have.otherFrames;
+    } finally {
+      bench.close();
+      f.close();
+      v.close();
+    }
+  });
+});

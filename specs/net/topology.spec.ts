@@ -38,6 +38,9 @@ describe('topology', () => {
       expect(await ipIn(t.dut, '-4', '-br', 'addr', 'show', 'wan')).to.include('10.0.0.1/24');
       expect(await ipIn(t.tester, '-4', '-br', 'addr', 'show', 'wan')).to.include('10.0.0.2/24');
       expect(await ipIn(t.dut, 'route', 'show', 'default')).to.include('default via 10.0.0.2 dev wan');
+      // static neighbours both ways, so no ARP is ever sent
+      expect((await ipIn(t.dut, 'neigh', 'show', 'dev', 'wan')).trim()).to.equal('10.0.0.2 lladdr 02:00:00:00:0a:02 PERMANENT');
+      expect((await ipIn(t.tester, 'neigh', 'show', 'dev', 'wan')).trim()).to.equal('10.0.0.1 lladdr 02:00:00:00:0a:01 PERMANENT');
       // No IPv6 noise: ports without ipv6 have no IPv6 at all, the ipv6 port only its static address.
       expect(await ipIn(t.dut, '-6', 'addr', 'show', 'wan')).to.equal('');
       expect(await ipIn(t.tester, '-6', 'addr', 'show', 'lan')).to.equal('');

@@ -1,5 +1,5 @@
 import * as chai from 'chai';
-import { formatField, summarize, checkChecksums, type FieldChange, type Frame } from '../packet/index.js';
+import { Frame, diffFrames, formatField, parseFrame, summarize, checkChecksums, type FieldChange } from '../packet/index.js';
 import { describeRedirect, VERDICTS, type RedirectTarget, type Verdict } from '../harness/verdict.js';
 
 /** What the assertions need of a frame result; unit and live results both have it. */
@@ -19,6 +19,8 @@ interface Subject {
 interface RunSubject {
   readonly frames: readonly Subject[];
   readonly counts: Record<Verdict, number>;
+  /** Live runs: frames that arrived without being an injected frame's output. */
+  readonly others?: readonly { port: string; side: 'dut' | 'tester'; frame: Frame }[];
 }
 
 declare global {
@@ -41,6 +43,12 @@ declare global {
       rewritten(fields: Record<string, unknown>): Assertion;
       /** A run's verdict counts are exactly these (verdicts not named must be 0). */
       verdicts(counts: Partial<Record<Verdict, number>>): Assertion;
+      /** Live runs: frames arrived that no injected frame caused; `not.to.have.otherFrames` asserts none did. */
+      otherFrames: Assertion;
+      /** Fields (`ipv4.id`) or whole layers (`payload`) that `equalFrame` does not compare. */
+      ignoring(...paths: string[]): Assertion;
+      /** The output (of a frame result), or the frame itself, equals `expected` field by field. */
+      equalFrame(expected: Uint8Array | { build(): Buffer } | Frame): Assertion;
     }
     // Chai types `.all` for `.all.keys`; xdpspec's assertions also read it on arrays of results:
     // `expect(frames).to.all.be.passed`.
@@ -99,7 +107,12 @@ function assertEach(ctx: Chai.AssertionStatic, name: string, ok: (r: Subject) =>
 }
 
 /** The Chai plugin: `chai.use(xdpspecChai)`, or use the `expect` xdpspec exports. */
-export const xdpspecChai: Chai.ChaiPlugin = (c) => {
+export const xdpspecChai: Chai.ChaiPlugin = (c, u) => {
+  verdictsPlugin(c, u);
+  framesPlugin(c, u);
+};
+
+const verdictsPlugin: Chai.ChaiPlugin = (c) => {
   const { Assertion } = c;
   for (const v of VERDICTS) {
     const word = v === 'tx' ? 'sent back (tx)' : v;
@@ -185,7 +198,55 @@ export const xdpspecChai: Chai.ChaiPlugin = (c) => {
   });
 };
 
+const asFrame = (x: Uint8Array | { build(): Buffer } | Frame): Frame => (x instanceof Frame ? x : parseFrame(x instanceof Uint8Array ? x : x.build()));
+
+/** The second half of the plugin: whole frames and whole runs. */
+const framesPlugin: Chai.ChaiPlugin = (c) => {
+  const { Assertion } = c;
+
+  Assertion.addProperty('otherFrames', function (this: Chai.AssertionStatic) {
+    const obj: unknown = chai.util.flag(this, 'object');
+    if (!isRun(obj) || obj.others === undefined) throw new chai.AssertionError(`expected a live run for .otherFrames, got ${what(obj)}`);
+    const others = obj.others;
+    const negate = !!chai.util.flag(this, 'negate');
+    if ((others.length > 0) !== negate) return;
+    if (!negate) throw new chai.AssertionError('expected frames other than the outputs of injected frames, but none arrived');
+    const lines = others.slice(0, 10).map((o) => `  ${`${o.port} (${o.side} side)`.padEnd(20)}  ${summarize(o.frame)}`);
+    throw new chai.AssertionError(`expected no frames other than the outputs of injected frames, but ${others.length} arrived\n\n${lines.join('\n')}${others.length > 10 ? `\n  ... and ${others.length - 10} more` : ''}`);
+  });
+
+  Assertion.addMethod('ignoring', function (this: Chai.AssertionStatic, ...paths: string[]) {
+    chai.util.flag(this, 'xdpspec.ignoring', [...((chai.util.flag(this, 'xdpspec.ignoring') as string[] | undefined) ?? []), ...paths]);
+  });
+
+  Assertion.addMethod('equalFrame', function (this: Chai.AssertionStatic, expected: Uint8Array | { build(): Buffer } | Frame) {
+    const obj: unknown = chai.util.flag(this, 'object');
+    const ignoring = (chai.util.flag(this, 'xdpspec.ignoring') as string[] | undefined) ?? [];
+    let actual: Frame;
+    let label: string;
+    if (isSubject(obj)) {
+      if (!obj.output) throw new chai.AssertionError(`expected frame #${obj.index}'s output to equal the expected frame, but it has no output: it was ${fate(obj)}\n\n${context(obj)}`);
+      actual = obj.output;
+      label = `frame #${obj.index}'s output`;
+    } else if (obj instanceof Frame || obj instanceof Uint8Array) {
+      actual = asFrame(obj);
+      label = 'the frame';
+    } else throw new chai.AssertionError(`expected a frame result, a Frame or bytes for .equalFrame, got ${what(obj)}`);
+    const want = asFrame(expected);
+    const ignored = (path: string) => ignoring.some((i) => path === i || path.startsWith(`${i}.`) || path.replace(/\[\d+\]/, '').startsWith(`${i}.`));
+    const diffs = diffFrames(actual, want).filter((d) => !ignored(d.path));
+    const negate = !!chai.util.flag(this, 'negate');
+    if ((diffs.length === 0) !== negate) return;
+    const but = ignoring.length ? ` (ignoring ${ignoring.join(', ')})` : '';
+    if (negate) throw new chai.AssertionError(`expected ${label} not to equal the expected frame${but}, but it does`);
+    const w = Math.max(...diffs.map((d) => d.path.length));
+    const ew = Math.max(...diffs.map((d) => (d.to ?? '(absent)').length));
+    const rows = diffs.map((d) => `  ${d.path.padEnd(w)}  expected ${(d.to ?? '(absent)').padEnd(ew)}   actual ${d.from ?? '(absent)'}`);
+    throw new chai.AssertionError(`expected ${label} to equal the expected frame${but}, but ${diffs.length} field(s) differ\n\n${rows.join('\n')}\n\n  expected  ${summarize(want)}\n  actual    ${summarize(actual)}`);
+  });
+};
+
 chai.use(xdpspecChai);
 
-/** Chai's `expect` with xdpspec's assertions installed. */
+/** Chai's `expect` with xdpspec's assertions installed (`chai.use(xdpspecChai)` installs the same). */
 export const expect = chai.expect;

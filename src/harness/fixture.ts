@@ -34,7 +34,7 @@ export interface SpecBench {
   readonly live: {
     readonly bench: LiveBench;
     /** Replays on `on` (default: the port the program is attached to). */
-    replay(frames: FrameSource, o?: { on?: string }): Promise<LiveRun>;
+    replay(frames: FrameSource, o?: { on?: string; settleMs?: number }): Promise<LiveRun>;
   };
 }
 
@@ -119,8 +119,8 @@ export function bench(o: BenchOptions): SpecBench {
       get bench() {
         return ready(live, 'live bench (give ports to bench())');
       },
-      async replay(frames: FrameSource, ro?: { on?: string }) {
-        lastRun = await ready(live, 'live bench (give ports to bench())').replay(frames, { on: ro?.on ?? attachTo! });
+      async replay(frames: FrameSource, ro?: { on?: string; settleMs?: number }) {
+        lastRun = await ready(live, 'live bench (give ports to bench())').replay(frames, { on: ro?.on ?? attachTo!, ...(ro?.settleMs ? { settleMs: ro.settleMs } : {}) });
         return lastRun;
       },
     },

@@ -161,7 +161,7 @@ export class LiveBench {
    * @throws XdpspecError when no program is attached there, when a frame cannot be sent, or
    * when an output the counters promise does not arrive (it names the frame).
    */
-  async replay(frames: FrameSource, o: { on: string; onProgress?: (done: number, total: number) => void }): Promise<LiveRun> {
+  async replay(frames: FrameSource, o: { on: string; settleMs?: number; onProgress?: (done: number, total: number) => void }): Promise<LiveRun> {
     const src = this.port(o.on);
     if (!src.program) throw new XdpspecError('NO_PROGRAM', `no XDP program is attached to port ${o.on}; attach one before replaying`);
     const inputs = await collectFrames(frames);
@@ -193,6 +193,9 @@ export class LiveBench {
       let after = before;
       await until(() => q((after = src.stats.read()), 'xdp_packets') >= q(before, 'xdp_packets') + 1, `XDP on port ${o.on} running on frame #${index}`);
       const d = (n: string) => q(after, n) - q(before, n);
+      if (d('xdp_packets') > 1) {
+        throw new XdpspecError('LIVE_STRAY', `while frame #${index} was injected, ${d('xdp_packets') - 1} other frame(s) reached XDP on port ${o.on}, so its verdict cannot be told from the counters; something besides the bench sends into the DUT (the tester's kernel answering ARP or ND, say: give both ends addresses so the bench sets static neighbours)`);
+      }
       let verdict: Verdict;
       if (d('xdp_drops') > 0) {
         const now = Number(src.program.probe.global('count'));
@@ -203,10 +206,14 @@ export class LiveBench {
       else if (d('xdp_redirect') > 0) verdict = 'redirected';
       else if (d('xdp_tx_errors') > 0) throw new XdpspecError('LIVE_LOST', `frame #${index} was sent back or redirected into a device that could not take it (xdp_tx_errors)`);
       else verdict = 'passed';
+      // The frame's output is what arrives where its verdict sends it; anything else seen
+      // meanwhile (the DUT's own reply, say) is not its output and goes to `others`.
       const outputs: LiveOutput[] = [];
       if (verdict === 'passed' || verdict === 'tx' || verdict === 'redirected') {
         const want = (x: LiveOutput) => (verdict === 'passed' ? x.side === 'dut' && x.port === o.on : verdict === 'tx' ? x.side === 'tester' && x.port === o.on : x.side === 'tester');
-        await until(() => (collect(outputs), outputs.some(want)), `the output of frame #${index} (${verdict})`);
+        const seen: LiveOutput[] = [];
+        await until(() => (collect(seen), seen.some(want)), `the output of frame #${index} (${verdict})`);
+        for (const x of seen) (want(x) && outputs.length === 0 ? outputs : others).push(x);
       }
       const input = parseFrame(bytes);
       const main = outputs.find((x) => (verdict === 'passed' ? x.side === 'dut' : x.side === 'tester'));
@@ -223,6 +230,15 @@ export class LiveBench {
       });
     }
     collect(others);
+    // `settleMs` is the one fixed wait: how long to keep listening after the last frame for
+    // frames that should not come (a late reply), before saying none did. 0 by default.
+    if (o.settleMs) {
+      const end = performance.now() + o.settleMs;
+      while (performance.now() < end) {
+        await yieldToLoop();
+        collect(others);
+      }
+    }
     o.onProgress?.(inputs.length, inputs.length);
     return { port: o.on, frames: results, counts: countVerdicts(results), others };
   }

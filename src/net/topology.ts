@@ -137,9 +137,13 @@ export class Topology {
       linksUp(tester, ['lo', ...names]);
       // Addresses and routes (after the links are up, as routes need) take an ip process per
       // namespace that has any.
+      // Static neighbours both ways: ARP or neighbour discovery would put frames on the wire
+      // that no one injected, and they would run through the program under test.
+      const host = (cidr: string) => cidr.slice(0, cidr.indexOf('/'));
       const side = (which: 'dut' | 'tester') =>
-        ports.flatMap(({ spec: p }) => [
+        ports.flatMap(({ spec: p, dutMac, testerMac }) => [
           ...((which === 'dut' ? p.dutAddresses : p.testerAddresses) ?? []).map((a) => `address add ${a} dev ${p.name}${a.includes(':') ? ' nodad' : ''}`),
+          ...((which === 'dut' ? p.testerAddresses : p.dutAddresses) ?? []).map((a) => `neigh replace ${host(a)} lladdr ${which === 'dut' ? testerMac : dutMac} dev ${p.name} nud permanent`),
           ...((which === 'dut' ? p.dutRoutes : p.testerRoutes) ?? []).map((r) => `route add ${r} dev ${p.name}`),
         ]);
       await Promise.all([ipBatch(dut, side('dut')), ipBatch(tester, side('tester'))]);
