@@ -8,9 +8,10 @@ import { decodeBench } from './pcap-decode.js';
 import { testRunBench } from './test-run.js';
 import { topologyBench } from './topology.js';
 import { liveCaseBench } from './live-case.js';
+import { streamingBench } from './streaming.js';
 import type { Bench } from './report.js';
 
-const benches: Bench[] = [testRunBench, topologyBench, liveCaseBench, decodeBench];
+const benches: Bench[] = [testRunBench, topologyBench, liveCaseBench, streamingBench, decodeBench];
 const only = process.argv[2];
 const tmp = mkdtempSync(join(tmpdir(), 'xdpspec-bench-'));
 try {

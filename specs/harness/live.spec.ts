@@ -183,3 +183,48 @@ describe('live benches under stress', () => {
     }
   });
 });
+
+describe('live streaming', () => {
+  needsBpf();
+  let bench: LiveBench;
+  before(async () => {
+    bench = await LiveBench.create({ ports: [{ name: 'wan' }, { name: 'lan' }] });
+  });
+  after(() => bench?.close());
+
+  it('counts every frame exactly and attributes the unchanged outputs', async () => {
+    const f = loadObject(OBJ.ipv6Filter);
+    try {
+      bench.attach(f.program(), 'wan');
+      const { readCapture } = await import('../../src/index.js');
+      const fixture = (await readCapture('fixtures/ipv4-and-ipv6.pcap')).records.map((r) => r.data);
+      const frames = Array.from({ length: 20_000 }, (_, i) => fixture[i % 20]!);
+      const run = await bench.stream(frames, { on: 'wan' });
+      expect(run.counts).to.deep.equal({ passed: 10_000, dropped: 10_000, tx: 0, redirected: 0, aborted: 0, stolen: 0 });
+      expect(run.unmatched).to.equal(0);
+      expect(run.others).to.equal(0);
+      // every IPv6 input was seen, unchanged, on the DUT side; no IPv4 one was
+      run.seen.forEach((where, i) => expect(where, `frame ${i}`).to.equal(i % 2 ? 'wan/dut' : undefined));
+    } finally {
+      f.close();
+    }
+  });
+
+  it('counts every verdict kind, and outputs it cannot attribute (rewritten ones) as such', async () => {
+    const v = loadObject(SPEC_OBJ.verdicts, { redirect_ifindex: bench.topology.port('lan').dutIfindex });
+    try {
+      bench.attach(v.program(), 'wan');
+      const mac = bench.topology.port('wan').dutMac;
+      const kinds = [1, 2, 3, 4, 5, 7].map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d }).build());
+      const frames = Array.from({ length: 6000 }, (_, i) => kinds[i % 6]!);
+      const run = await bench.stream(frames, { on: 'wan' });
+      expect(run.counts).to.deep.equal({ aborted: 1000, dropped: 1000, passed: 2000, tx: 1000, redirected: 1000, stolen: 0 });
+      // unchanged: passed (port 3) and redirected (5); rewritten: tx (MACs swapped) and TTL (7)
+      expect(run.unmatched).to.equal(2000);
+      expect(run.seen.filter((s) => s === 'wan/dut')).to.have.length(1000);
+      expect(run.seen.filter((s) => s === 'lan/tester')).to.have.length(1000);
+    } finally {
+      v.close();
+    }
+  });
+});

@@ -127,6 +127,8 @@ function bind() {
     send: libc.func('intptr_t send(int fd, void *buf, size_t len, int flags)'),
     recv: libc.func('intptr_t recv(int fd, void *buf, size_t len, int flags)'),
     recvmsg: libc.func('intptr_t recvmsg(int fd, void *msg, int flags)'),
+    sendmmsg: libc.func('int sendmmsg(int fd, void *msgvec, unsigned int vlen, int flags)'),
+    recvmmsg: libc.func('int recvmmsg(int fd, void *msgvec, unsigned int vlen, int flags, void *timeout)'),
   };
 }
 

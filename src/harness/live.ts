@@ -34,6 +34,19 @@ export interface LiveFrameResult {
   readonly redirect: RedirectTarget | undefined;
 }
 
+/** A streaming replay: exact counts, and which inputs were seen unchanged where. */
+export interface StreamRun {
+  readonly port: string;
+  readonly frames: number;
+  readonly counts: VerdictCounts;
+  /** Per input: `port/side` where it was captured byte for byte, or undefined. */
+  readonly seen: readonly (string | undefined)[];
+  /** Captured outputs that match no input byte for byte (rewritten by the program). */
+  readonly unmatched: number;
+  /** Captured frames beyond what the counters account for (the DUT's own traffic). */
+  readonly others: number;
+}
+
 export interface LiveRun {
   readonly port: string;
   readonly frames: readonly LiveFrameResult[];
@@ -241,6 +254,73 @@ export class LiveBench {
     }
     o.onProgress?.(inputs.length, inputs.length);
     return { port: o.on, frames: results, counts: countVerdicts(results), others };
+  }
+
+  /**
+   * Streams frames into port `on` for large captures: sent in batches without waiting per
+   * frame, outputs captured as they come. The verdict counts are exact (the driver's counters,
+   * the exception probe for aborts); every output the counters promise must be captured, and the
+   * kernel's capture drop count must stay 0, or this throws. Outputs are attributed to inputs by
+   * matching bytes, so frames a program rewrites are counted but not attributed: for per-frame
+   * results of rewriting programs, use `replay`.
+   */
+  async stream(frames: readonly Uint8Array[], o: { on: string }): Promise<StreamRun> {
+    const src = this.port(o.on);
+    if (!src.program) throw new XdpspecError('NO_PROGRAM', `no XDP program is attached to port ${o.on}; attach one before streaming`);
+    const all = [...this.ports.values()];
+    for (const p of all) (p.dut.drain(), p.tester.drain(), p.dut.statistics(), p.tester.statistics());
+    const before = src.stats.read();
+    const exceptionsBefore = Number(src.program.probe.global('count'));
+    const captured = new Map<string, Buffer[]>(all.flatMap((p) => [[`${p.name}/dut`, []], [`${p.name}/tester`, []]]));
+    const take = () => {
+      for (const p of all) {
+        for (const f of p.dut.receiveBatch()) captured.get(`${p.name}/dut`)!.push(f);
+        for (const f of p.tester.receiveBatch()) captured.get(`${p.name}/tester`)!.push(f);
+      }
+    };
+    const CHUNK = 512;
+    for (let i = 0; i < frames.length; i += CHUNK) {
+      src.tester.sendBatch(frames.slice(i, i + CHUNK));
+      take();
+      if ((i / CHUNK) % 16 === 15) await yieldToLoop();
+    }
+    const n = frames.length;
+    let after = before;
+    await until(() => (take(), q((after = src.stats.read()), 'xdp_packets') - q(before, 'xdp_packets') >= n), `XDP on port ${o.on} running on all ${n} frames`, 10_000);
+    const d = (k: string) => q(after, k) - q(before, k);
+    if (d('xdp_packets') > n) throw new XdpspecError('LIVE_STRAY', `${d('xdp_packets') - n} frame(s) besides the ${n} streamed reached XDP on port ${o.on}; the counts cannot be trusted`);
+    const aborted = Number(src.program.probe.global('count')) - exceptionsBefore;
+    const counts: VerdictCounts = { passed: n - d('xdp_drops') - d('xdp_tx') - d('xdp_redirect') - d('xdp_tx_errors'), dropped: d('xdp_drops') - aborted, tx: d('xdp_tx'), redirected: d('xdp_redirect'), aborted, stolen: 0 };
+    if (d('xdp_tx_errors') > 0) throw new XdpspecError('LIVE_LOST', `${d('xdp_tx_errors')} frame(s) were sent back or redirected into a device that could not take them (xdp_tx_errors)`);
+    const total = (side: 'dut' | 'tester', port?: string) => [...captured].filter(([k]) => k.endsWith(`/${side}`) && (!port || k.startsWith(`${port}/`))).reduce((s, [, v]) => s + v.length, 0);
+    await until(
+      () => (take(), total('dut', o.on) >= counts.passed && total('tester') >= counts.tx + counts.redirected),
+      `the outputs the counters promise (${counts.passed} passed on ${o.on}, ${counts.tx + counts.redirected} sent out) being captured`,
+      10_000,
+    );
+    let lost = 0;
+    for (const p of all) lost += p.dut.statistics().dropped + p.tester.statistics().dropped;
+    if (lost) throw new XdpspecError('CAPTURE_LOSS', `the capture lost ${lost} frame(s) (the kernel dropped them from a full socket queue); nothing was counted as a drop`);
+    // Attribution: an output byte-identical to an input is that input's (the first such not yet taken).
+    const byBytes = new Map<string, number[]>();
+    frames.forEach((f, i) => {
+      const k = Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('latin1');
+      const list = byBytes.get(k);
+      if (list) list.push(i);
+      else byBytes.set(k, [i]);
+    });
+    const seen: (string | undefined)[] = new Array(n);
+    let unmatched = 0;
+    for (const [where, outs] of captured) {
+      for (const f of outs) {
+        const list = byBytes.get(f.toString('latin1'));
+        const i = list?.shift();
+        if (i === undefined) unmatched++;
+        else seen[i] = where;
+      }
+    }
+    const extra = total('dut', o.on) - counts.passed + total('tester') - counts.tx - counts.redirected;
+    return { port: o.on, frames: n, counts, seen, unmatched, others: extra };
   }
 
   /** Detaches everything and removes the topology. */

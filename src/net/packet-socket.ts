@@ -26,6 +26,11 @@ const IOVEC = 56;
 const CONTROL = 72;
 const CONTROL_LEN = 64;
 const DATA = CONTROL + CONTROL_LEN;
+// Batches for streaming: struct mmsghdr is a msghdr and the length transferred (64 bytes).
+const BATCH = 64;
+const MMSG = 64;
+const SLOT = 16 * 1024; // a frame larger than this in a batch is reported, not cut silently
+const MSG_TRUNC = 0x20;
 
 /** What the kernel counted for a capture socket since the last `statistics()` call. */
 export interface CaptureStats {
@@ -45,6 +50,8 @@ export interface CaptureStats {
 export class PacketSocket {
   private closed = false;
   private native: NativeBlock | undefined;
+  private batchOut: NativeBlock | undefined;
+  private batchIn: NativeBlock | undefined;
 
   private constructor(
     readonly fd: number,
@@ -143,30 +150,117 @@ export class PacketSocket {
     return b;
   }
 
-  /** The frame of `n` bytes just received, with the tag from PACKET_AUXDATA re-inserted. */
   private withVlanTag(v: Buffer, n: number): Buffer {
-    const controlLen = Number(v.readBigUInt64LE(MSGHDR + 40));
-    // struct cmsghdr: len (8), level, type; then struct tpacket_auxdata: status, len, snaplen,
-    // mac, net, vlan_tci, vlan_tpid
-    for (let c = 0; c + 16 <= controlLen; ) {
-      const len = Number(v.readBigUInt64LE(CONTROL + c));
-      if (len < 16) break;
-      if (v.readInt32LE(CONTROL + c + 8) === SOL_PACKET && v.readInt32LE(CONTROL + c + 12) === PACKET_AUXDATA) {
-        const aux = CONTROL + c + 16;
-        const status = v.readUInt32LE(aux);
-        if (status & TP_STATUS_VLAN_VALID && n >= 12) {
-          const tpid = status & TP_STATUS_VLAN_TPID_VALID ? v.readUInt16LE(aux + 18) : 0x8100;
-          const frame = Buffer.alloc(n + 4);
-          v.copy(frame, 0, DATA, DATA + 12);
-          frame.writeUInt16BE(tpid, 12);
-          frame.writeUInt16BE(v.readUInt16LE(aux + 16), 14);
-          v.copy(frame, 16, DATA + 12, DATA + n);
-          return frame;
+    return tagged(v, DATA, n, CONTROL, Number(v.readBigUInt64LE(MSGHDR + 40)));
+  }
+
+  /**
+   * Sends frames with one sendmmsg call per 64, for streaming replays.
+   * @throws XdpspecError naming the first frame the kernel refused.
+   */
+  sendBatch(frames: readonly Uint8Array[]): void {
+    this.check();
+    const b = this.sendBlock();
+    const v = b.view;
+    const data = BATCH * (MMSG + 16);
+    for (let start = 0; start < frames.length; start += BATCH) {
+      const n = Math.min(BATCH, frames.length - start);
+      for (let i = 0; i < n; i++) {
+        const f = frames[start + i]!;
+        if (f.length > SLOT) {
+          this.sendBatch(frames.slice(start, start + i));
+          this.send(f); // the rare large frame goes on its own
+          this.sendBatch(frames.slice(start + i + 1));
+          return;
         }
+        v.set(f, data + i * SLOT);
+        v.writeUInt32LE(f.length, BATCH * MMSG + i * 16 + 8); // iov_len (its high half stays 0)
       }
-      c += (len + 7) & ~7;
+      let sent = 0;
+      while (sent < n) {
+        const r = ffi().sendmmsg(this.fd, b.address + BigInt(sent * MMSG), n - sent, 0);
+        if (r < 0) {
+          const e = errno();
+          if (e === constants.errno.EINTR) continue;
+          // sendmmsg only fails on the first message; send that one alone for the precise error
+          this.send(frames[start + sent]!);
+          sent++;
+          continue;
+        }
+        sent += r;
+      }
     }
-    return Buffer.from(v.subarray(DATA, DATA + n));
+  }
+
+  /** The send batch's headers point at fixed places, so they are written once. */
+  private sendBlock(): NativeBlock {
+    if (this.batchOut) return this.batchOut;
+    const b = allocNative(BATCH * (MMSG + 16 + SLOT));
+    const v = b.view;
+    const iov = BATCH * MMSG;
+    const data = iov + BATCH * 16;
+    for (let i = 0; i < BATCH; i++) {
+      v.writeBigUInt64LE(b.address + BigInt(iov + i * 16), i * MMSG + 16); // msg_iov
+      v.writeBigUInt64LE(1n, i * MMSG + 24); // msg_iovlen
+      v.writeBigUInt64LE(b.address + BigInt(data + i * SLOT), iov + i * 16); // iov_base
+    }
+    this.batchOut = b;
+    return b;
+  }
+
+  /**
+   * Receives what is queued with one recvmmsg call per 64 frames, for streaming replays; tags
+   * put back as in receive(). Never blocks.
+   * @throws XdpspecError when a frame is larger than the 16 KiB slots of a batch.
+   */
+  receiveBatch(): Buffer[] {
+    this.check();
+    const b = this.receiveBlock();
+    const v = b.view;
+    const ctl = BATCH * (MMSG + 16);
+    const data = ctl + BATCH * CONTROL_LEN;
+    const out: Buffer[] = [];
+    for (;;) {
+      // Only what the kernel changes is reset: the control length, the flags.
+      for (let i = 0; i < BATCH; i++) {
+        v.writeUInt32LE(CONTROL_LEN, i * MMSG + 40);
+        v.writeUInt32LE(0, i * MMSG + 48);
+      }
+      const r = ffi().recvmmsg(this.fd, b.address, BATCH, MSG_DONTWAIT, null);
+      if (r < 0) {
+        const e = errno();
+        if (e === constants.errno.EAGAIN || e === constants.errno.EWOULDBLOCK) return out;
+        if (e === constants.errno.EINTR) continue;
+        throw new XdpspecError('CAPTURE', `receive on ${this.ifname}: ${errnoName(e)}`);
+      }
+      for (let i = 0; i < r; i++) {
+        const m = i * MMSG;
+        const len = v.readUInt32LE(m + 56);
+        if (v.readInt32LE(m + 48) & MSG_TRUNC) throw new XdpspecError('CAPTURE', `a frame on ${this.ifname} is larger than the ${SLOT}-byte slots of a streaming receive; replay it one frame at a time`);
+        out.push(tagged(v, data + i * SLOT, len, ctl + i * CONTROL_LEN, v.readUInt32LE(m + 40)));
+      }
+      if (r < BATCH) return out;
+    }
+  }
+
+  /** The receive batch's headers point at fixed places, so they are written once. */
+  private receiveBlock(): NativeBlock {
+    if (this.batchIn) return this.batchIn;
+    const b = allocNative(BATCH * (MMSG + 16 + CONTROL_LEN + SLOT));
+    const v = b.view;
+    const iov = BATCH * MMSG;
+    const ctl = iov + BATCH * 16;
+    const data = ctl + BATCH * CONTROL_LEN;
+    for (let i = 0; i < BATCH; i++) {
+      const m = i * MMSG;
+      v.writeBigUInt64LE(b.address + BigInt(iov + i * 16), m + 16); // msg_iov
+      v.writeBigUInt64LE(1n, m + 24); // msg_iovlen
+      v.writeBigUInt64LE(b.address + BigInt(ctl + i * CONTROL_LEN), m + 32); // msg_control
+      v.writeBigUInt64LE(b.address + BigInt(data + i * SLOT), iov + i * 16); // iov_base
+      v.writeBigUInt64LE(BigInt(SLOT), iov + i * 16 + 8); // iov_len
+    }
+    this.batchIn = b;
+    return b;
   }
 
   /** Empties the queue; returns how many frames it held. */
@@ -190,8 +284,8 @@ export class PacketSocket {
     if (this.closed) return;
     this.closed = true;
     ffi().close(this.fd);
-    this.native?.free();
-    this.native = undefined;
+    for (const b of [this.native, this.batchOut, this.batchIn]) b?.free();
+    this.native = this.batchOut = this.batchIn = undefined;
   }
 
   private setInt(level: number, name: number, value: number, what: string): void {
@@ -201,6 +295,34 @@ export class PacketSocket {
   private check(): void {
     if (this.closed) throw new XdpspecError('SOCKET_CLOSED', `the packet socket on ${this.ifname} is closed`);
   }
+}
+
+/**
+ * The frame of `n` bytes at `v[data]`, with the VLAN tag its control messages at `v[control]`
+ * carry (PACKET_AUXDATA) put back after the MAC addresses.
+ */
+function tagged(v: Buffer, data: number, n: number, control: number, controlLen: number): Buffer {
+  // struct cmsghdr: len (8), level, type; then struct tpacket_auxdata: status, len, snaplen,
+  // mac, net, vlan_tci, vlan_tpid
+  for (let c = 0; c + 16 <= controlLen; ) {
+    const len = Number(v.readBigUInt64LE(control + c));
+    if (len < 16) break;
+    if (v.readInt32LE(control + c + 8) === SOL_PACKET && v.readInt32LE(control + c + 12) === PACKET_AUXDATA) {
+      const aux = control + c + 16;
+      const status = v.readUInt32LE(aux);
+      if (status & TP_STATUS_VLAN_VALID && n >= 12) {
+        const tpid = status & TP_STATUS_VLAN_TPID_VALID ? v.readUInt16LE(aux + 18) : 0x8100;
+        const frame = Buffer.alloc(n + 4);
+        v.copy(frame, 0, data, data + 12);
+        frame.writeUInt16BE(tpid, 12);
+        frame.writeUInt16BE(v.readUInt16LE(aux + 16), 14);
+        v.copy(frame, 16, data + 12, data + n);
+        return frame;
+      }
+    }
+    c += (len + 7) & ~7;
+  }
+  return Buffer.from(v.subarray(data, data + n));
 }
 
 function htons(v: number): number {
