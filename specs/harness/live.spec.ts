@@ -55,6 +55,24 @@ describe('live engine (native XDP, one frame at a time)', () => {
     expect(unit.frames.map((f) => f.verdict)).to.deep.equal(run.frames.map((f) => f.verdict));
   });
 
+  for (const mode of ['native', 'generic'] as const) {
+    it(`in ${mode} mode: every verdict kind, as the unit engine says`, async () => {
+      const v = load(SPEC_OBJ.verdicts, { redirect_ifindex: bench.topology.port('lan').dutIfindex });
+      bench.attach(v.program(), 'wan', mode);
+      const mac = bench.topology.port('wan').dutMac;
+      const run = await bench.replay([1, 2, 3, 4, 5, 7].map((dport) => frame.eth({ dst: mac }).ipv4().udp({ dport })), { on: 'wan' });
+      expect(run.frames.map((f) => f.verdict)).to.deep.equal(['aborted', 'dropped', 'passed', 'tx', 'redirected', 'passed']);
+      expect(run.frames.map((f) => f.outputs.map((o) => `${o.port}/${o.side}`).join())).to.deep.equal(['', '', 'wan/dut', 'wan/tester', 'lan/tester', 'wan/dut']);
+      expect(run.frames[5]!.changes.map((c) => c.path)).to.deep.equal(['ipv4.ttl', 'ipv4.checksum']);
+      expect(run.others).to.deep.equal([]);
+      const unit = await runUnit(v.program(), run.frames.map((x) => x.input.bytes), { locateRedirects: false });
+      expect(unit.frames.map((x) => x.verdict)).to.deep.equal(run.frames.map((x) => x.verdict));
+      const f = load(OBJ.ipv6Filter);
+      bench.attach(f.program(), 'wan', mode);
+      expect((await bench.replay('fixtures/ipv4-and-ipv6.pcap', { on: 'wan' })).counts).to.include({ passed: 10, dropped: 10 });
+    });
+  }
+
   it('says what is missing: an unknown port, a port with no program, an unsupported mode', async () => {
     await bench.replay([frame.eth().ipv4()], { on: 'dmz' }).then(
       () => expect.fail('replayed on a port that does not exist'),
@@ -64,7 +82,7 @@ describe('live engine (native XDP, one frame at a time)', () => {
       () => expect.fail('replayed without a program'),
       (e: unknown) => expect(String(e)).to.include('no XDP program is attached to port lan'),
     );
-    expect(() => bench.attach(load(OBJ.ipv6Filter).program(), 'lan', 'generic')).to.throw(XdpspecError, 'live runs classify native-mode XDP only for now');
+    expect(() => bench.attach(load(OBJ.ipv6Filter).program(), 'lan', 'auto' as never)).to.throw(XdpspecError, 'live runs need to know the mode (native or generic)');
   });
 
   it('leaves nothing behind when closed', async () => {

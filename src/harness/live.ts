@@ -60,7 +60,7 @@ interface PortState {
   readonly tester: PacketSocket;
   readonly dut: PacketSocket;
   readonly stats: DriverStats;
-  program?: { name: string; attachment: Attachment; probe: LoadedObject; link: Ptr };
+  program?: { name: string; mode: XdpMode; attachment: Attachment; probe: LoadedObject; links: Ptr[] };
 }
 
 const q = (s: Record<string, number>, n: string) => s[`rx_queue_0_${n}`] ?? 0;
@@ -72,8 +72,8 @@ const q = (s: Record<string, number>, n: string) => s[`rx_queue_0_${n}`] ?? 0;
  * and knows each frame's fate from those counters, not from waiting; only the outputs the
  * counters promise are waited for.
  *
- * This first version classifies native-mode XDP programs on veth (the driver counts their
- * verdicts); generic mode and streaming replays come later.
+ * Native mode reads veth's XDP counters; generic (skb) mode, which the driver does not count,
+ * reads a probe's events instead (see `oneGeneric`). Streaming is native only.
  */
 export class LiveBench {
   private closed = false;
@@ -118,13 +118,13 @@ export class LiveBench {
    * Attaches an XDP program to a port's DUT end (one program per port; attaching again
    * replaces it). Only native mode can be classified live for now.
    */
-  attach(program: Program, portName: string, mode: XdpMode = 'native'): Attachment {
-    if (mode !== 'native') throw new XdpspecError('LIVE_MODE', `live runs classify native-mode XDP only for now (veth counts its verdicts); ${mode} mode is not supported yet`);
+  attach(program: Program, portName: string, mode: 'native' | 'generic' = 'native'): Attachment {
+    if ((mode as XdpMode) === 'auto') throw new XdpspecError('LIVE_MODE', `live runs need to know the mode (native or generic): they read different counters; 'auto' does not say`);
     const p = this.port(portName);
     this.detach(portName);
     const attachment = attachXdp(program, { interface: portName, netns: this.topology.dut }, mode);
     try {
-      p.program = { name: program.name, attachment, ...this.exceptionProbe(portName) };
+      p.program = { name: program.name, mode, attachment, ...this.probeFor(portName, mode) };
     } catch (err) {
       attachment.detach();
       throw err;
@@ -141,20 +141,32 @@ export class LiveBench {
     const p = this.port(portName);
     this.detach(portName);
     const noop: Attachment = { description: `${name} on ${portName}, attached by another tool`, detach: () => undefined };
-    p.program = { name, attachment: noop, ...this.exceptionProbe(portName) };
+    p.program = { name, mode: 'native', attachment: noop, ...this.probeFor(portName, 'native') };
   }
 
-  private exceptionProbe(portName: string): { probe: LoadedObject; link: Ptr } {
-    // The exception probe watches this port's DUT device only: XDP_ABORTED and XDP_DROP both
-    // count as xdp_drops on veth, and the xdp_exception tracepoint tells them apart.
-    const probeObj = loadObject(probe('exception'));
+  /**
+   * The probe that watches this port's DUT device only. Native: xdp_exception, since veth counts
+   * XDP_ABORTED and XDP_DROP both as xdp_drops. Generic: the driver counts nothing, so frees,
+   * exceptions and redirect events (src/bpf/probes/generic.bpf.c).
+   */
+  private probeFor(portName: string, mode: XdpMode): { probe: LoadedObject; links: Ptr[] } {
+    const generic = mode === 'generic';
+    const probeObj = loadObject(probe(generic ? 'generic' : 'exception'));
+    const links: Ptr[] = [];
     try {
       probeObj.setGlobal('watched_ifindex', this.topology.port(portName).dutIfindex);
       probeObj.setGlobal('watched_netns', Number(statSync(`/run/netns/${this.topology.dut}`).ino));
-      const link = ffi().bpf_program__attach_raw_tracepoint(probeObj.program().handle, 'xdp_exception');
-      if (link === 0n) throw new BpfError('attach raw tracepoint xdp_exception', errno(), errnoName(errno()));
-      return { probe: probeObj, link };
+      const tps = generic
+        ? [['on_kfree_skb', 'kfree_skb'], ['on_exception', 'xdp_exception'], ['on_redirect', 'xdp_redirect'], ['on_redirect_err', 'xdp_redirect_err']]
+        : [['on_exception', 'xdp_exception']];
+      for (const [prog, tp] of tps) {
+        const link = ffi().bpf_program__attach_raw_tracepoint(probeObj.program(prog).handle, tp!);
+        if (link === 0n) throw new BpfError(`attach raw tracepoint ${tp}`, errno(), errnoName(errno()));
+        links.push(link);
+      }
+      return { probe: probeObj, links };
     } catch (err) {
+      for (const l of links) ffi().bpf_link__destroy(l);
       probeObj.close();
       throw err;
     }
@@ -163,7 +175,7 @@ export class LiveBench {
   private detach(portName: string): void {
     const p = this.port(portName);
     if (!p.program) return;
-    ffi().bpf_link__destroy(p.program.link);
+    for (const l of p.program.links) ffi().bpf_link__destroy(l);
     p.program.probe.close();
     p.program.attachment.detach();
     p.program = undefined;
@@ -189,15 +201,19 @@ export class LiveBench {
     };
     // Exceptions only come with drops (veth counts XDP_ABORTED as xdp_drops), so the probe's
     // count is read again only after a drop.
-    let exceptions = Number(src.program.probe.global('count'));
+    let exceptions = src.program.mode === 'native' ? Number(src.program.probe.global('count')) : 0;
     for (const [index, bytes] of inputs.entries()) {
       if (o.onProgress && index % 1000 === 0) o.onProgress(index, inputs.length);
       // When counters already show each outcome, nothing below waits on the event loop; yield to
       // it now and then so signals (cleanup on SIGINT), timers and I/O of others still run.
       if (index % 64 === 63) await yieldToLoop();
       collect(others); // whatever arrived since the last frame was not caused by it
-      const before = src.stats.read();
       if (bytes.length < 14) throw new XdpspecError('FRAME_TOO_SHORT', `frame #${index} is ${bytes.length} bytes, shorter than an Ethernet header (14)`);
+      if (src.program.mode === 'generic') {
+        results.push(await this.oneGeneric(src, index, bytes, others, collect));
+        continue;
+      }
+      const before = src.stats.read();
       try {
         src.tester.send(bytes);
       } catch (err) {
@@ -257,6 +273,52 @@ export class LiveBench {
   }
 
   /**
+   * One frame in generic mode. Every verdict has a positive sign here: an output where it went,
+   * a free of the frame's skb on the device (drops, aborts, failed redirects; a passed frame
+   * reaches the capture taps before the stack could free it, so counters are read before
+   * collecting), or a redirect event.
+   */
+  private async oneGeneric(src: PortState, index: number, bytes: Buffer, others: LiveOutput[], collect: (into: LiveOutput[]) => void): Promise<LiveFrameResult> {
+    const pr = src.program!.probe;
+    const events = () => {
+      const g = (n: string) => Number(pr.global(n));
+      return { frees: g('frees'), exceptions: g('exceptions'), redirects: g('redirects'), redirectErrors: g('redirect_errors') };
+    };
+    const before = events();
+    try {
+      src.tester.send(bytes);
+    } catch (err) {
+      throw new XdpspecError('INJECT', `frame #${index} (${summarize(parseFrame(bytes))}): ${(err as Error).message}`, { cause: err });
+    }
+    const seen: LiveOutput[] = [];
+    let now = before;
+    await until(() => {
+      now = events(); // first the counters, then the sockets: see above
+      collect(seen);
+      return seen.length > 0 || now.frees > before.frees || now.redirects > before.redirects || now.redirectErrors > before.redirectErrors;
+    }, `an outcome for frame #${index} (generic XDP on ${src.name})`);
+    const at = (side: 'dut' | 'tester', same: boolean) => seen.find((x) => x.side === side && (x.port === src.name) === same);
+    let verdict: Verdict;
+    let main: LiveOutput | undefined;
+    let redirect: RedirectTarget | undefined;
+    if ((main = at('dut', true))) verdict = 'passed';
+    else if ((main = at('tester', true)) && now.redirects === before.redirects) verdict = 'tx';
+    else if (now.redirects > before.redirects || at('tester', false)) {
+      verdict = 'redirected';
+      await until(() => (collect(seen), seen.some((x) => x.side === 'tester')), `the redirected frame #${index} arriving on a port`);
+      main = seen.find((x) => x.side === 'tester');
+      redirect = { known: true, port: main!.port, ifindex: this.topology.port(main!.port).dutIfindex };
+    } else if (now.redirectErrors > before.redirectErrors) {
+      verdict = 'redirected';
+      redirect = { known: false, reason: 'the redirect failed (xdp_redirect_err) and the frame was freed' };
+    } else verdict = now.exceptions > before.exceptions ? 'aborted' : 'dropped';
+    const outputs = main ? [main] : [];
+    for (const x of seen) if (x !== main) others.push(x);
+    const input = parseFrame(bytes);
+    return { index, program: src.program!.name, port: src.name, input, verdict, output: main?.frame, outputs, changes: main ? diffFrames(input, main.frame) : [], redirect };
+  }
+
+  /**
    * Streams frames into port `on` for large captures: sent in batches without waiting per
    * frame, outputs captured as they come. The verdict counts are exact (the driver's counters,
    * the exception probe for aborts); every output the counters promise must be captured, and the
@@ -267,6 +329,7 @@ export class LiveBench {
   async stream(frames: readonly Uint8Array[], o: { on: string }): Promise<StreamRun> {
     const src = this.port(o.on);
     if (!src.program) throw new XdpspecError('NO_PROGRAM', `no XDP program is attached to port ${o.on}; attach one before streaming`);
+    if (src.program.mode !== 'native') throw new XdpspecError('LIVE_MODE', 'streaming counts verdicts with the driver, which counts native-mode XDP only; replay generic-mode programs one frame at a time');
     const all = [...this.ports.values()];
     for (const p of all) (p.dut.drain(), p.tester.drain(), p.dut.statistics(), p.tester.statistics());
     const before = src.stats.read();
@@ -329,7 +392,7 @@ export class LiveBench {
     this.closed = true;
     for (const p of this.ports.values()) {
       if (p.program) {
-        ffi().bpf_link__destroy(p.program.link);
+        for (const l of p.program.links) ffi().bpf_link__destroy(l);
         p.program.probe.close();
       }
       p.tester.close();

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xdpspec's own probe for generic (skb) mode XDP on one device of one namespace, where the
+ * driver counts nothing. It counts, for that device only:
+ *   frees            skbs freed (kfree_skb tracepoint, any reason): a generic XDP_DROP or
+ *                    XDP_ABORTED frees the frame (reason NOT_SPECIFIED on 6.18); a passed frame
+ *                    reaches the capture taps before the stack could free it;
+ *   exceptions       xdp_exception: XDP_ABORTED (or an action the kernel cannot carry out);
+ *   redirects        xdp_redirect: a redirect carried out;
+ *   redirect_errors  xdp_redirect_err: a redirect that failed (the frame is then freed).
+ * The device and its namespace are read with CO-RE against the running kernel's BTF. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+struct ns_common {
+	unsigned int inum;
+} __attribute__((preserve_access_index));
+
+struct net {
+	struct ns_common ns;
+} __attribute__((preserve_access_index));
+
+typedef struct {
+	struct net *net;
+} __attribute__((preserve_access_index)) possible_net_t;
+
+struct net_device {
+	int ifindex;
+	possible_net_t nd_net;
+} __attribute__((preserve_access_index));
+
+struct sk_buff {
+	struct net_device *dev;
+} __attribute__((preserve_access_index));
+
+__u32 watched_ifindex = 0;
+__u32 watched_netns = 0;
+__u64 frees = 0;
+__u64 exceptions = 0;
+__u64 redirects = 0;
+__u64 redirect_errors = 0;
+
+static __always_inline int watched(struct net_device *dev)
+{
+	return BPF_CORE_READ(dev, ifindex) == (int)watched_ifindex &&
+	       BPF_CORE_READ(dev, nd_net.net, ns.inum) == watched_netns;
+}
+
+SEC("raw_tp/kfree_skb")
+int on_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
+{
+	if (watched(BPF_CORE_READ((struct sk_buff *)ctx->args[0], dev)))
+		frees++;
+	return 0;
+}
+
+SEC("raw_tp/xdp_exception")
+int on_exception(struct bpf_raw_tracepoint_args *ctx)
+{
+	if (watched((struct net_device *)ctx->args[0]))
+		exceptions++;
+	return 0;
+}
+
+SEC("raw_tp/xdp_redirect")
+int on_redirect(struct bpf_raw_tracepoint_args *ctx)
+{
+	if (watched((struct net_device *)ctx->args[0]))
+		redirects++;
+	return 0;
+}
+
+SEC("raw_tp/xdp_redirect_err")
+int on_redirect_err(struct bpf_raw_tracepoint_args *ctx)
+{
+	if (watched((struct net_device *)ctx->args[0]))
+		redirect_errors++;
+	return 0;
+}
+
+char _license[] SEC("license") = "GPL";
