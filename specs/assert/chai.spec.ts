@@ -109,6 +109,10 @@ describe('Chai assertions on whole frames and runs', () => {
       expect(r).to.equalFrame(frame.eth().ipv4({ id: 7, ttl: 63 }).udp({ dport: 7 }));
       expect(r).ignoring('ipv4.id', 'ipv4.checksum').to.equalFrame(frame.eth().ipv4({ id: 99, ttl: 63 }).udp({ dport: 7 }));
       expect(r).not.to.equalFrame(frame.eth().ipv4({ id: 7, ttl: 64 }).udp({ dport: 7 }));
+      // masks by byte and bit range: the IPv4 id is bytes 18-19, the checksum 24-25; the TTL is byte 22
+      expect(r).ignoring('bytes 18-19', 'bytes 24-25').to.equalFrame(frame.eth().ipv4({ id: 99, ttl: 63 }).udp({ dport: 7 }));
+      expect(r).ignoring('bits 176-183', 'bytes 24-25').to.equalFrame(frame.eth().ipv4({ id: 7, ttl: 1 }).udp({ dport: 7 }));
+      expect(r).ignoring('bits 177-183', 'bytes 24-25').not.to.equalFrame(frame.eth().ipv4({ id: 7, ttl: 191 }).udp({ dport: 7 })); // 63 vs 191 differ in bit 176
       const msg = failure(() => expect(r).ignoring('udp').to.equalFrame(frame.eth().ipv4({ id: 8, ttl: 63 }).udp({ dport: 9 })));
       expect(msg).to.equal(
         "expected frame #0's output to equal the expected frame (ignoring udp), but 2 field(s) differ\n\n" +

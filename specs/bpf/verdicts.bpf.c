@@ -5,7 +5,8 @@
  *   6 redirected through the devmap `ports` at key 0 (bpf_redirect_map),
  *   7 TTL decremented (checksum updated) and passed,
  *   8 passed when it arrived on ifindex 1 (a plain test run's loopback), dropped otherwise:
- *     a program whose verdict depends on where it runs. Anything else passes. */
+ *     a program whose verdict depends on where it runs,
+ *   9 UDP destination port rewritten to 99 (checksum updated) and passed. Anything else passes. */
 #include <linux/bpf.h>
 #include "xdpspec_parse.h"
 
@@ -73,6 +74,16 @@ int xdp_verdicts(struct xdp_md *ctx)
 		return XDP_PASS;
 	case 8:
 		return ctx->ingress_ifindex == 1 ? XDP_PASS : XDP_DROP;
+	case 9:
+		/* RFC 1624 again, for the 16-bit port: HC' = ~(~HC + ~m + m'). A zero UDP checksum
+		 * means none was sent, and stays zero. */
+		if (udp->check) {
+			sum = (__u16)~bpf_ntohs(udp->check) + (__u16)~9 + 99;
+			sum = (sum & 0xffff) + (sum >> 16);
+			udp->check = bpf_htons(~(__u16)(sum + (sum >> 16)));
+		}
+		udp->dest = bpf_htons(99);
+		return XDP_PASS;
 	default:
 		return XDP_PASS;
 	}

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { readdirSync } from 'node:fs';
-import { EngineDisagreement, LiveBench, XdpspecError, frame, loadObject, runBoth, runUnit, type LoadedObject } from '../../src/index.js';
+import { EngineDisagreement, LiveBench, XdpspecError, checkChecksums, expect as expectX, frame, loadObject, runBoth, runUnit, type LoadedObject } from '../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
 
 describe('live engine (native XDP, one frame at a time)', () => {
@@ -72,6 +72,20 @@ describe('live engine (native XDP, one frame at a time)', () => {
       expect((await bench.replay('fixtures/ipv4-and-ipv6.pcap', { on: 'wan' })).counts).to.include({ passed: 10, dropped: 10 });
     });
   }
+
+  it('redirects through a devmap to a named port, and rewrites ports with valid checksums', async () => {
+    const v = load(SPEC_OBJ.verdicts);
+    bench.setDeviceMap(v.map('ports'), 0, 'lan'); // inside the DUT namespace: see setDeviceMap
+    bench.attach(v.program(), 'wan');
+    const mac = bench.topology.port('wan').dutMac;
+    const run = await bench.replay([6, 9].map((dport) => frame.eth({ dst: mac }).ipv4().udp({ dport }).payload('x')), { on: 'wan' });
+    expectX(run.frames[0]).to.be.redirectedTo('lan');
+    expectX(run.frames[1]).to.be.passed.and.rewritten({ 'udp.dport': 99 });
+    expect(run.frames[1]!.changes.map((c) => c.path)).to.deep.equal(['udp.dport', 'udp.checksum']);
+    expect(checkChecksums(run.frames[1]!.output!).map((c) => c.status)).to.deep.equal(['valid', 'valid']);
+    const unit = await runUnit(v.program(), run.frames.map((x) => x.input.bytes));
+    expect(unit.frames[1]!.output!.bytes.equals(run.frames[1]!.output!.bytes)).to.equal(true);
+  });
 
   it('says what is missing: an unknown port, a port with no program, an unsupported mode', async () => {
     await bench.replay([frame.eth().ipv4()], { on: 'dmz' }).then(

@@ -45,7 +45,10 @@ declare global {
       verdicts(counts: Partial<Record<Verdict, number>>): Assertion;
       /** Live runs: frames arrived that no injected frame caused; `not.to.have.otherFrames` asserts none did. */
       otherFrames: Assertion;
-      /** Fields (`ipv4.id`) or whole layers (`payload`) that `equalFrame` does not compare. */
+      /**
+       * What `equalFrame` does not compare: fields (`ipv4.id`), whole layers (`payload`), or
+       * ranges of the frame (`bytes 18-19`, `bits 116-119`, from its first byte or bit).
+       */
       ignoring(...paths: string[]): Assertion;
       /** The output (of a frame result), or the frame itself, equals `expected` field by field. */
       equalFrame(expected: Uint8Array | { build(): Buffer } | Frame): Assertion;
@@ -232,7 +235,24 @@ const framesPlugin: Chai.ChaiPlugin = (c) => {
       actual = asFrame(obj);
       label = 'the frame';
     } else throw new chai.AssertionError(`expected a frame result, a Frame or bytes for .equalFrame, got ${what(obj)}`);
-    const want = asFrame(expected);
+    // Ranges ('bytes 18-19', 'bits 116-119', counted from the frame's first byte or bit) are
+    // masked out of both frames before comparing; names ('ipv4.id', 'payload') drop fields.
+    const ranges = ignoring.map((i) => /^(bytes|bits) (\d+)-(\d+)$/.exec(i)).filter((m): m is RegExpExecArray => m !== null);
+    let want = asFrame(expected);
+    if (ranges.length) {
+      const mask = (f: Frame) => {
+        const b = Buffer.from(f.bytes);
+        for (const m of ranges) {
+          const [from, to] = [Number(m[2]), Number(m[3])];
+          for (let bit = m[1] === 'bytes' ? from * 8 : from; bit <= (m[1] === 'bytes' ? to * 8 + 7 : to); bit++) {
+            if (bit >> 3 < b.length) b[bit >> 3] = b[bit >> 3]! & ~(0x80 >> (bit & 7));
+          }
+        }
+        return parseFrame(b);
+      };
+      actual = mask(actual);
+      want = mask(want);
+    }
     const ignored = (path: string) => ignoring.some((i) => path === i || path.startsWith(`${i}.`) || path.replace(/\[\d+\]/, '').startsWith(`${i}.`));
     const diffs = diffFrames(actual, want).filter((d) => !ignored(d.path));
     const negate = !!chai.util.flag(this, 'negate');

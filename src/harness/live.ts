@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { BpfError, XdpspecError } from '../errors.js';
-import { attachXdp, loadObject, type Attachment, type LoadedObject, type Program, type XdpMode } from '../bpf/index.js';
+import { attachXdp, inNetns, loadObject, type Attachment, type BpfMap, type LoadedObject, type Program, type XdpMode } from '../bpf/index.js';
 import { errno, ffi, type Ptr } from '../bpf/ffi.js';
 import { errnoName } from '../bpf/map.js';
 import { DriverStats, PacketSocket, Topology, until, type PortSpec } from '../net/index.js';
@@ -130,6 +130,17 @@ export class LiveBench {
       throw err;
     }
     return attachment;
+  }
+
+  /**
+   * Points entry `key` of a device map (devmap, devmap_hash) at a port's DUT end. The kernel
+   * resolves the ifindex in the namespace of whoever updates the map, and the same number in the
+   * caller's namespace is another device (possibly the machine's real interface), so the update
+   * is made inside the DUT namespace.
+   */
+  setDeviceMap(map: BpfMap, key: unknown, portName: string): void {
+    const port = this.topology.port(portName);
+    inNetns(this.topology.dut, () => map.set(key, port.dutIfindex));
   }
 
   /**
