@@ -39,6 +39,18 @@ describe('bench fixture', () => {
     }
   });
 
+  describe('artifacts for every case, on request', () => {
+    const t = tempDir();
+    after(t.cleanup);
+    const b = bench({ object: OBJ.ipv6Filter, ports: ['wan'], artifacts: t.dir, writeArtifacts: 'always' });
+    it('a passing live case', async () => {
+      await b.live.replay('fixtures/ipv4-and-ipv6.pcap');
+    });
+    it('has written its capture', () => {
+      expect(existsSync(`${t.dir}/fixture-spec-ts/a-passing-live-case.pcapng`)).to.equal(true);
+    });
+  });
+
   it('says where it may be used', () => {
     const saved = (globalThis as Record<string, unknown>)['before'];
     (globalThis as Record<string, unknown>)['before'] = undefined;

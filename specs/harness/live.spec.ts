@@ -177,6 +177,34 @@ describe('live benches under stress', () => {
     expect(await links()).to.equal(vethsBefore);
   });
 
+  it('run in two processes at once without colliding', async () => {
+    const { execa } = await import('execa');
+    const child = execa('node', ['--import', 'tsx/esm', 'specs/support/replay-child.ts'], { reject: false });
+    const ns = await new Promise<string[]>((resolve, reject) => {
+      child.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()) as string[]));
+      void child.then((r) => reject(new Error(`the child ended before replaying: ${r.stderr}`)));
+    });
+    try {
+      // the child is replaying 20,000 frames meanwhile
+      const mine = await LiveBench.create({ ports: [{ name: 'wan' }, { name: 'lan' }] });
+      const f = loadObject(OBJ.ipv6Filter);
+      try {
+        expect([mine.topology.dut, mine.topology.tester]).to.not.include.members(ns);
+        mine.attach(f.program(), 'wan');
+        const run = await mine.replay('fixtures/ipv4-and-ipv6.pcap', { on: 'wan' });
+        expect(run.counts).to.include({ passed: 10, dropped: 10 });
+        expect(run.others).to.deep.equal([]);
+      } finally {
+        mine.close();
+        f.close();
+      }
+    } finally {
+      child.kill('SIGTERM');
+      await child;
+    }
+    expect(readdirSync('/run/netns')).to.not.include.members(ns);
+  });
+
   it('run side by side, each counting only its own frames', async () => {
     const [a, b] = await Promise.all([LiveBench.create({ ports: [{ name: 'wan' }] }), LiveBench.create({ ports: [{ name: 'wan' }] })]);
     const f = loadObject(OBJ.ipv6Filter);

@@ -20,8 +20,10 @@ export interface BenchOptions {
   readonly ports?: readonly (string | PortSpec)[];
   /** The port the program is attached to (default: the first). */
   readonly attachTo?: string;
-  /** Where failed live cases write their capture (default `artifacts`). */
+  /** Where live cases write their capture (default `artifacts`). */
   readonly artifacts?: string;
+  /** Which live cases write one: those that fail (default) or all. */
+  readonly writeArtifacts?: 'on-failure' | 'always';
 }
 
 export interface SpecBench {
@@ -85,13 +87,16 @@ export function bench(o: BenchOptions): SpecBench {
 
   g.afterEach(async function () {
     const t = this.currentTest;
-    if (t?.state === 'failed' && lastRun && t.err) {
+    const failed = t?.state === 'failed' && t.err !== undefined;
+    if (t && lastRun && (failed || o.writeArtifacts === 'always')) {
       const file = `${o.artifacts ?? 'artifacts'}/${slug(basename(t.file ?? 'spec'))}/${slug(t.title)}.pcapng`;
       await writeArtifact(lastRun, ports.map((p) => p.name), file);
-      // Reporters print the stack, which has the message as it was when thrown: change both.
-      const before = t.err.message;
-      t.err.message += `\n  capture   ${file}`;
-      if (t.err.stack) t.err.stack = t.err.stack.replace(before, t.err.message);
+      if (failed && t.err) {
+        // Reporters print the stack, which has the message as it was when thrown: change both.
+        const before = t.err.message;
+        t.err.message += `\n  capture   ${file}`;
+        if (t.err.stack) t.err.stack = t.err.stack.replace(before, t.err.message);
+      }
     }
     lastRun = undefined;
     for (const s of snapshot) s.restore();
