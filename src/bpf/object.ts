@@ -178,6 +178,7 @@ export class LoadedObject {
   private closed = false;
   private readonly progCache = new Map<string, Program>();
   private readonly mapCache = new Map<string, BpfMap>();
+  private readonly sectionMaps = new Map<string, BpfMap>();
   /** Attachments of this object's programs, detached before the programs are unloaded. */
   readonly attachments = new Set<{ detach(): void }>();
 
@@ -234,10 +235,24 @@ export class LoadedObject {
 
   /** The current value of a global variable (the program's view of `.data`, `.bss` and `.rodata`). */
   global(name: string): unknown {
+    return this.globalValues([name])[name];
+  }
+
+  /**
+   * Several globals at once, reading each section they live in once: what a poll of a probe's
+   * counters needs, where one lookup per variable would be work done again.
+   */
+  globalValues<N extends string>(names: readonly N[]): Record<N, unknown> {
     this.check();
-    const g = findGlobal(this.h, name, this.path);
-    const raw = this.sectionMap(g.section).get(0) as Buffer;
-    return new Codec(this.h.btf, g.type, g.size, `global ${name}`, false, name).decode(raw.subarray(g.offset, g.offset + g.size));
+    const vars = names.map((name) => ({ name, g: findGlobal(this.h, name, this.path) }));
+    const sections = new Map<string, Buffer>();
+    const out = {} as Record<N, unknown>;
+    for (const { name, g } of vars) {
+      let raw = sections.get(g.section);
+      if (!raw) sections.set(g.section, (raw = this.sectionMap(g.section).get(0) as Buffer));
+      out[name] = new Codec(this.h.btf, g.type, g.size, `global ${name}`, false, name).decode(raw.subarray(g.offset, g.offset + g.size));
+    }
+    return out;
   }
 
   /**
@@ -254,12 +269,16 @@ export class LoadedObject {
     m.set(0, raw);
   }
 
-  /** A global section's array map, as raw bytes (its value type is a whole datasec). */
+  /** A global section's array map, as raw bytes (its value type is a whole datasec); made once. */
   private sectionMap(section: string): BpfMap {
-    const h = this.h.maps.find((x) => x.info.name.endsWith(section))!;
-    const f = ffi();
-    const i = h.info;
-    return new BpfMap(i.name, h.typeId, f.bpf_map__fd(h.ptr), i.keySize, i.valueSize, i.maxEntries, undefined, 0, 0, true);
+    let m = this.sectionMaps.get(section);
+    if (!m) {
+      const h = this.h.maps.find((x) => x.info.name.endsWith(section))!;
+      const i = h.info;
+      m = new BpfMap(i.name, h.typeId, ffi().bpf_map__fd(h.ptr), i.keySize, i.valueSize, i.maxEntries, undefined, 0, 0, true);
+      this.sectionMaps.set(section, m);
+    }
+    return m;
   }
 
   /**

@@ -156,17 +156,18 @@ export class LiveBench {
   }
 
   /**
-   * The probe that watches this port's DUT device only. Native: xdp_exception, since veth counts
-   * XDP_ABORTED and XDP_DROP both as xdp_drops. Generic: the driver counts nothing, so frees,
-   * exceptions and redirect events (src/bpf/probes/generic.bpf.c).
+   * The probe that watches this port's DUT device only (src/bpf/probes/watch.bpf.c). Native:
+   * xdp_exception, since veth counts XDP_ABORTED and XDP_DROP both as xdp_drops. Generic: the
+   * driver counts nothing, so frees, exceptions and redirect events.
    */
   private probeFor(portName: string, mode: XdpMode): { probe: LoadedObject; links: Ptr[] } {
     const generic = mode === 'generic';
-    const probeObj = loadObject(probe(generic ? 'generic' : 'exception'));
+    const probeObj = loadObject(probe('watch'));
     const links: Ptr[] = [];
     try {
       probeObj.setGlobal('watched_ifindex', this.topology.port(portName).dutIfindex);
       probeObj.setGlobal('watched_netns', Number(statSync(`/run/netns/${this.topology.dut}`).ino));
+      // Native mode attaches only the exception program: kfree_skb fires all over the kernel.
       const tps = generic
         ? [['on_kfree_skb', 'kfree_skb'], ['on_exception', 'xdp_exception'], ['on_redirect', 'xdp_redirect'], ['on_redirect_err', 'xdp_redirect_err']]
         : [['on_exception', 'xdp_exception']];
@@ -212,7 +213,7 @@ export class LiveBench {
     };
     // Exceptions only come with drops (veth counts XDP_ABORTED as xdp_drops), so the probe's
     // count is read again only after a drop.
-    let exceptions = src.program.mode === 'native' ? Number(src.program.probe.global('count')) : 0;
+    let exceptions = src.program.mode === 'native' ? Number(src.program.probe.global('exceptions')) : 0;
     for (const [index, bytes] of inputs.entries()) {
       if (o.onProgress && index % 1000 === 0) o.onProgress(index, inputs.length);
       // When counters already show each outcome, nothing below waits on the event loop; yield to
@@ -238,7 +239,7 @@ export class LiveBench {
       }
       let verdict: Verdict;
       if (d('xdp_drops') > 0) {
-        const now = Number(src.program.probe.global('count'));
+        const now = Number(src.program.probe.global('exceptions'));
         verdict = now > exceptions ? 'aborted' : 'dropped';
         exceptions = now;
       }
@@ -292,8 +293,8 @@ export class LiveBench {
   private async oneGeneric(src: PortState, index: number, bytes: Buffer, others: LiveOutput[], collect: (into: LiveOutput[]) => void): Promise<LiveFrameResult> {
     const pr = src.program!.probe;
     const events = () => {
-      const g = (n: string) => Number(pr.global(n));
-      return { frees: g('frees'), exceptions: g('exceptions'), redirects: g('redirects'), redirectErrors: g('redirect_errors') };
+      const g = pr.globalValues(['frees', 'exceptions', 'redirects', 'redirect_errors']);
+      return { frees: Number(g.frees), exceptions: Number(g.exceptions), redirects: Number(g.redirects), redirectErrors: Number(g.redirect_errors) };
     };
     const before = events();
     try {
@@ -344,7 +345,7 @@ export class LiveBench {
     const all = [...this.ports.values()];
     for (const p of all) (p.dut.drain(), p.tester.drain(), p.dut.statistics(), p.tester.statistics());
     const before = src.stats.read();
-    const exceptionsBefore = Number(src.program.probe.global('count'));
+    const exceptionsBefore = Number(src.program.probe.global('exceptions'));
     const captured = new Map<string, Buffer[]>(all.flatMap((p) => [[`${p.name}/dut`, []], [`${p.name}/tester`, []]]));
     const take = () => {
       for (const p of all) {
@@ -363,7 +364,7 @@ export class LiveBench {
     await until(() => (take(), q((after = src.stats.read()), 'xdp_packets') - q(before, 'xdp_packets') >= n), `XDP on port ${o.on} running on all ${n} frames`, 10_000);
     const d = (k: string) => q(after, k) - q(before, k);
     if (d('xdp_packets') > n) throw new XdpspecError('LIVE_STRAY', `${d('xdp_packets') - n} frame(s) besides the ${n} streamed reached XDP on port ${o.on}; the counts cannot be trusted`);
-    const aborted = Number(src.program.probe.global('count')) - exceptionsBefore;
+    const aborted = Number(src.program.probe.global('exceptions')) - exceptionsBefore;
     const counts: VerdictCounts = { passed: n - d('xdp_drops') - d('xdp_tx') - d('xdp_redirect') - d('xdp_tx_errors'), dropped: d('xdp_drops') - aborted, tx: d('xdp_tx'), redirected: d('xdp_redirect'), aborted, stolen: 0 };
     if (d('xdp_tx_errors') > 0) throw new XdpspecError('LIVE_LOST', `${d('xdp_tx_errors')} frame(s) were sent back or redirected into a device that could not take them (xdp_tx_errors)`);
     const total = (side: 'dut' | 'tester', port?: string) => [...captured].filter(([k]) => k.endsWith(`/${side}`) && (!port || k.startsWith(`${port}/`))).reduce((s, [, v]) => s + v.length, 0);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* xdpspec's own probe for generic (skb) mode XDP on one device of one namespace, where the
- * driver counts nothing. It counts, for that device only:
+/* xdpspec's own probe watching XDP on one device of one namespace (a live bench's DUT port).
+ * Native mode needs only `exceptions` (veth counts XDP_ABORTED and XDP_DROP both as xdp_drops);
+ * generic (skb) mode, where the driver counts nothing, needs all four. For that device only:
  *   frees            skbs freed (kfree_skb tracepoint, any reason): a generic XDP_DROP or
  *                    XDP_ABORTED frees the frame (reason NOT_SPECIFIED on 6.18); a passed frame
  *                    reaches the capture taps before the stack could free it;
