@@ -3,7 +3,8 @@
 // tcpdump started in the namespace on the XDP interface, tcpreplay of the file into the peer,
 // done when tcpdump has its 10 frames.
 import { execa } from 'execa';
-import { LiveBench, loadObject, watchBpffs } from '../dist/index.js';
+import { LiveBench, loadObject } from '../dist/index.js';
+import { articleTopology, startTcpdump } from './article.js';
 import { fmt, type Bench } from './report.js';
 
 const FIXTURE = 'fixtures/ipv4-and-ipv6.pcap';
@@ -11,14 +12,9 @@ const OBJECT = 'bpf/build/xdp_ipv6_filter.bpf.o';
 const ROUNDS = 5;
 
 async function articleMethod(ns: string, out: string): Promise<void> {
-  const dump = execa('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'veth1', '--immediate-mode', '-c', '10', '-w', out, 'ip6'], { reject: false });
-  // tcpdump says when it listens; replaying before that would lose frames
-  await new Promise<void>((resolve, reject) => {
-    dump.stderr!.on('data', (d: Buffer) => d.toString().includes('listening on') && resolve());
-    void dump.then(() => reject(new Error('tcpdump exited before listening')));
-  });
+  const dump = await startTcpdump(ns, ['-c', '10', '-w', out, 'ip6']);
   await execa('ip', ['netns', 'exec', ns, 'tcpreplay', '-q', '-i', 'veth0', FIXTURE]);
-  const r = await dump;
+  const r = await dump.done;
   if (!/10 packets captured/.test(r.stderr ?? '')) throw new Error(`tcpdump did not capture the 10 IPv6 frames: ${r.stderr}`);
 }
 
@@ -26,17 +22,10 @@ export const liveCaseBench: Bench = {
   name: 'live case',
   async run(tmp: string) {
     const ns = `xdpspec-bench-${process.pid}-live`;
-    const bpffs = watchBpffs(); // the article's ip loader makes directories in bpffs
-    await execa('ip', ['netns', 'add', ns]);
+    const article = await articleTopology(ns, OBJECT);
     const bench = await LiveBench.create({ ports: [{ name: 'wan' }] });
     const obj = loadObject(OBJECT);
     try {
-      for (const cmd of [
-        ['link', 'add', 'veth0', 'type', 'veth', 'peer', 'name', 'veth1'],
-        ['link', 'set', 'veth0', 'up'],
-        ['link', 'set', 'veth1', 'up'],
-        ['link', 'set', 'dev', 'veth1', 'xdp', 'obj', OBJECT, 'sec', 'xdp'],
-      ]) await execa('ip', ['-n', ns, ...cmd]);
       bench.attach(obj.program(), 'wan');
       const theirs: number[] = [];
       const ours: number[] = [];
@@ -60,8 +49,7 @@ export const liveCaseBench: Bench = {
     } finally {
       bench.close();
       obj.close();
-      await execa('ip', ['netns', 'del', ns], { reject: false });
-      bpffs.finish();
+      await article.remove();
     }
   },
 };

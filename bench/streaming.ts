@@ -2,7 +2,8 @@
 // counters, outputs captured and matched) against tcpreplay --topspeed into a veth with the same
 // XDP program and tcpdump -Q in capturing what passed, timed until tcpdump has all 100,000.
 import { execa } from 'execa';
-import { CaptureWriter, LiveBench, loadObject, readCapture, watchBpffs } from '../dist/index.js';
+import { CaptureWriter, LiveBench, loadObject, readCapture } from '../dist/index.js';
+import { articleTopology, startTcpdump } from './article.js';
 import { fmt, type Bench } from './report.js';
 
 const OBJECT = 'bpf/build/xdp_ipv6_filter.bpf.o';
@@ -19,29 +20,18 @@ export const streamingBench: Bench = {
     await w.close();
 
     const ns = `xdpspec-bench-${process.pid}-stream`;
-    const bpffs = watchBpffs();
-    await execa('ip', ['netns', 'add', ns]);
+    const article = await articleTopology(ns, OBJECT);
     const bench = await LiveBench.create({ ports: [{ name: 'wan' }] });
     const obj = loadObject(OBJECT);
     try {
-      for (const cmd of [
-        ['link', 'add', 'veth0', 'type', 'veth', 'peer', 'name', 'veth1'],
-        ['link', 'set', 'veth0', 'up'],
-        ['link', 'set', 'veth1', 'up'],
-        ['link', 'set', 'dev', 'veth1', 'xdp', 'obj', OBJECT, 'sec', 'xdp'],
-      ]) await execa('ip', ['-n', ns, ...cmd]);
       bench.attach(obj.program(), 'wan');
       const theirs: number[] = [];
       const ours: number[] = [];
       for (let k = 0; k < 3; k++) {
-        const dump = execa('ip', ['netns', 'exec', ns, 'tcpdump', '-Q', 'in', '-i', 'veth1', '--immediate-mode', '-B', '65536', '-c', String(N / 2), '-w', '/dev/null'], { reject: false });
-        await new Promise<void>((resolve, reject) => {
-          dump.stderr!.on('data', (d: Buffer) => d.toString().includes('listening on') && resolve());
-          void dump.then(() => reject(new Error('tcpdump exited before listening')));
-        });
+        const dump = await startTcpdump(ns, ['-Q', 'in', '-B', '65536', '-c', String(N / 2), '-w', '/dev/null']);
         let t = performance.now();
         await execa('ip', ['netns', 'exec', ns, 'tcpreplay', '-q', '--topspeed', '-i', 'veth0', file]);
-        const r = await dump;
+        const r = await dump.done;
         theirs.push(performance.now() - t);
         if (!new RegExp(`${N / 2} packets captured`).test(r.stderr ?? '')) throw new Error(`tcpdump did not capture all passed frames: ${r.stderr}`);
         t = performance.now();
@@ -59,8 +49,7 @@ export const streamingBench: Bench = {
     } finally {
       bench.close();
       obj.close();
-      await execa('ip', ['netns', 'del', ns], { reject: false });
-      bpffs.finish();
+      await article.remove();
     }
   },
 };
