@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { readdirSync } from 'node:fs';
 import { EngineDisagreement, LiveBench, XdpspecError, checkChecksums, expect as expectX, frame, loadObject, runBoth, runUnit, type LoadedObject } from '../../src/index.js';
+import { startChild } from '../support/children.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
 
 describe('live engine (native XDP, one frame at a time)', () => {
@@ -164,11 +165,8 @@ describe('live benches under stress', () => {
     const { execa } = await import('execa');
     const links = async () => (await execa('ip', ['-br', 'link', 'show', 'type', 'veth'])).stdout;
     const vethsBefore = await links();
-    const child = execa('node', ['--import', 'tsx/esm', 'specs/support/replay-child.ts'], { reject: false });
-    const ns = await new Promise<string[]>((resolve, reject) => {
-      child.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()) as string[]));
-      void child.then((r) => reject(new Error(`the child ended before replaying: ${r.stderr}`)));
-    });
+    const { proc: child, names } = startChild('replay-child.ts');
+    const ns = await names;
     expect(readdirSync('/run/netns')).to.include.members(ns);
     child.kill('SIGINT');
     const r = await child;
@@ -178,12 +176,8 @@ describe('live benches under stress', () => {
   });
 
   it('run in two processes at once without colliding', async () => {
-    const { execa } = await import('execa');
-    const child = execa('node', ['--import', 'tsx/esm', 'specs/support/replay-child.ts'], { reject: false });
-    const ns = await new Promise<string[]>((resolve, reject) => {
-      child.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()) as string[]));
-      void child.then((r) => reject(new Error(`the child ended before replaying: ${r.stderr}`)));
-    });
+    const { proc: child, names } = startChild('replay-child.ts');
+    const ns = await names;
     try {
       // the child is replaying 20,000 frames meanwhile
       const mine = await LiveBench.create({ ports: [{ name: 'wan' }, { name: 'lan' }] });

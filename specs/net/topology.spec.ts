@@ -1,21 +1,14 @@
 import { expect } from 'chai';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { readdirSync } from 'node:fs';
 import { Topology, XdpspecError, attachTc, attachXdp, loadObject, ownedNamespaces, sweepLeftovers } from '../../src/index.js';
+import { startChild } from '../support/children.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 
 const namespaces = () => readdirSync('/run/netns').filter((n) => n.startsWith('xdpspec-'));
 const ipIn = async (ns: string, ...a: string[]) => (await execa('ip', ['-n', ns, ...a])).stdout;
 
-/** Starts the child, resolves with the namespaces it printed once they exist. */
-function child(mode: 'wait' | 'throw'): { proc: ResultPromise; names: Promise<string[]> } {
-  const proc = execa('node', ['--import', 'tsx/esm', 'specs/support/topology-child.ts', mode], { reject: false });
-  const names = new Promise<string[]>((resolve, reject) => {
-    proc.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()) as string[]));
-    proc.once('exit', () => reject(new Error('child exited before printing its namespaces')));
-  });
-  return { proc, names };
-}
+const child = (mode: 'wait' | 'throw') => startChild('topology-child.ts', mode);
 
 describe('topology', () => {
   needsBpf();
