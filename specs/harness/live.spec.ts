@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EngineDisagreement, LiveBench, XdpspecError, checkChecksums, expect as expectX, frame, loadObject, runBoth, runUnit, type LoadedObject } from '../../src/index.js';
 import { startChild } from '../support/children.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
@@ -261,6 +263,30 @@ describe('live streaming', () => {
       run.seen.forEach((where, i) => expect(where, `frame ${i}`).to.equal(i % 2 ? 'wan/dut' : undefined));
     } finally {
       f.close();
+    }
+  });
+
+  it('streams a capture file batch by batch, with the same counts and attribution', async () => {
+    const f = loadObject(OBJ.ipv6Filter);
+    const dir = mkdtempSync(join(tmpdir(), 'xdpspec-stream-'));
+    try {
+      bench.attach(f.program(), 'wan');
+      const { readCapture, writeCapture } = await import('../../src/index.js');
+      const fixture = (await readCapture('fixtures/ipv4-and-ipv6.pcap')).records.map((r) => r.data);
+      const file = join(dir, 'big.pcapng');
+      await writeCapture(file, (function* () {
+        for (let i = 0; i < 30_000; i++) yield { data: fixture[i % 20]! };
+      })(), { format: 'pcapng' });
+      const run = await bench.stream(file, { on: 'wan' });
+      expect(run.frames).to.equal(30_000);
+      expect(run.counts).to.include({ passed: 15_000, dropped: 15_000 });
+      expect(run.unmatched).to.equal(0);
+      run.seen.forEach((where, i) => expect(where, `frame ${i}`).to.equal(i % 2 ? 'wan/dut' : undefined));
+      const err = await bench.stream(join(dir, 'missing.pcap'), { on: 'wan' }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(XdpspecError).with.property('code', 'FILE_OPEN');
+    } finally {
+      f.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -21,5 +21,5 @@ export const OBJ = {
   tcTtl: 'specs/bpf/build/tc_ttl.bpf.o',
 };
 
-export const SPEC_OBJ = { verdicts: 'specs/bpf/build/verdicts.bpf.o' };
+export const SPEC_OBJ = { verdicts: 'specs/bpf/build/verdicts.bpf.o', tcVerdicts: 'specs/bpf/build/tc_verdicts.bpf.o' };
 

@@ -21,6 +21,8 @@ export type RedirectTarget =
       readonly port?: string;
       /** For bpf_redirect_map: the map (name, type, kernel id) and the key. */
       readonly map?: { readonly name: string; readonly type: string; readonly id: number; readonly key: number };
+      /** Live TC redirects: into the target's receive path (BPF_F_INGRESS) or out of it. */
+      readonly direction?: 'ingress' | 'egress';
       /** Why the redirect could not be carried out, e.g. no device with that ifindex. */
       readonly error?: string;
     }

@@ -13,8 +13,8 @@ export const REPLAY_USAGE = `usage: xdpspec replay OBJECT --pcap FILE [--program
        xdpspec replay --attached-by COMMAND --pcap FILE [--json] [--artifacts DIR]
 
 Replays a capture live: a fresh one-port bench (namespaces dut and tester joined by a veth pair
-named wan), the program attached in native mode to the DUT end, every frame injected from the
-tester end one at a time and classified from the kernel's counters. Prints the same lines as
+named wan), the program attached to the DUT end (XDP in native mode, TC on clsact ingress), every
+frame injected from the tester end one at a time and classified from the kernel's counters. Prints the same lines as
 xdpspec test-run.
   --attached-by COMMAND  let another tool attach the program: COMMAND runs in the DUT namespace
                          (through nsenter, so bpffs stays visible) with $PORT set to the

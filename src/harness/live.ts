@@ -1,11 +1,13 @@
 import { statSync } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { BpfError, XdpspecError } from '../errors.js';
-import { attachXdp, inNetns, loadObject, type Attachment, type BpfMap, type LoadedObject, type Program, type XdpMode } from '../bpf/index.js';
+import { attachTc, attachXdp, inNetns, loadObject, type Attachment, type BpfMap, type LoadedObject, type Program, type TcDirection, type XdpMode } from '../bpf/index.js';
+import { PROG_TYPE } from '../bpf/kinds.js';
 import { errno, ffi, type Ptr } from '../bpf/ffi.js';
 import { errnoName } from '../bpf/map.js';
 import { DriverStats, PacketSocket, Topology, until, type PortSpec } from '../net/index.js';
 import { diffFrames, parseFrame, summarize, type FieldChange, type Frame } from '../packet/index.js';
+import { CaptureReader } from '../pcap/index.js';
 import { collectFrames, type FrameSource } from './frames.js';
 import { countVerdicts, type RedirectTarget, type Verdict, type VerdictCounts } from './verdict.js';
 
@@ -60,10 +62,28 @@ interface PortState {
   readonly tester: PacketSocket;
   readonly dut: PacketSocket;
   readonly stats: DriverStats;
-  program?: { name: string; mode: XdpMode; attachment: Attachment; probe: LoadedObject; links: Ptr[] };
+  /** TC ports: sockets bound to one EtherType each on the DUT end, which get frames after TC. */
+  readonly afterTc: Map<number, PacketSocket>;
+  /** `mode` is the XDP attach mode; TC programs are watched by their own probe (see `oneTc`). */
+  program?: { name: string; kind: 'xdp' | 'tc'; mode: XdpMode; attachment: Attachment; probe: LoadedObject; links: Ptr[] };
 }
 
 const q = (s: Record<string, number>, n: string) => s[`rx_queue_0_${n}`] ?? 0;
+
+/** How many of the frames sent last a streamed output is matched against (see `stream`). */
+const STREAM_WINDOW = 8192;
+
+/**
+ * The EtherType the kernel files a received frame under after it took out an outer VLAN tag
+ * (skb->protocol): what a protocol handler socket must be bound to in order to get it.
+ */
+function receivedProtocol(bytes: Buffer): number {
+  let type = bytes.readUInt16BE(12);
+  let at = 14;
+  if ((type === 0x8100 || type === 0x88a8) && bytes.length >= 18) (type = bytes.readUInt16BE(16)), (at = 18);
+  if (type >= 0x600) return type;
+  return bytes.length >= at + 2 && bytes.readUInt16BE(at) === 0xffff ? 0x0001 : 0x0004; // ETH_P_802_3, ETH_P_802_2
+}
 
 /**
  * A live bench: a topology whose tester ends carry xdpspec's pass-through XDP program (so
@@ -97,6 +117,7 @@ export class LiveBench {
           tester: PacketSocket.open(topology.tester, name),
           dut: PacketSocket.open(topology.dut, name),
           stats: DriverStats.open(topology.dut, name),
+          afterTc: new Map(),
         });
       }
       return new LiveBench(topology, pass, ports);
@@ -115,16 +136,37 @@ export class LiveBench {
   }
 
   /**
-   * Attaches an XDP program to a port's DUT end (one program per port; attaching again
-   * replaces it). Only native mode can be classified live for now.
+   * Attaches a program to a port's DUT end (one program per port; attaching again replaces
+   * it): an XDP program in `mode`, or a TC (sched_cls) program on the port's ingress hook.
    */
   attach(program: Program, portName: string, mode: 'native' | 'generic' = 'native'): Attachment {
+    if (program.typeId === PROG_TYPE.sched_cls) return this.attachTc(program, portName);
     if ((mode as XdpMode) === 'auto') throw new XdpspecError('LIVE_MODE', `live runs need to know the mode (native or generic): they read different counters; 'auto' does not say`);
     const p = this.port(portName);
     this.detach(portName);
     const attachment = attachXdp(program, { interface: portName, netns: this.topology.dut }, mode);
     try {
-      p.program = { name: program.name, mode, attachment, ...this.probeFor(portName, mode) };
+      p.program = { name: program.name, kind: 'xdp', mode, attachment, ...this.probeFor(portName, mode) };
+    } catch (err) {
+      attachment.detach();
+      throw err;
+    }
+    return attachment;
+  }
+
+  /**
+   * Attaches a TC (sched_cls, direct-action) program to the clsact ingress hook of a port's DUT
+   * end. Each frame's fate is read from its consequences, since no counter says what TC
+   * returned: see `oneTc`. Ingress only: frames enter the DUT from the tester; an egress
+   * program sees what the DUT's own stack sends, which the bench does not inject.
+   */
+  attachTc(program: Program, portName: string, direction: TcDirection = 'ingress'): Attachment {
+    if (direction !== 'ingress') throw new XdpspecError('LIVE_TC_EGRESS', `live benches run TC programs on ingress only (frames are injected from the tester end); test ${program.name} on egress with the unit engine (runUnit)`);
+    const p = this.port(portName);
+    this.detach(portName);
+    const attachment = attachTc(program, { interface: portName, netns: this.topology.dut }, 'ingress');
+    try {
+      p.program = { name: program.name, kind: 'tc', mode: 'native', attachment, ...this.probeFor(portName, 'tc') };
     } catch (err) {
       attachment.detach();
       throw err;
@@ -152,7 +194,7 @@ export class LiveBench {
     const p = this.port(portName);
     this.detach(portName);
     const noop: Attachment = { description: `${name} on ${portName}, attached by another tool`, detach: () => undefined };
-    p.program = { name, mode: 'native', attachment: noop, ...this.probeFor(portName, 'native') };
+    p.program = { name, kind: 'xdp', mode: 'native', attachment: noop, ...this.probeFor(portName, 'native') };
   }
 
   /**
@@ -160,17 +202,19 @@ export class LiveBench {
    * xdp_exception, since veth counts XDP_ABORTED and XDP_DROP both as xdp_drops. Generic: the
    * driver counts nothing, so frees, exceptions and redirect events.
    */
-  private probeFor(portName: string, mode: XdpMode): { probe: LoadedObject; links: Ptr[] } {
-    const generic = mode === 'generic';
+  private probeFor(portName: string, mode: XdpMode | 'tc'): { probe: LoadedObject; links: Ptr[] } {
     const probeObj = loadObject(probe('watch'));
     const links: Ptr[] = [];
     try {
       probeObj.setGlobal('watched_ifindex', this.topology.port(portName).dutIfindex);
       probeObj.setGlobal('watched_netns', Number(statSync(`/run/netns/${this.topology.dut}`).ino));
       // Native mode attaches only the exception program: kfree_skb fires all over the kernel.
-      const tps = generic
-        ? [['on_kfree_skb', 'kfree_skb'], ['on_exception', 'xdp_exception'], ['on_redirect', 'xdp_redirect'], ['on_redirect_err', 'xdp_redirect_err']]
-        : [['on_exception', 'xdp_exception']];
+      const tps =
+        mode === 'generic'
+          ? [['on_kfree_skb', 'kfree_skb'], ['on_exception', 'xdp_exception'], ['on_redirect', 'xdp_redirect'], ['on_redirect_err', 'xdp_redirect_err']]
+          : mode === 'tc'
+            ? [['on_kfree_skb', 'kfree_skb'], ['on_consume_skb', 'consume_skb']]
+            : [['on_exception', 'xdp_exception']];
       for (const [prog, tp] of tps) {
         const link = ffi().bpf_program__attach_raw_tracepoint(probeObj.program(prog).handle, tp!);
         if (link === 0n) throw new BpfError(`attach raw tracepoint ${tp}`, errno(), errnoName(errno()));
@@ -191,6 +235,8 @@ export class LiveBench {
     p.program.probe.close();
     p.program.attachment.detach();
     p.program = undefined;
+    for (const s of p.afterTc.values()) s.close();
+    p.afterTc.clear();
   }
 
   /**
@@ -221,6 +267,10 @@ export class LiveBench {
       if (index % 64 === 63) await yieldToLoop();
       collect(others); // whatever arrived since the last frame was not caused by it
       if (bytes.length < 14) throw new XdpspecError('FRAME_TOO_SHORT', `frame #${index} is ${bytes.length} bytes, shorter than an Ethernet header (14)`);
+      if (src.program.kind === 'tc') {
+        results.push(await this.oneTc(src, index, bytes, others, collect));
+        continue;
+      }
       if (src.program.mode === 'generic') {
         results.push(await this.oneGeneric(src, index, bytes, others, collect));
         continue;
@@ -331,35 +381,168 @@ export class LiveBench {
   }
 
   /**
+   * One frame through a TC program on ingress. No counter says what TC returned, and the DUT
+   * end's capture saw the frame before TC ran (taps come first), so that copy is the input, not
+   * an output. Every fate has its own positive sign instead, and the replay waits for one:
+   * - passed: a socket bound to the frame's EtherType on the DUT end (a protocol handler, run
+   *   after TC) gets it, as TC left it;
+   * - redirected: it arrives on the tester end of the target port (egress), or is seen entering
+   *   the target's DUT end (BPF_F_INGRESS);
+   * - dropped: the skb is freed with reason TC_INGRESS (TC_ACT_SHOT);
+   * - stolen: it is consumed while no socket owns it (TC_ACT_STOLEN, QUEUED, TRAP);
+   * - a redirect that failed: freed for another reason while no socket owns it.
+   * The probe's counters are read before the sockets; a passed frame never moves them (see
+   * src/bpf/probes/watch.bpf.c), so a sign on a socket wins.
+   */
+  private async oneTc(src: PortState, index: number, bytes: Buffer, others: LiveOutput[], collect: (into: LiveOutput[]) => void): Promise<LiveFrameResult> {
+    const pr = src.program!.probe;
+    const protocol = receivedProtocol(bytes);
+    let after = src.afterTc.get(protocol);
+    if (!after) src.afterTc.set(protocol, (after = PacketSocket.open(this.topology.dut, src.name, { protocol })));
+    const readAfter = (into: LiveOutput[]) => {
+      for (const s of src.afterTc.values()) for (const f of s.receive()) into.push({ port: src.name, side: 'dut', frame: parseFrame(f) });
+    };
+    readAfter(others);
+    const events = () => {
+      const g = pr.globalValues(['tc_drops', 'consumes', 'other_frees']);
+      return { drops: Number(g.tc_drops), consumes: Number(g.consumes), frees: Number(g.other_frees) };
+    };
+    const before = events();
+    try {
+      src.tester.send(bytes);
+    } catch (err) {
+      throw new XdpspecError('INJECT', `frame #${index} (${summarize(parseFrame(bytes))}): ${(err as Error).message}`, { cause: err });
+    }
+    const passedUp: LiveOutput[] = [];
+    const seen: LiveOutput[] = [];
+    let tap = false;
+    let now = before;
+    const elsewhere = (x: LiveOutput) => x.side === 'tester' || x.port !== src.name;
+    await until(() => {
+      now = events();
+      readAfter(passedUp);
+      collect(seen);
+      if (!tap) {
+        const i = seen.findIndex((x) => x.side === 'dut' && x.port === src.name && x.frame.bytes.equals(bytes));
+        if (i >= 0) (seen.splice(i, 1), (tap = true));
+      }
+      return passedUp.length > 0 || now.drops > before.drops || now.consumes > before.consumes || now.frees > before.frees || seen.some(elsewhere);
+    }, `a sign of what TC program ${src.program!.name} on port ${src.name} did with frame #${index}`);
+    const input = parseFrame(bytes);
+    let verdict: Verdict;
+    let main: LiveOutput | undefined;
+    let redirect: RedirectTarget | undefined;
+    if (passedUp.length > 0) {
+      verdict = 'passed';
+      main = passedUp.shift()!;
+      // The kernel clears an outer VLAN tag before protocol handlers run; put the input's back
+      // so the output shows what the program did, not what the stack did after it.
+      if (input.layers[1]?.name === 'vlan' && main.frame.layers[1]?.name !== 'vlan') main = { ...main, frame: parseFrame(Buffer.concat([main.frame.bytes.subarray(0, 12), bytes.subarray(12, 16), main.frame.bytes.subarray(12)])) };
+    } else if ((readAfter(passedUp), passedUp.length > 0)) {
+      // The stack's answer to a passed frame (an echo reply, say) can reach a tester end while
+      // the frame itself is on its way to the socket above; reading it again settles it.
+      verdict = 'passed';
+      main = passedUp.shift()!;
+    } else if (seen.some(elsewhere)) {
+      verdict = 'redirected';
+      main = seen.find(elsewhere)!;
+      redirect = { known: true, port: main.port, ifindex: this.topology.port(main.port).dutIfindex, direction: main.side === 'tester' ? 'egress' : 'ingress' };
+    } else if (now.drops > before.drops) verdict = 'dropped';
+    else if (now.consumes > before.consumes) verdict = 'stolen';
+    else {
+      verdict = 'redirected';
+      redirect = { known: false, reason: 'the redirect failed and the kernel freed the frame (no device with that ifindex, or it was down)' };
+    }
+    for (const x of [...passedUp, ...seen]) if (x !== main) others.push(x);
+    return { index, program: src.program!.name, port: src.name, input, verdict, output: main?.frame, outputs: main ? [main] : [], changes: main ? diffFrames(input, main.frame) : [], redirect };
+  }
+
+  /**
    * Streams frames into port `on` for large captures: sent in batches without waiting per
    * frame, outputs captured as they come. The verdict counts are exact (the driver's counters,
    * the exception probe for aborts); every output the counters promise must be captured, and the
    * kernel's capture drop count must stay 0, or this throws. Outputs are attributed to inputs by
    * matching bytes, so frames a program rewrites are counted but not attributed: for per-frame
    * results of rewriting programs, use `replay`.
+   *
+   * `frames` may be a capture file's path: it is read batch by batch as it is sent, so memory
+   * does not grow with the file (only `seen`, one entry per frame, does). Outputs are matched
+   * against the last `STREAM_WINDOW` frames sent; one arriving later counts as unmatched.
    */
-  async stream(frames: readonly Uint8Array[], o: { on: string }): Promise<StreamRun> {
+  async stream(frames: readonly Uint8Array[] | string, o: { on: string }): Promise<StreamRun> {
     const src = this.port(o.on);
     if (!src.program) throw new XdpspecError('NO_PROGRAM', `no XDP program is attached to port ${o.on}; attach one before streaming`);
+    if (src.program.kind === 'tc') throw new XdpspecError('LIVE_MODE', "streaming counts verdicts with the driver's XDP counters; replay TC programs one frame at a time");
     if (src.program.mode !== 'native') throw new XdpspecError('LIVE_MODE', 'streaming counts verdicts with the driver, which counts native-mode XDP only; replay generic-mode programs one frame at a time');
+    const reader = typeof frames === 'string' ? await CaptureReader.open(frames) : undefined;
     const all = [...this.ports.values()];
     for (const p of all) (p.dut.drain(), p.tester.drain(), p.dut.statistics(), p.tester.statistics());
     const before = src.stats.read();
     const exceptionsBefore = Number(src.program.probe.global('exceptions'));
-    const captured = new Map<string, Buffer[]>(all.flatMap((p) => [[`${p.name}/dut`, []], [`${p.name}/tester`, []]]));
+
+    // Attribution as outputs arrive: an output byte-identical to a recently sent input is that
+    // input's (the earliest such not yet taken).
+    const pending = new Map<string, number[]>();
+    const sent: { key: string; index: number }[] = [];
+    let forgotten = 0;
+    const seen: (string | undefined)[] = [];
+    let unmatched = 0;
+    const totals = new Map<string, number>(all.flatMap((p) => [[`${p.name}/dut`, 0], [`${p.name}/tester`, 0]]));
     const take = () => {
       for (const p of all) {
-        for (const f of p.dut.receiveBatch()) captured.get(`${p.name}/dut`)!.push(f);
-        for (const f of p.tester.receiveBatch()) captured.get(`${p.name}/tester`)!.push(f);
+        for (const [sock, where] of [[p.dut, `${p.name}/dut`], [p.tester, `${p.name}/tester`]] as const) {
+          const got = sock.receiveBatch();
+          if (got.length === 0) continue;
+          totals.set(where, totals.get(where)! + got.length);
+          for (const f of got) {
+            const i = pending.get(f.toString('latin1'))?.shift();
+            if (i === undefined) unmatched++;
+            else seen[i] = where;
+          }
+        }
       }
     };
+    const register = (f: Uint8Array) => {
+      const key = Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('latin1');
+      const index = seen.length;
+      seen.push(undefined);
+      const list = pending.get(key);
+      if (list) list.push(index);
+      else pending.set(key, [index]);
+      sent.push({ key, index });
+    };
+    const forget = () => {
+      while (sent.length - forgotten > STREAM_WINDOW) {
+        const { key, index } = sent[forgotten++]!;
+        const list = pending.get(key);
+        if (list?.[0] === index) list.shift(); // otherwise it was matched already
+        if (list?.length === 0) pending.delete(key);
+      }
+      if (forgotten > 4 * STREAM_WINDOW) (sent.splice(0, forgotten), (forgotten = 0));
+    };
+
     const CHUNK = 512;
-    for (let i = 0; i < frames.length; i += CHUNK) {
-      src.tester.sendBatch(frames.slice(i, i + CHUNK));
+    let chunks = 0;
+    const send = async (chunk: readonly Uint8Array[]) => {
+      for (const f of chunk) register(f);
+      src.tester.sendBatch(chunk);
       take();
-      if ((i / CHUNK) % 16 === 15) await yieldToLoop();
+      forget();
+      if (++chunks % 16 === 0) await yieldToLoop();
+    };
+    if (reader) {
+      let chunk: Uint8Array[] = [];
+      for await (const batch of reader.batches()) {
+        for (const r of batch) {
+          chunk.push(r.data);
+          if (chunk.length === CHUNK) (await send(chunk), (chunk = []));
+        }
+      }
+      if (chunk.length) await send(chunk);
+    } else {
+      for (let i = 0; i < frames.length; i += CHUNK) await send((frames as readonly Uint8Array[]).slice(i, i + CHUNK));
     }
-    const n = frames.length;
+    const n = seen.length;
     let after = before;
     await until(() => (take(), q((after = src.stats.read()), 'xdp_packets') - q(before, 'xdp_packets') >= n), `XDP on port ${o.on} running on all ${n} frames`, 10_000);
     const d = (k: string) => q(after, k) - q(before, k);
@@ -367,7 +550,7 @@ export class LiveBench {
     const aborted = Number(src.program.probe.global('exceptions')) - exceptionsBefore;
     const counts: VerdictCounts = { passed: n - d('xdp_drops') - d('xdp_tx') - d('xdp_redirect') - d('xdp_tx_errors'), dropped: d('xdp_drops') - aborted, tx: d('xdp_tx'), redirected: d('xdp_redirect'), aborted, stolen: 0 };
     if (d('xdp_tx_errors') > 0) throw new XdpspecError('LIVE_LOST', `${d('xdp_tx_errors')} frame(s) were sent back or redirected into a device that could not take them (xdp_tx_errors)`);
-    const total = (side: 'dut' | 'tester', port?: string) => [...captured].filter(([k]) => k.endsWith(`/${side}`) && (!port || k.startsWith(`${port}/`))).reduce((s, [, v]) => s + v.length, 0);
+    const total = (side: 'dut' | 'tester', port?: string) => [...totals].filter(([k]) => k.endsWith(`/${side}`) && (!port || k.startsWith(`${port}/`))).reduce((s, [, v]) => s + v, 0);
     await until(
       () => (take(), total('dut', o.on) >= counts.passed && total('tester') >= counts.tx + counts.redirected),
       `the outputs the counters promise (${counts.passed} passed on ${o.on}, ${counts.tx + counts.redirected} sent out) being captured`,
@@ -376,24 +559,6 @@ export class LiveBench {
     let lost = 0;
     for (const p of all) lost += p.dut.statistics().dropped + p.tester.statistics().dropped;
     if (lost) throw new XdpspecError('CAPTURE_LOSS', `the capture lost ${lost} frame(s) (the kernel dropped them from a full socket queue); nothing was counted as a drop`);
-    // Attribution: an output byte-identical to an input is that input's (the first such not yet taken).
-    const byBytes = new Map<string, number[]>();
-    frames.forEach((f, i) => {
-      const k = Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('latin1');
-      const list = byBytes.get(k);
-      if (list) list.push(i);
-      else byBytes.set(k, [i]);
-    });
-    const seen: (string | undefined)[] = new Array(n);
-    let unmatched = 0;
-    for (const [where, outs] of captured) {
-      for (const f of outs) {
-        const list = byBytes.get(f.toString('latin1'));
-        const i = list?.shift();
-        if (i === undefined) unmatched++;
-        else seen[i] = where;
-      }
-    }
     const extra = total('dut', o.on) - counts.passed + total('tester') - counts.tx - counts.redirected;
     return { port: o.on, frames: n, counts, seen, unmatched, others: extra };
   }
@@ -410,6 +575,7 @@ export class LiveBench {
       p.tester.close();
       p.dut.close();
       p.stats.close();
+      for (const s of p.afterTc.values()) s.close();
     }
     this.topology.close(); // takes the attachments with it
     this.pass.close();

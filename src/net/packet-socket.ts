@@ -64,13 +64,18 @@ export class PacketSocket {
    * Opens a socket on `ifname` in `netns`.
    * @throws XdpspecError `PACKET_SOCKET` naming the step that failed (no such interface, no CAP_NET_RAW).
    */
-  static open(netns: string | undefined, ifname: string, o: { ignoreOutgoing?: boolean; receiveBuffer?: number } = {}): PacketSocket {
+  static open(netns: string | undefined, ifname: string, o: { ignoreOutgoing?: boolean; receiveBuffer?: number; protocol?: number } = {}): PacketSocket {
+    // ETH_P_ALL sockets are taps: they see a received frame before TC ingress runs. A socket
+    // bound to one EtherType is a protocol handler instead, and gets the frame after TC, as TC
+    // left it (and after the kernel handled any VLAN tag: see LiveBench's TC replay).
+    const protocol = o.protocol ?? ETH_P_ALL;
     return inNetns(netns, () => {
       const f = ffi();
       const where = `${ifname}${netns ? ` in ${netns}` : ''}`;
       const ifindex = f.if_nametoindex(ifname);
       if (ifindex === 0) throw new XdpspecError('PACKET_SOCKET', `no interface ${where}`);
-      const fd = f.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+      // Protocol 0 until bind: no frame of another interface is queued meanwhile.
+      const fd = f.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol === ETH_P_ALL ? htons(ETH_P_ALL) : 0);
       if (fd < 0) {
         const e = errno();
         throw new XdpspecError('PACKET_SOCKET', `open a packet socket on ${where}: ${errnoName(e)}${e === constants.errno.EPERM ? ' (needs CAP_NET_RAW: run as root)' : ''}`);
@@ -88,7 +93,7 @@ export class PacketSocket {
         // sockaddr_ll: family, protocol (network order), ifindex, hatype, pkttype, halen, addr[8]
         const sll = Buffer.alloc(20);
         sll.writeUInt16LE(AF_PACKET, 0);
-        sll.writeUInt16BE(ETH_P_ALL, 2);
+        sll.writeUInt16BE(protocol, 2);
         sll.writeInt32LE(ifindex, 4);
         if (f.bind(fd, sll, sll.length) !== 0) throw new XdpspecError('PACKET_SOCKET', `bind a packet socket to ${where}: ${errnoName(errno())}`);
         s.drain(); // frames queued between socket() and bind() could belong to any interface

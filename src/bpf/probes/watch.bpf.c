@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* xdpspec's own probe watching XDP on one device of one namespace (a live bench's DUT port).
+/* xdpspec's own probe watching XDP or TC on one device of one namespace (a live bench's DUT port).
  * Native mode needs only `exceptions` (veth counts XDP_ABORTED and XDP_DROP both as xdp_drops);
  * generic (skb) mode, where the driver counts nothing, needs all four. For that device only:
  *   frees            skbs freed (kfree_skb tracepoint, any reason): a generic XDP_DROP or
@@ -8,6 +8,16 @@
  *   exceptions       xdp_exception: XDP_ABORTED (or an action the kernel cannot carry out);
  *   redirects        xdp_redirect: a redirect carried out;
  *   redirect_errors  xdp_redirect_err: a redirect that failed (the frame is then freed).
+ * TC ingress, where no driver counter helps, needs the fate of the skb after the program:
+ *   tc_drops         freed with SKB_DROP_REASON_TC_INGRESS: the program returned TC_ACT_SHOT;
+ *   consumes         consumed while no socket of the namespace owns it: TC_ACT_STOLEN,
+ *                    QUEUED or TRAP;
+ *   other_frees      freed for another reason while no socket of the namespace owns it: a
+ *                    TC_ACT_REDIRECT that failed (skb_do_redirect frees it, NOT_SPECIFIED).
+ * A frame TC lets through never shows up here: the stack and xdpspec's capture sockets hold
+ * references to it, and the last one is dropped by a socket read, when a socket of the DUT's
+ * namespace owns the skb. (A frame may still be owned by its sender's socket in the tester's
+ * namespace: veth keeps skb->sk across namespaces.)
  * The device and its namespace are read with CO-RE against the running kernel's BTF. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -30,9 +40,23 @@ struct net_device {
 	possible_net_t nd_net;
 } __attribute__((preserve_access_index));
 
+struct sock_common {
+	possible_net_t skc_net;
+} __attribute__((preserve_access_index));
+
+struct sock {
+	struct sock_common __sk_common;
+} __attribute__((preserve_access_index));
+
 struct sk_buff {
 	struct net_device *dev;
+	struct sock *sk;
 } __attribute__((preserve_access_index));
+
+/* The value is the running kernel's, by CO-RE; the one here is a placeholder. */
+enum skb_drop_reason {
+	SKB_DROP_REASON_TC_INGRESS = 1,
+};
 
 __u32 watched_ifindex = 0;
 __u32 watched_netns = 0;
@@ -40,6 +64,9 @@ __u64 frees = 0;
 __u64 exceptions = 0;
 __u64 redirects = 0;
 __u64 redirect_errors = 0;
+__u64 tc_drops = 0;
+__u64 consumes = 0;
+__u64 other_frees = 0;
 
 static __always_inline int watched(struct net_device *dev)
 {
@@ -47,11 +74,37 @@ static __always_inline int watched(struct net_device *dev)
 	       BPF_CORE_READ(dev, nd_net.net, ns.inum) == watched_netns;
 }
 
+/* A socket of the watched namespace (a capture socket, or an application) owns the skb. */
+static __always_inline int owned_here(struct sk_buff *skb)
+{
+	struct sock *sk = BPF_CORE_READ(skb, sk);
+
+	return sk && BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) == watched_netns;
+}
+
 SEC("raw_tp/kfree_skb")
 int on_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
 {
-	if (watched(BPF_CORE_READ((struct sk_buff *)ctx->args[0], dev)))
-		frees++;
+	struct sk_buff *skb = (struct sk_buff *)ctx->args[0];
+
+	if (!watched(BPF_CORE_READ(skb, dev)))
+		return 0;
+	frees++;
+	/* args: skb, location, reason */
+	if (ctx->args[2] == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TC_INGRESS))
+		tc_drops++;
+	else if (!owned_here(skb))
+		other_frees++;
+	return 0;
+}
+
+SEC("raw_tp/consume_skb")
+int on_consume_skb(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sk_buff *skb = (struct sk_buff *)ctx->args[0];
+
+	if (watched(BPF_CORE_READ(skb, dev)) && !owned_here(skb))
+		consumes++;
 	return 0;
 }
 
