@@ -86,4 +86,56 @@ static __always_inline struct ipv6hdr *parse_ipv6hdr(struct cursor *c, void *end
 	return ip6;
 }
 
+#ifndef NEXTHDR_HOP
+#define NEXTHDR_HOP 0
+#define NEXTHDR_ROUTING 43
+#define NEXTHDR_FRAGMENT 44
+#define NEXTHDR_AUTH 51
+#define NEXTHDR_NONE 59
+#define NEXTHDR_DEST 60
+#endif
+
+/* Walks IPv6 extension headers (hop-by-hop, routing, fragment, destination options, AH; at
+ * most 6 of them, more than real traffic carries) from `nexthdr`, leaving the cursor on the
+ * upper-layer header. Returns that header's protocol number, NEXTHDR_NONE when there is none
+ * to read (a non-first fragment, "no next header"), or -1 when a header is cut short. */
+static __always_inline int skip_ipv6_exthdrs(struct cursor *c, void *end, __u8 nexthdr)
+{
+#pragma unroll
+	for (int i = 0; i < 6; i++) {
+		__u8 *h = c->pos;
+		int len;
+
+		switch (nexthdr) {
+		case NEXTHDR_HOP:
+		case NEXTHDR_ROUTING:
+		case NEXTHDR_DEST:
+			if ((void *)(h + 2) > end)
+				return -1;
+			len = (h[1] + 1) * 8;
+			break;
+		case NEXTHDR_AUTH:
+			if ((void *)(h + 2) > end)
+				return -1;
+			len = (h[1] + 2) * 4;
+			break;
+		case NEXTHDR_FRAGMENT:
+			if ((void *)(h + 8) > end)
+				return -1;
+			/* fragment offset (13 bits, in bytes 2-3 above the flags) */
+			if ((((__u16)h[2] << 8 | h[3]) & 0xfff8) != 0)
+				return NEXTHDR_NONE;
+			len = 8;
+			break;
+		default:
+			return nexthdr;
+		}
+		if (c->pos + len > end)
+			return -1;
+		nexthdr = h[0];
+		c->pos += len;
+	}
+	return nexthdr;
+}
+
 #endif /* XDPSPEC_PARSE_H */

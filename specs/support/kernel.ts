@@ -19,6 +19,9 @@ export const OBJ = {
   maps: 'specs/bpf/build/maps.bpf.o',
   rejected: 'specs/bpf/build/rejected.bpf.o',
   tcTtl: 'specs/bpf/build/tc_ttl.bpf.o',
+  firewall: 'bpf/build/xdp_firewall.bpf.o',
+  tcRedirect: 'bpf/build/tc_redirect.bpf.o',
+  xdpRedirect: 'bpf/build/xdp_redirect.bpf.o',
 };
 
 export const SPEC_OBJ = { verdicts: 'specs/bpf/build/verdicts.bpf.o', tcVerdicts: 'specs/bpf/build/tc_verdicts.bpf.o' };

@@ -3,7 +3,7 @@ import type { Program } from '../bpf/index.js';
 import { summarize } from '../packet/index.js';
 import { collectFrames, type FrameSource } from './frames.js';
 import type { LiveBench, LiveRun } from './live.js';
-import { runUnit, type UnitRun } from './unit.js';
+import { runUnit, type UnitOptions, type UnitRun } from './unit.js';
 
 /** The unit and the live engine disagreed about some frames. */
 export class EngineDisagreement extends XdpspecError {
@@ -26,16 +26,17 @@ export class EngineDisagreement extends XdpspecError {
  * Runs the same frames through the unit engine and, with `program` attached to `port` of
  * `bench`, through the live engine; returns both runs, or throws `EngineDisagreement` naming
  * every frame whose verdict (or output) differs. An XDP_REDIRECT in the unit run agrees with
- * any live redirect: where it went is the live run's to say.
+ * any live redirect: where it went is the live run's to say. `options.unit` goes to the unit
+ * run, e.g. `{ netns: bench.topology.dut, ingressIfindex }` for programs that look up routes.
  */
-export async function runBoth(program: Program, bench: LiveBench, port: string, frames: FrameSource): Promise<{ unit: UnitRun; live: LiveRun }> {
+export async function runBoth(program: Program, bench: LiveBench, port: string, frames: FrameSource, options: { unit?: UnitOptions } = {}): Promise<{ unit: UnitRun; live: LiveRun }> {
   const inputs = await collectFrames(frames);
   // Both engines must start from the same map state: snapshot it, run live, put it back, run unit.
   const maps = program.object.stateMaps().map((m) => ({ m, snap: m.snapshot() }));
   bench.attach(program, port);
   const live = await bench.replay(inputs, { on: port });
   for (const { m, snap } of maps) m.restore(snap);
-  const unit = await runUnit(program, inputs, { locateRedirects: false });
+  const unit = await runUnit(program, inputs, { locateRedirects: false, ...options.unit });
   const differ = unit.frames
     .map((u, i) => {
       const l = live.frames[i]!;

@@ -5,7 +5,7 @@ import { attachTc, attachXdp, inNetns, loadObject, type Attachment, type BpfMap,
 import { PROG_TYPE } from '../bpf/kinds.js';
 import { errno, ffi, type Ptr } from '../bpf/ffi.js';
 import { errnoName } from '../bpf/map.js';
-import { DriverStats, PacketSocket, Topology, until, type PortSpec } from '../net/index.js';
+import { DriverStats, PacketSocket, Topology, until, type TopologySpec } from '../net/index.js';
 import { diffFrames, parseFrame, summarize, type FieldChange, type Frame } from '../packet/index.js';
 import { CaptureReader } from '../pcap/index.js';
 import { collectFrames, type FrameSource } from './frames.js';
@@ -104,17 +104,17 @@ export class LiveBench {
   ) {}
 
   /** @throws XdpspecError `TOPOLOGY` for a bad spec; BpfError when the pass-through cannot attach. */
-  static async create(spec: { ports: readonly PortSpec[] }): Promise<LiveBench> {
+  static async create(spec: TopologySpec): Promise<LiveBench> {
     const topology = await Topology.create(spec);
     let pass: LoadedObject | undefined;
     const ports = new Map<string, PortState>();
     try {
       pass = loadObject(probe('pass'));
-      for (const name of topology.ports.keys()) {
-        attachXdp(pass.program(), { interface: name, netns: topology.tester }, 'native');
+      for (const [name, port] of topology.ports) {
+        attachXdp(pass.program(), { interface: name, netns: port.testerNetns }, 'native');
         ports.set(name, {
           name,
-          tester: PacketSocket.open(topology.tester, name),
+          tester: PacketSocket.open(port.testerNetns, name),
           dut: PacketSocket.open(topology.dut, name),
           stats: DriverStats.open(topology.dut, name),
           afterTc: new Map(),

@@ -1,4 +1,4 @@
-import { RedirectProbe, type Program, type TestRunOptions } from '../bpf/index.js';
+import { inNetns, RedirectProbe, type Program, type TestRunOptions } from '../bpf/index.js';
 import { diffFrames, parseFrame } from '../packet/index.js';
 import { collectFrames, type FrameSource } from './frames.js';
 import { countVerdicts, verdictOf, type FrameResult, type RedirectTarget, type VerdictCounts } from './verdict.js';
@@ -19,6 +19,12 @@ export interface UnitOptions extends TestRunOptions {
   locateRedirects?: boolean;
   /** A probe to reuse across runs (otherwise one is opened when first needed and closed after). */
   redirectProbe?: RedirectProbe;
+  /**
+   * Run each frame inside this network namespace (a bench's `topology.dut`), so that helpers
+   * that ask the kernel about the network (bpf_fib_lookup, an `ingressIfindex`) see its
+   * devices, routes and neighbours rather than the caller's.
+   */
+  netns?: string;
 }
 
 /**
@@ -28,7 +34,7 @@ export interface UnitOptions extends TestRunOptions {
  */
 export async function runUnit(program: Program, frames: FrameSource, options: UnitOptions = {}): Promise<UnitRun> {
   const inputs = await collectFrames(frames);
-  const { redirectProbe, locateRedirects = true, ...runOptions } = options;
+  const { redirectProbe, locateRedirects = true, netns, ...runOptions } = options;
   let probe = redirectProbe;
   const ownProbe = redirectProbe === undefined;
 
@@ -39,7 +45,7 @@ export async function runUnit(program: Program, frames: FrameSource, options: Un
   };
 
   const classify = (bytes: Buffer, index: number): FrameResult => {
-    const r = program.testRun(bytes, runOptions);
+    const r = inNetns(netns, () => program.testRun(bytes, runOptions));
     const verdict = verdictOf(r.action);
     const input = parseFrame(bytes);
     const output = verdict !== 'dropped' && verdict !== 'aborted' ? parseFrame(r.output) : undefined;

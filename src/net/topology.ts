@@ -26,10 +26,21 @@ export interface PortSpec {
    * unasked). Default off: a capture then sees only what the bench sent.
    */
   readonly ipv6?: boolean;
+  /**
+   * Put the tester end in a namespace of its own (a separate host) instead of the one all
+   * tester ends share. Needed when real sockets on two ports' hosts must talk to each other
+   * through the DUT: in one namespace the kernel would deliver between them locally.
+   */
+  readonly separateHost?: boolean;
 }
 
 export interface TopologySpec {
   readonly ports: readonly PortSpec[];
+  /**
+   * Make the DUT a router: IPv4 (and IPv6) forwarding on in its namespace. Programs that call
+   * bpf_fib_lookup need it, since the kernel answers "forwarding disabled" otherwise.
+   */
+  readonly forwarding?: boolean;
 }
 
 /** A port as created. */
@@ -39,6 +50,8 @@ export interface Port {
   readonly testerIfindex: number;
   readonly dutMac: string;
   readonly testerMac: string;
+  /** The namespace of the tester end: the shared tester namespace, or its own (`separateHost`). */
+  readonly testerNetns: string;
 }
 
 let macSeq = 0;
@@ -100,6 +113,8 @@ export class Topology {
     readonly dut: string,
     readonly tester: string,
     readonly ports: ReadonlyMap<string, Port>,
+    /** Every namespace made: DUT, tester, and the separate hosts. */
+    readonly namespaces: readonly string[],
   ) {}
 
   /** @throws XdpspecError `TOPOLOGY` naming what is wrong with the spec or which `ip` command failed. */
@@ -107,23 +122,28 @@ export class Topology {
     check(spec);
     const dut = namespaceName('dut');
     const tester = namespaceName('tst');
+    const all = [dut, tester];
     register(dut);
     register(tester);
     try {
-      const ports = spec.ports.map((p) => ({ spec: p, dutMac: p.dutMac ?? mac(0xd0), testerMac: p.testerMac ?? mac(0x7e) }));
+      const ports = spec.ports.map((p) => {
+        const ns = p.separateHost ? namespaceName('h') : tester;
+        if (ns !== tester) (register(ns), all.push(ns));
+        return { spec: p, dutMac: p.dutMac ?? mac(0xd0), testerMac: p.testerMac ?? mac(0x7e), ns };
+      });
       await ipBatch(undefined, [
-        `netns add ${dut}`,
-        `netns add ${tester}`,
-        ...ports.map(({ spec: p, dutMac, testerMac }) => {
+        ...all.map((ns) => `netns add ${ns}`),
+        ...ports.map(({ spec: p, dutMac, testerMac, ns }) => {
           const mtu = p.mtu ? ` mtu ${p.mtu}` : '';
-          return `link add ${p.name} netns ${dut} address ${dutMac}${mtu} type veth peer name ${p.name} netns ${tester} address ${testerMac}${mtu}`;
+          return `link add ${p.name} netns ${dut} address ${dutMac}${mtu} type veth peer name ${p.name} netns ${ns} address ${testerMac}${mtu}`;
         }),
       ]);
       // Links are created down: switch IPv6 off (or its autoconfiguration and DAD) before
       // they come up, so they never send router or neighbour solicitations of their own.
-      for (const ns of [dut, tester]) {
+      const portsIn = (ns: string) => (ns === dut ? ports : ports.filter((p) => p.ns === ns));
+      for (const ns of all) {
         sysctl(ns, 'net.ipv6.conf.default.disable_ipv6', '1');
-        for (const { spec: p } of ports) {
+        for (const { spec: p } of portsIn(ns)) {
           if (p.ipv6) {
             sysctl(ns, `net.ipv6.conf.${p.name}.addr_gen_mode`, '1');
             sysctl(ns, `net.ipv6.conf.${p.name}.accept_dad`, '0');
@@ -132,28 +152,30 @@ export class Topology {
           } else sysctl(ns, `net.ipv6.conf.${p.name}.disable_ipv6`, '1');
         }
       }
-      const names = ports.map(({ spec: p }) => p.name);
-      linksUp(dut, ['lo', ...names]);
-      linksUp(tester, ['lo', ...names]);
+      if (spec.forwarding) {
+        sysctl(dut, 'net.ipv4.conf.all.forwarding', '1');
+        if (ports.some((p) => p.spec.ipv6)) sysctl(dut, 'net.ipv6.conf.all.forwarding', '1');
+      }
+      for (const ns of all) linksUp(ns, ['lo', ...portsIn(ns).map(({ spec: p }) => p.name)]);
       // Addresses and routes (after the links are up, as routes need) take an ip process per
       // namespace that has any.
       // Static neighbours both ways: ARP or neighbour discovery would put frames on the wire
       // that no one injected, and they would run through the program under test.
       const host = (cidr: string) => cidr.slice(0, cidr.indexOf('/'));
-      const side = (which: 'dut' | 'tester') =>
-        ports.flatMap(({ spec: p, dutMac, testerMac }) => [
+      const side = (which: 'dut' | 'tester', ns: string) =>
+        portsIn(ns).flatMap(({ spec: p, dutMac, testerMac }) => [
           ...((which === 'dut' ? p.dutAddresses : p.testerAddresses) ?? []).map((a) => `address add ${a} dev ${p.name}${a.includes(':') ? ' nodad' : ''}`),
           ...((which === 'dut' ? p.testerAddresses : p.dutAddresses) ?? []).map((a) => `neigh replace ${host(a)} lladdr ${which === 'dut' ? testerMac : dutMac} dev ${p.name} nud permanent`),
           ...((which === 'dut' ? p.dutRoutes : p.testerRoutes) ?? []).map((r) => `route add ${r} dev ${p.name}`),
         ]);
-      await Promise.all([ipBatch(dut, side('dut')), ipBatch(tester, side('tester'))]);
+      await Promise.all(all.map((ns) => ipBatch(ns, side(ns === dut ? 'dut' : 'tester', ns))));
       const ifindex = (ns: string, name: string) => inNetns(ns, () => ffi().if_nametoindex(name));
       const created = new Map(
-        ports.map(({ spec: p, dutMac, testerMac }) => [p.name, { name: p.name, dutIfindex: ifindex(dut, p.name), testerIfindex: ifindex(tester, p.name), dutMac, testerMac }]),
+        ports.map(({ spec: p, dutMac, testerMac, ns }) => [p.name, { name: p.name, dutIfindex: ifindex(dut, p.name), testerIfindex: ifindex(ns, p.name), dutMac, testerMac, testerNetns: ns }]),
       );
-      return new Topology(dut, tester, created);
+      return new Topology(dut, tester, created, all);
     } catch (err) {
-      release([dut, tester]);
+      release(all);
       throw err;
     }
   }
@@ -165,10 +187,10 @@ export class Topology {
     return p;
   }
 
-  /** Removes both namespaces, and with them the veths and anything attached to them. */
+  /** Removes the namespaces, and with them the veths and anything attached to them. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    release([this.dut, this.tester]);
+    release([...this.namespaces]);
   }
 }
