@@ -11,8 +11,9 @@ say() { printf 'xdpspec setup: %s\n' "$*" >&2; }
 # Debian packages and why: clang/llvm compile bpf/, libbpf-dev gives bpf_helpers.h and
 # libbpf.so.1, libpcap-dev lets cap build, iproute2 makes namespaces and veths,
 # tcpdump/tshark/tcpreplay are the reference tools specs and benchmarks compare against,
-# bpftool inspects loaded programs.
-packages=(clang llvm libbpf-dev libpcap-dev linux-libc-dev iproute2 tcpdump tshark tcpreplay bpftool make g++)
+# bpftool inspects loaded programs, ethtool switches checksum offload off where a spec replays
+# what a real socket sent.
+packages=(clang llvm libbpf-dev libpcap-dev linux-libc-dev iproute2 tcpdump tshark tcpreplay bpftool ethtool make g++)
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

@@ -445,7 +445,11 @@ export class LiveBench {
       main = passedUp.shift()!;
     } else if (seen.some(elsewhere)) {
       verdict = 'redirected';
-      main = seen.find(elsewhere)!;
+      // Where a redirected frame arrives, the host there may already have answered it (an ICMP
+      // port unreachable entering the DUT, say); the frame itself is the one that kept the
+      // input's bytes past the MAC addresses, if any did.
+      const candidates = seen.filter(elsewhere);
+      main = candidates.find((x) => x.frame.bytes.length === bytes.length && x.frame.bytes.subarray(12).equals(bytes.subarray(12))) ?? candidates[0]!;
       redirect = { known: true, port: main.port, ifindex: this.topology.port(main.port).dutIfindex, direction: main.side === 'tester' ? 'egress' : 'ingress' };
     } else if (now.drops > before.drops) verdict = 'dropped';
     else if (now.consumes > before.consumes) verdict = 'stolen';
