@@ -74,6 +74,25 @@ const q = (s: Record<string, number>, n: string) => s[`rx_queue_0_${n}`] ?? 0;
 const STREAM_WINDOW = 8192;
 
 /**
+ * Of the frames seen where an output was due, the one that is the output. The host it reached
+ * may already have answered it (an ICMP port unreachable coming back through the DUT), and both
+ * can turn up in one poll; programs rewrite a few fields, so the output is the frame of the
+ * input's length that differs from it in the fewest bytes (the first seen when none has its length).
+ */
+function closest(candidates: readonly LiveOutput[], input: Buffer): LiveOutput {
+  let best = candidates[0]!;
+  let fewest = Infinity;
+  for (const c of candidates) {
+    const b = c.frame.bytes;
+    if (b.length !== input.length) continue;
+    let d = 0;
+    for (let i = 0; i < b.length; i++) if (b[i] !== input[i]) d++;
+    if (d < fewest) (fewest = d), (best = c);
+  }
+  return best;
+}
+
+/**
  * The EtherType the kernel files a received frame under after it took out an outer VLAN tag
  * (skb->protocol): what a protocol handler socket must be bound to in order to get it.
  */
@@ -304,7 +323,8 @@ export class LiveBench {
         const want = (x: LiveOutput) => (verdict === 'passed' ? x.side === 'dut' && x.port === o.on : verdict === 'tx' ? x.side === 'tester' && x.port === o.on : x.side === 'tester');
         const seen: LiveOutput[] = [];
         await until(() => (collect(seen), seen.some(want)), `the output of frame #${index} (${verdict})`);
-        for (const x of seen) (want(x) && outputs.length === 0 ? outputs : others).push(x);
+        const main = closest(seen.filter(want), bytes);
+        for (const x of seen) (x === main ? outputs : others).push(x);
       }
       const input = parseFrame(bytes);
       const main = outputs.find((x) => (verdict === 'passed' ? x.side === 'dut' : x.side === 'tester'));
@@ -445,11 +465,7 @@ export class LiveBench {
       main = passedUp.shift()!;
     } else if (seen.some(elsewhere)) {
       verdict = 'redirected';
-      // Where a redirected frame arrives, the host there may already have answered it (an ICMP
-      // port unreachable entering the DUT, say); the frame itself is the one that kept the
-      // input's bytes past the MAC addresses, if any did.
-      const candidates = seen.filter(elsewhere);
-      main = candidates.find((x) => x.frame.bytes.length === bytes.length && x.frame.bytes.subarray(12).equals(bytes.subarray(12))) ?? candidates[0]!;
+        main = closest(seen.filter(elsewhere), bytes);
       redirect = { known: true, port: main.port, ifindex: this.topology.port(main.port).dutIfindex, direction: main.side === 'tester' ? 'egress' : 'ingress' };
     } else if (now.drops > before.drops) verdict = 'dropped';
     else if (now.consumes > before.consumes) verdict = 'stolen';
