@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
-# npm run demo: the main job on the bundled examples. Dissects the fixtures, then runs the
-# article's capture through the IPv6 filter with BPF_PROG_TEST_RUN. Later parts of xdpspec
-# grow this into running every program's specs.
+# npm run demo: the main job on the bundled examples. Shows the fixtures briefly, runs the
+# article's capture through the IPv6 filter with BPF_PROG_TEST_RUN, then runs the specs of every
+# program in bpf/ (both engines) with a readable reporter that ends with a summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 xdpspec() { node dist/cli/main.js "$@"; }
 
-for f in fixtures/*.pcap fixtures/*.pcapng; do
-  [ -e "$f" ] || continue
+for f in fixtures/*.pcap; do
   echo "== xdpspec dissect $f"
-  xdpspec dissect "$f"
+  xdpspec dissect "$f" | head -8
+  n=$(xdpspec dissect "$f" | wc -l)
+  [ "$n" -le 8 ] || echo "   ... $((n - 8)) more frames"
   echo
 done
 
-echo "== xdpspec dissect -v fixtures/ipv4-and-ipv6.pcap (first two frames)"
-xdpspec dissect -v fixtures/ipv4-and-ipv6.pcap | awk '/^#2$/{exit} {print}'
-
-echo "== xdpspec test-run bpf/build/xdp_ipv6_filter.bpf.o --pcap fixtures/ipv4-and-ipv6.pcap"
-if [ "$(id -u)" = 0 ]; then
-  xdpspec test-run bpf/build/xdp_ipv6_filter.bpf.o --pcap fixtures/ipv4-and-ipv6.pcap
-else
-  echo "(skipped: loading BPF programs needs root)"
+if [ "$(id -u)" != 0 ]; then
+  echo "(the rest needs root: loading BPF programs and creating namespaces)"
+  exit 0
 fi
+
+echo "== xdpspec test-run bpf/build/xdp_ipv6_filter.bpf.o --pcap fixtures/ipv4-and-ipv6.pcap (last lines)"
+xdpspec test-run bpf/build/xdp_ipv6_filter.bpf.o --pcap fixtures/ipv4-and-ipv6.pcap | tail -3
+echo
+
+echo "== the programs' specs (specs/programs/*.spec.ts)"
+XDPSPEC_TALLY=1 node_modules/.bin/mocha --no-config --node-option import=tsx/esm --require specs/support/hooks.ts \
+  --timeout 30000 --reporter ./scripts/demo-reporter.cjs 'specs/programs/*.spec.ts'

@@ -61,7 +61,19 @@ export type VerdictCounts = Record<Verdict, number>;
 export function countVerdicts(results: readonly { readonly verdict: Verdict }[]): VerdictCounts {
   const c = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as VerdictCounts;
   for (const r of results) c[r.verdict]++;
+  tally(c);
   return c;
+}
+
+/**
+ * With XDPSPEC_TALLY set, every run's counts (unit and live) are added up in
+ * `globalThis.xdpspecTally`, for a reporter's summary (`npm run demo` shows "verdicts seen").
+ */
+function tally(c: VerdictCounts): void {
+  if (!process.env.XDPSPEC_TALLY) return;
+  const g = globalThis as { xdpspecTally?: Record<string, number> };
+  g.xdpspecTally ??= {};
+  for (const v of VERDICTS) g.xdpspecTally[v] = (g.xdpspecTally[v] ?? 0) + c[v];
 }
 
 /** `10 passed, 10 dropped`: the non-zero counts, in a fixed order. */
