@@ -83,8 +83,6 @@ function bind() {
     bpf_program__fd: lib.func('int bpf_program__fd(void *prog)'),
     bpf_program__set_autoload: lib.func('int bpf_program__set_autoload(void *prog, bool autoload)'),
     bpf_program__attach_raw_tracepoint: ptrFn(lib, 'void *bpf_program__attach_raw_tracepoint(void *prog, const char *name)'),
-    bpf_program__set_attach_target: lib.func('int bpf_program__set_attach_target(void *prog, int attach_prog_fd, const char *attach_func_name)'),
-    bpf_program__attach_trace: ptrFn(lib, 'void *bpf_program__attach_trace(void *prog)'),
     bpf_link__destroy: lib.func('int bpf_link__destroy(void *link)'),
 
     bpf_object__next_map: ptrFn(lib, 'void *bpf_object__next_map(void *obj, void *map)'),

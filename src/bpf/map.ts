@@ -74,17 +74,6 @@ export class BpfMap implements MapInfo {
     return Array.from({ length: this.cpus }, (_, i) => this.valueCodec.decode(v.subarray(i * this.stride, i * this.stride + this.valueSize)));
   }
 
-  /** The value at an encoded key as raw bytes (all CPUs' for per-CPU maps), or undefined. */
-  lookupRaw(key: Buffer): Buffer | undefined {
-    const v = Buffer.alloc(this.stride * this.cpus);
-    if (ffi().bpf_map_lookup_elem(this.fd, key, v) !== 0) {
-      const e = errno();
-      if (e === constants.errno.ENOENT) return undefined;
-      this.fail('look up', e);
-    }
-    return v;
-  }
-
   /** Per-CPU maps: the values of all CPUs added up, field by field (numbers only). */
   sum(key: unknown): unknown {
     const per = this.get(key);

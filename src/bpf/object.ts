@@ -142,19 +142,6 @@ export class OpenedObject {
   }
 
   /**
-   * Makes program `name` (an fentry/fexit program) trace `target`, a loaded program, at its
-   * main function. Used by xdpspec's own probes; the target needs BTF (built with `-g`).
-   */
-  traceProgram(name: string, target: Program): this {
-    this.check();
-    const h = this.h.progs.find((x) => x.info.name === name);
-    if (!h) throw new NotFoundError('program', name, this.h.progs.map((x) => x.info.name), this.path);
-    const rc = ffi().bpf_program__set_attach_target(h.ptr, target.fd, target.name);
-    if (rc !== 0) throw new BpfError(`trace ${target.name} with ${name}`, -rc, errnoName(-rc));
-    return this;
-  }
-
-  /**
    * Loads every program and map into the kernel.
    * @throws PrivilegeError without root; VerifierError with the verifier's log when a program
    * is rejected; BpfError for other refusals.

@@ -64,9 +64,11 @@ interface PortState {
   readonly stats: DriverStats;
   /** TC ports: sockets bound to one EtherType each on the DUT end, which get frames after TC. */
   readonly afterTc: Map<number, PacketSocket>;
-  /** `mode` is the XDP attach mode; TC programs are watched by their own probe (see `oneTc`). */
-  program?: { name: string; kind: 'xdp' | 'tc'; mode: XdpMode; attachment: Attachment; probe: LoadedObject; links: Ptr[] };
+  /** `mode`: how an XDP program is attached, or `tc` for a TC program on ingress; it says what to read. */
+  program?: { name: string; mode: LiveMode; attachment: Attachment; probe: LoadedObject; links: Ptr[] };
 }
+
+type LiveMode = 'native' | 'generic' | 'tc';
 
 const q = (s: Record<string, number>, n: string) => s[`rx_queue_0_${n}`] ?? 0;
 
@@ -90,6 +92,15 @@ function closest(candidates: readonly LiveOutput[], input: Buffer): LiveOutput {
     if (d < fewest) (fewest = d), (best = c);
   }
   return best;
+}
+
+/** Sends frame #index from the port's tester end, naming the frame when the kernel refuses it. */
+function inject(src: PortState, index: number, bytes: Buffer): void {
+  try {
+    src.tester.send(bytes);
+  } catch (err) {
+    throw new XdpspecError('INJECT', `frame #${index} (${summarize(parseFrame(bytes))}): ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /**
@@ -161,16 +172,7 @@ export class LiveBench {
   attach(program: Program, portName: string, mode: 'native' | 'generic' = 'native'): Attachment {
     if (program.typeId === PROG_TYPE.sched_cls) return this.attachTc(program, portName);
     if ((mode as XdpMode) === 'auto') throw new XdpspecError('LIVE_MODE', `live runs need to know the mode (native or generic): they read different counters; 'auto' does not say`);
-    const p = this.port(portName);
-    this.detach(portName);
-    const attachment = attachXdp(program, { interface: portName, netns: this.topology.dut }, mode);
-    try {
-      p.program = { name: program.name, kind: 'xdp', mode, attachment, ...this.probeFor(portName, mode) };
-    } catch (err) {
-      attachment.detach();
-      throw err;
-    }
-    return attachment;
+    return this.attachWatched(program, portName, mode, () => attachXdp(program, { interface: portName, netns: this.topology.dut }, mode));
   }
 
   /**
@@ -181,11 +183,16 @@ export class LiveBench {
    */
   attachTc(program: Program, portName: string, direction: TcDirection = 'ingress'): Attachment {
     if (direction !== 'ingress') throw new XdpspecError('LIVE_TC_EGRESS', `live benches run TC programs on ingress only (frames are injected from the tester end); test ${program.name} on egress with the unit engine (runUnit)`);
+    return this.attachWatched(program, portName, 'tc', () => attachTc(program, { interface: portName, netns: this.topology.dut }, 'ingress'));
+  }
+
+  /** Replaces what is on the port with `attach()`'s attachment and the probe its mode needs. */
+  private attachWatched(program: Program, portName: string, mode: LiveMode, attach: () => Attachment): Attachment {
     const p = this.port(portName);
     this.detach(portName);
-    const attachment = attachTc(program, { interface: portName, netns: this.topology.dut }, 'ingress');
+    const attachment = attach();
     try {
-      p.program = { name: program.name, kind: 'tc', mode: 'native', attachment, ...this.probeFor(portName, 'tc') };
+      p.program = { name: program.name, mode, attachment, ...this.probeFor(portName, mode) };
     } catch (err) {
       attachment.detach();
       throw err;
@@ -213,7 +220,7 @@ export class LiveBench {
     const p = this.port(portName);
     this.detach(portName);
     const noop: Attachment = { description: `${name} on ${portName}, attached by another tool`, detach: () => undefined };
-    p.program = { name, kind: 'xdp', mode: 'native', attachment: noop, ...this.probeFor(portName, 'native') };
+    p.program = { name, mode: 'native', attachment: noop, ...this.probeFor(portName, 'native') };
   }
 
   /**
@@ -221,7 +228,7 @@ export class LiveBench {
    * xdp_exception, since veth counts XDP_ABORTED and XDP_DROP both as xdp_drops. Generic: the
    * driver counts nothing, so frees, exceptions and redirect events.
    */
-  private probeFor(portName: string, mode: XdpMode | 'tc'): { probe: LoadedObject; links: Ptr[] } {
+  private probeFor(portName: string, mode: LiveMode): { probe: LoadedObject; links: Ptr[] } {
     const probeObj = loadObject(probe('watch'));
     const links: Ptr[] = [];
     try {
@@ -286,7 +293,7 @@ export class LiveBench {
       if (index % 64 === 63) await yieldToLoop();
       collect(others); // whatever arrived since the last frame was not caused by it
       if (bytes.length < 14) throw new XdpspecError('FRAME_TOO_SHORT', `frame #${index} is ${bytes.length} bytes, shorter than an Ethernet header (14)`);
-      if (src.program.kind === 'tc') {
+      if (src.program.mode === 'tc') {
         results.push(await this.oneTc(src, index, bytes, others, collect));
         continue;
       }
@@ -295,11 +302,7 @@ export class LiveBench {
         continue;
       }
       const before = src.stats.read();
-      try {
-        src.tester.send(bytes);
-      } catch (err) {
-        throw new XdpspecError('INJECT', `frame #${index} (${summarize(parseFrame(bytes))}): ${(err as Error).message}`, { cause: err });
-      }
+      inject(src, index, bytes);
       let after = before;
       await until(() => q((after = src.stats.read()), 'xdp_packets') >= q(before, 'xdp_packets') + 1, `XDP on port ${o.on} running on frame #${index}`);
       const d = (n: string) => q(after, n) - q(before, n);
@@ -367,11 +370,7 @@ export class LiveBench {
       return { frees: Number(g.frees), exceptions: Number(g.exceptions), redirects: Number(g.redirects), redirectErrors: Number(g.redirect_errors) };
     };
     const before = events();
-    try {
-      src.tester.send(bytes);
-    } catch (err) {
-      throw new XdpspecError('INJECT', `frame #${index} (${summarize(parseFrame(bytes))}): ${(err as Error).message}`, { cause: err });
-    }
+    inject(src, index, bytes);
     const seen: LiveOutput[] = [];
     let now = before;
     await until(() => {
@@ -428,17 +427,13 @@ export class LiveBench {
       return { drops: Number(g.tc_drops), consumes: Number(g.consumes), frees: Number(g.other_frees) };
     };
     const before = events();
-    try {
-      src.tester.send(bytes);
-    } catch (err) {
-      throw new XdpspecError('INJECT', `frame #${index} (${summarize(parseFrame(bytes))}): ${(err as Error).message}`, { cause: err });
-    }
+    inject(src, index, bytes);
     const passedUp: LiveOutput[] = [];
     const seen: LiveOutput[] = [];
     let tap = false;
     let now = before;
     const elsewhere = (x: LiveOutput) => x.side === 'tester' || x.port !== src.name;
-    await until(() => {
+    const signed = () => {
       now = events();
       readAfter(passedUp);
       collect(seen);
@@ -447,7 +442,17 @@ export class LiveBench {
         if (i >= 0) (seen.splice(i, 1), (tap = true));
       }
       return passedUp.length > 0 || now.drops > before.drops || now.consumes > before.consumes || now.frees > before.frees || seen.some(elsewhere);
-    }, `a sign of what TC program ${src.program!.name} on port ${src.name} did with frame #${index}`);
+    };
+    await until(signed, `a sign of what TC program ${src.program!.name} on port ${src.name} did with frame #${index}`).catch((err: unknown) => {
+      throw new XdpspecError(
+        'LIVE_TC_NO_SIGN',
+        `${(err as Error).message}: it was not passed up as EtherType 0x${protocol.toString(16).padStart(4, '0')}, redirected to a port, dropped, stolen or freed. A program that changes the EtherType (bpf_skb_change_proto, VLAN push or pop) or redirects outside the bench cannot be followed live; test such frames with runUnit`,
+        { cause: err },
+      );
+    });
+    // The stack's answer to a passed frame (an echo reply, say) can reach a tester end while the
+    // frame itself is on its way to the socket above TC; reading that socket again settles it.
+    readAfter(passedUp);
     const input = parseFrame(bytes);
     let verdict: Verdict;
     let main: LiveOutput | undefined;
@@ -458,14 +463,9 @@ export class LiveBench {
       // The kernel clears an outer VLAN tag before protocol handlers run; put the input's back
       // so the output shows what the program did, not what the stack did after it.
       if (input.layers[1]?.name === 'vlan' && main.frame.layers[1]?.name !== 'vlan') main = { ...main, frame: parseFrame(Buffer.concat([main.frame.bytes.subarray(0, 12), bytes.subarray(12, 16), main.frame.bytes.subarray(12)])) };
-    } else if ((readAfter(passedUp), passedUp.length > 0)) {
-      // The stack's answer to a passed frame (an echo reply, say) can reach a tester end while
-      // the frame itself is on its way to the socket above; reading it again settles it.
-      verdict = 'passed';
-      main = passedUp.shift()!;
     } else if (seen.some(elsewhere)) {
       verdict = 'redirected';
-        main = closest(seen.filter(elsewhere), bytes);
+      main = closest(seen.filter(elsewhere), bytes);
       redirect = { known: true, port: main.port, ifindex: this.topology.port(main.port).dutIfindex, direction: main.side === 'tester' ? 'egress' : 'ingress' };
     } else if (now.drops > before.drops) verdict = 'dropped';
     else if (now.consumes > before.consumes) verdict = 'stolen';
@@ -492,7 +492,7 @@ export class LiveBench {
   async stream(frames: readonly Uint8Array[] | string, o: { on: string }): Promise<StreamRun> {
     const src = this.port(o.on);
     if (!src.program) throw new XdpspecError('NO_PROGRAM', `no XDP program is attached to port ${o.on}; attach one before streaming`);
-    if (src.program.kind === 'tc') throw new XdpspecError('LIVE_MODE', "streaming counts verdicts with the driver's XDP counters; replay TC programs one frame at a time");
+    if (src.program.mode === 'tc') throw new XdpspecError('LIVE_MODE', "streaming counts verdicts with the driver's XDP counters; replay TC programs one frame at a time");
     if (src.program.mode !== 'native') throw new XdpspecError('LIVE_MODE', 'streaming counts verdicts with the driver, which counts native-mode XDP only; replay generic-mode programs one frame at a time');
     const reader = typeof frames === 'string' ? await CaptureReader.open(frames) : undefined;
     const all = [...this.ports.values()];

@@ -45,7 +45,7 @@ export async function runUnit(program: Program, frames: FrameSource, options: Un
   };
 
   const classify = (bytes: Buffer, index: number): FrameResult => {
-    const r = inNetns(netns, () => program.testRun(bytes, runOptions));
+    const r = program.testRun(bytes, runOptions);
     const verdict = verdictOf(r.action);
     const input = parseFrame(bytes);
     const output = verdict !== 'dropped' && verdict !== 'aborted' ? parseFrame(r.output) : undefined;
@@ -63,7 +63,9 @@ export async function runUnit(program: Program, frames: FrameSource, options: Un
   };
 
   try {
-    const results = inputs.map(classify);
+    // One switch for the whole run: classify is synchronous, and a redirect rerun's private
+    // namespace returns to this one.
+    const results = inNetns(netns, () => inputs.map(classify));
     return { program: program.name, frames: results, counts: countVerdicts(results) };
   } finally {
     if (ownProbe) probe?.close();
