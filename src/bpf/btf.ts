@@ -33,6 +33,8 @@ export interface BtfType {
   readonly members?: readonly Member[];
   /** Datasec variables: type id (of a VAR), offset and size. */
   readonly vars?: readonly { type: number; offset: number; size: number }[];
+  /** Enums: each enumerator's name and value. */
+  readonly enumerators?: readonly { name: string; value: number }[];
 }
 
 const KIND_NAMES = ['void', 'int', 'ptr', 'array', 'struct', 'union', 'enum', 'fwd', 'typedef', 'volatile', 'const', 'restrict', 'func', 'func_proto', 'var', 'datasec', 'float', 'decl_tag', 'type_tag', 'enum64'];
@@ -86,10 +88,12 @@ export class Btf {
           this.types.push({ ...base, type: 0, members });
           break;
         }
-        case Kind.Enum:
-          p += 8 * vlen;
-          this.types.push({ ...base, type: 0, intSigned: kflag });
+        case Kind.Enum: {
+          const enumerators = [];
+          for (let i = 0; i < vlen; i++, p += 8) enumerators.push({ name: str(raw.readUInt32LE(p)), value: kflag ? raw.readInt32LE(p + 4) : raw.readUInt32LE(p + 4) });
+          this.types.push({ ...base, type: 0, intSigned: kflag, enumerators });
           break;
+        }
         case Kind.Enum64:
           p += 12 * vlen;
           this.types.push({ ...base, type: 0, intSigned: kflag });

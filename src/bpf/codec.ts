@@ -22,7 +22,8 @@ const isAddrName = (n: string) => ADDR_NAME.test(n);
  * Shapes: integers are numbers (64-bit ones bigint when beyond 2^53), `__be16`/`__be32`
  * fields are converted to and from network byte order, structs are objects, arrays are
  * arrays, `char[]` is a string, and address fields (by name: `saddr`, `dst_ip`, `addr`...,
- * as `__be32`, `__u8[4]` or `__u8[16]`) are address strings. Missing struct members are 0.
+ * as `__be32`, `__u8[4]` or `__u8[16]`) are address strings, enums are their enumerators' names (a number the enum does not name
+ * stays a number; writing takes either). Missing struct members are 0.
  */
 export class Codec {
   constructor(
@@ -83,6 +84,11 @@ export class Codec {
       case Kind.Enum:
       case Kind.Enum64: {
         if (t.intBool && typeof v === 'boolean') v = v ? 1 : 0;
+        if (typeof v === 'string' && t.enumerators) {
+          const e = t.enumerators.find((x) => x.name === v);
+          if (!e) this.fail(`${at}${JSON.stringify(v)} is not a value of ${tn}; it has ${t.enumerators.map((x) => x.name).join(', ')}`);
+          v = e.value;
+        }
         const be = btf.isBigEndian(id);
         if (typeof v === 'string' && be && t.size === 4) {
           if (!ipaddr.IPv4.isValidFourPartDecimal(v)) this.fail(`${at}${JSON.stringify(v)} is not an IPv4 address`);
@@ -169,6 +175,9 @@ export class Codec {
         const be = btf.isBigEndian(id);
         if (be && t.size === 4 && isAddrName(name)) return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
         const v = readInt(b, off, t.size, !!t.intSigned, be);
+        // An enum reads as its enumerator's name; a value it does not name stays a number.
+        const e = t.enumerators?.find((x) => x.value === Number(v));
+        if (e) return e.name;
         return t.intBool ? v !== 0 : v;
       }
       case Kind.Ptr:

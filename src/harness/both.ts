@@ -1,16 +1,19 @@
+import { basename } from 'node:path';
 import { XdpspecError } from '../errors.js';
-import type { Program } from '../bpf/index.js';
+import type { BpfMap, LoadedObject, Program } from '../bpf/index.js';
 import { summarize } from '../packet/index.js';
-import { collectFrames, type FrameSource } from './frames.js';
+import { collectFrames, type FrameSource, type Step } from './frames.js';
 import type { LiveBench, LiveRun } from './live.js';
-import { runUnit, type UnitOptions, type UnitRun } from './unit.js';
+import { runUnitSteps, type UnitOptions, type UnitRun } from './unit.js';
 
-/** The unit and the live engine disagreed about some frames. */
+/** The unit and the live engine disagreed about some frames, or left the maps in different states. */
 export class EngineDisagreement extends XdpspecError {
   constructor(
     readonly unit: UnitRun,
     readonly live: LiveRun,
     readonly frames: readonly number[],
+    /** One line per map whose entries differ after the two runs. */
+    readonly maps: readonly string[] = [],
   ) {
     const lines = frames.slice(0, 10).map((i) => {
       const u = unit.frames[i]!;
@@ -18,8 +21,33 @@ export class EngineDisagreement extends XdpspecError {
       const out = u.output && l.output && !u.output.bytes.equals(l.output.bytes) ? ', outputs differ' : '';
       return `  #${i}  ${summarize(u.input)}\n       unit: ${u.verdict} (${u.action})   live: ${l.verdict}${out}`;
     });
-    super('ENGINES_DISAGREE', `the unit and live engines disagree on ${frames.length} of ${unit.frames.length} frames\n\n${lines.join('\n')}${frames.length > 10 ? `\n  ... and ${frames.length - 10} more` : ''}`);
+    const more = frames.length > 10 ? `\n  ... and ${frames.length - 10} more` : '';
+    const head = frames.length ? `the unit and live engines disagree on ${frames.length} of ${unit.frames.length} frames\n\n${lines.join('\n')}${more}` : `the unit and live engines agree on all ${unit.frames.length} frames`;
+    const tail = maps.length ? `\n\n${frames.length ? 'and they' : 'but they'} left maps in different states:\n${maps.map((m) => `  ${m}`).join('\n')}` : '';
+    super('ENGINES_DISAGREE', head + tail);
   }
+}
+
+/** Entries of the maps the engines compare: per-CPU maps are left out (the engines run on different CPUs). */
+function state(objects: readonly LoadedObject[]): Map<string, Map<string, string>> {
+  const out = new Map<string, Map<string, string>>();
+  for (const o of objects) {
+    for (const m of o.stateMaps()) if (!m.perCpu) out.set(`${basename(o.path)}/${m.name}`, new Map(m.snapshot().map(([k, v]) => [k.toString('hex'), v.toString('hex')])));
+  }
+  return out;
+}
+
+function stateDiff(live: Map<string, Map<string, string>>, unit: Map<string, Map<string, string>>): string[] {
+  const out: string[] = [];
+  for (const [name, l] of live) {
+    const u = unit.get(name)!;
+    const keys = new Set([...l.keys(), ...u.keys()]);
+    const differ = [...keys].filter((k) => l.get(k) !== u.get(k));
+    if (differ.length === 0) continue;
+    const k = differ[0]!;
+    out.push(`${name}: ${differ.length} entr${differ.length === 1 ? 'y differs' : 'ies differ'}, first key ${k}: live ${l.get(k) ?? '(none)'}, unit ${u.get(k) ?? '(none)'}`);
+  }
+  return out;
 }
 
 /**
@@ -28,15 +56,34 @@ export class EngineDisagreement extends XdpspecError {
  * every frame whose verdict (or output) differs. An XDP_REDIRECT in the unit run agrees with
  * any live redirect: where it went is the live run's to say. `options.unit` goes to the unit
  * run, e.g. `{ netns: bench.topology.dut, ingressIfindex }` for programs that look up routes.
+ *
+ * Both runs start from the same map state, and must end in the same state too: the maps the
+ * program keeps (all but per-CPU ones) are compared entry by entry. They end as the unit run
+ * left them.
  */
 export async function runBoth(program: Program, bench: LiveBench, port: string, frames: FrameSource, options: { unit?: UnitOptions } = {}): Promise<{ unit: UnitRun; live: LiveRun }> {
   const inputs = await collectFrames(frames);
-  // Both engines must start from the same map state: snapshot it, run live, put it back, run unit.
-  const maps = program.object.stateMaps().map((m) => ({ m, snap: m.snapshot() }));
-  bench.attach(program, port);
-  const live = await bench.replay(inputs, { on: port });
+  return runBothSteps(
+    bench,
+    { [port]: program },
+    inputs.map((frame) => ({ on: port, frame })),
+    options,
+  );
+}
+
+/**
+ * `runBoth` for a conversation across ports: `programs` says which program runs on which port
+ * (each is attached there for the live run), and each step's frame is sent in on its port,
+ * in order, through both engines.
+ */
+export async function runBothSteps(bench: LiveBench, programs: Readonly<Record<string, Program>>, steps: readonly Step[], options: { unit?: UnitOptions } = {}): Promise<{ unit: UnitRun; live: LiveRun }> {
+  const objects = [...new Set(Object.values(programs).map((p) => p.object))];
+  const maps: { m: BpfMap; snap: [Buffer, Buffer][] }[] = objects.flatMap((o) => o.stateMaps().map((m) => ({ m, snap: m.snapshot() })));
+  for (const [port, program] of Object.entries(programs)) bench.attach(program, port);
+  const live = await bench.replaySteps(steps);
+  const liveState = state(objects);
   for (const { m, snap } of maps) m.restore(snap);
-  const unit = await runUnit(program, inputs, { locateRedirects: false, ...options.unit });
+  const unit = runUnitSteps(programs, steps, { locateRedirects: false, ...options.unit });
   const differ = unit.frames
     .map((u, i) => {
       const l = live.frames[i]!;
@@ -45,6 +92,7 @@ export async function runBoth(program: Program, bench: LiveBench, port: string, 
       return sameOut ? -1 : i;
     })
     .filter((i) => i >= 0);
-  if (differ.length) throw new EngineDisagreement(unit, live, differ);
+  const mapDiffs = stateDiff(liveState, state(objects));
+  if (differ.length || mapDiffs.length) throw new EngineDisagreement(unit, live, differ, mapDiffs);
   return { unit, live };
 }

@@ -9,11 +9,22 @@ function isBuilt(x: unknown): x is Built {
   return typeof x === 'object' && x !== null && typeof (x as Built).build === 'function';
 }
 
+/** One frame sent in on a named port: a step of a conversation across ports. */
+export interface Step {
+  readonly on: string;
+  readonly frame: Uint8Array | Built;
+}
+
+/** One frame's bytes, from bytes or a builder. */
+export function frameBytes(x: Uint8Array | Built): Buffer {
+  return isBuilt(x) ? x.build() : Buffer.from(x);
+}
+
 /** Turns any frame source into an array of frame bytes (a capture file is read whole). */
 export async function collectFrames(src: FrameSource): Promise<Buffer[]> {
   if (typeof src === 'string') return (await readCapture(src)).records.map((r) => r.data);
   if (src instanceof Uint8Array) return [Buffer.from(src)];
   if (isBuilt(src)) return [src.build()];
-  if (Array.isArray(src)) return src.map((x: Uint8Array | Built) => (isBuilt(x) ? x.build() : Buffer.from(x)));
+  if (Array.isArray(src)) return src.map((x: Uint8Array | Built) => frameBytes(x));
   throw new XdpspecError('FRAME_SOURCE', `expected frames (a Buffer, a frame builder, an array of them, or a capture file path), got ${typeof src}`);
 }

@@ -8,7 +8,7 @@ import { errnoName } from '../bpf/map.js';
 import { DriverStats, PacketSocket, Topology, until, type TopologySpec } from '../net/index.js';
 import { diffFrames, parseFrame, summarize, type FieldChange, type Frame } from '../packet/index.js';
 import { CaptureReader } from '../pcap/index.js';
-import { collectFrames, type FrameSource } from './frames.js';
+import { collectFrames, frameBytes, type FrameSource, type Step } from './frames.js';
 import { countVerdicts, type RedirectTarget, type Verdict, type VerdictCounts } from './verdict.js';
 
 const PROBES = new URL('../../src/bpf/probes/build/', import.meta.url);
@@ -271,9 +271,23 @@ export class LiveBench {
    * when an output the counters promise does not arrive (it names the frame).
    */
   async replay(frames: FrameSource, o: { on: string; settleMs?: number; onProgress?: (done: number, total: number) => void }): Promise<LiveRun> {
-    const src = this.port(o.on);
-    if (!src.program) throw new XdpspecError('NO_PROGRAM', `no XDP program is attached to port ${o.on}; attach one before replaying`);
+    this.port(o.on);
     const inputs = await collectFrames(frames);
+    return this.replaySteps(
+      inputs.map((frame) => ({ on: o.on, frame })),
+      o,
+    );
+  }
+
+  /**
+   * Injects frames on the ports each step names, in order, one at a time: a conversation across
+   * ports (a LAN host's SYN, then the far side's SYN-ACK on the WAN port, ...), where state the
+   * programs keep carries from one step to the next. Every port a step names needs a program.
+   * The run's `port` is the first step's; each frame's result names its own.
+   */
+  async replaySteps(steps: readonly Step[], o: { settleMs?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<LiveRun> {
+    const inputs = steps.map((s, index) => ({ index, src: this.port(s.on), bytes: frameBytes(s.frame) }));
+    for (const { src } of inputs) if (!src.program) throw new XdpspecError('NO_PROGRAM', `no XDP program is attached to port ${src.name}; attach one before replaying`);
     const results: LiveFrameResult[] = [];
     const others: LiveOutput[] = [];
     const all = [...this.ports.values()];
@@ -283,65 +297,21 @@ export class LiveBench {
         for (const f of p.tester.receive()) into.push({ port: p.name, side: 'tester', frame: parseFrame(f) });
       }
     };
-    // Exceptions only come with drops (veth counts XDP_ABORTED as xdp_drops), so the probe's
-    // count is read again only after a drop.
-    let exceptions = src.program.mode === 'native' ? Number(src.program.probe.global('exceptions')) : 0;
-    for (const [index, bytes] of inputs.entries()) {
+    // Exceptions only come with drops (veth counts XDP_ABORTED as xdp_drops), so a port's probe
+    // count is read again only after a drop there.
+    const exceptions = new Map<string, number>();
+    for (const { src } of inputs) if (src.program!.mode === 'native' && !exceptions.has(src.name)) exceptions.set(src.name, Number(src.program!.probe.global('exceptions')));
+    for (const { index, src, bytes } of inputs) {
       if (o.onProgress && index % 1000 === 0) o.onProgress(index, inputs.length);
       // When counters already show each outcome, nothing below waits on the event loop; yield to
       // it now and then so signals (cleanup on SIGINT), timers and I/O of others still run.
       if (index % 64 === 63) await yieldToLoop();
       collect(others); // whatever arrived since the last frame was not caused by it
       if (bytes.length < 14) throw new XdpspecError('FRAME_TOO_SHORT', `frame #${index} is ${bytes.length} bytes, shorter than an Ethernet header (14)`);
-      if (src.program.mode === 'tc') {
-        results.push(await this.oneTc(src, index, bytes, others, collect));
-        continue;
-      }
-      if (src.program.mode === 'generic') {
-        results.push(await this.oneGeneric(src, index, bytes, others, collect));
-        continue;
-      }
-      const before = src.stats.read();
-      inject(src, index, bytes);
-      let after = before;
-      await until(() => q((after = src.stats.read()), 'xdp_packets') >= q(before, 'xdp_packets') + 1, `XDP on port ${o.on} running on frame #${index}`);
-      const d = (n: string) => q(after, n) - q(before, n);
-      if (d('xdp_packets') > 1) {
-        throw new XdpspecError('LIVE_STRAY', `while frame #${index} was injected, ${d('xdp_packets') - 1} other frame(s) reached XDP on port ${o.on}, so its verdict cannot be told from the counters; something besides the bench sends into the DUT (the tester's kernel answering ARP or ND, say: give both ends addresses so the bench sets static neighbours)`);
-      }
-      let verdict: Verdict;
-      if (d('xdp_drops') > 0) {
-        const now = Number(src.program.probe.global('exceptions'));
-        verdict = now > exceptions ? 'aborted' : 'dropped';
-        exceptions = now;
-      }
-      else if (d('xdp_tx') > 0) verdict = 'tx';
-      else if (d('xdp_redirect') > 0) verdict = 'redirected';
-      else if (d('xdp_tx_errors') > 0) throw new XdpspecError('LIVE_LOST', `frame #${index} was sent back or redirected into a device that could not take it (xdp_tx_errors)`);
-      else verdict = 'passed';
-      // The frame's output is what arrives where its verdict sends it; anything else seen
-      // meanwhile (the DUT's own reply, say) is not its output and goes to `others`.
-      const outputs: LiveOutput[] = [];
-      if (verdict === 'passed' || verdict === 'tx' || verdict === 'redirected') {
-        const want = (x: LiveOutput) => (verdict === 'passed' ? x.side === 'dut' && x.port === o.on : verdict === 'tx' ? x.side === 'tester' && x.port === o.on : x.side === 'tester');
-        const seen: LiveOutput[] = [];
-        await until(() => (collect(seen), seen.some(want)), `the output of frame #${index} (${verdict})`);
-        const main = closest(seen.filter(want), bytes);
-        for (const x of seen) (x === main ? outputs : others).push(x);
-      }
-      const input = parseFrame(bytes);
-      const main = outputs.find((x) => (verdict === 'passed' ? x.side === 'dut' : x.side === 'tester'));
-      results.push({
-        index,
-        program: src.program.name,
-        port: o.on,
-        input,
-        verdict,
-        output: main?.frame,
-        outputs,
-        changes: main ? diffFrames(input, main.frame) : [],
-        redirect: verdict === 'redirected' && main ? { known: true, port: main.port, ifindex: this.topology.port(main.port).dutIfindex } : undefined,
-      });
+      const mode = src.program!.mode;
+      if (mode === 'tc') results.push(await this.oneTc(src, index, bytes, others, collect));
+      else if (mode === 'generic') results.push(await this.oneGeneric(src, index, bytes, others, collect));
+      else results.push(await this.oneNative(src, index, bytes, others, collect, exceptions));
     }
     collect(others);
     // `settleMs` is the one fixed wait: how long to keep listening after the last frame for
@@ -354,7 +324,52 @@ export class LiveBench {
       }
     }
     o.onProgress?.(inputs.length, inputs.length);
-    return { port: o.on, frames: results, counts: countVerdicts(results), others };
+    return { port: steps[0]?.on ?? '', frames: results, counts: countVerdicts(results), others };
+  }
+
+  /** One frame in native mode: the driver's XDP counters say what became of it. */
+  private async oneNative(src: PortState, index: number, bytes: Buffer, others: LiveOutput[], collect: (into: LiveOutput[]) => void, exceptions: Map<string, number>): Promise<LiveFrameResult> {
+    const on = src.name;
+    const before = src.stats.read();
+    inject(src, index, bytes);
+    let after = before;
+    await until(() => q((after = src.stats.read()), 'xdp_packets') >= q(before, 'xdp_packets') + 1, `XDP on port ${on} running on frame #${index}`);
+    const d = (n: string) => q(after, n) - q(before, n);
+    if (d('xdp_packets') > 1) {
+      throw new XdpspecError('LIVE_STRAY', `while frame #${index} was injected, ${d('xdp_packets') - 1} other frame(s) reached XDP on port ${on}, so its verdict cannot be told from the counters; something besides the bench sends into the DUT (the tester's kernel answering ARP or ND, say: give both ends addresses so the bench sets static neighbours)`);
+    }
+    let verdict: Verdict;
+    if (d('xdp_drops') > 0) {
+      const now = Number(src.program!.probe.global('exceptions'));
+      verdict = now > exceptions.get(on)! ? 'aborted' : 'dropped';
+      exceptions.set(on, now);
+    } else if (d('xdp_tx') > 0) verdict = 'tx';
+    else if (d('xdp_redirect') > 0) verdict = 'redirected';
+    else if (d('xdp_tx_errors') > 0) throw new XdpspecError('LIVE_LOST', `frame #${index} was sent back or redirected into a device that could not take it (xdp_tx_errors)`);
+    else verdict = 'passed';
+    // The frame's output is what arrives where its verdict sends it; anything else seen
+    // meanwhile (the DUT's own reply, say) is not its output and goes to `others`.
+    const outputs: LiveOutput[] = [];
+    if (verdict === 'passed' || verdict === 'tx' || verdict === 'redirected') {
+      const want = (x: LiveOutput) => (verdict === 'passed' ? x.side === 'dut' && x.port === on : verdict === 'tx' ? x.side === 'tester' && x.port === on : x.side === 'tester');
+      const seen: LiveOutput[] = [];
+      await until(() => (collect(seen), seen.some(want)), `the output of frame #${index} (${verdict})`);
+      const main = closest(seen.filter(want), bytes);
+      for (const x of seen) (x === main ? outputs : others).push(x);
+    }
+    const input = parseFrame(bytes);
+    const main = outputs[0];
+    return {
+      index,
+      program: src.program!.name,
+      port: on,
+      input,
+      verdict,
+      output: main?.frame,
+      outputs,
+      changes: main ? diffFrames(input, main.frame) : [],
+      redirect: verdict === 'redirected' && main ? { known: true, port: main.port, ifindex: this.topology.port(main.port).dutIfindex } : undefined,
+    };
   }
 
   /**

@@ -1,6 +1,7 @@
 import { inNetns, RedirectProbe, type Program, type TestRunOptions } from '../bpf/index.js';
 import { diffFrames, parseFrame } from '../packet/index.js';
-import { collectFrames, type FrameSource } from './frames.js';
+import { XdpspecError } from '../errors.js';
+import { collectFrames, frameBytes, type FrameSource, type Step } from './frames.js';
 import { countVerdicts, verdictOf, type FrameResult, type RedirectTarget, type VerdictCounts } from './verdict.js';
 
 /** The unit engine's answer for a run of frames. */
@@ -34,17 +35,41 @@ export interface UnitOptions extends TestRunOptions {
  */
 export async function runUnit(program: Program, frames: FrameSource, options: UnitOptions = {}): Promise<UnitRun> {
   const inputs = await collectFrames(frames);
+  const results = runAll(
+    inputs.map((bytes) => ({ program, bytes })),
+    options,
+  );
+  return { program: program.name, frames: results, counts: countVerdicts(results) };
+}
+
+/**
+ * The unit engine's side of a conversation across ports: each step's frame goes through the
+ * program that `programs` puts on the step's port, in order, so programs that share maps (a
+ * LAN-side and a WAN-side program of one object) see each other's state as they would live.
+ * Each result names its port. @throws XdpspecError `NO_PROGRAM` for a port with no program.
+ */
+export function runUnitSteps(programs: Readonly<Record<string, Program>>, steps: readonly Step[], options: UnitOptions = {}): UnitRun {
+  const items = steps.map((s, i) => {
+    const program = programs[s.on];
+    if (!program) throw new XdpspecError('NO_PROGRAM', `step #${i} is on port ${s.on}, which has no program; programs are given for: ${Object.keys(programs).join(', ')}`);
+    return { program, bytes: frameBytes(s.frame), port: s.on };
+  });
+  const results = runAll(items, options);
+  return { program: [...new Set(items.map((x) => x.program.name))].join(', '), frames: results, counts: countVerdicts(results) };
+}
+
+function runAll(items: readonly { program: Program; bytes: Buffer; port?: string }[], options: UnitOptions): FrameResult[] {
   const { redirectProbe, locateRedirects = true, netns, ...runOptions } = options;
   let probe = redirectProbe;
   const ownProbe = redirectProbe === undefined;
 
-  const locate = (bytes: Buffer): RedirectTarget => {
+  const locate = (program: Program, bytes: Buffer): RedirectTarget => {
     if (!locateRedirects) return { known: false, reason: 'redirect targets were not asked for (locateRedirects: false)' };
     probe ??= RedirectProbe.open();
     return probe.locate(program, bytes, runOptions);
   };
 
-  const classify = (bytes: Buffer, index: number): FrameResult => {
+  const classify = ({ program, bytes, port }: { program: Program; bytes: Buffer; port?: string }, index: number): FrameResult => {
     const r = program.testRun(bytes, runOptions);
     const verdict = verdictOf(r.action);
     const input = parseFrame(bytes);
@@ -52,12 +77,13 @@ export async function runUnit(program: Program, frames: FrameSource, options: Un
     return {
       index,
       program: program.name,
+      ...(port === undefined ? {} : { port }),
       input,
       verdict,
       action: r.action,
       output,
       changes: output ? diffFrames(input, output) : [],
-      redirect: verdict === 'redirected' ? locate(bytes) : undefined,
+      redirect: verdict === 'redirected' ? locate(program, bytes) : undefined,
       durationNs: r.durationNs,
     };
   };
@@ -65,8 +91,7 @@ export async function runUnit(program: Program, frames: FrameSource, options: Un
   try {
     // One switch for the whole run: classify is synchronous, and a redirect rerun's private
     // namespace returns to this one.
-    const results = inNetns(netns, () => inputs.map(classify));
-    return { program: program.name, frames: results, counts: countVerdicts(results) };
+    return inNetns(netns, () => items.map(classify));
   } finally {
     if (ownProbe) probe?.close();
   }

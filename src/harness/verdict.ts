@@ -43,6 +43,8 @@ export interface FrameResult {
   readonly index: number;
   /** The program that decided. */
   readonly program: string;
+  /** The port it came in on, in a run of steps across ports (`runUnitSteps`). */
+  readonly port?: string;
   readonly input: Frame;
   readonly verdict: Verdict;
   /** The return code by name: `XDP_PASS`, `TC_ACT_SHOT`, ... */
