@@ -22,6 +22,7 @@ export const OBJ = {
   firewall: 'bpf/build/xdp_firewall.bpf.o',
   tcRedirect: 'bpf/build/tc_redirect.bpf.o',
   xdpRedirect: 'bpf/build/xdp_redirect.bpf.o',
+  router: 'bpf/build/xdp_router.bpf.o',
 };
 
 export const SPEC_OBJ = { verdicts: 'specs/bpf/build/verdicts.bpf.o', tcVerdicts: 'specs/bpf/build/tc_verdicts.bpf.o' };
