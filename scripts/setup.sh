@@ -12,8 +12,8 @@ say() { printf 'xdpspec setup: %s\n' "$*" >&2; }
 # libbpf.so.1, libpcap-dev lets cap build, iproute2 makes namespaces and veths,
 # tcpdump/tshark/tcpreplay are the reference tools specs and benchmarks compare against,
 # bpftool inspects loaded programs, ethtool switches checksum offload off where a spec replays
-# what a real socket sent.
-packages=(clang llvm libbpf-dev libpcap-dev linux-libc-dev iproute2 tcpdump tshark tcpreplay bpftool ethtool make g++)
+# what a real socket sent, iputils-ping measures the round trip the egress article reports.
+packages=(clang llvm libbpf-dev libpcap-dev linux-libc-dev iproute2 tcpdump tshark tcpreplay bpftool ethtool iputils-ping make g++)
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

@@ -23,6 +23,8 @@ export const OBJ = {
   tcRedirect: 'bpf/build/tc_redirect.bpf.o',
   xdpRedirect: 'bpf/build/xdp_redirect.bpf.o',
   router: 'bpf/build/xdp_router.bpf.o',
+  egressIsn: 'bpf/build/xdp_egress_isn.bpf.o',
+  lb: 'bpf/build/xdp_lb.bpf.o',
 };
 
 export const SPEC_OBJ = { verdicts: 'specs/bpf/build/verdicts.bpf.o', tcVerdicts: 'specs/bpf/build/tc_verdicts.bpf.o' };

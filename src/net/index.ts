@@ -1,6 +1,7 @@
-export { Topology, type Port, type PortSpec, type TopologySpec } from './topology.js';
+export { Topology, type Host, type HostSpec, type Port, type PortSpec, type TopologySpec } from './topology.js';
 export { sweepLeftovers, ownedNamespaces, releaseAll } from './registry.js';
 export { PacketSocket, type CaptureStats } from './packet-socket.js';
 export { until } from './wait.js';
 export { DriverStats } from './ethtool.js';
 export { watchBpffs } from './bpffs.js';
+export { egressLab, loadBalancerLab, type EgressLabOptions, type LoadBalancerLabOptions } from './labs.js';

@@ -32,6 +32,28 @@ export interface PortSpec {
    * through the DUT: in one namespace the kernel would deliver between them locally.
    */
   readonly separateHost?: boolean;
+  /**
+   * Enslave the DUT end to a bridge of this name in the DUT namespace (made when first named):
+   * the DUT then switches between its bridged ports, as the egress article's host does between
+   * the outer veth end and the uplink. The DUT end's own addresses are then unused.
+   */
+  readonly dutBridge?: string;
+  /**
+   * Enslave the tester end to a bridge of this name in the shared tester namespace, where
+   * `hosts` can join it: the load-balancer lab's switch. Not with `separateHost`.
+   */
+  readonly testerBridge?: string;
+}
+
+/** A host of its own (a namespace) on a tester-side bridge: a client or a backend of a lab. */
+export interface HostSpec {
+  /** Its interface's name, also the name of the bridge port in the tester namespace. At most 15 characters. */
+  readonly name: string;
+  /** The tester-side bridge it hangs off (one a port names in `testerBridge`, or one of its own). */
+  readonly bridge: string;
+  readonly mac?: string;
+  readonly addresses?: readonly string[];
+  readonly routes?: readonly string[];
 }
 
 export interface TopologySpec {
@@ -41,6 +63,15 @@ export interface TopologySpec {
    * bpf_fib_lookup need it, since the kernel answers "forwarding disabled" otherwise.
    */
   readonly forwarding?: boolean;
+  readonly hosts?: readonly HostSpec[];
+}
+
+/** A host as created. */
+export interface Host {
+  readonly name: string;
+  readonly netns: string;
+  readonly ifindex: number;
+  readonly mac: string;
 }
 
 /** A port as created. */
@@ -77,6 +108,24 @@ function check(spec: TopologySpec): void {
       }
     }
     if (p.mtu !== undefined && (!Number.isInteger(p.mtu) || p.mtu < 68 || p.mtu > 65535)) throw new XdpspecError('TOPOLOGY', `port ${p.name}: MTU ${p.mtu} is outside 68-65535`);
+    if (p.testerBridge && p.separateHost) throw new XdpspecError('TOPOLOGY', `port ${p.name}: a tester end on a bridge lives in the shared tester namespace; drop separateHost or testerBridge`);
+  }
+  const bridges = new Set([...spec.ports.flatMap((p) => [p.dutBridge, p.testerBridge]), ...(spec.hosts ?? []).map((h) => h.bridge)].filter((b): b is string => !!b));
+  for (const h of spec.hosts ?? []) {
+    if (!/^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/.test(h.name)) throw new XdpspecError('TOPOLOGY', `host name ${JSON.stringify(h.name)} is not a usable interface name: 1-15 letters, digits, _ . -, starting with a letter`);
+    if (seen.has(h.name)) throw new XdpspecError('TOPOLOGY', `${h.name} names two ports or hosts`);
+    seen.add(h.name);
+    for (const a of h.addresses ?? []) {
+      try {
+        ipaddr.parseCIDR(a);
+      } catch {
+        throw new XdpspecError('TOPOLOGY', `host ${h.name}: ${JSON.stringify(a)} is not an address with a prefix length, e.g. 10.0.0.1/24`);
+      }
+    }
+  }
+  for (const b of bridges) {
+    if (!/^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/.test(b)) throw new XdpspecError('TOPOLOGY', `bridge name ${JSON.stringify(b)} is not a usable interface name`);
+    if (seen.has(b)) throw new XdpspecError('TOPOLOGY', `${b} names both a bridge and a port or host`);
   }
 }
 
@@ -115,6 +164,7 @@ export class Topology {
     readonly ports: ReadonlyMap<string, Port>,
     /** Every namespace made: DUT, tester, and the separate hosts. */
     readonly namespaces: readonly string[],
+    readonly hosts: ReadonlyMap<string, Host> = new Map(),
   ) {}
 
   /** @throws XdpspecError `TOPOLOGY` naming what is wrong with the spec or which `ip` command failed. */
@@ -131,53 +181,116 @@ export class Topology {
         if (ns !== tester) (register(ns), all.push(ns));
         return { spec: p, dutMac: p.dutMac ?? mac(0xd0), testerMac: p.testerMac ?? mac(0x7e), ns };
       });
+      const hosts = (spec.hosts ?? []).map((h) => {
+        const ns = namespaceName('h');
+        register(ns);
+        all.push(ns);
+        return { spec: h, mac: h.mac ?? mac(0x5e), ns };
+      });
+      // Bridges per namespace, and which of its links each enslaves.
+      const bridges = new Map<string, Map<string, string[]>>();
+      const enslave = (ns: string, bridge: string, link: string) => {
+        const inNs = bridges.get(ns) ?? bridges.set(ns, new Map()).get(ns)!;
+        (inNs.get(bridge) ?? inNs.set(bridge, []).get(bridge)!).push(link);
+      };
+      for (const { spec: p } of ports) {
+        if (p.dutBridge) enslave(dut, p.dutBridge, p.name);
+        if (p.testerBridge) enslave(tester, p.testerBridge, p.name);
+      }
+      for (const { spec: h } of hosts) enslave(tester, h.bridge, h.name);
       await ipBatch(undefined, [
         ...all.map((ns) => `netns add ${ns}`),
         ...ports.map(({ spec: p, dutMac, testerMac, ns }) => {
           const mtu = p.mtu ? ` mtu ${p.mtu}` : '';
           return `link add ${p.name} netns ${dut} address ${dutMac}${mtu} type veth peer name ${p.name} netns ${ns} address ${testerMac}${mtu}`;
         }),
+        ...hosts.map(({ spec: h, mac: m, ns }) => `link add ${h.name} netns ${tester} type veth peer name ${h.name} netns ${ns} address ${m}`),
+        // No spanning tree, no forwarding delay, no multicast snooping: a bridge that sends
+        // nothing of its own and forwards from the first frame.
+        ...[...bridges].flatMap(([ns, inNs]) => [...inNs.keys()].map((b) => `link add ${b} netns ${ns} type bridge stp_state 0 forward_delay 0 mcast_snooping 0`)),
       ]);
       // Links are created down: switch IPv6 off (or its autoconfiguration and DAD) before
       // they come up, so they never send router or neighbour solicitations of their own.
       const portsIn = (ns: string) => (ns === dut ? ports : ports.filter((p) => p.ns === ns));
+      const linksIn = (ns: string) => [
+        ...portsIn(ns).map(({ spec: p }) => p.name),
+        ...(ns === tester ? hosts.map(({ spec: h }) => h.name) : hosts.filter((h) => h.ns === ns).map(({ spec: h }) => h.name)),
+        ...(bridges.get(ns)?.keys() ?? []),
+      ];
       for (const ns of all) {
         sysctl(ns, 'net.ipv6.conf.default.disable_ipv6', '1');
-        for (const { spec: p } of portsIn(ns)) {
-          if (p.ipv6) {
-            sysctl(ns, `net.ipv6.conf.${p.name}.addr_gen_mode`, '1');
-            sysctl(ns, `net.ipv6.conf.${p.name}.accept_dad`, '0');
-            sysctl(ns, `net.ipv6.conf.${p.name}.accept_ra`, '0');
-            sysctl(ns, `net.ipv6.conf.${p.name}.router_solicitations`, '0');
-          } else sysctl(ns, `net.ipv6.conf.${p.name}.disable_ipv6`, '1');
+        const v6 = new Set(portsIn(ns).filter(({ spec: p }) => p.ipv6).map(({ spec: p }) => p.name));
+        for (const link of linksIn(ns)) {
+          if (v6.has(link)) {
+            sysctl(ns, `net.ipv6.conf.${link}.addr_gen_mode`, '1');
+            sysctl(ns, `net.ipv6.conf.${link}.accept_dad`, '0');
+            sysctl(ns, `net.ipv6.conf.${link}.accept_ra`, '0');
+            sysctl(ns, `net.ipv6.conf.${link}.router_solicitations`, '0');
+          } else sysctl(ns, `net.ipv6.conf.${link}.disable_ipv6`, '1');
         }
       }
       if (spec.forwarding) {
         sysctl(dut, 'net.ipv4.conf.all.forwarding', '1');
         if (ports.some((p) => p.spec.ipv6)) sysctl(dut, 'net.ipv6.conf.all.forwarding', '1');
       }
-      for (const ns of all) linksUp(ns, ['lo', ...portsIn(ns).map(({ spec: p }) => p.name)]);
-      // Addresses and routes (after the links are up, as routes need) take an ip process per
-      // namespace that has any.
-      // Static neighbours both ways: ARP or neighbour discovery would put frames on the wire
-      // that no one injected, and they would run through the program under test.
+      for (const ns of all) linksUp(ns, ['lo', ...linksIn(ns)]);
+
+      // Static neighbours: ARP or neighbour discovery would put frames on the wire that no one
+      // injected, and they would run through the program under test. Every interface with
+      // addresses is an end on an L2 segment (a veth pair, or a bridge and everything on it),
+      // and knows the MAC of every address on its segment.
+      interface End {
+        ns: string;
+        link: string;
+        mac: string;
+        addresses: readonly string[];
+        segment: string;
+      }
+      const ends: End[] = [];
+      for (const { spec: p, dutMac, testerMac, ns } of ports) {
+        // A bridged end is a switch port, not an end: its peer is on the bridge's segment.
+        const dutSide = p.dutBridge ? `br:${dut}:${p.dutBridge}` : undefined;
+        const testerSide = p.testerBridge ? `br:${tester}:${p.testerBridge}` : undefined;
+        if (!dutSide) ends.push({ ns: dut, link: p.name, mac: dutMac, addresses: p.dutAddresses ?? [], segment: testerSide ?? `pair:${p.name}` });
+        if (!testerSide) ends.push({ ns, link: p.name, mac: testerMac, addresses: p.testerAddresses ?? [], segment: dutSide ?? `pair:${p.name}` });
+      }
+      for (const { spec: h, mac: m, ns } of hosts) ends.push({ ns, link: h.name, mac: m, addresses: h.addresses ?? [], segment: `br:${tester}:${h.bridge}` });
       const host = (cidr: string) => cidr.slice(0, cidr.indexOf('/'));
-      const side = (which: 'dut' | 'tester', ns: string) =>
-        portsIn(ns).flatMap(({ spec: p, dutMac, testerMac }) => [
-          ...((which === 'dut' ? p.dutAddresses : p.testerAddresses) ?? []).map((a) => `address add ${a} dev ${p.name}${a.includes(':') ? ' nodad' : ''}`),
-          ...((which === 'dut' ? p.testerAddresses : p.dutAddresses) ?? []).map((a) => `neigh replace ${host(a)} lladdr ${which === 'dut' ? testerMac : dutMac} dev ${p.name} nud permanent`),
-          ...((which === 'dut' ? p.dutRoutes : p.testerRoutes) ?? []).map((r) => `route add ${r} dev ${p.name}`),
-        ]);
-      await Promise.all(all.map((ns) => ipBatch(ns, side(ns === dut ? 'dut' : 'tester', ns))));
+      const family = (a: string) => (a.includes(':') ? 6 : 4);
+      const routesOf = (e: End) => {
+        const p = spec.ports.find((x) => x.name === e.link);
+        if (p) return (e.ns === dut ? p.dutRoutes : p.testerRoutes) ?? [];
+        return spec.hosts?.find((x) => x.name === e.link)?.routes ?? [];
+      };
+      const lines = new Map<string, string[]>(all.map((ns) => [ns, []]));
+      for (const [ns, inNs] of bridges) for (const [b, links] of inNs) lines.get(ns)!.push(...links.map((l) => `link set dev ${l} master ${b}`));
+      for (const e of ends) {
+        const out = lines.get(e.ns)!;
+        out.push(...e.addresses.map((a) => `address add ${a} dev ${e.link}${a.includes(':') ? ' nodad' : ''}`));
+        for (const o of ends) {
+          if (o === e || o.segment !== e.segment) continue;
+          for (const a of o.addresses) if (e.addresses.some((x) => family(x) === family(a))) out.push(`neigh replace ${host(a)} lladdr ${o.mac} dev ${e.link} nud permanent`);
+        }
+        out.push(...routesOf(e).map((r) => `route add ${r} dev ${e.link}`));
+      }
+      await Promise.all(all.map((ns) => ipBatch(ns, lines.get(ns)!)));
       const ifindex = (ns: string, name: string) => inNetns(ns, () => ffi().if_nametoindex(name));
       const created = new Map(
         ports.map(({ spec: p, dutMac, testerMac, ns }) => [p.name, { name: p.name, dutIfindex: ifindex(dut, p.name), testerIfindex: ifindex(ns, p.name), dutMac, testerMac, testerNetns: ns }]),
       );
-      return new Topology(dut, tester, created, all);
+      const madeHosts = new Map(hosts.map(({ spec: h, mac: m, ns }) => [h.name, { name: h.name, netns: ns, ifindex: ifindex(ns, h.name), mac: m }]));
+      return new Topology(dut, tester, created, all, madeHosts);
     } catch (err) {
       release(all);
       throw err;
     }
+  }
+
+  /** The host called `name`. @throws XdpspecError listing the hosts. */
+  host(name: string): Host {
+    const h = this.hosts.get(name);
+    if (!h) throw new XdpspecError('NO_HOST', `host ${JSON.stringify(name)} does not exist; hosts: ${[...this.hosts.keys()].join(', ') || '(none)'}`);
+    return h;
   }
 
   /** The port called `name`. @throws XdpspecError listing the ports. */
