@@ -146,6 +146,22 @@ describe('both engines on one case', () => {
     }
   });
 
+  it('fail when the two runs leave the maps in different states, and agree once the unit run has the same ingress device', async () => {
+    const o = loadObject(SPEC_OBJ.ingressSeen);
+    try {
+      const f = frame.eth({ dst: bench.topology.port('wan').dutMac }).ipv4().udp();
+      const err = await runBoth(o.program(), bench, 'wan', [f]).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(EngineDisagreement);
+      expect((err as EngineDisagreement).frames).to.deep.equal([]);
+      expect((err as EngineDisagreement).maps).to.have.length(1);
+      expect((err as Error).message).to.match(/^the unit and live engines agree on the one frame\n\nbut they left maps in different states:\n {2}ingress_seen\.bpf\.o\/seen: 1 entry differs, first key 00000000: live ([0-9a-f]{8}), unit (?!\1)[0-9a-f]{8}$/);
+      await runBoth(o.program(), bench, 'wan', [f], { unit: { ingressIfindex: bench.topology.port('wan').dutIfindex, netns: bench.topology.dut } });
+      expect(o.map('seen').get(0)).to.equal(bench.topology.port('wan').dutIfindex);
+    } finally {
+      o.close();
+    }
+  });
+
   it('fail, naming the frames, when a program decides differently live', async () => {
     const v = loadObject(SPEC_OBJ.verdicts);
     try {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
 import { readdirSync } from 'node:fs';
-import { Topology, XdpspecError, attachTc, attachXdp, loadObject, ownedNamespaces, sweepLeftovers } from '../../src/index.js';
+import { Topology, XdpspecError, attachTc, attachXdp, egressLab, loadBalancerLab, loadObject, ownedNamespaces, sweepLeftovers } from '../../src/index.js';
 import { startChild } from '../support/children.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 
@@ -46,6 +46,34 @@ describe('topology', () => {
     expect(namespaces()).to.not.include(t.dut);
   });
 
+  it('puts ends on bridges and hosts of their own on a tester-side bridge, with static neighbours across each bridge', async () => {
+    const t = await Topology.create(loadBalancerLab());
+    const e = await Topology.create(egressLab());
+    try {
+      const h2 = t.host('h2');
+      expect(namespaces()).to.include(h2.netns);
+      expect(await ipIn(h2.netns, '-4', '-br', 'addr', 'show', 'h2')).to.include('10.0.0.2/24');
+      const br = JSON.parse(await ipIn(t.tester, '-j', '-d', 'link', 'show', 'br0'))[0];
+      expect(br.linkinfo.info_kind).to.equal('bridge');
+      expect(br.linkinfo.info_data).to.include({ stp_state: 0, forward_delay: 0, mcast_snooping: 0 });
+      for (const port of ['lb', 'h2', 'h3', 'client']) expect(await ipIn(t.tester, '-br', 'link', 'show', 'master', 'br0')).to.include(port);
+      // Every address on the bridge's segment, and only those, is a static neighbour.
+      const neigh = async (ns: string, dev: string) => (await ipIn(ns, 'neigh', 'show', 'dev', dev)).trim().split('\n').map((l) => l.trim()).sort();
+      const lb = t.port('lb').dutMac;
+      expect(await neigh(h2.netns, 'h2')).to.deep.equal([`10.0.0.10 lladdr ${lb} PERMANENT`, `10.0.0.3 lladdr ${t.host('h3').mac} PERMANENT`, `10.0.1.1 lladdr ${t.host('client').mac} PERMANENT`, `10.0.1.10 lladdr ${lb} PERMANENT`]);
+      expect(await neigh(t.dut, 'lb')).to.have.length(3);
+      expect(await ipIn(h2.netns, 'route', 'show', '10.0.1.0/24')).to.include('via 10.0.0.10');
+      expect(() => t.host('h9')).to.throw(XdpspecError, 'hosts: h2, h3, client');
+      // The egress lab: both DUT ends are ports of one bridge; its hosts know each other.
+      expect(await ipIn(e.dut, '-br', 'link', 'show', 'master', 'br0')).to.match(/app[\s\S]*uplink/);
+      expect((await ipIn(e.port('app').testerNetns, 'neigh', 'show', 'dev', 'app')).trim()).to.equal(`10.0.0.3 lladdr ${e.port('uplink').testerMac} PERMANENT`);
+    } finally {
+      t.close();
+      e.close();
+    }
+    expect(namespaces()).to.not.include.members([...t.namespaces, ...e.namespaces]);
+  });
+
   it('takes attached programs with it when closed, and their detach is then a no-op', async () => {
     const t = await Topology.create({ ports: [{ name: 'wan' }] });
     const xdp = loadObject(OBJ.ipv6Filter);
@@ -81,6 +109,10 @@ describe('topology', () => {
       [{ ports: [{ name: 'wan' }, { name: 'wan' }] }, 'port wan is given twice'],
       [{ ports: [{ name: 'wan', dutAddresses: ['10.0.0.1'] }] }, 'is not an address with a prefix length, e.g. 10.0.0.1/24'],
       [{ ports: [{ name: 'wan', mtu: 20 }] }, 'MTU 20 is outside 68-65535'],
+      [{ ports: [{ name: 'lb', testerBridge: 'br0', separateHost: true }] }, 'drop separateHost or testerBridge'],
+      [{ ports: [{ name: 'lb', testerBridge: 'br0' }], hosts: [{ name: 'lb', bridge: 'br0' }] }, 'lb names two ports or hosts'],
+      [{ ports: [{ name: 'lb', testerBridge: 'h2' }], hosts: [{ name: 'h2', bridge: 'h2' }] }, 'h2 names both a bridge and a port or host'],
+      [{ ports: [{ name: 'lb' }], hosts: [{ name: 'h2', bridge: 'br0', addresses: ['10.0.0.2'] }] }, 'host h2: "10.0.0.2" is not an address with a prefix length'],
     ] as const;
     for (const [spec, msg] of bad) {
       const err = await Topology.create(spec as never).catch((e: unknown) => e);

@@ -22,7 +22,7 @@ export class EngineDisagreement extends XdpspecError {
       return `  #${i}  ${summarize(u.input)}\n       unit: ${u.verdict} (${u.action})   live: ${l.verdict}${out}`;
     });
     const more = frames.length > 10 ? `\n  ... and ${frames.length - 10} more` : '';
-    const head = frames.length ? `the unit and live engines disagree on ${frames.length} of ${unit.frames.length} frames\n\n${lines.join('\n')}${more}` : `the unit and live engines agree on all ${unit.frames.length} frames`;
+    const head = frames.length ? `the unit and live engines disagree on ${frames.length} of ${unit.frames.length} frames\n\n${lines.join('\n')}${more}` : `the unit and live engines agree on ${unit.frames.length === 1 ? 'the one frame' : `all ${unit.frames.length} frames`}`;
     const tail = maps.length ? `\n\n${frames.length ? 'and they' : 'but they'} left maps in different states:\n${maps.map((m) => `  ${m}`).join('\n')}` : '';
     super('ENGINES_DISAGREE', head + tail);
   }
