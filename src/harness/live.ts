@@ -65,7 +65,7 @@ interface PortState {
   /** TC ports: sockets bound to one EtherType each on the DUT end, which get frames after TC. */
   readonly afterTc: Map<number, PacketSocket>;
   /** `mode`: how an XDP program is attached, or `tc` for a TC program on ingress; it says what to read. */
-  program?: { name: string; mode: LiveMode; attachment: Attachment; probe: LoadedObject; links: Ptr[] };
+  program?: { name: string; source?: Program; mode: LiveMode; attachment: Attachment; probe: LoadedObject; links: Ptr[] };
 }
 
 type LiveMode = 'native' | 'generic' | 'tc';
@@ -166,8 +166,9 @@ export class LiveBench {
   }
 
   /**
-   * Attaches a program to a port's DUT end (one program per port; attaching again replaces
-   * it): an XDP program in `mode`, or a TC (sched_cls) program on the port's ingress hook.
+   * Attaches a program to a port's DUT end (one program per port; attaching another replaces
+   * it, attaching the same one again in the same mode changes nothing): an XDP program in
+   * `mode`, or a TC (sched_cls) program on the port's ingress hook.
    */
   attach(program: Program, portName: string, mode: 'native' | 'generic' = 'native'): Attachment {
     if (program.typeId === PROG_TYPE.sched_cls) return this.attachTc(program, portName);
@@ -186,13 +187,17 @@ export class LiveBench {
     return this.attachWatched(program, portName, 'tc', () => attachTc(program, { interface: portName, netns: this.topology.dut }, 'ingress'));
   }
 
-  /** Replaces what is on the port with `attach()`'s attachment and the probe its mode needs. */
+  /**
+   * Replaces what is on the port with `attach()`'s attachment and the probe its mode needs. The
+   * same program already there in the same mode stays as it is (runs of steps attach each time).
+   */
   private attachWatched(program: Program, portName: string, mode: LiveMode, attach: () => Attachment): Attachment {
     const p = this.port(portName);
+    if (p.program?.source === program && p.program.mode === mode) return p.program.attachment;
     this.detach(portName);
     const attachment = attach();
     try {
-      p.program = { name: program.name, mode, attachment, ...this.probeFor(portName, mode) };
+      p.program = { name: program.name, source: program, mode, attachment, ...this.probeFor(portName, mode) };
     } catch (err) {
       attachment.detach();
       throw err;
