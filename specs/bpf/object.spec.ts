@@ -43,6 +43,25 @@ describe('BPF objects', () => {
     }
   });
 
+  it("reports each program's verifier work and sizes, larger for a larger program", () => {
+    const small = loadObject(OBJ.ipv6Filter);
+    const large = loadObject(OBJ.router);
+    try {
+      const a = small.program().stats();
+      const b = large.program('xdp_router_lan').stats();
+      for (const st of [a, b]) {
+        expect(st.verifiedInstructions).to.be.a('number').and.greaterThan(0);
+        expect(st.xlatedBytes % 8, 'whole instructions').to.equal(0);
+        expect(st.jitedBytes).to.be.greaterThan(0);
+      }
+      expect(b.verifiedInstructions!).to.be.greaterThan(a.verifiedInstructions!);
+      expect(b.xlatedBytes).to.be.greaterThan(a.xlatedBytes);
+    } finally {
+      small.close();
+      large.close();
+    }
+  });
+
   it('names what exists when a program, map or global does not', () => {
     const l = loadObject(OBJ.maps);
     try {

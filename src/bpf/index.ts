@@ -1,5 +1,5 @@
 export { OpenedObject, LoadedObject, loadObject, type ProgramInfo } from './object.js';
-export { Program, type ProgramRun } from './program.js';
+export { Program, type ProgramRun, type ProgramStats } from './program.js';
 export { BpfMap, type MapInfo, type UpdateMode } from './map.js';
 export { ValueShapeError } from './codec.js';
 export type { TestRunOptions, RawRun } from './testrun.js';

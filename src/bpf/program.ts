@@ -1,6 +1,8 @@
 import type { LoadedObject, ProgramInfo } from './object.js';
 import { returnCodeName } from './kinds.js';
-import type { Ptr } from './ffi.js';
+import { errno, ffi, type Ptr } from './ffi.js';
+import { BpfError } from '../errors.js';
+import { errnoName } from './map.js';
 import { TestRunner, type RawRun, type TestRunOptions } from './testrun.js';
 
 /** One run of a program on one frame: the return code by name, and the output bytes. */
@@ -8,6 +10,22 @@ export interface ProgramRun extends RawRun {
   /** `XDP_PASS`, `XDP_DROP`, ... or `TC_ACT_OK`, `TC_ACT_SHOT`, ... */
   readonly action: string;
 }
+
+/** What the kernel says of a loaded program's size and of the verifier's work on it. */
+export interface ProgramStats {
+  /** Instructions the verifier processed to accept it (kernel 5.16+; undefined before). */
+  readonly verifiedInstructions: number | undefined;
+  /** Size after the verifier's rewrites, bytes. */
+  readonly xlatedBytes: number;
+  /** Size of the JIT's machine code, bytes (0 without a JIT). */
+  readonly jitedBytes: number;
+}
+
+// struct bpf_prog_info offsets (linux/bpf.h); the kernel fills as much as it knows of it.
+const INFO_SIZE = 232;
+const JITED_LEN = 16;
+const XLATED_LEN = 20;
+const VERIFIED_INSNS = 216;
 
 /** A loaded program. */
 export class Program implements ProgramInfo {
@@ -47,6 +65,26 @@ export class Program implements ProgramInfo {
   testRunMany(frames: readonly Uint8Array[], options?: TestRunOptions): ProgramRun[] {
     this.runner ??= new TestRunner(this.fd, this.typeId, this.name);
     return this.runner.runMany(frames, options).map((r) => ({ retval: r.retval, output: r.output, durationNs: r.durationNs, action: returnCodeName(this.typeId, r.retval) }));
+  }
+
+  /**
+   * The verifier's work on the program and its sizes, from the kernel's program info: a change
+   * that makes the verifier work much harder is worth knowing before deploy, since older kernels
+   * with lower limits refuse it first.
+   * @throws BpfError when the kernel refuses the query.
+   */
+  stats(): ProgramStats {
+    const info = Buffer.alloc(INFO_SIZE);
+    const len = [INFO_SIZE];
+    if (ffi().bpf_obj_get_info_by_fd(this.fd, info, len) !== 0) {
+      const e = errno();
+      throw new BpfError(`get info of program ${this.name}`, e, errnoName(e));
+    }
+    return {
+      verifiedInstructions: len[0]! >= VERIFIED_INSNS + 4 ? info.readUInt32LE(VERIFIED_INSNS) : undefined,
+      xlatedBytes: info.readUInt32LE(XLATED_LEN),
+      jitedBytes: info.readUInt32LE(JITED_LEN),
+    };
   }
 
   /** Frees the test-run buffers (the program itself is unloaded with its object). */
