@@ -35,11 +35,7 @@ int tc_redirect(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	/* Without this the target's peer would see its neighbour's MAC as the destination and
 	 * drop the frame as not its own. */
-	/* Byte by byte: each read of the volatile global must happen at run time (a memcpy would
-	 * cast the volatile away, and clang would fold in the all-zero initial value). */
-#pragma unroll
-	for (int i = 0; i < ETH_ALEN; i++)
-		eth->h_dest[i] = next_hop_mac[i];
+	copy_config_mac(eth->h_dest, next_hop_mac);
 	return bpf_redirect(target_ifindex, to_ingress ? BPF_F_INGRESS : 0);
 }
 

@@ -59,10 +59,10 @@ static __always_inline struct tcphdr *parse_ipv4_tcp(struct xdp_md *ctx, struct 
 	if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
 		return NULL;
 	ip = parse_iphdr(&c, end);
-	if (!ip || ip->protocol != IPPROTO_TCP || (ip->frag_off & bpf_htons(0x3FFF)))
+	if (!ip || ip->protocol != IPPROTO_TCP || ipv4_is_fragment(ip))
 		return NULL;
-	tcp = c.pos;
-	if ((void *)(tcp + 1) > end || tcp->doff < 5)
+	tcp = parse_tcphdr(&c, end);
+	if (!tcp)
 		return NULL;
 	*ipp = ip;
 	return tcp;

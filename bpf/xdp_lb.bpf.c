@@ -68,21 +68,16 @@ struct l4 {
 
 static __always_inline int parse_l4(struct cursor *c, void *end, struct iphdr *ip, struct l4 *l)
 {
-	if (ip->frag_off & bpf_htons(0x3FFF))
-		return -1;
-	if (ip->protocol == IPPROTO_TCP) {
-		struct tcphdr *tcp = c->pos;
+	struct tcphdr *tcp;
+	struct udphdr *udp;
 
-		if ((void *)(tcp + 1) > end)
-			return -1;
+	if (ipv4_is_fragment(ip))
+		return -1;
+	if (ip->protocol == IPPROTO_TCP && (tcp = parse_tcphdr(c, end))) {
 		*l = (struct l4){ &tcp->source, &tcp->dest, &tcp->check, 0 };
 		return 0;
 	}
-	if (ip->protocol == IPPROTO_UDP) {
-		struct udphdr *udp = c->pos;
-
-		if ((void *)(udp + 1) > end)
-			return -1;
+	if (ip->protocol == IPPROTO_UDP && (udp = parse_udphdr(c, end))) {
 		*l = (struct l4){ &udp->source, &udp->dest, &udp->check, 1 };
 		return 0;
 	}
@@ -128,11 +123,6 @@ static __always_inline int pick(__u32 hash, __u32 *slot, struct backend **b)
 	return -1;
 }
 
-static __always_inline void copy_mac(__u8 *to, const __u8 *from)
-{
-	__builtin_memcpy(to, from, ETH_ALEN);
-}
-
 SEC("xdp")
 int xdp_lb(struct xdp_md *ctx)
 {
@@ -166,8 +156,8 @@ int xdp_lb(struct xdp_md *ctx)
 				return XDP_DROP; /* no backend to send it to */
 			fresh.slot = slot;
 			fresh.backend_addr = b->addr;
-			copy_mac(fresh.client_mac, eth->h_source);
-			copy_mac(fresh.lb_mac, eth->h_dest);
+			__builtin_memcpy(fresh.client_mac, eth->h_source, ETH_ALEN);
+			__builtin_memcpy(fresh.lb_mac, eth->h_dest, ETH_ALEN);
 			bpf_map_update_elem(&flows, &key, &fresh, BPF_ANY);
 			fl = bpf_map_lookup_elem(&flows, &key);
 			if (!fl)
@@ -175,8 +165,8 @@ int xdp_lb(struct xdp_md *ctx)
 		}
 		__sync_fetch_and_add(&fl->packets, 1);
 		set_addr(ip, &l, &ip->daddr, b->addr);
-		copy_mac(eth->h_source, fl->lb_mac);
-		copy_mac(eth->h_dest, b->mac);
+		__builtin_memcpy(eth->h_source, fl->lb_mac, ETH_ALEN);
+		__builtin_memcpy(eth->h_dest, b->mac, ETH_ALEN);
 		return XDP_TX;
 	}
 
@@ -187,8 +177,8 @@ int xdp_lb(struct xdp_md *ctx)
 		return XDP_PASS;
 	__sync_fetch_and_add(&fl->answers, 1);
 	set_addr(ip, &l, &ip->saddr, vip_addr);
-	copy_mac(eth->h_source, fl->lb_mac);
-	copy_mac(eth->h_dest, fl->client_mac);
+	__builtin_memcpy(eth->h_source, fl->lb_mac, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, fl->client_mac, ETH_ALEN);
 	return XDP_TX;
 }
 

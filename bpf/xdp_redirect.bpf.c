@@ -13,6 +13,7 @@
  * `tx_ports` is a devmap keyed by ifindex; put each port in it under its own ifindex. */
 #include <linux/bpf.h>
 #include "xdpspec_parse.h"
+#include "xdpspec_csum.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -24,14 +25,14 @@ struct {
 	__type(value, __u32);
 } tx_ports SEC(".maps");
 
-/* TTL - 1 with the checksum patched: the TTL is the high byte of its 16-bit word. */
+/* TTL - 1 with the checksum patched: the TTL shares a 16-bit word with the protocol. */
 static __always_inline void ipv4_decrease_ttl(struct iphdr *ip)
 {
-	__u32 check = ip->check;
+	__u16 *word = (__u16 *)&ip->ttl;
+	__u16 old = *word;
 
-	check += bpf_htons(0x0100);
-	ip->check = (__sum16)(check + (check >= 0xFFFF));
 	ip->ttl--;
+	csum_replace2(&ip->check, old, *word);
 }
 
 SEC("xdp")

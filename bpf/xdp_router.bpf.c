@@ -95,25 +95,12 @@ struct {
 
 #define NAT_PORT_TRIES 8
 
-/* Read-only data declared volatile must be read element by element: clang folds a memcpy from
- * it to the initializer. */
-static __always_inline void copy_config_mac(__u8 *to, const volatile __u8 *from)
-{
-#pragma unroll
-	for (int i = 0; i < ETH_ALEN; i++)
-		to[i] = from[i];
-}
-
 /* The TCP header of an unfragmented IPv4 packet, or NULL. */
 static __always_inline struct tcphdr *parse_tcp(struct cursor *c, void *end, struct iphdr *ip)
 {
-	struct tcphdr *tcp = c->pos;
-
-	if (ip->protocol != IPPROTO_TCP || (ip->frag_off & bpf_htons(0x3FFF)))
+	if (ip->protocol != IPPROTO_TCP || ipv4_is_fragment(ip))
 		return NULL;
-	if ((void *)(tcp + 1) > end || tcp->doff < 5)
-		return NULL;
-	return tcp;
+	return parse_tcphdr(c, end);
 }
 
 static __always_inline int is_local(__be32 daddr)

@@ -138,4 +138,44 @@ static __always_inline int skip_ipv6_exthdrs(struct cursor *c, void *end, __u8 n
 	return nexthdr;
 }
 
+/* Whether an IPv4 packet is a fragment, first or later: a program that rewrites ports (or
+ * matches flows by them) must leave all fragments alone, since only the first has the ports. */
+static __always_inline int ipv4_is_fragment(const struct iphdr *ip)
+{
+	return (ip->frag_off & bpf_htons(0x3FFF)) != 0; /* MF, or a fragment offset */
+}
+
+/* Returns the TCP header, or NULL when it is cut short or its data offset is below 5 words.
+ * The cursor moves past the fixed header only: options are the caller's business. */
+static __always_inline struct tcphdr *parse_tcphdr(struct cursor *c, void *end)
+{
+	struct tcphdr *tcp = c->pos;
+
+	if ((void *)(tcp + 1) > end || tcp->doff < 5)
+		return NULL;
+	c->pos = tcp + 1;
+	return tcp;
+}
+
+/* Returns the UDP header, or NULL when it is cut short. */
+static __always_inline struct udphdr *parse_udphdr(struct cursor *c, void *end)
+{
+	struct udphdr *udp = c->pos;
+
+	if ((void *)(udp + 1) > end)
+		return NULL;
+	c->pos = udp + 1;
+	return udp;
+}
+
+/* Copies a MAC address from read-only configuration (`const volatile __u8 mac[6]`) byte by
+ * byte: each read of a volatile global must happen at run time, and a memcpy would cast the
+ * volatile away and let clang fold in the all-zero initial value. */
+static __always_inline void copy_config_mac(__u8 *to, const volatile __u8 *from)
+{
+#pragma unroll
+	for (int i = 0; i < ETH_ALEN; i++)
+		to[i] = from[i];
+}
+
 #endif /* XDPSPEC_PARSE_H */
