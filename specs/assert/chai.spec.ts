@@ -1,5 +1,5 @@
 import { AssertionError } from 'chai';
-import { LiveBench, expect, frame, loadObject, runUnit, type LoadedObject, type UnitRun } from '../../src/index.js';
+import { LiveBench, expect, frame, loadObject, parseFrame, runUnit, type LoadedObject, type UnitRun } from '../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
 
 /** The message of the AssertionError `fn` throws. */
@@ -57,6 +57,20 @@ describe('Chai assertions', () => {
     expect(msg).to.match(/\n {2}ipv4\.checksum {2}actual 0x[0-9a-f]{4} \(valid for the actual header\)\n/);
     expect(msg).to.match(/\n {2}verdict {8}passed \(XDP_PASS\)$/);
     expect(failure(() => expect(run.frames[1]).to.be.rewritten({ 'ipv4.ttl': 63 }))).to.match(/^expected frame #1 to be rewritten as specified, but it has no output: it was dropped \(XDP_DROP\)/);
+  });
+
+  it('validChecksums checks every checksum of an output, saying which is wrong and what it should be', () => {
+    const r = run.frames[5]!;
+    expect(r).to.have.validChecksums;
+    const bad = Buffer.from(r.output!.bytes);
+    bad[24] = bad[24]! ^ 0xff; // the IPv4 header checksum's first byte
+    const corrupt = { ...r, output: parseFrame(bad) };
+    expect(failure(() => expect(corrupt).to.have.validChecksums)).to.match(/^expected frame #5's output to have valid checksums, but ipv4\.checksum is 0x[0-9a-f]{4}, expected 0x[0-9a-f]{4}\n\n {2}injected/);
+    expect(corrupt).not.to.have.validChecksums;
+    expect(failure(() => expect(run.frames[1]).to.have.validChecksums)).to.match(/^expected frame #1's output to have valid checksums, but it has no output: it was dropped \(XDP_DROP\)/);
+    expect(failure(() => expect(run.frames).to.all.have.validChecksums)).to.match(/^expected frame #0's output/);
+    expect(r.output).to.have.validChecksums;
+    expect(failure(() => expect(corrupt.output).to.have.validChecksums)).to.match(/^expected the frame to have valid checksums, but ipv4\.checksum is 0x[0-9a-f]{4}, expected 0x[0-9a-f]{4}\n\n {2}eth /);
   });
 
   it('verdicts() checks a whole run and lists the surprising frames', async () => {

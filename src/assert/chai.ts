@@ -37,6 +37,8 @@ declare global {
       stolen: Assertion;
       /** It has an output, byte for byte the input. */
       unchanged: Assertion;
+      /** Its output (or the Frame itself) has every checksum (IPv4, TCP, UDP, ICMP...) right for its bytes. */
+      validChecksums: Assertion;
       /** Redirected to this port (live), device name or ifindex. */
       redirectedTo(target: string | number): Assertion;
       /** Its output has these field values: `{ 'ipv4.ttl': 63, 'eth.dst': '02:00:00:00:00:0b' }`. */
@@ -54,9 +56,10 @@ declare global {
       equalFrame(expected: Uint8Array | { build(): Buffer } | Frame): Assertion;
     }
     // Chai types `.all` for `.all.keys`; xdpspec's assertions also read it on arrays of results:
-    // `expect(frames).to.all.be.passed`.
+    // `expect(frames).to.all.be.passed`, `expect(frames).to.all.have.validChecksums`.
     interface KeyFilter {
       be: Assertion;
+      have: Assertion;
     }
   }
 }
@@ -137,6 +140,26 @@ const verdictsPlugin: Chai.ChaiPlugin = (c) => {
       (r) => r.output !== undefined && r.output.bytes.equals(r.input.bytes),
       (r) => (r.output ? `expected frame #${r.index} to leave ${r.program} unchanged, but ${r.changes.length} field(s) were rewritten` : `expected frame #${r.index} to leave ${r.program} unchanged, but it did not leave at all: ${fate(r)}`),
       (r) => `expected frame #${r.index} to be changed by ${r.program}, but it left unchanged`,
+    );
+  });
+
+  Assertion.addProperty('validChecksums', function (this: Chai.AssertionStatic) {
+    // A UDP checksum of 0 ("none") is valid; one that cannot be checked (a cut-short frame) is not.
+    const wrong = (f: Frame) => checkChecksums(f).filter((c) => c.status !== 'valid' && c.status !== 'none');
+    const hex = (n: number | undefined) => (n === undefined ? '?' : `0x${n.toString(16).padStart(4, '0')}`);
+    const list = (f: Frame) => wrong(f).map((c) => (c.status === 'invalid' ? `${c.path} is ${hex(c.value)}, expected ${hex(c.expected)}` : `${c.path} cannot be checked`)).join('; ');
+    const obj: unknown = chai.util.flag(this, 'object');
+    if (obj instanceof Frame) {
+      const ok = wrong(obj).length === 0;
+      if (ok === !!chai.util.flag(this, 'negate')) throw new chai.AssertionError(ok ? 'expected the frame not to have valid checksums, but they all are' : `expected the frame to have valid checksums, but ${list(obj)}\n\n  ${summarize(obj)}`);
+      return;
+    }
+    assertEach(
+      this,
+      'validChecksums',
+      (r) => r.output !== undefined && wrong(r.output).length === 0,
+      (r) => `expected frame #${r.index}'s output to have valid checksums, but ${r.output ? list(r.output) : `it has no output: it was ${fate(r)}`}`,
+      (r) => `expected frame #${r.index}'s output not to have valid checksums, but they all are`,
     );
   });
 
