@@ -3,9 +3,9 @@
 // The two outer namespaces are separate hosts, so a socket in the first can only reach the
 // last through the DUT.
 import { expect } from 'chai';
-import { execa } from 'execa';
 import { LiveBench, PacketSocket, frame, loadObject, parseFrame, runBoth, until, type LoadedObject } from '../../src/index.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
+import { txChecksumOff } from '../support/netns.js';
 import { udpListener, udpSend } from '../support/udp.js';
 
 describe('tc_redirect', () => {
@@ -58,7 +58,7 @@ describe('tc_redirect', () => {
     const last = bench.topology.port('veth2').testerNetns;
     // What the sender's kernel puts on the wire, to replay through the program for its verdict;
     // with checksum offload on, the capture would hold a UDP checksum left for the NIC to fill.
-    await execa('nsenter', [`--net=/run/netns/${first}`, 'ethtool', '-K', 'veth1', 'tx', 'off']);
+    await txChecksumOff(first, 'veth1');
     const sent = PacketSocket.open(first, 'veth1', { ignoreOutgoing: false });
     try {
       const listener = await udpListener(last, '10.0.2.11', 7777, 2);

@@ -3,9 +3,9 @@
 // The unit engine runs inside the DUT namespace with the port as ingress device, so its route
 // lookups see the same table the live run does.
 import { expect } from 'chai';
-import { execa } from 'execa';
 import { LiveBench, frame, loadObject, runBoth, type LoadedObject } from '../../src/index.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
+import { txChecksumOff } from '../support/netns.js';
 import { udpListener, udpSend } from '../support/udp.js';
 
 describe('xdp_redirect', () => {
@@ -46,6 +46,7 @@ describe('xdp_redirect', () => {
     const macs = [`eth.dst: ${p1().dutMac} -> ${p2().testerMac}`, `eth.src: ${p1().testerMac} -> ${p2().dutMac}`];
     expect(v4!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`).slice(0, 3)).to.deep.equal([...macs, 'ipv4.ttl: 64 -> 63']);
     expect(v4!.changes.map((c) => c.path)[3]).to.equal('ipv4.checksum');
+    expect(live.frames).to.all.have.validChecksums;
     expect(v6!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`)).to.deep.equal([...macs, 'ipv6.hlim: 64 -> 63']);
   });
 
@@ -65,9 +66,7 @@ describe('xdp_redirect', () => {
 
   it('carries a real datagram from a socket on one host to a socket on the other', async () => {
     bench.attach(obj.program(), 'veth1');
-    // XDP sees the frame as the sender's veth left it: with checksum offload on, its UDP
-    // checksum is still for "the NIC" to fill in, and the far host would drop it as corrupt.
-    await execa('nsenter', [`--net=/run/netns/${p1().testerNetns}`, 'ethtool', '-K', 'veth1', 'tx', 'off']);
+    await txChecksumOff(p1().testerNetns, 'veth1');
     const listener = await udpListener(p2().testerNetns, '10.0.2.11', 7777, 1);
     await udpSend(p1().testerNetns, '10.0.2.11', 7777, Buffer.from('through XDP'));
     const got = await listener.received;

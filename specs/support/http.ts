@@ -1,7 +1,6 @@
 // A real HTTP server and client in a bench's namespaces, through python3 under nsenter (see
 // udp.ts for why not Node's). The server says "ready" once listening: that is the signal.
-import { execa } from 'execa';
-import { lines } from './udp.js';
+import { lines, python } from './netns.js';
 
 const SERVE = `
 import json, sys
@@ -30,7 +29,7 @@ with urllib.request.urlopen(sys.argv[1], timeout=10) as r:
 
 /** An HTTP server in `netns` answering every GET with "served by NAME"; `stop()` ends it and gives the requests it served. */
 export async function httpServer(netns: string, addr: string, port: number, name: string): Promise<{ stop: () => Promise<{ client: string; path: string }[]> }> {
-  const proc = execa('nsenter', [`--net=/run/netns/${netns}`, 'python3', '-c', SERVE, addr, String(port), name], { reject: false });
+  const proc = python(netns, SERVE, [addr, String(port), name], { reject: false });
   const served: { client: string; path: string }[] = [];
   await lines(proc, (l) => served.push(JSON.parse(l) as { client: string; path: string }), `the HTTP server ${name}`);
   return {
@@ -44,5 +43,5 @@ export async function httpServer(netns: string, addr: string, port: number, name
 
 /** GETs `url` from `netns` (a 10 s timeout bounds an answer that never comes) and returns the body. */
 export async function httpGet(netns: string, url: string): Promise<string> {
-  return (await execa('nsenter', [`--net=/run/netns/${netns}`, 'python3', '-c', GET, url])).stdout;
+  return (await python(netns, GET, [url])).stdout as string;
 }

@@ -1,9 +1,19 @@
 // Real TCP sockets in a bench's namespaces, through python3 under nsenter (see udp.ts for why
 // not Node's). The server says "ready" once listening: that line is the signal, never a delay.
-import { execa } from 'execa';
-import { lines } from './udp.js';
+import { lines, python } from './netns.js';
 
-const SERVE = `
+// Reads a socket until the peer closes its side.
+const READ_TO_END = `
+def read_to_end(s):
+    data = b''
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+`;
+
+const SERVE = `${READ_TO_END}
 import json, socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -14,18 +24,13 @@ print('ready', flush=True)
 for _ in range(int(sys.argv[3])):
     c, peer = s.accept()
     c.settimeout(10)
-    data = b''
-    while True:
-        chunk = c.recv(65536)
-        if not chunk:
-            break
-        data += chunk
+    data = read_to_end(c)
     c.sendall(sys.argv[4].encode() + data)
     c.close()
     print(json.dumps({'peer': peer[0], 'port': peer[1], 'data': data.decode()}), flush=True)
 `;
 
-const CONNECT = `
+const CONNECT = `${READ_TO_END}
 import json, socket, sys
 c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 c.settimeout(float(sys.argv[4]))
@@ -34,12 +39,7 @@ try:
     local = c.getsockname()
     c.sendall(sys.argv[3].encode())
     c.shutdown(socket.SHUT_WR)
-    reply = b''
-    while True:
-        chunk = c.recv(65536)
-        if not chunk:
-            break
-        reply += chunk
+    reply = read_to_end(c)
     print(json.dumps({'local': local[0], 'port': local[1], 'reply': reply.decode()}))
 except OSError as e:
     print(json.dumps({'error': 'timeout' if isinstance(e, socket.timeout) else str(e)}))
@@ -57,7 +57,7 @@ export interface Accepted {
  * ends it early (then `accepted` has what it took so far).
  */
 export async function tcpServer(netns: string, addr: string, port: number, count: number, prefix = 'echo:'): Promise<{ accepted: Promise<Accepted[]>; stop: () => void }> {
-  const proc = execa('nsenter', [`--net=/run/netns/${netns}`, 'python3', '-c', SERVE, addr, String(port), String(count), prefix], { reject: false });
+  const proc = python(netns, SERVE, [addr, String(port), String(count), prefix], { reject: false });
   const got: Accepted[] = [];
   await lines(proc, (l) => got.push(JSON.parse(l) as Accepted), 'the TCP server');
   return {
@@ -77,15 +77,6 @@ export type Connected = { local: string; port: number; reply: string } | { error
  * to wait for a SYN-ACK that should not come.
  */
 export async function tcpConnect(netns: string, addr: string, port: number, data: string, timeoutS = 10): Promise<Connected> {
-  const r = await execa('nsenter', [`--net=/run/netns/${netns}`, 'python3', '-c', CONNECT, addr, String(port), data, String(timeoutS)]);
+  const r = await python(netns, CONNECT, [addr, String(port), data, String(timeoutS)]);
   return JSON.parse(r.stdout) as Connected;
-}
-
-/**
- * Turns transmit checksum offload off on a veth end: with it on, the sender leaves TCP and UDP
- * checksums for "the NIC" to fill in, and a frame XDP forwards elsewhere reaches its host with
- * the checksum unfinished, to be dropped as corrupt.
- */
-export async function txChecksumOff(netns: string, ifname: string): Promise<void> {
-  await execa('nsenter', [`--net=/run/netns/${netns}`, 'ethtool', '-K', ifname, 'tx', 'off']);
 }

@@ -1,23 +1,7 @@
 // Real UDP sockets in a bench's namespaces, through python3 under nsenter (a socket belongs to
 // the namespace it is created in, and Node creates its sockets lazily, off the main thread's
 // control). The listener says "ready" once bound: that line is the signal, never a delay.
-import { execa, type ResultPromise } from 'execa';
-
-/**
- * Feeds the lines a helper process prints to `onLine`, and resolves once it printed "ready"
- * (rejects if it ends before that, with its stderr). A line may come in two chunks.
- */
-export async function lines(proc: ResultPromise, onLine: (line: string) => void, what: string): Promise<void> {
-  let ready!: () => void;
-  const isReady = new Promise<void>((r) => (ready = r));
-  let partial = '';
-  proc.stdout!.on('data', (d: Buffer) => {
-    const parts = (partial + d.toString()).split('\n');
-    partial = parts.pop()!;
-    for (const l of parts.filter(Boolean)) (l === 'ready' ? ready() : onLine(l));
-  });
-  await Promise.race([isReady, proc.then((r) => Promise.reject(new Error(`${what} ended before it was ready: ${String(r.stderr)}`)))]);
-}
+import { lines, python } from './netns.js';
 
 const LISTEN = `
 import socket, sys
@@ -38,7 +22,7 @@ s.sendto(bytes.fromhex(sys.argv[3]), (sys.argv[1], int(sys.argv[2])))
 
 /** Listens in `netns` on addr:port for `count` datagrams; `received` gives payloads and senders. */
 export async function udpListener(netns: string, addr: string, port: number, count: number): Promise<{ received: Promise<{ payload: Buffer; from: string }[]> }> {
-  const proc = execa('nsenter', [`--net=/run/netns/${netns}`, 'python3', '-c', LISTEN, addr, String(port), String(count)], { reject: false });
+  const proc = python(netns, LISTEN, [addr, String(port), String(count)], { reject: false });
   const got: string[] = [];
   await lines(proc, (l) => got.push(l), 'the UDP listener');
   return {
@@ -51,5 +35,5 @@ export async function udpListener(netns: string, addr: string, port: number, cou
 
 /** Sends one datagram from a socket in `netns`. */
 export async function udpSend(netns: string, addr: string, port: number, payload: Buffer): Promise<void> {
-  await execa('nsenter', [`--net=/run/netns/${netns}`, 'python3', '-c', SEND, addr, String(port), payload.toString('hex')]);
+  await python(netns, SEND, [addr, String(port), payload.toString('hex')]);
 }
