@@ -90,7 +90,7 @@ describe('live engine (native XDP, one frame at a time)', () => {
     expect(unit.frames[1]!.output!.bytes.equals(run.frames[1]!.output!.bytes)).to.equal(true);
   });
 
-  it('says what is missing: an unknown port, a port with no program, an unsupported mode', async () => {
+  it('says what is missing: an unknown port, a port with no program, an unsupported mode, a frame too short to send', async () => {
     await bench.replay([frame.eth().ipv4()], { on: 'dmz' }).then(
       () => expect.fail('replayed on a port that does not exist'),
       (e: unknown) => expect(String(e)).to.include('port "dmz" does not exist; ports: wan, lan'),
@@ -100,6 +100,14 @@ describe('live engine (native XDP, one frame at a time)', () => {
       (e: unknown) => expect(String(e)).to.include('no XDP program is attached to port lan'),
     );
     expect(() => bench.attach(load(OBJ.ipv6Filter).program(), 'lan', 'auto' as never)).to.throw(XdpspecError, 'live runs need to know the mode (native or generic)');
+    // A frame that cannot be sent is refused before any frame is: the first one never runs.
+    const counted = load(SPEC_OBJ.ingressSeen);
+    bench.attach(counted.program(), 'lan');
+    await bench.replay([frame.eth({ dst: bench.topology.port('lan').dutMac }).ipv4().udp(), Buffer.alloc(10)], { on: 'lan' }).then(
+      () => expect.fail('replayed a 10-byte frame'),
+      (e: unknown) => expect(String(e)).to.include('frame #1 is 10 bytes, shorter than an Ethernet header (14)'),
+    );
+    expect(counted.map('seen').get(0), 'ingress ifindex recorded by a frame that ran').to.equal(0);
   });
 
   it('leaves nothing behind when closed', async () => {

@@ -292,7 +292,11 @@ export class LiveBench {
    */
   async replaySteps(steps: readonly Step[], o: { settleMs?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<LiveRun> {
     const inputs = steps.map((s, index) => ({ index, src: this.port(s.on), bytes: frameBytes(s.frame) }));
-    for (const { src } of inputs) if (!src.program) throw new XdpspecError('NO_PROGRAM', `no XDP program is attached to port ${src.name}; attach one before replaying`);
+    // Refuse what cannot be replayed before anything is sent, not half-way through the run.
+    for (const { index, src, bytes } of inputs) {
+      if (!src.program) throw new XdpspecError('NO_PROGRAM', `no XDP program is attached to port ${src.name}; attach one before replaying`);
+      if (bytes.length < 14) throw new XdpspecError('FRAME_TOO_SHORT', `frame #${index} is ${bytes.length} bytes, shorter than an Ethernet header (14)`);
+    }
     const results: LiveFrameResult[] = [];
     const others: LiveOutput[] = [];
     const all = [...this.ports.values()];
@@ -312,7 +316,6 @@ export class LiveBench {
       // it now and then so signals (cleanup on SIGINT), timers and I/O of others still run.
       if (index % 64 === 63) await yieldToLoop();
       collect(others); // whatever arrived since the last frame was not caused by it
-      if (bytes.length < 14) throw new XdpspecError('FRAME_TOO_SHORT', `frame #${index} is ${bytes.length} bytes, shorter than an Ethernet header (14)`);
       const mode = src.program!.mode;
       if (mode === 'tc') results.push(await this.oneTc(src, index, bytes, others, collect));
       else if (mode === 'generic') results.push(await this.oneGeneric(src, index, bytes, others, collect));
