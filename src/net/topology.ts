@@ -93,38 +93,41 @@ function mac(side: number): string {
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
+/** Throws unless `name` can name an interface (every port, host and bridge is one). */
+function checkIfname(what: string, name: string): void {
+  if (!/^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/.test(name) || name === 'lo') throw new XdpspecError('TOPOLOGY', `${what} name ${JSON.stringify(name)} is not a usable interface name: 1-15 letters, digits, _ . -, starting with a letter, not lo`);
+}
+
+function checkAddresses(what: string, addresses: readonly string[]): void {
+  for (const a of addresses) {
+    try {
+      ipaddr.parseCIDR(a);
+    } catch {
+      throw new XdpspecError('TOPOLOGY', `${what}: ${JSON.stringify(a)} is not an address with a prefix length, e.g. 10.0.0.1/24`);
+    }
+  }
+}
+
 function check(spec: TopologySpec): void {
   const seen = new Set<string>();
   if (spec.ports.length === 0) throw new XdpspecError('TOPOLOGY', 'a topology needs at least one port');
   for (const p of spec.ports) {
-    if (!/^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/.test(p.name) || p.name === 'lo') throw new XdpspecError('TOPOLOGY', `port name ${JSON.stringify(p.name)} is not a usable interface name: 1-15 letters, digits, _ . -, starting with a letter, not lo`);
+    checkIfname('port', p.name);
     if (seen.has(p.name)) throw new XdpspecError('TOPOLOGY', `port ${p.name} is given twice`);
     seen.add(p.name);
-    for (const a of [...(p.dutAddresses ?? []), ...(p.testerAddresses ?? [])]) {
-      try {
-        ipaddr.parseCIDR(a);
-      } catch {
-        throw new XdpspecError('TOPOLOGY', `port ${p.name}: ${JSON.stringify(a)} is not an address with a prefix length, e.g. 10.0.0.1/24`);
-      }
-    }
+    checkAddresses(`port ${p.name}`, [...(p.dutAddresses ?? []), ...(p.testerAddresses ?? [])]);
     if (p.mtu !== undefined && (!Number.isInteger(p.mtu) || p.mtu < 68 || p.mtu > 65535)) throw new XdpspecError('TOPOLOGY', `port ${p.name}: MTU ${p.mtu} is outside 68-65535`);
     if (p.testerBridge && p.separateHost) throw new XdpspecError('TOPOLOGY', `port ${p.name}: a tester end on a bridge lives in the shared tester namespace; drop separateHost or testerBridge`);
   }
-  const bridges = new Set([...spec.ports.flatMap((p) => [p.dutBridge, p.testerBridge]), ...(spec.hosts ?? []).map((h) => h.bridge)].filter((b): b is string => !!b));
   for (const h of spec.hosts ?? []) {
-    if (!/^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/.test(h.name)) throw new XdpspecError('TOPOLOGY', `host name ${JSON.stringify(h.name)} is not a usable interface name: 1-15 letters, digits, _ . -, starting with a letter`);
+    checkIfname('host', h.name);
     if (seen.has(h.name)) throw new XdpspecError('TOPOLOGY', `${h.name} names two ports or hosts`);
     seen.add(h.name);
-    for (const a of h.addresses ?? []) {
-      try {
-        ipaddr.parseCIDR(a);
-      } catch {
-        throw new XdpspecError('TOPOLOGY', `host ${h.name}: ${JSON.stringify(a)} is not an address with a prefix length, e.g. 10.0.0.1/24`);
-      }
-    }
+    checkAddresses(`host ${h.name}`, h.addresses ?? []);
   }
+  const bridges = new Set([...spec.ports.flatMap((p) => [p.dutBridge, p.testerBridge]), ...(spec.hosts ?? []).map((h) => h.bridge)].filter((b): b is string => !!b));
   for (const b of bridges) {
-    if (!/^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/.test(b)) throw new XdpspecError('TOPOLOGY', `bridge name ${JSON.stringify(b)} is not a usable interface name`);
+    checkIfname('bridge', b);
     if (seen.has(b)) throw new XdpspecError('TOPOLOGY', `${b} names both a bridge and a port or host`);
   }
 }
