@@ -1,6 +1,8 @@
 import * as chai from 'chai';
 import { Frame, diffFrames, formatField, parseFrame, summarize, checkChecksums, type FieldChange } from '../packet/index.js';
 import { describeRedirect, VERDICTS, type RedirectTarget, type Verdict } from '../harness/verdict.js';
+import { formatChange, formatSummary, type ChangeLabel, type Comparison } from '../harness/compare.js';
+import { checkGolden, type GoldenRun } from '../harness/golden.js';
 
 /** What the assertions need of a frame result; unit and live results both have it. */
 interface Subject {
@@ -54,6 +56,16 @@ declare global {
       ignoring(...paths: string[]): Assertion;
       /** The output (of a frame result), or the frame itself, equals `expected` field by field. */
       equalFrame(expected: Uint8Array | { build(): Buffer } | Frame): Assertion;
+      /**
+       * A comparison of an old and a new object (`compareObjects`) changed exactly these frames,
+       * each as labelled (`{ 3: 'passed->dropped', 7: 'rewrite changed' }`); `{}` asserts none changed.
+       */
+      onlyChanges(expected: Readonly<Record<number, ChangeLabel>>): Assertion;
+      /**
+       * A run's outputs equal its golden capture (a path, or a URL next to the spec); with
+       * XDPSPEC_UPDATE_GOLDEN=1 the run is recorded as the golden capture instead.
+       */
+      matchGolden(file: string | URL): Assertion;
     }
     // Chai types `.all` for `.all.keys`; xdpspec's assertions also read it on arrays of results:
     // `expect(frames).to.all.be.passed`, `expect(frames).to.all.have.validChecksums`.
@@ -116,6 +128,7 @@ function assertEach(ctx: Chai.AssertionStatic, name: string, ok: (r: Subject) =>
 export const xdpspecChai: Chai.ChaiPlugin = (c, u) => {
   verdictsPlugin(c, u);
   framesPlugin(c, u);
+  changesPlugin(c, u);
 };
 
 const verdictsPlugin: Chai.ChaiPlugin = (c) => {
@@ -286,6 +299,47 @@ const framesPlugin: Chai.ChaiPlugin = (c) => {
     const ew = Math.max(...diffs.map((d) => (d.to ?? '(absent)').length));
     const rows = diffs.map((d) => `  ${d.path.padEnd(w)}  expected ${(d.to ?? '(absent)').padEnd(ew)}   actual ${d.from ?? '(absent)'}`);
     throw new chai.AssertionError(`expected ${label} to equal the expected frame${but}, but ${diffs.length} field(s) differ\n\n${rows.join('\n')}\n\n  expected  ${summarize(want)}\n  actual    ${summarize(actual)}`);
+  });
+};
+
+const isComparison = (x: unknown): x is Comparison => typeof x === 'object' && x !== null && 'changed' in x && 'summary' in x && 'runs' in x;
+
+/** Assertions on comparisons of two objects and on golden captures: validating a change. */
+const changesPlugin: Chai.ChaiPlugin = (c) => {
+  const { Assertion } = c;
+
+  Assertion.addMethod('onlyChanges', function (this: Chai.AssertionStatic, expected: Readonly<Record<number, ChangeLabel>>) {
+    const obj: unknown = chai.util.flag(this, 'object');
+    if (!isComparison(obj)) throw new chai.AssertionError(`expected a comparison (from compareObjects) for .onlyChanges, got ${what(obj)}`);
+    if (chai.util.flag(this, 'negate')) throw new chai.AssertionError('.not.onlyChanges says too little to check; list the changes you expect instead');
+    const byIndex = new Map(obj.changed.map((ch) => [ch.index, ch]));
+    const indexes = [...new Set([...byIndex.keys(), ...Object.keys(expected).map(Number)])].sort((a, b) => a - b);
+    const wrong = indexes.filter((i) => byIndex.get(i)?.label !== expected[i]);
+    if (wrong.length === 0) return;
+    const lines = wrong.slice(0, 10).map((i) => {
+      const ch = byIndex.get(i);
+      const want = expected[i] ?? 'no change';
+      if (!ch) {
+        const input = obj.runs.old.frames[i]?.input;
+        return `  #${i}  ${input ? summarize(input) : '(the capture has no such frame)'}\n      expected ${want}, but it did not change`;
+      }
+      return `${formatChange(ch).replace(/^/gm, '  ')}\n      expected ${want}, but it was ${ch.label}`;
+    });
+    const more = wrong.length > 10 ? `\n  ... and ${wrong.length - 10} more` : '';
+    throw new chai.AssertionError(`expected only the listed changes from the old object to the new (${obj.program}), but ${wrong.length} frame(s) differ from the list (${formatSummary(obj)})\n\n${lines.join('\n')}${more}`);
+  });
+
+  Assertion.addMethod('matchGolden', function (this: Chai.AssertionStatic, file: string | URL) {
+    const obj: unknown = chai.util.flag(this, 'object');
+    if (!isRun(obj)) throw new chai.AssertionError(`expected a run (from runUnit or a live replay) for .matchGolden, got ${what(obj)}`);
+    if (chai.util.flag(this, 'negate')) throw new chai.AssertionError('.not.matchGolden is not supported: a golden capture records what a run should give');
+    try {
+      checkGolden(obj as GoldenRun, file);
+    } catch (err) {
+      // The mismatch's message is the per-frame diff; as an AssertionError it reads as a failure, not a crash.
+      if (err instanceof Error && 'code' in err && String(err.code).startsWith('GOLDEN')) throw new chai.AssertionError(err.message);
+      throw err;
+    }
   });
 };
 

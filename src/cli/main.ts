@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { UsageError, XdpspecError } from '../errors.js';
+import { runDiff } from './diff.js';
 import { runDissect } from './dissect.js';
 import { runReplay } from './replay.js';
 import { runTestRun } from './test-run.js';
@@ -11,6 +12,7 @@ commands:
   dissect FILE [--json | -v]   print the frames of a pcap or pcapng file
   test-run OBJECT --pcap FILE  run a capture through a BPF program (BPF_PROG_TEST_RUN)
   replay OBJECT --pcap FILE    replay a capture live through veths into the attached program
+  diff OLD NEW --pcap FILE     the frames whose fate changed from an old object to a new one
 
 xdpspec <command> --help shows a command's options.`;
 
@@ -18,7 +20,15 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   dissect: runDissect,
   'test-run': runTestRun,
   replay: runReplay,
+  diff: runDiff,
 };
+
+/**
+ * Exit status on an error a user can cause. 1 by default; commands whose status 1 means
+ * something else (diff: "frames changed") use 2, so CI can tell a change from a failure.
+ */
+const ERROR_STATUS: Record<string, number> = { diff: 2 };
+const errorStatus = (argv: string[]) => ERROR_STATUS[argv[0] ?? ''] ?? 1;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -51,7 +61,7 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2;
     } else if (err instanceof XdpspecError) {
       process.stderr.write(`xdpspec: ${err.message}\n`);
-      process.exitCode = 1;
+      process.exitCode = errorStatus(process.argv.slice(2));
     } else if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       process.stderr.write(`xdpspec: ${err.message}\n`);
       process.exitCode = 2;

@@ -20,6 +20,13 @@ export class Output {
 
   async write(text: string): Promise<void> {
     if (this.closed) return;
-    if (!this.stream.write(text)) await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]);
+    if (this.stream.write(text)) return;
+    try {
+      await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]);
+    } catch (err) {
+      // `once` rejects on an 'error' event: the reader going away while we wait is the end, not a failure.
+      if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+      this.closed = true;
+    }
   }
 }

@@ -5,3 +5,5 @@ export { LiveBench, type LiveRun, type LiveFrameResult, type LiveOutput, type St
 export { runBoth, runBothSteps, EngineDisagreement } from './both.js';
 export { writeArtifact } from './artifact.js';
 export { bench, type BenchOptions, type SpecBench } from './fixture.js';
+export { compareObjects, formatChange, formatComparison, formatStats, formatSummary, type ChangeLabel, type CompareOptions, type CompareSide, type Comparison, type Fate, type FrameChange, type StatsChange } from './compare.js';
+export { checkGolden, decodeGolden, encodeGolden, goldenDiff, goldenEntries, updatingGolden, GoldenMismatch, UNIT_PORT, type GoldenEntry, type GoldenRun } from './golden.js';

@@ -1,0 +1,192 @@
+import { XdpspecError } from '../errors.js';
+import { loadObject, type LoadedObject, type ProgramStats } from '../bpf/index.js';
+import { diffFrames, formatChanges, summarize, type FieldChange, type Frame } from '../packet/index.js';
+import { collectFrames, type FrameSource } from './frames.js';
+import type { LiveBench, LiveRun } from './live.js';
+import { runUnit, type UnitOptions, type UnitRun } from './unit.js';
+import { describeRedirect, type RedirectTarget, type Verdict } from './verdict.js';
+
+/** One side of a comparison: an object file, and what to give it before and after load. */
+export interface CompareSide {
+  /** Path of the BPF object. */
+  readonly object: string;
+  /** Globals for this side only (on top of the comparison's `globals`). */
+  readonly globals?: Readonly<Record<string, unknown>>;
+  /** Fills this side's maps after load (on top of the comparison's `setup`): a rule set, backends. */
+  readonly setup?: (obj: LoadedObject) => void | Promise<void>;
+}
+
+export interface CompareOptions {
+  /** The program to run in both objects (may be left out when each has one). */
+  readonly program?: string;
+  readonly frames: FrameSource;
+  /** Globals set in both objects before load. */
+  readonly globals?: Readonly<Record<string, unknown>>;
+  /** Fills the maps of both objects after load, before the first frame. */
+  readonly setup?: (obj: LoadedObject) => void | Promise<void>;
+  /** Replay live on this bench's `port` instead of BPF_PROG_TEST_RUN. */
+  readonly live?: { readonly bench: LiveBench; readonly port: string };
+  /** Options of the unit runs. */
+  readonly unit?: UnitOptions;
+}
+
+/** What became of one frame in one run, as far as a comparison looks. */
+export interface Fate {
+  readonly verdict: Verdict;
+  /** The return code by name (unit runs). */
+  readonly action?: string;
+  /** Where the output went: `up the stack`, `back out` or the redirect target. */
+  readonly to: string;
+  readonly output: Frame | undefined;
+}
+
+/** `passed->dropped`, `rewrite changed` (same verdict and target, other bytes), `target changed`. */
+export type ChangeLabel = `${Verdict}->${Verdict}` | 'rewrite changed' | 'target changed';
+
+/** A frame whose fate differs between the old and the new object. */
+export interface FrameChange {
+  readonly index: number;
+  readonly input: Frame;
+  readonly old: Fate;
+  readonly new: Fate;
+  readonly label: ChangeLabel;
+  /** Field by field, old output -> new output (empty unless both have an output). */
+  readonly outputDiff: readonly FieldChange[];
+}
+
+export interface StatsChange {
+  readonly old: ProgramStats;
+  readonly new: ProgramStats;
+}
+
+/** The result of running the same frames through two objects. */
+export interface Comparison {
+  readonly program: string;
+  readonly engine: 'unit' | 'live';
+  readonly frames: number;
+  readonly changed: readonly FrameChange[];
+  /** Count of changed frames per label, in order of first appearance. */
+  readonly summary: Readonly<Record<string, number>>;
+  readonly stats: StatsChange;
+  readonly runs: { readonly old: UnitRun | LiveRun; readonly new: UnitRun | LiveRun };
+}
+
+interface Result {
+  readonly index: number;
+  readonly input: Frame;
+  readonly verdict: Verdict;
+  readonly action?: string;
+  readonly output: Frame | undefined;
+  readonly redirect: RedirectTarget | undefined;
+}
+
+function fate(r: Result): Fate {
+  const to = r.verdict === 'passed' ? 'up the stack' : r.verdict === 'tx' ? 'back out' : r.verdict === 'redirected' && r.redirect ? describeRedirect(r.redirect) : 'nowhere';
+  return { verdict: r.verdict, ...(r.action ? { action: r.action } : {}), to, output: r.output };
+}
+
+function change(o: Result, n: Result): FrameChange | undefined {
+  const a = fate(o);
+  const b = fate(n);
+  let label: ChangeLabel;
+  if (a.verdict !== b.verdict) label = `${a.verdict}->${b.verdict}`;
+  else if (a.to !== b.to) label = 'target changed';
+  else if (a.output && b.output && !a.output.bytes.equals(b.output.bytes)) label = 'rewrite changed';
+  else return undefined;
+  return { index: o.index, input: o.input, old: a, new: b, label, outputDiff: a.output && b.output ? diffFrames(a.output, b.output) : [] };
+}
+
+async function load(side: CompareSide, options: CompareOptions): Promise<LoadedObject> {
+  const obj = loadObject(side.object, { ...options.globals, ...side.globals });
+  try {
+    await options.setup?.(obj);
+    await side.setup?.(obj);
+    return obj;
+  } catch (err) {
+    obj.close();
+    throw err;
+  }
+}
+
+async function runSide(side: CompareSide, inputs: Buffer[], options: CompareOptions): Promise<{ run: UnitRun | LiveRun; stats: ProgramStats; program: string }> {
+  // Each side gets its own fresh object, so state one leaves in maps cannot leak into the other.
+  const obj = await load(side, options);
+  try {
+    const program = obj.program(options.program);
+    const stats = program.stats();
+    if (options.live) {
+      options.live.bench.attach(program, options.live.port);
+      return { run: await options.live.bench.replay(inputs, { on: options.live.port }), stats, program: program.name };
+    }
+    return { run: await runUnit(program, inputs, options.unit), stats, program: program.name };
+  } finally {
+    obj.close();
+  }
+}
+
+const asSide = (s: string | CompareSide): CompareSide => (typeof s === 'string' ? { object: s } : s);
+
+/**
+ * Runs the same frames, in order, through a program of an old and of a new object (each
+ * loaded fresh, with the same globals and map set-up unless a side adds its own) and reports
+ * every frame whose verdict, output target or output bytes differ, with the verifier's work
+ * and the program sizes of both. Unit engine by default; `live` replays on a bench.
+ * @throws XdpspecError when the program is missing from an object or the two differ in type.
+ */
+export async function compareObjects(oldSide: string | CompareSide, newSide: string | CompareSide, options: CompareOptions): Promise<Comparison> {
+  const inputs = await collectFrames(options.frames);
+  const o = await runSide(asSide(oldSide), inputs, options);
+  const n = await runSide(asSide(newSide), inputs, options);
+  if (o.run.frames.length !== n.run.frames.length) throw new XdpspecError('COMPARE', `the old run has ${o.run.frames.length} frames and the new one ${n.run.frames.length}; both should have ${inputs.length}`);
+  const changed: FrameChange[] = [];
+  const summary: Record<string, number> = {};
+  o.run.frames.forEach((of, i) => {
+    const c = change(of, n.run.frames[i]!);
+    if (!c) return;
+    changed.push(c);
+    summary[c.label] = (summary[c.label] ?? 0) + 1;
+  });
+  return {
+    program: o.program === n.program ? o.program : `${o.program} / ${n.program}`,
+    engine: options.live ? 'live' : 'unit',
+    frames: inputs.length,
+    changed,
+    summary,
+    stats: { old: o.stats, new: n.stats },
+    runs: { old: o.run, new: n.run },
+  };
+}
+
+/** `4 frames, 2 changed: 1 passed->dropped, 1 rewrite changed`. */
+export function formatSummary(c: Comparison): string {
+  const parts = Object.entries(c.summary).map(([k, v]) => `${v} ${k}`);
+  return `${c.frames} frame${c.frames === 1 ? '' : 's'}, ${c.changed.length} changed${parts.length ? `: ${parts.join(', ')}` : ''}`;
+}
+
+const describeFate = (f: Fate) => `${f.action ? `${f.action} ` : ''}${f.verdict}${f.verdict === 'redirected' ? ` ${f.to}` : ''}`;
+
+/** One changed frame: its input, both fates, and the old -> new output fields. */
+export function formatChange(c: FrameChange): string {
+  let s = `#${c.index}  ${summarize(c.input)}\n    old: ${describeFate(c.old)}\n    new: ${describeFate(c.new)}`;
+  if (c.outputDiff.length) s += `\n    output, old -> new:\n${formatChanges(c.outputDiff).replace(/^/gm, '      ')}`;
+  return s;
+}
+
+const delta = (a: number, b: number) => (a === 0 ? '' : ` (${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)}%)`);
+
+/** Verifier work and sizes, old -> new, one line each. */
+export function formatStats(s: StatsChange): string {
+  const line = (what: string, a: number | undefined, b: number | undefined, unit: string) =>
+    a === undefined || b === undefined ? `${what}: not reported by this kernel` : `${what}: ${a} -> ${b} ${unit}${delta(a, b)}`;
+  return [
+    line('verifier', s.old.verifiedInstructions, s.new.verifiedInstructions, 'instructions processed'),
+    line('xlated', s.old.xlatedBytes, s.new.xlatedBytes, 'bytes'),
+    line('jited', s.old.jitedBytes, s.new.jitedBytes, 'bytes'),
+  ].join('\n');
+}
+
+/** The whole report as `xdpspec diff` prints it. */
+export function formatComparison(c: Comparison): string {
+  const body = c.changed.map(formatChange).join('\n');
+  return `${body}${body ? '\n\n' : ''}${formatSummary(c)}\n${formatStats(c.stats)}\n`;
+}
