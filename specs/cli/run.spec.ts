@@ -1,0 +1,93 @@
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tempDir } from '../support/tools.js';
+
+const cli = (args: string[], cwd?: string) => execa('node', [`${process.cwd()}/dist/cli/main.js`, ...args], { reject: false, ...(cwd ? { cwd } : {}) });
+
+interface JsonReport {
+  stats: { passes: number; failures: number };
+  passes: { fullTitle: string; file: string }[];
+  failures: { fullTitle: string; err: { message: string } }[];
+}
+
+describe('xdpspec run', () => {
+  const t = tempDir();
+  after(t.cleanup);
+  const names = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
+  before(() => {
+    // A user's project: TypeScript specs in specs/ (one nested), with no .mocharc of its own.
+    mkdirSync(t.path('project/specs/nested'), { recursive: true });
+    names.forEach((n, i) => {
+      const dir = i === 4 ? 'specs/nested' : 'specs';
+      writeFileSync(t.path(`project/${dir}/${n}.spec.ts`), `const title: string = '${n}';\ndescribe(title, () => {\n  it('passes', () => {});\n});\n`);
+    });
+    mkdirSync(t.path('project/more'));
+    writeFileSync(t.path('project/more/golden.spec.ts'), "describe('golden', () => {\n  it('sees the update flag', () => {\n    if (process.env.XDPSPEC_UPDATE_GOLDEN !== '1') throw new Error('XDPSPEC_UPDATE_GOLDEN is ' + process.env.XDPSPEC_UPDATE_GOLDEN);\n  });\n});\n");
+    writeFileSync(t.path('project/more/notes.md'), 'not a spec');
+  });
+
+  const json = async (args: string[]) => {
+    const r = await cli([...args, '--reporter', 'json'], t.path('project'));
+    return { r, report: JSON.parse(r.stdout) as JsonReport };
+  };
+
+  it('runs the TypeScript specs under specs/ by default and exits 0 when all pass', async () => {
+    const { r, report } = await json(['run']);
+    expect(r.exitCode).to.equal(0);
+    expect(report.passes.map((p) => p.fullTitle)).to.have.members(names.map((n) => `${n} passes`));
+  });
+
+  it('splits the spec files into shards by sorted path, each file in exactly one, the same every time', async () => {
+    const shards: string[][] = [];
+    for (const i of [1, 2, 3]) {
+      const { r, report } = await json(['run', 'specs', '--shard', `${i}/3`]);
+      expect(r.exitCode).to.equal(0);
+      shards.push(report.passes.map((p) => p.fullTitle.split(' ')[0]!).sort());
+      expect(r.stderr).to.equal(`xdpspec: shard ${i}/3: ${shards[i - 1]!.length} of 5 spec files`);
+    }
+    // Sorted paths: specs/alpha, specs/bravo, specs/charlie, specs/delta, specs/nested/echo.
+    expect(shards).to.deep.equal([['alpha', 'delta'], ['bravo', 'echo'], ['charlie']]);
+    const again = await json(['run', 'specs', '--shard', '2/3']);
+    expect(again.report.passes.map((p) => p.fullTitle.split(' ')[0]).sort()).to.deep.equal(shards[1]);
+    // More shards than files: the extra ones run nothing, say so, and still report (empty).
+    const { r, report } = await json(['run', 'specs', '--shard', '6/6']);
+    expect([r.exitCode, r.stderr, report.stats.passes]).to.deep.equal([0, 'xdpspec: shard 6/6: 0 of 5 spec files', 0]);
+  });
+
+  it('sets XDPSPEC_UPDATE_GOLDEN with --update-golden, and exits 1 when a case fails', async () => {
+    const without = await json(['run', 'more']);
+    expect(without.r.exitCode).to.equal(1);
+    expect(without.report.failures[0]!.err.message).to.equal('XDPSPEC_UPDATE_GOLDEN is undefined');
+    const withFlag = await json(['run', 'more', '--update-golden']);
+    expect([withFlag.r.exitCode, withFlag.report.stats.passes]).to.deep.equal([0, 1]);
+  });
+
+  it('writes a JUnit report with the xunit reporter, and filters with --grep', async () => {
+    const r = await cli(['run', 'specs', '--grep', 'bravo', '--reporter', 'xunit', '--reporter-option', `output=${t.path('junit.xml')}`], t.path('project'));
+    expect(r.exitCode).to.equal(0);
+    const xml = readFileSync(t.path('junit.xml'), 'utf8');
+    expect(xml).to.match(/<testsuite name="Mocha Tests" tests="1" failures="0" errors="0" skipped="0"/);
+    expect(xml).to.include('<testcase classname="bravo" name="passes"');
+  });
+
+  it('exits 2 with one line on bad arguments', async () => {
+    const cases: [string[], string][] = [
+      [['run', '--shard', '4/3'], 'xdpspec: --shard takes I/N with 1 <= I <= N (e.g. 2/3), got "4/3"'],
+      [['run', '--shard', 'half'], 'xdpspec: --shard takes I/N with 1 <= I <= N (e.g. 2/3), got "half"'],
+      [['run', 'nowhere'], 'xdpspec: nowhere: no such file or directory'],
+      [['run', 'more/notes.md', '--timeout', 'soon'], 'xdpspec: --timeout takes milliseconds, got "soon"'],
+      [['run', 'more/notes.md'], 'xdpspec: no spec files (*.spec.ts, *.test.ts, ...) under more/notes.md'],
+    ];
+    for (const [args, err] of cases) {
+      const r = await cli(args, t.path('project'));
+      expect([r.exitCode, r.stderr], args.join(' ')).to.deep.equal([2, err]);
+    }
+    writeFileSync(t.path('project/more/broken.ts'), 'const x = ;\n');
+    const broken = await cli(['run', 'more/broken.ts'], t.path('project'));
+    expect(broken.exitCode).to.equal(2);
+    expect(broken.stderr).to.match(/^xdpspec: a spec file did not load: .*\n.*more\/broken\.ts:1:10: ERROR: Unexpected ";"/);
+    const empty = await cli(['run'], t.path('project/more'));
+    expect([empty.exitCode, empty.stderr]).to.deep.equal([2, 'xdpspec: no specs named and none of specs/, spec/, test/ exists here; name spec files or directories']);
+  });
+});

@@ -1,0 +1,133 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { UsageError, XdpspecError } from '../errors.js';
+import { sweepLeftovers } from '../net/index.js';
+
+export const RUN_USAGE = `usage: xdpspec run [SPEC...] [--shard I/N] [--update-golden] [--grep TEXT] [--reporter NAME]
+                  [--reporter-option KEY=VALUE]... [--timeout MS] [--bail]
+
+Runs Mocha specs with xdpspec's setup, for projects without a .mocharc of their own:
+TypeScript specs load through tsx, the timeout suits live runs, and before the first spec
+the namespaces of killed earlier runs are removed.
+  SPEC                  spec files or directories (searched for *.spec.ts, *.spec.js,
+                        *.test.ts, *.test.js); default: specs/, spec/ or test/, whichever exists
+  --shard I/N           run only the I-th of N shares of the spec files (1-based): files are
+                        sorted by path and dealt out in turn, so each file always lands in the
+                        same share and the N shares together run every file once
+  --update-golden       record golden captures instead of comparing (XDPSPEC_UPDATE_GOLDEN=1)
+  --grep TEXT           only the cases whose full title contains TEXT
+  --reporter NAME       a Mocha reporter (spec, dot, json, xunit, a package or a path); default spec
+  --reporter-option K=V passed to the reporter, e.g. output=results.xml for xunit
+  --timeout MS          per case; default 30000
+  --bail                stop at the first failure
+Exit status: 0 when every case passed, 1 when some failed, 2 on an error.`;
+
+const SPEC_FILE = /\.(spec|test)\.(ts|js|mts|mjs)$/;
+const DEFAULT_DIRS = ['specs', 'spec', 'test'];
+
+function walk(dir: string, out: string[]): void {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) walk(p, out);
+    else if (SPEC_FILE.test(e.name)) out.push(p);
+  }
+}
+
+/** The spec files the arguments name, sorted by path relative to the working directory. */
+export function specFiles(args: readonly string[]): string[] {
+  const roots = args.length ? [...args] : DEFAULT_DIRS.filter((d) => existsSync(d)).slice(0, 1);
+  if (roots.length === 0) throw new UsageError(`no specs named and none of ${DEFAULT_DIRS.map((d) => `${d}/`).join(', ')} exists here; name spec files or directories`);
+  const files: string[] = [];
+  for (const r of roots) {
+    if (!existsSync(r)) throw new UsageError(`${r}: no such file or directory`);
+    if (statSync(r).isDirectory()) walk(r, files);
+    else if (/\.[cm]?[tj]s$/.test(r)) files.push(r); // named outright: any script, whatever its name
+  }
+  const unique = [...new Set(files.map((f) => relative(process.cwd(), resolve(f))))].sort();
+  if (unique.length === 0) throw new UsageError(`no spec files (*.spec.ts, *.test.ts, ...) under ${roots.join(', ')}`);
+  return unique;
+}
+
+/** `2/3` -> [2, 3]. @throws UsageError for anything but 1 <= I <= N. */
+export function parseShard(text: string): [number, number] {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const i = Number(m?.[1]);
+  const n = Number(m?.[2]);
+  if (!m || n < 1 || i < 1 || i > n) throw new UsageError(`--shard takes I/N with 1 <= I <= N (e.g. 2/3), got ${JSON.stringify(text)}`);
+  return [i, n];
+}
+
+/** The files of share `i` of `n`: sorted files dealt out in turn. */
+export function shard(files: readonly string[], i: number, n: number): string[] {
+  return files.filter((_, k) => k % n === i - 1);
+}
+
+export async function runRun(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      shard: { type: 'string' },
+      'update-golden': { type: 'boolean' },
+      grep: { type: 'string' },
+      reporter: { type: 'string' },
+      'reporter-option': { type: 'string', multiple: true },
+      timeout: { type: 'string' },
+      bail: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(RUN_USAGE + '\n');
+    return 0;
+  }
+  const timeout = values.timeout === undefined ? 30000 : Number(values.timeout);
+  if (!Number.isInteger(timeout) || timeout < 0) throw new UsageError(`--timeout takes milliseconds, got ${JSON.stringify(values.timeout)}`);
+  const reporterOptions: Record<string, string> = {};
+  for (const o of values['reporter-option'] ?? []) {
+    const eq = o.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--reporter-option takes KEY=VALUE, got ${JSON.stringify(o)}`);
+    reporterOptions[o.slice(0, eq)] = o.slice(eq + 1);
+  }
+  let files = specFiles(positionals);
+  if (values.shard !== undefined) {
+    const [i, n] = parseShard(values.shard);
+    const all = files.length;
+    files = shard(files, i, n);
+    // On stderr, so a JSON or xunit report on stdout stays clean.
+    process.stderr.write(`xdpspec: shard ${i}/${n}: ${files.length} of ${all} spec files\n`);
+    // An empty share still runs Mocha, so its reporter writes its (empty) report for CI to collect.
+  }
+  if (values['update-golden']) process.env.XDPSPEC_UPDATE_GOLDEN = '1';
+
+  // TypeScript specs load through tsx, registered in this process for both ways Mocha loads a
+  // file: require() first (specs in a package that is not "type": "module"), then import().
+  (await import('tsx/cjs/api')).register();
+  (await import('tsx/esm/api')).register();
+  const { default: Mocha } = await import('mocha');
+  const mocha = new Mocha({
+    timeout,
+    bail: values.bail ?? false,
+    ...(values.grep === undefined ? {} : { grep: values.grep }),
+    reporter: values.reporter ?? 'spec',
+    reporterOptions,
+    rootHooks: {
+      beforeAll(): void {
+        if (process.getuid?.() !== 0) return;
+        const swept = sweepLeftovers();
+        if (swept.length) process.stderr.write(`xdpspec: removed ${swept.length} namespace(s) left by killed runs: ${swept.join(', ')}\n`);
+      },
+    },
+  });
+  for (const f of files) mocha.addFile(resolve(f));
+  try {
+    await mocha.loadFilesAsync();
+  } catch (err) {
+    // A spec that does not load is the spec's fault: say which and why, without our stack.
+    throw new XdpspecError('SPEC_LOAD', `a spec file did not load: ${err instanceof Error ? (err.stack ?? err.message).split('\n    at ')[0] : String(err)}`);
+  }
+  const failures = await new Promise<number>((done) => mocha.run(done));
+  return failures > 0 ? 1 : 0;
+}
