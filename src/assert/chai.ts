@@ -3,6 +3,9 @@ import { Frame, diffFrames, formatField, parseFrame, summarize, checkChecksums, 
 import { describeRedirect, VERDICTS, type RedirectTarget, type Verdict } from '../harness/verdict.js';
 import { formatChange, formatSummary, type ChangeLabel, type Comparison } from '../harness/compare.js';
 import { checkGolden, type GoldenRun } from '../harness/golden.js';
+import { checkRunTime, type RunTimeOptions } from '../harness/runtime.js';
+import type { FrameSource } from '../harness/frames.js';
+import { Program } from '../bpf/program.js';
 
 /** What the assertions need of a frame result; unit and live results both have it. */
 interface Subject {
@@ -66,6 +69,12 @@ declare global {
        * XDPSPEC_UPDATE_GOLDEN=1 the run is recorded as the golden capture instead.
        */
       matchGolden(file: string | URL): Assertion;
+      /**
+       * The performance gate: a program's kernel run time per frame, as a ratio to xdpspec's
+       * reference program measured beside it, is at most `factor` times the ratio recorded in
+       * `baseline` (XDPSPEC_UPDATE_BASELINE=1 records it). See `checkRunTime`.
+       */
+      runTimeWithin(factor: number, options: RunTimeOptions & { baseline: string | URL; frames: FrameSource }): Assertion;
     }
     // Chai types `.all` for `.all.keys`; xdpspec's assertions also read it on arrays of results:
     // `expect(frames).to.all.be.passed`, `expect(frames).to.all.have.validChecksums`.
@@ -129,6 +138,7 @@ export const xdpspecChai: Chai.ChaiPlugin = (c, u) => {
   verdictsPlugin(c, u);
   framesPlugin(c, u);
   changesPlugin(c, u);
+  runTimePlugin(c, u);
 };
 
 const verdictsPlugin: Chai.ChaiPlugin = (c) => {
@@ -338,6 +348,20 @@ const changesPlugin: Chai.ChaiPlugin = (c) => {
     } catch (err) {
       // The mismatch's message is the per-frame diff; as an AssertionError it reads as a failure, not a crash.
       if (err instanceof Error && 'code' in err && String(err.code).startsWith('GOLDEN')) throw new chai.AssertionError(err.message);
+      throw err;
+    }
+  });
+};
+
+const runTimePlugin: Chai.ChaiPlugin = (c) => {
+  c.Assertion.addMethod('runTimeWithin', function (this: Chai.AssertionStatic, factor: number, options: RunTimeOptions & { baseline: string | URL; frames: FrameSource }) {
+    const obj: unknown = chai.util.flag(this, 'object');
+    if (!(obj instanceof Program)) throw new chai.AssertionError(`expected a loaded program for .runTimeWithin, got ${what(obj)}`);
+    if (chai.util.flag(this, 'negate')) throw new chai.AssertionError('.not.runTimeWithin is not supported: a performance gate bounds growth from above');
+    try {
+      checkRunTime(obj, options.frames, { ...options, factor });
+    } catch (err) {
+      if (err instanceof Error && 'code' in err && err.code === 'RUNTIME_REGRESSION') throw new chai.AssertionError(err.message);
       throw err;
     }
   });

@@ -4,7 +4,8 @@ import { parseArgs } from 'node:util';
 import { UsageError, XdpspecError } from '../errors.js';
 import { sweepLeftovers } from '../net/index.js';
 
-export const RUN_USAGE = `usage: xdpspec run [SPEC...] [--shard I/N] [--update-golden] [--grep TEXT] [--reporter NAME]
+export const RUN_USAGE = `usage: xdpspec run [SPEC...] [--shard I/N] [--update-golden] [--update-baseline]
+                  [--grep TEXT] [--reporter NAME]
                   [--reporter-option KEY=VALUE]... [--timeout MS] [--bail]
 
 Runs Mocha specs with xdpspec's setup, for projects without a .mocharc of their own:
@@ -16,6 +17,7 @@ the namespaces of killed earlier runs are removed.
                         sorted by path and dealt out in turn, so each file always lands in the
                         same share and the N shares together run every file once
   --update-golden       record golden captures instead of comparing (XDPSPEC_UPDATE_GOLDEN=1)
+  --update-baseline     record run-time baselines instead of checking (XDPSPEC_UPDATE_BASELINE=1)
   --grep TEXT           only the cases whose full title contains TEXT
   --reporter NAME       a Mocha reporter (spec, dot, json, xunit, a package or a path); default spec
   --reporter-option K=V passed to the reporter, e.g. output=results.xml for xunit
@@ -71,6 +73,7 @@ export async function runRun(args: string[]): Promise<number> {
     options: {
       shard: { type: 'string' },
       'update-golden': { type: 'boolean' },
+      'update-baseline': { type: 'boolean' },
       grep: { type: 'string' },
       reporter: { type: 'string' },
       'reporter-option': { type: 'string', multiple: true },
@@ -101,6 +104,7 @@ export async function runRun(args: string[]): Promise<number> {
     // An empty share still runs Mocha, so its reporter writes its (empty) report for CI to collect.
   }
   if (values['update-golden']) process.env.XDPSPEC_UPDATE_GOLDEN = '1';
+  if (values['update-baseline']) process.env.XDPSPEC_UPDATE_BASELINE = '1';
 
   // TypeScript specs load through tsx, registered in this process for both ways Mocha loads a
   // file: require() first (specs in a package that is not "type": "module"), then import().

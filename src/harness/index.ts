@@ -7,3 +7,4 @@ export { writeArtifact } from './artifact.js';
 export { bench, type BenchOptions, type SpecBench } from './fixture.js';
 export { compareObjects, formatChange, formatComparison, formatStats, formatSummary, type ChangeLabel, type CompareOptions, type CompareSide, type Comparison, type Fate, type FrameChange, type StatsChange } from './compare.js';
 export { checkGolden, decodeGolden, encodeGolden, goldenDiff, goldenEntries, updatingGolden, GoldenMismatch, UNIT_PORT, type GoldenEntry, type GoldenRun } from './golden.js';
+export { checkRunTime, measureRunTime, updatingBaseline, RunTimeRegression, type RunTime, type RunTimeBaseline, type RunTimeCheck, type RunTimeOptions } from './runtime.js';
