@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { LAB } from '../../fixtures/generate.js';
 import { LiveBench, compareObjects, formatComparison, frame, parseCapture, parseFrame, type ChangeLabel, type Frame, type LoadedObject } from '../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
+import { thrown } from '../support/thrown.js';
 
 const MIXED = 'fixtures/mixed-traffic.pcap';
 const mixed: Frame[] = parseCapture(readFileSync(MIXED)).records.map((r) => parseFrame(r.data));
@@ -58,14 +59,7 @@ describe('compareObjects', () => {
     const cmp = await compareObjects({ object: OBJ.firewall, setup: deployed }, { object: OBJ.firewall, setup: next }, { frames: MIXED });
     const [first, second, ...rest] = newlyBlocked;
     const expected = { ...each(rest, 'passed->dropped'), [first!]: 'dropped->passed' as const, 3: 'passed->dropped' as const };
-    const err = (() => {
-      try {
-        expect(cmp).to.have.onlyChanges(expected);
-      } catch (e) {
-        return (e as Error).message;
-      }
-      throw new Error('onlyChanges passed on a wrong list');
-    })();
+    const err = thrown(() => expect(cmp).to.have.onlyChanges(expected)).message;
     expect(err).to.match(/^expected only the listed changes from the old object to the new \(xdp_firewall\), but 3 frame\(s\) differ from the list \(65 frames, 15 changed: 15 passed->dropped\)\n\n/);
     expect(err).to.include(`  #3  eth `);
     expect(err).to.include('      expected passed->dropped, but it did not change');

@@ -3,8 +3,9 @@
 // recorded with XDPSPEC_UPDATE_GOLDEN=1 and committed.
 import { expect } from 'chai';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { GoldenMismatch, checkGolden, frame, loadObject, runUnit, runUnitSteps, type LoadedObject, type Step, type XdpspecError } from '../../src/index.js';
+import { GoldenMismatch, checkGolden, frame, loadObject, runUnit, runUnitSteps, type LoadedObject, type Step } from '../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
+import { thrown } from '../support/thrown.js';
 import { tempDir, tsharkFields } from '../support/tools.js';
 
 const MIXED = 'fixtures/mixed-traffic.pcap';
@@ -16,15 +17,6 @@ const FAR = { mac: '02:00:00:00:0a:02', ip: '10.0.0.30' };
 const out = (flags: string, seq: number, ack: number, data = ''): Step => ({ on: 'app', frame: frame.eth({ src: APP.mac, dst: FAR.mac }).ipv4({ src: APP.ip, dst: FAR.ip }).tcp({ sport: 40000, dport: 80, flags, seq, ack }).payload(data) });
 const back = (flags: string, seq: number, ack: number, data = ''): Step => ({ on: 'uplink', frame: frame.eth({ src: FAR.mac, dst: APP.mac }).ipv4({ src: FAR.ip, dst: APP.ip }).tcp({ sport: 80, dport: 40000, flags, seq, ack }).payload(data) });
 const conversation = (offset: number) => [out('S', 1000, 0), back('SA', 9000, 1001 + offset), out('A', 1001, 9001), out('PA', 1001, 9001, 'hello'), back('A', 9001, 1006 + offset)];
-
-const message = (fn: () => unknown): XdpspecError => {
-  try {
-    fn();
-  } catch (e) {
-    return e as XdpspecError;
-  }
-  throw new Error('expected it to throw');
-};
 
 describe('golden captures', () => {
   needsBpf();
@@ -55,7 +47,7 @@ describe('golden captures', () => {
   });
 
   it('fail with each frame that differs, field by field', () => {
-    const err = message(() => expect(isnRun(0x20000000)).to.matchGolden(ISN_GOLDEN));
+    const err = thrown(() => expect(isnRun(0x20000000)).to.matchGolden(ISN_GOLDEN));
     expect(err.message).to.match(/^3 of 5 frames differ from the golden capture .*isn\.golden\.pcapng \(XDPSPEC_UPDATE_GOLDEN=1 records the run as the new golden\)\n\n/);
     expect(err.message).to.include(
       [
@@ -76,7 +68,7 @@ describe('golden captures', () => {
     obj.close();
     obj = loadObject(SPEC_OBJ.ipv6FilterV2);
     const now = await runUnit(obj.program(), MIXED);
-    const err = message(() => checkGolden(now, file));
+    const err = thrown(() => checkGolden(now, file));
     expect(err).to.be.instanceOf(GoldenMismatch);
     expect((err as GoldenMismatch).frames).to.have.length(4);
     expect((err as GoldenMismatch).frames[0]).to.equal('#0  eth 02:00:00:00:00:02 > ff:ff:ff:ff:ff:ff arp who-has 10.0.0.1 tell 10.0.0.2\n    golden: dropped on in   now: passed on in');
@@ -86,7 +78,7 @@ describe('golden captures', () => {
     const file = t.path('new.golden.pcapng');
     obj = loadObject(OBJ.ipv6Filter);
     const run = await runUnit(obj.program(), MIXED);
-    const missing = message(() => checkGolden(run, file));
+    const missing = thrown(() => checkGolden(run, file));
     expect(missing.code).to.equal('GOLDEN_MISSING');
     expect(missing.message).to.equal(`no golden capture at ${file} yet; run the spec once with XDPSPEC_UPDATE_GOLDEN=1 (or xdpspec run --update-golden) to record it, then commit it`);
     const before = process.env.XDPSPEC_UPDATE_GOLDEN;
@@ -103,6 +95,6 @@ describe('golden captures', () => {
     expect(checkGolden(run, file)).to.equal('matched');
     // A capture xdpspec did not write is not a golden one.
     writeFileSync(t.path('plain.pcapng'), readFileSync(MIXED));
-    expect(message(() => checkGolden(run, t.path('plain.pcapng'))).message).to.match(/plain\.pcapng: record 0 has no xdpspec comment \("#3 passed \.\.\."\); a golden capture is written by xdpspec/);
+    expect(thrown(() => checkGolden(run, t.path('plain.pcapng'))).message).to.match(/plain\.pcapng: record 0 has no xdpspec comment \("#3 passed \.\.\."\); a golden capture is written by xdpspec/);
   });
 });

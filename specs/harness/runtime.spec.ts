@@ -4,22 +4,14 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { RunTimeRegression, checkRunTime, frame, loadObject, measureRunTime, type LoadedObject, type XdpspecError } from '../../src/index.js';
+import { RunTimeRegression, checkRunTime, frame, loadObject, measureRunTime, type LoadedObject } from '../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
+import { thrown } from '../support/thrown.js';
 import { tempDir } from '../support/tools.js';
 
 const FRAMES = [frame.eth().ipv4().udp({ dport: 53 })];
 // One frame and three samples: each XDP measurement costs the kernel's fixed ~16 ms dispatcher swap.
 const QUICK = { samples: 3 } as const;
-
-const thrown = (fn: () => unknown): XdpspecError => {
-  try {
-    fn();
-  } catch (e) {
-    return e as XdpspecError;
-  }
-  throw new Error('expected it to throw');
-};
 
 describe('run-time gate', () => {
   needsBpf();

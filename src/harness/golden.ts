@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { XdpspecError } from '../errors.js';
+import { envFlag } from './env-flag.js';
 import { diffFrames, formatChanges, parseFrame, summarize, type Frame } from '../packet/index.js';
 import { encodeCapture, parseCapture } from '../pcap/index.js';
 import { VERDICTS, type RedirectTarget, type Verdict } from './verdict.js';
@@ -123,8 +124,7 @@ export class GoldenMismatch extends XdpspecError {
 
 /** True when golden captures are to be (re)written rather than checked: `XDPSPEC_UPDATE_GOLDEN=1`, or `xdpspec run --update-golden`. */
 export function updatingGolden(): boolean {
-  const v = process.env.XDPSPEC_UPDATE_GOLDEN;
-  return v !== undefined && v !== '' && v !== '0' && v !== 'false';
+  return envFlag('XDPSPEC_UPDATE_GOLDEN');
 }
 
 /**

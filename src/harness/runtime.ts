@@ -3,6 +3,7 @@ import { release } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { XdpspecError } from '../errors.js';
+import { envFlag } from './env-flag.js';
 import { loadObject, type Program } from '../bpf/index.js';
 import type { Built } from '../packet/index.js';
 import { parseCapture } from '../pcap/index.js';
@@ -119,8 +120,7 @@ export class RunTimeRegression extends XdpspecError {
 
 /** True when baselines are to be recorded: `XDPSPEC_UPDATE_BASELINE=1` or `xdpspec run --update-baseline`. */
 export function updatingBaseline(): boolean {
-  const v = process.env.XDPSPEC_UPDATE_BASELINE;
-  return v !== undefined && v !== '' && v !== '0' && v !== 'false';
+  return envFlag('XDPSPEC_UPDATE_BASELINE');
 }
 
 function readBaseline(path: string): RunTimeBaseline {
