@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run demo: the main job on the bundled examples. Shows the fixtures briefly, runs the
-# article's capture through the IPv6 filter with BPF_PROG_TEST_RUN, then runs the specs of every
+# article's capture through the IPv6 filter with BPF_PROG_TEST_RUN, compares the firewall's next
+# rule set with the deployed one on the mixed capture (xdpspec diff), then runs the specs of every
 # program in bpf/ (both engines) with a readable reporter that ends with a summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,16 @@ fi
 
 echo "== xdpspec test-run bpf/build/xdp_ipv6_filter.bpf.o --pcap fixtures/ipv4-and-ipv6.pcap (last lines)"
 xdpspec test-run bpf/build/xdp_ipv6_filter.bpf.o --pcap fixtures/ipv4-and-ipv6.pcap | tail -3
+echo
+
+echo "== xdpspec diff: the firewall's next rule set against the deployed one, on real traffic (last lines)"
+rc=0
+xdpspec diff bpf/build/xdp_firewall.bpf.o bpf/build/xdp_firewall.bpf.o --pcap fixtures/mixed-traffic.pcap \
+  --old-maps fixtures/firewall-rules/deployed.json --new-maps fixtures/firewall-rules/next.json > /tmp/xdpspec-demo-diff.txt || rc=$?
+tail -8 /tmp/xdpspec-demo-diff.txt
+rm -f /tmp/xdpspec-demo-diff.txt
+echo "(exit status $rc: 1 means some frames changed fate)"
+[ "$rc" -le 1 ]
 echo
 
 echo "== the programs' specs (specs/programs/*.spec.ts)"
