@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { LAB } from '../../fixtures/generate.js';
-import { LiveBench, compareObjects, formatComparison, frame, parseCapture, parseFrame, type ChangeLabel, type Frame, type LoadedObject } from '../../src/index.js';
+import { LiveBench, compareObjects, formatComparison, frame, parseCapture, parseFrame, type ChangeLabel, type Frame, type LoadedObject, type XdpspecError } from '../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
 import { thrown } from '../support/thrown.js';
 
@@ -102,6 +102,12 @@ describe('compareObjects', () => {
       const cmp = await compareObjects({ object: OBJ.firewall, setup: deployed }, { object: OBJ.firewall, setup: next }, { frames: MIXED, live: { bench, port: 'veth0' } });
       expect(cmp.engine).to.equal('live');
       expect(cmp).to.have.onlyChanges(each(newlyBlocked, 'passed->dropped'));
+      // Both objects are closed, and the bench no longer counts on a program at the port.
+      const after = await bench.replay(mixed.slice(0, 1).map((f) => f.bytes), { on: 'veth0' }).then(
+        () => 'replayed',
+        (e: XdpspecError) => e.code,
+      );
+      expect(after).to.equal('NO_PROGRAM');
     });
   });
 });

@@ -37,6 +37,19 @@ describe('live engine (native XDP, one frame at a time)', () => {
     }
   });
 
+  it("refuses to replay into a program whose object was closed, instead of waiting on counters that will not move", async () => {
+    const o = loadObject(OBJ.ipv6Filter);
+    bench.attach(o.program(), 'lan');
+    o.close(); // unloads and detaches the program
+    const err = await bench.replay([frame.eth().ipv6().udp()], { on: 'lan' }).then(
+      () => undefined,
+      (e: XdpspecError) => e,
+    );
+    expect(err?.code).to.equal('NO_PROGRAM');
+    expect(err?.message).to.equal('the program on port lan (xdp_ipv6_only) went when its object was closed; attach a loaded one before replaying');
+    bench.detach('lan');
+  });
+
   it('every verdict: aborted, dropped, passed, tx back out, redirected out of the named port, rewritten', async () => {
     const v = load(SPEC_OBJ.verdicts, { redirect_ifindex: bench.topology.port('lan').dutIfindex });
     bench.attach(v.program(), 'wan');

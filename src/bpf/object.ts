@@ -314,6 +314,11 @@ export class LoadedObject {
     this.close();
   }
 
+  /** True once `close()` has run: its programs are unloaded and detached. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   private check(): void {
     if (this.closed) throw new XdpspecError('OBJECT_CLOSED', `${this.path} is closed`);
   }

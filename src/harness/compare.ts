@@ -24,7 +24,10 @@ export interface CompareOptions {
   readonly globals?: Readonly<Record<string, unknown>>;
   /** Fills the maps of both objects after load, before the first frame. */
   readonly setup?: (obj: LoadedObject) => void | Promise<void>;
-  /** Replay live on this bench's `port` instead of BPF_PROG_TEST_RUN. */
+  /**
+   * Replay live on this bench's `port` instead of BPF_PROG_TEST_RUN. Each side's program is
+   * attached there for its run and detached after it (whatever was on the port is replaced).
+   */
   readonly live?: { readonly bench: LiveBench; readonly port: string };
   /** Options of the unit runs. */
   readonly unit?: UnitOptions;
@@ -115,8 +118,14 @@ async function runSide(side: CompareSide, inputs: Buffer[], options: CompareOpti
     const program = obj.program(options.program);
     const stats = program.stats();
     if (options.live) {
-      options.live.bench.attach(program, options.live.port);
-      return { run: await options.live.bench.replay(inputs, { on: options.live.port }), stats, program: program.name };
+      const { bench, port } = options.live;
+      bench.attach(program, port);
+      try {
+        return { run: await bench.replay(inputs, { on: port }), stats, program: program.name };
+      } finally {
+        // The object is closed next: nothing of it may stay on the bench.
+        bench.detach(port);
+      }
     }
     return { run: await runUnit(program, inputs, options.unit), stats, program: program.name };
   } finally {

@@ -259,7 +259,8 @@ export class LiveBench {
     }
   }
 
-  private detach(portName: string): void {
+  /** Takes the program (and xdpspec's probe for it) off a port; nothing happens when there is none. */
+  detach(portName: string): void {
     const p = this.port(portName);
     if (!p.program) return;
     for (const l of p.program.links) ffi().bpf_link__destroy(l);
@@ -295,6 +296,7 @@ export class LiveBench {
     // Refuse what cannot be replayed before anything is sent, not half-way through the run.
     for (const { index, src, bytes } of inputs) {
       if (!src.program) throw new XdpspecError('NO_PROGRAM', `no XDP program is attached to port ${src.name}; attach one before replaying`);
+      if (src.program.source?.object.isClosed) throw new XdpspecError('NO_PROGRAM', `the program on port ${src.name} (${src.program.name}) went when its object was closed; attach a loaded one before replaying`);
       if (bytes.length < 14) throw new XdpspecError('FRAME_TOO_SHORT', `frame #${index} is ${bytes.length} bytes, shorter than an Ethernet header (14)`);
     }
     const results: LiveFrameResult[] = [];
