@@ -3,7 +3,7 @@ import { Frame, diffFrames, formatField, parseFrame, summarize, checkChecksums, 
 import { describeRedirect, VERDICTS, type RedirectTarget, type Verdict } from '../harness/verdict.js';
 import { formatChange, formatSummary, type ChangeLabel, type Comparison } from '../harness/compare.js';
 import { checkGolden, type GoldenRun } from '../harness/golden.js';
-import { checkRunTime, type RunTimeOptions } from '../harness/runtime.js';
+import { RunTimeRegression, checkRunTime, type RunTimeOptions } from '../harness/runtime.js';
 import type { FrameSource } from '../harness/frames.js';
 import { Program } from '../bpf/program.js';
 
@@ -361,7 +361,7 @@ const runTimePlugin: Chai.ChaiPlugin = (c) => {
     try {
       checkRunTime(obj, options.frames, { ...options, factor });
     } catch (err) {
-      if (err instanceof Error && 'code' in err && err.code === 'RUNTIME_REGRESSION') throw new chai.AssertionError(err.message);
+      if (err instanceof RunTimeRegression) throw new chai.AssertionError(err.message);
       throw err;
     }
   });

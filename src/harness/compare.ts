@@ -38,7 +38,7 @@ export interface Fate {
   readonly verdict: Verdict;
   /** The return code by name (unit runs). */
   readonly action?: string;
-  /** Where the output went: `up the stack`, `back out` or the redirect target. */
+  /** Where the output went: `up the stack`, `back out`, the redirect target, or `nowhere`. */
   readonly to: string;
   readonly output: Frame | undefined;
 }
@@ -84,7 +84,7 @@ interface Result {
 }
 
 function fate(r: Result): Fate {
-  const to = r.verdict === 'passed' ? 'up the stack' : r.verdict === 'tx' ? 'back out' : r.verdict === 'redirected' && r.redirect ? describeRedirect(r.redirect) : 'nowhere';
+  const to = r.verdict === 'passed' ? 'up the stack' : r.verdict === 'tx' ? 'back out' : r.verdict === 'redirected' ? (r.redirect ? describeRedirect(r.redirect) : 'to an unknown target') : 'nowhere';
   return { verdict: r.verdict, ...(r.action ? { action: r.action } : {}), to, output: r.output };
 }
 
@@ -111,23 +111,27 @@ async function load(side: CompareSide, options: CompareOptions): Promise<LoadedO
   }
 }
 
-async function runSide(side: CompareSide, inputs: Buffer[], options: CompareOptions): Promise<{ run: UnitRun | LiveRun; stats: ProgramStats; program: string }> {
+async function runSide(side: CompareSide, inputs: Buffer[], options: CompareOptions, sameTypeAs?: { program: string; type: string }): Promise<{ run: UnitRun | LiveRun; stats: ProgramStats; program: string; type: string }> {
   // Each side gets its own fresh object, so state one leaves in maps cannot leak into the other.
   const obj = await load(side, options);
   try {
     const program = obj.program(options.program);
+    // Verdicts of different program types mean different things (XDP_PASS is no TC_ACT_OK).
+    if (sameTypeAs && program.type !== sameTypeAs.type) {
+      throw new XdpspecError('COMPARE_TYPES', `the old program ${sameTypeAs.program} is ${sameTypeAs.type} and the new one ${program.name} (${side.object}) is ${program.type}; compare programs of one type`);
+    }
     const stats = program.stats();
     if (options.live) {
       const { bench, port } = options.live;
       bench.attach(program, port);
       try {
-        return { run: await bench.replay(inputs, { on: port }), stats, program: program.name };
+        return { run: await bench.replay(inputs, { on: port }), stats, program: program.name, type: program.type };
       } finally {
         // The object is closed next: nothing of it may stay on the bench.
         bench.detach(port);
       }
     }
-    return { run: await runUnit(program, inputs, options.unit), stats, program: program.name };
+    return { run: await runUnit(program, inputs, options.unit), stats, program: program.name, type: program.type };
   } finally {
     obj.close();
   }
@@ -140,13 +144,13 @@ const asSide = (s: string | CompareSide): CompareSide => (typeof s === 'string' 
  * loaded fresh, with the same globals and map set-up unless a side adds its own) and reports
  * every frame whose verdict, output target or output bytes differ, with the verifier's work
  * and the program sizes of both. Unit engine by default; `live` replays on a bench.
- * @throws XdpspecError when the program is missing from an object or the two differ in type.
+ * @throws NotFoundError when the program is missing from an object; XdpspecError
+ * `COMPARE_TYPES` when the two are of different types (XDP and TC).
  */
 export async function compareObjects(oldSide: string | CompareSide, newSide: string | CompareSide, options: CompareOptions): Promise<Comparison> {
   const inputs = await collectFrames(options.frames);
   const o = await runSide(asSide(oldSide), inputs, options);
-  const n = await runSide(asSide(newSide), inputs, options);
-  if (o.run.frames.length !== n.run.frames.length) throw new XdpspecError('COMPARE', `the old run has ${o.run.frames.length} frames and the new one ${n.run.frames.length}; both should have ${inputs.length}`);
+  const n = await runSide(asSide(newSide), inputs, options, o);
   const changed: FrameChange[] = [];
   const summary: Record<string, number> = {};
   o.run.frames.forEach((of, i) => {

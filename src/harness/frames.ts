@@ -1,6 +1,7 @@
 import { XdpspecError } from '../errors.js';
 import type { Built } from '../packet/index.js';
-import { readCapture } from '../pcap/index.js';
+import { readFileSync } from 'node:fs';
+import { parseCapture, readCapture } from '../pcap/index.js';
 
 /** Frames as a spec gives them: bytes, a builder, an array of either, or a capture file's path. */
 export type FrameSource = Uint8Array | Built | readonly (Uint8Array | Built)[] | string;
@@ -23,6 +24,15 @@ export function frameBytes(x: Uint8Array | Built): Buffer {
 /** Turns any frame source into an array of frame bytes (a capture file is read whole). */
 export async function collectFrames(src: FrameSource): Promise<Buffer[]> {
   if (typeof src === 'string') return (await readCapture(src)).records.map((r) => r.data);
+  return collectFramesNow(src);
+}
+
+/**
+ * `collectFrames` without awaiting, for callers that must stay synchronous (a Chai assertion):
+ * a capture file is read and decoded in one go.
+ */
+export function collectFramesNow(src: FrameSource): Buffer[] {
+  if (typeof src === 'string') return parseCapture(readFileSync(src), src).records.map((r) => Buffer.from(r.data));
   if (src instanceof Uint8Array) return [Buffer.from(src)];
   if (isBuilt(src)) return [src.build()];
   if (Array.isArray(src)) return src.map((x: Uint8Array | Built) => frameBytes(x));

@@ -137,8 +137,8 @@ export function updatingGolden(): boolean {
  */
 export function checkGolden(run: GoldenRun, file: string | URL, options: { update?: boolean } = {}): 'recorded' | 'matched' {
   const path = file instanceof URL ? fileURLToPath(file) : file;
-  const bytes = encodeGolden(run);
   if (options.update ?? updatingGolden()) {
+    const bytes = encodeGolden(run);
     if (existsSync(path) && readFileSync(path).equals(bytes)) return 'matched';
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, bytes);

@@ -272,6 +272,27 @@ export class LiveBench {
   }
 
   /**
+   * The program on a port, when it can run frames: there is one, and its object is still open
+   * (closing an object unloads its programs, and counters that will not move would only time out).
+   */
+  private liveProgram(p: PortState, doing: 'replaying' | 'streaming'): NonNullable<PortState['program']> {
+    if (!p.program) throw new XdpspecError('NO_PROGRAM', `no XDP program is attached to port ${p.name}; attach one before ${doing}`);
+    if (p.program.source?.object.isClosed) throw new XdpspecError('NO_PROGRAM', `the program on port ${p.name} (${p.program.name}) went when its object was closed; attach a loaded one before ${doing}`);
+    return p.program;
+  }
+
+  /** Where a frame captured out of a port's tester end (or entering its DUT end) was redirected to. */
+  private landedOn(out: LiveOutput): RedirectTarget & { known: true } {
+    return { known: true, port: out.port, ifindex: this.topology.port(out.port).dutIfindex };
+  }
+
+  /** One frame's result, the same in every mode: `outputs[0]` is its output. */
+  private result(src: PortState, index: number, input: Frame, verdict: Verdict, outputs: LiveOutput[], redirect: RedirectTarget | undefined): LiveFrameResult {
+    const main = outputs[0];
+    return { index, program: src.program!.name, port: src.name, input, verdict, output: main?.frame, outputs, changes: main ? diffFrames(input, main.frame) : [], redirect };
+  }
+
+  /**
    * Injects each frame on port `on` (from the tester end), one at a time, and classifies it.
    * @throws XdpspecError when no program is attached there, when a frame cannot be sent, or
    * when an output the counters promise does not arrive (it names the frame).
@@ -295,8 +316,7 @@ export class LiveBench {
     const inputs = steps.map((s, index) => ({ index, src: this.port(s.on), bytes: frameBytes(s.frame) }));
     // Refuse what cannot be replayed before anything is sent, not half-way through the run.
     for (const { index, src, bytes } of inputs) {
-      if (!src.program) throw new XdpspecError('NO_PROGRAM', `no XDP program is attached to port ${src.name}; attach one before replaying`);
-      if (src.program.source?.object.isClosed) throw new XdpspecError('NO_PROGRAM', `the program on port ${src.name} (${src.program.name}) went when its object was closed; attach a loaded one before replaying`);
+      this.liveProgram(src, 'replaying');
       if (bytes.length < 14) throw new XdpspecError('FRAME_TOO_SHORT', `frame #${index} is ${bytes.length} bytes, shorter than an Ethernet header (14)`);
     }
     const results: LiveFrameResult[] = [];
@@ -367,19 +387,7 @@ export class LiveBench {
       const main = closest(seen.filter(want), bytes);
       for (const x of seen) (x === main ? outputs : others).push(x);
     }
-    const input = parseFrame(bytes);
-    const main = outputs[0];
-    return {
-      index,
-      program: src.program!.name,
-      port: on,
-      input,
-      verdict,
-      output: main?.frame,
-      outputs,
-      changes: main ? diffFrames(input, main.frame) : [],
-      redirect: verdict === 'redirected' && main ? { known: true, port: main.port, ifindex: this.topology.port(main.port).dutIfindex } : undefined,
-    };
+    return this.result(src, index, parseFrame(bytes), verdict, outputs, verdict === 'redirected' && outputs[0] ? this.landedOn(outputs[0]) : undefined);
   }
 
   /**
@@ -413,15 +421,13 @@ export class LiveBench {
       verdict = 'redirected';
       await until(() => (collect(seen), seen.some((x) => x.side === 'tester')), `the redirected frame #${index} arriving on a port`);
       main = seen.find((x) => x.side === 'tester');
-      redirect = { known: true, port: main!.port, ifindex: this.topology.port(main!.port).dutIfindex };
+      redirect = this.landedOn(main!);
     } else if (now.redirectErrors > before.redirectErrors) {
       verdict = 'redirected';
       redirect = { known: false, reason: 'the redirect failed (xdp_redirect_err) and the frame was freed' };
     } else verdict = now.exceptions > before.exceptions ? 'aborted' : 'dropped';
-    const outputs = main ? [main] : [];
     for (const x of seen) if (x !== main) others.push(x);
-    const input = parseFrame(bytes);
-    return { index, program: src.program!.name, port: src.name, input, verdict, output: main?.frame, outputs, changes: main ? diffFrames(input, main.frame) : [], redirect };
+    return this.result(src, index, parseFrame(bytes), verdict, main ? [main] : [], redirect);
   }
 
   /**
@@ -491,7 +497,7 @@ export class LiveBench {
     } else if (seen.some(elsewhere)) {
       verdict = 'redirected';
       main = closest(seen.filter(elsewhere), bytes);
-      redirect = { known: true, port: main.port, ifindex: this.topology.port(main.port).dutIfindex, direction: main.side === 'tester' ? 'egress' : 'ingress' };
+      redirect = { ...this.landedOn(main), direction: main.side === 'tester' ? 'egress' : 'ingress' };
     } else if (now.drops > before.drops) verdict = 'dropped';
     else if (now.consumes > before.consumes) verdict = 'stolen';
     else {
@@ -499,7 +505,7 @@ export class LiveBench {
       redirect = { known: false, reason: 'the redirect failed and the kernel freed the frame (no device with that ifindex, or it was down)' };
     }
     for (const x of [...passedUp, ...seen]) if (x !== main) others.push(x);
-    return { index, program: src.program!.name, port: src.name, input, verdict, output: main?.frame, outputs: main ? [main] : [], changes: main ? diffFrames(input, main.frame) : [], redirect };
+    return this.result(src, index, input, verdict, main ? [main] : [], redirect);
   }
 
   /**
@@ -516,14 +522,14 @@ export class LiveBench {
    */
   async stream(frames: readonly Uint8Array[] | string, o: { on: string }): Promise<StreamRun> {
     const src = this.port(o.on);
-    if (!src.program) throw new XdpspecError('NO_PROGRAM', `no XDP program is attached to port ${o.on}; attach one before streaming`);
-    if (src.program.mode === 'tc') throw new XdpspecError('LIVE_MODE', "streaming counts verdicts with the driver's XDP counters; replay TC programs one frame at a time");
-    if (src.program.mode !== 'native') throw new XdpspecError('LIVE_MODE', 'streaming counts verdicts with the driver, which counts native-mode XDP only; replay generic-mode programs one frame at a time');
+    const program = this.liveProgram(src, 'streaming');
+    if (program.mode === 'tc') throw new XdpspecError('LIVE_MODE', "streaming counts verdicts with the driver's XDP counters; replay TC programs one frame at a time");
+    if (program.mode !== 'native') throw new XdpspecError('LIVE_MODE', 'streaming counts verdicts with the driver, which counts native-mode XDP only; replay generic-mode programs one frame at a time');
     const reader = typeof frames === 'string' ? await CaptureReader.open(frames) : undefined;
     const all = [...this.ports.values()];
     for (const p of all) (p.dut.drain(), p.tester.drain(), p.dut.statistics(), p.tester.statistics());
     const before = src.stats.read();
-    const exceptionsBefore = Number(src.program.probe.global('exceptions'));
+    const exceptionsBefore = Number(program.probe.global('exceptions'));
 
     // Attribution as outputs arrive: an output byte-identical to a recently sent input is that
     // input's (the earliest such not yet taken).
@@ -592,7 +598,7 @@ export class LiveBench {
     await until(() => (take(), q((after = src.stats.read()), 'xdp_packets') - q(before, 'xdp_packets') >= n), `XDP on port ${o.on} running on all ${n} frames`, 10_000);
     const d = (k: string) => q(after, k) - q(before, k);
     if (d('xdp_packets') > n) throw new XdpspecError('LIVE_STRAY', `${d('xdp_packets') - n} frame(s) besides the ${n} streamed reached XDP on port ${o.on}; the counts cannot be trusted`);
-    const aborted = Number(src.program.probe.global('exceptions')) - exceptionsBefore;
+    const aborted = Number(program.probe.global('exceptions')) - exceptionsBefore;
     const counts: VerdictCounts = { passed: n - d('xdp_drops') - d('xdp_tx') - d('xdp_redirect') - d('xdp_tx_errors'), dropped: d('xdp_drops') - aborted, tx: d('xdp_tx'), redirected: d('xdp_redirect'), aborted, stolen: 0 };
     if (d('xdp_tx_errors') > 0) throw new XdpspecError('LIVE_LOST', `${d('xdp_tx_errors')} frame(s) were sent back or redirected into a device that could not take them (xdp_tx_errors)`);
     const total = (side: 'dut' | 'tester', port?: string) => [...totals].filter(([k]) => k.endsWith(`/${side}`) && (!port || k.startsWith(`${port}/`))).reduce((s, [, v]) => s + v, 0);

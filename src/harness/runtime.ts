@@ -5,9 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { XdpspecError } from '../errors.js';
 import { envFlag } from './env-flag.js';
 import { loadObject, type Program } from '../bpf/index.js';
-import type { Built } from '../packet/index.js';
-import { parseCapture } from '../pcap/index.js';
-import { frameBytes, type FrameSource } from './frames.js';
+import { collectFramesNow, type FrameSource } from './frames.js';
 
 const REFERENCE = new URL('../../src/bpf/probes/build/reference.bpf.o', import.meta.url).pathname;
 
@@ -56,14 +54,6 @@ export interface RunTimeCheck extends RunTime {
   readonly recorded: boolean;
 }
 
-/** Frames given synchronously (a capture file is read whole). */
-function framesNow(src: FrameSource): Buffer[] {
-  if (typeof src === 'string') return parseCapture(readFileSync(src), src).records.map((r) => Buffer.from(r.data));
-  if (src instanceof Uint8Array) return [Buffer.from(src)];
-  if (Array.isArray(src)) return src.map((x: Uint8Array | Built) => frameBytes(x));
-  return [frameBytes(src as Built)];
-}
-
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -80,7 +70,7 @@ const median = (xs: number[]) => {
  */
 export function measureRunTime(program: Program, frames: FrameSource, options: RunTimeOptions = {}): RunTime {
   const { repeat = 10000, samples = 5 } = options;
-  const inputs = framesNow(frames);
+  const inputs = collectFramesNow(frames);
   if (inputs.length === 0) throw new XdpspecError('RUNTIME_FRAMES', 'measureRunTime needs at least one frame');
   const refName = program.type === 'xdp' ? 'xdpspec_reference' : program.type === 'sched_cls' ? 'xdpspec_reference_tc' : undefined;
   if (!refName) throw new XdpspecError('RUNTIME_TYPE', `run-time baselines are for XDP and TC programs; ${program.name} is ${program.type}`);
@@ -130,7 +120,10 @@ function readBaseline(path: string): RunTimeBaseline {
   } catch (err) {
     throw new XdpspecError('BASELINE_FORMAT', `${path} is not a run-time baseline: ${(err as Error).message}`);
   }
-  if (typeof b.ratio !== 'number' || !(b.ratio > 0)) throw new XdpspecError('BASELINE_FORMAT', `${path} is not a run-time baseline: it has no positive "ratio"; record it with XDPSPEC_UPDATE_BASELINE=1`);
+  // Every number a regression message prints must be there, positive.
+  for (const k of ['ratio', 'nsPerFrame', 'referenceNsPerFrame'] as const) {
+    if (typeof b[k] !== 'number' || !(b[k] > 0)) throw new XdpspecError('BASELINE_FORMAT', `${path} is not a run-time baseline: it has no positive "${k}"; record it with XDPSPEC_UPDATE_BASELINE=1`);
+  }
   return b as RunTimeBaseline;
 }
 

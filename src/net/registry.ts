@@ -81,9 +81,11 @@ function alive(pid: number): boolean {
 
 /**
  * Deletes namespaces left by xdpspec runs whose process is dead (killed outright); never
- * touches those of live runs, this one included. Returns the names removed.
+ * touches those of live runs, this one included. Returns the names removed (none when not
+ * root: only root could have made them, or can remove them).
  */
 export function sweepLeftovers(): string[] {
+  if (process.getuid?.() !== 0) return [];
   let names: string[];
   try {
     names = readdirSync('/run/netns');
