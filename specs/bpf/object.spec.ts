@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { NotFoundError, OpenedObject, PrivilegeError, VerifierError, XdpspecError, frame, loadObject, requirePrivileges } from '../../src/index.js';
+import { thrown } from '../support/thrown.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 import { tempDir } from '../support/tools.js';
 
@@ -87,18 +88,13 @@ describe('BPF objects', () => {
   });
 
   it('throws VerifierError with the log, the failing instruction and the reason', () => {
-    let err: VerifierError | undefined;
-    try {
-      loadObject(OBJ.rejected);
-    } catch (e) {
-      err = e as VerifierError;
-    }
+    const err = thrown(() => loadObject(OBJ.rejected)) as VerifierError;
     expect(err).to.be.instanceOf(VerifierError);
-    expect(err!.program).to.equal('xdp_unchecked');
-    expect(err!.code).to.equal('BPF_VERIFIER');
-    expect(err!.message).to.match(/^load specs\/bpf\/build\/rejected\.bpf\.o: the verifier rejected program xdp_unchecked: R1 offset is outside of the packet\n/);
-    expect(err!.message).to.include('invalid access to packet, off=12 size=1');
-    expect(err!.log).to.include('processed 2 insns');
+    expect(err.program).to.equal('xdp_unchecked');
+    expect(err.code).to.equal('BPF_VERIFIER');
+    expect(err.message).to.match(/^load specs\/bpf\/build\/rejected\.bpf\.o: the verifier rejected program xdp_unchecked: R1 offset is outside of the packet\n/);
+    expect(err.message).to.include('invalid access to packet, off=12 size=1');
+    expect(err.log).to.include('processed 2 insns');
   });
 
   it('says what is wrong with a file that is missing or not an object', () => {

@@ -4,9 +4,9 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { LAB } from '../../fixtures/generate.js';
-import { LiveBench, compareObjects, formatComparison, frame, parseCapture, parseFrame, type ChangeLabel, type Frame, type LoadedObject, type XdpspecError } from '../../src/index.js';
+import { LiveBench, compareObjects, formatComparison, frame, parseCapture, parseFrame, type ChangeLabel, type Frame, type LoadedObject } from '../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
-import { thrown } from '../support/thrown.js';
+import { rejection, thrown } from '../support/thrown.js';
 
 const MIXED = 'fixtures/mixed-traffic.pcap';
 const mixed: Frame[] = parseCapture(readFileSync(MIXED)).records.map((r) => parseFrame(r.data));
@@ -85,10 +85,16 @@ describe('compareObjects', () => {
     expect(same).to.have.onlyChanges({});
   });
 
-  it('names the program it could not find, and a missing object', async () => {
-    const failure = (p: Promise<unknown>) => p.then(() => 'resolved', (e: Error) => `${(e as { code?: string }).code}: ${e.message}`);
+  it('names the program it could not find, a missing object, and programs of two types', async () => {
+    const failure = async (p: Promise<unknown>) => {
+      const e = await rejection(p);
+      return `${e.code}: ${e.message}`;
+    };
     expect(await failure(compareObjects(OBJ.ipv6Filter, OBJ.firewall, { program: 'xdp_firewall', frames: MIXED }))).to.match(/^NOT_FOUND: program "xdp_firewall" /);
     expect(await failure(compareObjects(OBJ.ipv6Filter, 'bpf/build/nope.bpf.o', { frames: MIXED }))).to.equal('OBJECT_MISSING: BPF object bpf/build/nope.bpf.o does not exist; build it first (make -C bpf)');
+    expect(await failure(compareObjects(OBJ.ipv6Filter, OBJ.tcTtl, { frames: MIXED }))).to.equal(
+      `COMPARE_TYPES: the old program xdp_ipv6_only is xdp and the new one tc_ttl (${OBJ.tcTtl}) is sched_cls; compare programs of one type`,
+    );
   });
 
   describe('live', () => {
@@ -103,11 +109,7 @@ describe('compareObjects', () => {
       expect(cmp.engine).to.equal('live');
       expect(cmp).to.have.onlyChanges(each(newlyBlocked, 'passed->dropped'));
       // Both objects are closed, and the bench no longer counts on a program at the port.
-      const after = await bench.replay(mixed.slice(0, 1).map((f) => f.bytes), { on: 'veth0' }).then(
-        () => 'replayed',
-        (e: XdpspecError) => e.code,
-      );
-      expect(after).to.equal('NO_PROGRAM');
+      expect((await rejection(bench.replay(mixed.slice(0, 1).map((f) => f.bytes), { on: 'veth0' }))).code).to.equal('NO_PROGRAM');
     });
   });
 });

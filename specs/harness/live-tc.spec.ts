@@ -1,24 +1,20 @@
 import { expect } from 'chai';
-import { LiveBench, XdpspecError, frame, loadObject, runBoth, runUnit, type LiveFrameResult, type LoadedObject } from '../../src/index.js';
+import { LiveBench, XdpspecError, frame, runBoth, runUnit, type LiveFrameResult } from '../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
+import { objects } from '../support/objects.js';
 
 const where = (f: LiveFrameResult) => f.outputs.map((o) => `${o.port}/${o.side}`).join();
 
 describe('live engine (TC ingress, one frame at a time)', () => {
   needsBpf();
   let bench: LiveBench;
-  const objs: LoadedObject[] = [];
-  const load = (path: string, globals?: Record<string, unknown>) => {
-    const o = loadObject(path, globals);
-    objs.push(o);
-    return o;
-  };
+  const { load, closeAll } = objects();
   before(async () => {
     bench = await LiveBench.create({ ports: [{ name: 'wan' }, { name: 'lan' }] });
   });
   after(() => {
     bench?.close();
-    for (const o of objs) o.close();
+    closeAll();
   });
 
   it('tells every TC fate apart: shot, ok, stolen, redirected to egress and to ingress, a failed redirect', async () => {

@@ -2,25 +2,22 @@ import { expect } from 'chai';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EngineDisagreement, LiveBench, XdpspecError, checkChecksums, expect as expectX, frame, loadObject, runBoth, runUnit, type LoadedObject } from '../../src/index.js';
+import { EngineDisagreement, LiveBench, XdpspecError, checkChecksums, expect as expectX, frame, loadObject, runBoth, runUnit } from '../../src/index.js';
 import { startChild } from '../support/children.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
+import { objects } from '../support/objects.js';
+import { rejection } from '../support/thrown.js';
 
 describe('live engine (native XDP, one frame at a time)', () => {
   needsBpf();
   let bench: LiveBench;
-  const objs: LoadedObject[] = [];
-  const load = (path: string, globals?: Record<string, unknown>) => {
-    const o = loadObject(path, globals);
-    objs.push(o);
-    return o;
-  };
+  const { load, closeAll } = objects();
   before(async () => {
     bench = await LiveBench.create({ ports: [{ name: 'wan' }, { name: 'lan' }] });
   });
   after(() => {
     bench?.close();
-    for (const o of objs) o.close();
+    closeAll();
   });
 
   it("the IPv6 filter on the article's capture: 10 passed, 10 dropped, as the unit engine says", async () => {
@@ -37,16 +34,14 @@ describe('live engine (native XDP, one frame at a time)', () => {
     }
   });
 
-  it("refuses to replay into a program whose object was closed, instead of waiting on counters that will not move", async () => {
+  it("refuses to replay or stream into a program whose object was closed, instead of waiting on counters that will not move", async () => {
     const o = loadObject(OBJ.ipv6Filter);
     bench.attach(o.program(), 'lan');
     o.close(); // unloads and detaches the program
-    const err = await bench.replay([frame.eth().ipv6().udp()], { on: 'lan' }).then(
-      () => undefined,
-      (e: XdpspecError) => e,
-    );
-    expect(err?.code).to.equal('NO_PROGRAM');
-    expect(err?.message).to.equal('the program on port lan (xdp_ipv6_only) went when its object was closed; attach a loaded one before replaying');
+    const err = await rejection(bench.replay([frame.eth().ipv6().udp()], { on: 'lan' }));
+    expect(err.code).to.equal('NO_PROGRAM');
+    expect(err.message).to.equal('the program on port lan (xdp_ipv6_only) went when its object was closed; attach a loaded one before replaying');
+    expect((await rejection(bench.stream([frame.eth().ipv6().udp().build()], { on: 'lan' }))).message).to.match(/went when its object was closed; attach a loaded one before streaming$/);
     bench.detach('lan');
   });
 
@@ -104,22 +99,13 @@ describe('live engine (native XDP, one frame at a time)', () => {
   });
 
   it('says what is missing: an unknown port, a port with no program, an unsupported mode, a frame too short to send', async () => {
-    await bench.replay([frame.eth().ipv4()], { on: 'dmz' }).then(
-      () => expect.fail('replayed on a port that does not exist'),
-      (e: unknown) => expect(String(e)).to.include('port "dmz" does not exist; ports: wan, lan'),
-    );
-    await bench.replay([frame.eth().ipv4()], { on: 'lan' }).then(
-      () => expect.fail('replayed without a program'),
-      (e: unknown) => expect(String(e)).to.include('no XDP program is attached to port lan'),
-    );
+    expect((await rejection(bench.replay([frame.eth().ipv4()], { on: 'dmz' }))).message).to.include('port "dmz" does not exist; ports: wan, lan');
+    expect((await rejection(bench.replay([frame.eth().ipv4()], { on: 'lan' }))).message).to.include('no XDP program is attached to port lan');
     expect(() => bench.attach(load(OBJ.ipv6Filter).program(), 'lan', 'auto' as never)).to.throw(XdpspecError, 'live runs need to know the mode (native or generic)');
     // A frame that cannot be sent is refused before any frame is: the first one never runs.
     const counted = load(SPEC_OBJ.ingressSeen);
     bench.attach(counted.program(), 'lan');
-    await bench.replay([frame.eth({ dst: bench.topology.port('lan').dutMac }).ipv4().udp(), Buffer.alloc(10)], { on: 'lan' }).then(
-      () => expect.fail('replayed a 10-byte frame'),
-      (e: unknown) => expect(String(e)).to.include('frame #1 is 10 bytes, shorter than an Ethernet header (14)'),
-    );
+    expect((await rejection(bench.replay([frame.eth({ dst: bench.topology.port('lan').dutMac }).ipv4().udp(), Buffer.alloc(10)], { on: 'lan' }))).message).to.include('frame #1 is 10 bytes, shorter than an Ethernet header (14)');
     expect(counted.map('seen').get(0), 'ingress ifindex recorded by a frame that ran').to.equal(0);
   });
 

@@ -4,8 +4,9 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { RunTimeRegression, checkRunTime, frame, loadObject, measureRunTime, type LoadedObject } from '../../src/index.js';
+import { RunTimeRegression, checkRunTime, frame, measureRunTime } from '../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
+import { objects } from '../support/objects.js';
 import { thrown } from '../support/thrown.js';
 import { tempDir } from '../support/tools.js';
 
@@ -16,13 +17,9 @@ const QUICK = { samples: 3 } as const;
 describe('run-time gate', () => {
   needsBpf();
   const t = tempDir();
-  const objs: LoadedObject[] = [];
-  const busy = (rounds: number) => {
-    const o = loadObject(SPEC_OBJ.busy, { rounds });
-    objs.push(o);
-    return o.program();
-  };
-  afterEach(() => objs.splice(0).forEach((o) => o.close()));
+  const { load, closeAll } = objects();
+  const busy = (rounds: number) => load(SPEC_OBJ.busy, { rounds }).program();
+  afterEach(closeAll);
   after(t.cleanup);
 
   /** A baseline file as a user's earlier run would have recorded it, with the ratio the spec chooses. */
@@ -82,13 +79,14 @@ describe('run-time gate', () => {
     expect(thrown(() => checkRunTime(busy(1), FRAMES, { baseline: baseline('b.json', 1), factor: 0.5 })).code).to.equal('RUNTIME_FACTOR');
     writeFileSync(t.path('junk.json'), '{"ratio": "fast"}');
     expect(thrown(() => checkRunTime(busy(1), FRAMES, { ...QUICK, baseline: t.path('junk.json') })).message).to.equal(`${t.path('junk.json')} is not a run-time baseline: it has no positive "ratio"; record it with XDPSPEC_UPDATE_BASELINE=1`);
-    const probe = loadObject('src/bpf/probes/build/watch.bpf.o');
-    objs.push(probe);
+    // Short of a number the regression message would print: refused up front, not a crash later.
+    writeFileSync(t.path('short.json'), '{"ratio": 0.001}');
+    expect(thrown(() => checkRunTime(busy(1), FRAMES, { ...QUICK, baseline: t.path('short.json') })).message).to.equal(`${t.path('short.json')} is not a run-time baseline: it has no positive "nsPerFrame"; record it with XDPSPEC_UPDATE_BASELINE=1`);
+    const probe = load('src/bpf/probes/build/watch.bpf.o');
     const tracer = probe.programs.find((p) => p.type !== 'xdp' && p.type !== 'sched_cls')!;
     expect(thrown(() => measureRunTime(probe.program(tracer.name), FRAMES)).message).to.equal(`run-time baselines are for XDP and TC programs; ${tracer.name} is ${tracer.type}`);
     // A TC program measures against the reference's TC twin.
-    const tc = loadObject(OBJ.tcTtl);
-    objs.push(tc);
+    const tc = load(OBJ.tcTtl);
     expect(measureRunTime(tc.program(), FRAMES, QUICK).ratio).to.be.greaterThan(0);
   });
 });
