@@ -1,19 +1,18 @@
 #!/usr/bin/env bash
 # Makes this machine ready for xdpspec: installs the Debian packages that are missing,
-# runs `npm ci` when node_modules is missing or older than package-lock.json, and checks
-# that cap's native addon was really built. On a ready machine it only checks (well under
-# a second). Used by `npm test`, `npm run demo` and `npm run bench`.
+# and runs `npm ci` when node_modules is missing or older than package-lock.json. On a ready
+# machine it only checks (well under a second). Used by `npm test`, `npm run demo` and `npm run bench`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf 'xdpspec setup: %s\n' "$*" >&2; }
 
 # Debian packages and why: clang/llvm compile bpf/, libbpf-dev gives bpf_helpers.h and
-# libbpf.so.1, libpcap-dev lets cap build, iproute2 makes namespaces and veths,
+# libbpf.so.1, iproute2 makes namespaces and veths,
 # tcpdump/tshark/tcpreplay are the reference tools specs and benchmarks compare against,
 # bpftool inspects loaded programs, ethtool switches checksum offload off where a spec replays
 # what a real socket sent, iputils-ping measures the round trip the egress article reports.
-packages=(clang llvm libbpf-dev libpcap-dev linux-libc-dev iproute2 tcpdump tshark tcpreplay bpftool ethtool iputils-ping make g++)
+packages=(clang llvm libbpf-dev linux-libc-dev iproute2 tcpdump tshark tcpreplay bpftool ethtool iputils-ping make g++)
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -40,12 +39,4 @@ if [ ! -d node_modules ] || [ "$want" != "$have" ]; then
   say "installing npm dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
-fi
-
-# npm 11 gates install scripts (package.json allowScripts); a skipped node-gyp build would
-# only show much later as "cannot find module cap.node", so check and rebuild here.
-if [ ! -f node_modules/cap/build/Release/cap.node ]; then
-  say "building cap's native addon (npm rebuild cap)"
-  npm rebuild cap --loglevel=error
-  [ -f node_modules/cap/build/Release/cap.node ] || { say "cap's native addon did not build: see the output of 'npm rebuild cap --foreground-scripts'"; exit 1; }
 fi

@@ -1,4 +1,5 @@
 import { AssertionError } from 'chai';
+import { execa } from 'execa';
 import { LiveBench, expect, frame, loadObject, parseFrame, runUnit, type LoadedObject, type UnitRun } from '../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
 
@@ -163,3 +164,50 @@ describe('Chai assertions on whole frames and runs', () => {
     }
   });
 });
+
+describe('the Chai plugin as a plugin', () => {
+  needsBpf();
+
+  it('fails through Chai: expected and actual for reporters, .not applied by Chai, a message given to expect() in front', async () => {
+    const v = loadObject(SPEC_OBJ.verdicts);
+    try {
+      const run = await runUnit(v.program(), [3, 7].map((d) => frame.eth().ipv4({ dst: '10.0.0.1' }).udp({ dport: d })));
+      const [passed, rewritten] = run.frames;
+      const err = thrown(() => expect(passed).to.be.dropped);
+      expect(err).to.include({ expected: 'dropped', actual: 'passed (XDP_PASS)', showDiff: true });
+      const fields = thrown(() => expect(rewritten).to.be.rewritten({ 'ipv4.ttl': 62 }));
+      expect(fields).to.deep.include({ expected: { 'ipv4.ttl': '62' }, actual: { 'ipv4.ttl': '63' } });
+      const counts = thrown(() => expect(run).to.have.verdicts({ dropped: 2 }));
+      expect(counts).to.deep.include({ expected: { dropped: 2 }, actual: { passed: 2 } });
+      expect(thrown(() => expect(passed, 'the DNS rule').to.be.dropped).message).to.match(/^the DNS rule: expected frame #0 to be dropped/);
+    } finally {
+      v.close();
+    }
+  });
+
+  it('uses only the Chai it is given, and importing xdpspec installs nothing', async () => {
+    // A process of its own, so that nothing this suite installed is there: chai alone, then
+    // xdpspec imported (no assertion yet), then chai.use, then xdpspec's own expect.
+    const script = [
+      "import * as chai from 'chai';",
+      "const has = () => Object.getOwnPropertyNames(chai.Assertion.prototype).includes('dropped');",
+      "const x = await import('./src/index.ts');",
+      'const afterImport = has();',
+      'chai.use(x.xdpspecChai);',
+      'console.log(JSON.stringify([afterImport, has()]));',
+    ].join('\n');
+    const r = await execa('node', ['--import', 'tsx/esm', '--input-type=module', '-e', script]);
+    expect(JSON.parse(r.stdout)).to.deep.equal([false, true]);
+  });
+});
+
+/** The AssertionError `fn` throws, with its data. */
+function thrown(fn: () => void): AssertionError & { expected?: unknown; actual?: unknown; showDiff?: boolean } {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof AssertionError) return e as AssertionError & { expected?: unknown; actual?: unknown };
+    throw e;
+  }
+  throw new Error('the assertion did not fail');
+}

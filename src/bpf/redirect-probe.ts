@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { BpfError, XdpspecError } from '../errors.js';
 import { errno, ffi, type Ptr } from './ffi.js';
 import { DEVICE_MAPS, MAP_TYPES, PROG_TYPE } from './kinds.js';
 import { errnoName } from './map.js';
 import { inPrivateNetns, interfaceName } from './netns.js';
 import { loadObject, type LoadedObject } from './object.js';
+import { probeObject } from './probe-objects.js';
 import type { Program } from './program.js';
 import type { TestRunOptions } from './testrun.js';
 
@@ -28,7 +28,6 @@ export type RedirectTarget =
     }
   | { readonly known: false; readonly reason: string };
 
-const PROBE_OBJECT = fileURLToPath(new URL('../../src/bpf/probes/build/redirect.bpf.o', import.meta.url));
 /** The kernel documents live-frames runs for frames up to about a page less headroom. */
 const LIVE_FRAMES_MAX = 3400;
 
@@ -62,8 +61,7 @@ export class RedirectProbe {
 
   /** Loads and attaches the probe. @throws BpfError when raw tracepoints cannot attach. */
   static open(): RedirectProbe {
-    if (!existsSync(PROBE_OBJECT)) throw new XdpspecError('OBJECT_MISSING', `xdpspec's redirect probe ${PROBE_OBJECT} is not built; run npm run build`);
-    const obj = loadObject(PROBE_OBJECT);
+    const obj = loadObject(probeObject('redirect'));
     const links: Ptr[] = [];
     try {
       // bpf_get_current_pid_tgid: the thread group (process) id high, the thread id low; the

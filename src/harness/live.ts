@@ -3,6 +3,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { BpfError, XdpspecError } from '../errors.js';
 import { attachTc, attachXdp, inNetns, loadObject, type Attachment, type BpfMap, type LoadedObject, type Program, type TcDirection, type XdpMode } from '../bpf/index.js';
 import { PROG_TYPE } from '../bpf/kinds.js';
+import { probeObject } from '../bpf/probe-objects.js';
 import { errno, ffi, type Ptr } from '../bpf/ffi.js';
 import { errnoName } from '../bpf/map.js';
 import { DriverStats, PacketSocket, Topology, until, type TopologySpec } from '../net/index.js';
@@ -11,8 +12,6 @@ import { CaptureReader } from '../pcap/index.js';
 import { collectFrames, frameBytes, type FrameSource, type Step } from './frames.js';
 import { countVerdicts, type RedirectTarget, type Verdict, type VerdictCounts } from './verdict.js';
 
-const PROBES = new URL('../../src/bpf/probes/build/', import.meta.url);
-const probe = (name: string) => new URL(`${name}.bpf.o`, PROBES).pathname;
 
 /** A frame seen on a port after an injection. `side` is where it was captured. */
 export interface LiveOutput {
@@ -139,7 +138,7 @@ export class LiveBench {
     let pass: LoadedObject | undefined;
     const ports = new Map<string, PortState>();
     try {
-      pass = loadObject(probe('pass'));
+      pass = loadObject(probeObject('pass'));
       for (const [name, port] of topology.ports) {
         attachXdp(pass.program(), { interface: name, netns: port.testerNetns }, 'native');
         ports.set(name, {
@@ -234,7 +233,7 @@ export class LiveBench {
    * driver counts nothing, so frees, exceptions and redirect events.
    */
   private probeFor(portName: string, mode: LiveMode): { probe: LoadedObject; links: Ptr[] } {
-    const probeObj = loadObject(probe('watch'));
+    const probeObj = loadObject(probeObject('watch'));
     const links: Ptr[] = [];
     try {
       probeObj.setGlobal('watched_ifindex', this.topology.port(portName).dutIfindex);

@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { XdpspecError } from '../errors.js';
 import { envFlag } from './env-flag.js';
 import { loadObject, type Program } from '../bpf/index.js';
+import { probeObject } from '../bpf/probe-objects.js';
 import { collectFramesNow, type FrameSource } from './frames.js';
 
-const REFERENCE = new URL('../../src/bpf/probes/build/reference.bpf.o', import.meta.url).pathname;
 
 /** A program's kernel run time next to the reference workload's, measured side by side. */
 export interface RunTime {
@@ -74,7 +74,7 @@ export function measureRunTime(program: Program, frames: FrameSource, options: R
   if (inputs.length === 0) throw new XdpspecError('RUNTIME_FRAMES', 'measureRunTime needs at least one frame');
   const refName = program.type === 'xdp' ? 'xdpspec_reference' : program.type === 'sched_cls' ? 'xdpspec_reference_tc' : undefined;
   if (!refName) throw new XdpspecError('RUNTIME_TYPE', `run-time baselines are for XDP and TC programs; ${program.name} is ${program.type}`);
-  const ref = loadObject(REFERENCE);
+  const ref = loadObject(probeObject('reference'));
   try {
     const reference = ref.program(refName);
     const mean = (p: Program) => inputs.reduce((sum, f) => sum + p.testRun(f, { repeat }).durationNs, 0) / inputs.length;

@@ -4,6 +4,9 @@ const ROOT = '/sys/fs/bpf';
 // iproute2's BPF loader (`ip link set ... xdp obj`, `tc ... bpf obj`) creates this skeleton the
 // first time it runs: two symlinks and two directories, empty unless something pins into them.
 const IPROUTE2 = ['tc/globals', 'tc', 'ip', 'xdp'];
+// The kernel's bpf_preload creates these in every bpffs instance the moment it is mounted: on a
+// machine without systemd, the first tool that mounts /sys/fs/bpf makes them appear. Not pins.
+const KERNEL = new Set([`${ROOT}/maps.debug`, `${ROOT}/progs.debug`]);
 
 function list(dir = ROOT, depth = 3): string[] {
   let names: string[];
@@ -39,7 +42,7 @@ export function watchBpffs(): { finish(): string[] } {
           // already gone
         }
       }
-      return list().filter((p) => !before.has(p));
+      return list().filter((p) => !before.has(p) && !KERNEL.has(p));
     },
   };
 }

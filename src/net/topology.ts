@@ -141,6 +141,9 @@ function ipBatch(netns: string | undefined, lines: string[]): Promise<void> {
     let stderr = '';
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('error', (e) => reject(new XdpspecError('TOPOLOGY', `cannot run ip: ${e.message} (install iproute2)`)));
+    // An ip that exits early (a bad line) closes its stdin: the write fails with EPIPE, which
+    // must not surface as an uncaught error; 'close' reports the exit status and stderr.
+    p.stdin.on('error', () => undefined);
     p.on('close', (code) => {
       if (code === 0) resolve();
       else reject(new XdpspecError('TOPOLOGY', `ip ${args.join(' ')} failed: ${stderr.trim()}\n  commands:\n${lines.map((l) => `    ${l}`).join('\n')}`));

@@ -1,0 +1,31 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { XdpspecError } from '../errors.js';
+
+// The probes' sources sit beside the package's dist/ both in this repository and where the
+// package is installed (package.json "files"); `npm pack` builds them, so an installed package
+// normally has the objects already. A copy without them (a git checkout used as a dependency,
+// a `make clean`) builds them on first use with the same Makefile.
+const SOURCES = fileURLToPath(new URL('../../src/bpf/probes/', import.meta.url));
+
+/**
+ * The path of one of xdpspec's own BPF probes (`pass`, `watch`, `redirect`, `reference`),
+ * built from its source the first time it is missing.
+ * @throws XdpspecError `PROBE_BUILD` when it is missing and cannot be built (no clang, no
+ *   libbpf-dev, or a package directory that cannot be written).
+ */
+export function probeObject(name: string): string {
+  const path = `${SOURCES}build/${name}.bpf.o`;
+  if (existsSync(path)) return path;
+  const r = spawnSync('make', ['-s', '-C', SOURCES], { encoding: 'utf8' });
+  if (r.error || r.status !== 0 || !existsSync(path)) {
+    const why = r.error ? r.error.message : (r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n  ');
+    throw new XdpspecError(
+      'PROBE_BUILD',
+      `xdpspec's ${name} probe is not built and building it failed (make -C ${SOURCES}):\n  ${why}\n` +
+        'It needs make, clang and libbpf-dev (Debian: apt-get install make clang llvm libbpf-dev linux-libc-dev), and write access to that directory.',
+    );
+  }
+  return path;
+}
