@@ -1,14 +1,4 @@
-// Mocha root hook plugin (loaded through .mocharc.json): installs xdpspec's assertions into Chai
-// for the specs that use Chai's own `expect`, and once per run, before any spec, removes what
-// killed runs of xdpspec left behind (namespaces whose owning process is dead).
-import * as chai from 'chai';
-import { sweepLeftovers, xdpspecChai } from '../../src/index.js';
-
-chai.use(xdpspecChai);
-
-export const mochaHooks = {
-  beforeAll(): void {
-    const swept = sweepLeftovers();
-    if (swept.length) process.stdout.write(`xdpspec: removed ${swept.length} namespace(s) left by killed runs: ${swept.join(', ')}\n`);
-  },
-};
+// Mocha root hook plugin (loaded through .mocharc.json): xdpspec's own, as users load it with
+// `"require": ["xdpspec/mocha"]`: assertions installed into Chai for the specs that use Chai's
+// `expect`, and leftovers of killed runs swept before the first spec.
+export { mochaHooks } from '../../src/harness/mocha-hooks.js';

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError, XdpspecError } from '../errors.js';
 import { runDiff } from './diff.js';
 import { runDissect } from './dissect.js';
+import { runInit } from './init.js';
 import { runReplay } from './replay.js';
 import { runRun } from './run.js';
 import { runTestRun } from './test-run.js';
@@ -10,6 +11,7 @@ import { runTestRun } from './test-run.js';
 const USAGE = `usage: xdpspec <command> [options]
 
 commands:
+  init [DIR]                   set up xdpspec in a project: example program, spec, CI
   dissect FILE [--json | -v]   print the frames of a pcap or pcapng file
   test-run OBJECT --pcap FILE  run a capture through a BPF program (BPF_PROG_TEST_RUN)
   replay OBJECT --pcap FILE    replay a capture live through veths into the attached program
@@ -24,13 +26,14 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   replay: runReplay,
   diff: runDiff,
   run: runRun,
+  init: runInit,
 };
 
 /**
  * Exit status on an error a user can cause. 1 by default; commands whose status 1 means
  * something else (diff: "frames changed") use 2, so CI can tell a change from a failure.
  */
-const ERROR_STATUS: Record<string, number> = { diff: 2, run: 2 };
+const ERROR_STATUS: Record<string, number> = { diff: 2, run: 2, init: 2 };
 const errorStatus = (argv: string[]) => ERROR_STATUS[argv[0] ?? ''] ?? 1;
 
 function version(): string {
@@ -65,7 +68,7 @@ main(process.argv.slice(2)).then(
     } else if (err instanceof XdpspecError) {
       process.stderr.write(`xdpspec: ${err.message}\n`);
       process.exitCode = errorStatus(process.argv.slice(2));
-    } else if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    } else if (err instanceof Error && String((err as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS_')) {
       process.stderr.write(`xdpspec: ${err.message}\n`);
       process.exitCode = 2;
     } else {

@@ -4,8 +4,8 @@ import { parseArgs } from 'node:util';
 import { UsageError, XdpspecError } from '../errors.js';
 import { sweepLeftovers } from '../net/index.js';
 
-export const RUN_USAGE = `usage: xdpspec run [SPEC...] [--shard I/N] [--update-golden] [--update-baseline]
-                  [--grep TEXT] [--reporter NAME]
+export const RUN_USAGE = `usage: xdpspec run [SPEC...] [--shard I/N] [--junit FILE] [--update-golden]
+                  [--update-baseline] [--grep TEXT] [--reporter NAME]
                   [--reporter-option KEY=VALUE]... [--timeout MS] [--bail]
 
 Runs Mocha specs with xdpspec's setup, for projects without a .mocharc of their own:
@@ -16,11 +16,15 @@ the namespaces of killed earlier runs are removed.
   --shard I/N           run only the I-th of N shares of the spec files (1-based): files are
                         sorted by path and dealt out in turn, so each file always lands in the
                         same share and the N shares together run every file once
+  --junit FILE          also write a JUnit XML report to FILE (the console keeps its reporter):
+                        failures as <failure>, skipped cases with their reason, the capture of
+                        a failed live case attached ([[ATTACHMENT|path]] in system-out)
   --update-golden       record golden captures instead of comparing (XDPSPEC_UPDATE_GOLDEN=1)
   --update-baseline     record run-time baselines instead of checking (XDPSPEC_UPDATE_BASELINE=1)
   --grep TEXT           only the cases whose full title contains TEXT
-  --reporter NAME       a Mocha reporter (spec, dot, json, xunit, a package or a path); default spec
-  --reporter-option K=V passed to the reporter, e.g. output=results.xml for xunit
+  --reporter NAME       a Mocha reporter for the console (spec, dot, list, tap, json, ..., an
+                        installed package or a path); default spec
+  --reporter-option K=V passed to the reporter
   --timeout MS          per case; default 30000
   --bail                stop at the first failure
 Exit status: 0 when every case passed, 1 when some failed, 2 on an error.`;
@@ -52,6 +56,17 @@ export function specFiles(args: readonly string[]): string[] {
   return unique;
 }
 
+/** What to do about the load failures a project's set-up causes, rather than the spec's code. */
+function loadHint(message: string): string {
+  if (/Top-level await is currently not supported with the cjs output format|ERR_REQUIRE_ASYNC_MODULE/.test(message)) {
+    return '\n  The spec uses top-level await, which a CommonJS package cannot: add "type": "module" to package.json, rename the spec to .spec.mts, or move the await into a before() hook.';
+  }
+  if (/ERR_PACKAGE_PATH_NOT_EXPORTED|ERR_REQUIRE_ESM/.test(message)) {
+    return '\n  A package refused to load from CommonJS: xdpspec needs Node 20.19 or later (require of ES modules), or add "type": "module" to package.json.';
+  }
+  return '';
+}
+
 /** `2/3` -> [2, 3]. @throws UsageError for anything but 1 <= I <= N. */
 export function parseShard(text: string): [number, number] {
   const m = /^(\d+)\/(\d+)$/.exec(text);
@@ -72,6 +87,7 @@ export async function runRun(args: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       shard: { type: 'string' },
+      junit: { type: 'string' },
       'update-golden': { type: 'boolean' },
       'update-baseline': { type: 'boolean' },
       grep: { type: 'string' },
@@ -106,17 +122,26 @@ export async function runRun(args: string[]): Promise<number> {
   if (values['update-golden']) process.env.XDPSPEC_UPDATE_GOLDEN = '1';
   if (values['update-baseline']) process.env.XDPSPEC_UPDATE_BASELINE = '1';
 
+  if (values.junit === '') throw new UsageError('--junit takes the path of the XML file to write, e.g. --junit reports/xdpspec.xml');
+
   // TypeScript specs load through tsx, registered in this process for both ways Mocha loads a
   // file: require() first (specs in a package that is not "type": "module"), then import().
   (await import('tsx/cjs/api')).register();
   (await import('tsx/esm/api')).register();
   const { default: Mocha } = await import('mocha');
+  // CommonJS specs' require('xdpspec') must get this instance, not a second copy tsx compiles.
+  (await import('../harness/one-instance.js')).shareThisInstance();
+  // Specs that use Chai's own expect get xdpspec's assertions, as with xdpspec/mocha.
+  try {
+    (await import('../harness/mocha-hooks.js')).installAssertions();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    // chai (a peer dependency) is not installed: specs cannot use expect(), and Mocha runs them anyway.
+  }
   const mocha = new Mocha({
     timeout,
     bail: values.bail ?? false,
     ...(values.grep === undefined ? {} : { grep: values.grep }),
-    reporter: values.reporter ?? 'spec',
-    reporterOptions,
     rootHooks: {
       beforeAll(): void {
         const swept = sweepLeftovers();
@@ -124,12 +149,23 @@ export async function runRun(args: string[]): Promise<number> {
       },
     },
   });
+  try {
+    mocha.reporter(values.reporter ?? 'spec', reporterOptions);
+  } catch (err) {
+    throw new UsageError(`--reporter ${values.reporter}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}; give one of Mocha's (spec, dot, list, tap, json, min, progress, landing, doc, markdown, json-stream, xunit), an installed package or a path`);
+  }
+  if (values.junit !== undefined) {
+    const { withJunit } = await import('./junit.js');
+    const console = (mocha as unknown as { _reporter: Parameters<typeof withJunit>[0] })._reporter;
+    mocha.reporter(withJunit(console, resolve(values.junit)) as unknown as string, reporterOptions);
+  }
   for (const f of files) mocha.addFile(resolve(f));
   try {
     await mocha.loadFilesAsync();
   } catch (err) {
     // A spec that does not load is the spec's fault: say which and why, without our stack.
-    throw new XdpspecError('SPEC_LOAD', `a spec file did not load: ${err instanceof Error ? (err.stack ?? err.message).split('\n    at ')[0] : String(err)}`);
+    const first = err instanceof Error ? (err.stack ?? err.message).split('\n    at ')[0]! : String(err);
+    throw new XdpspecError('SPEC_LOAD', `a spec file did not load: ${first}${loadHint(first)}`);
   }
   const failures = await new Promise<number>((done) => mocha.run(done));
   return failures > 0 ? 1 : 0;

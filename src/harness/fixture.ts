@@ -49,6 +49,12 @@ interface MochaTest {
 }
 type Hook = (fn: (this: { currentTest?: MochaTest }) => unknown) => void;
 
+/**
+ * Where bench() records, on the Mocha test, the capture it wrote for that case; reporters (the
+ * JUnit file of `xdpspec run --junit`) attach it.
+ */
+export const ARTIFACT = Symbol.for('xdpspec.artifact');
+
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'case';
 
 /**
@@ -91,6 +97,7 @@ export function bench(o: BenchOptions): SpecBench {
     if (t && lastRun && (failed || o.writeArtifacts === 'always')) {
       const file = `${o.artifacts ?? 'artifacts'}/${slug(basename(t.file ?? 'spec'))}/${slug(t.title)}.pcapng`;
       await writeArtifact(lastRun, ports.map((p) => p.name), file);
+      (t as unknown as Record<symbol, string>)[ARTIFACT] = file;
       if (failed && t.err) {
         // Reporters print the stack, which has the message as it was when thrown: change both.
         const before = t.err.message;

@@ -1,0 +1,24 @@
+// `xdpspec/mocha`: a Mocha root hook plugin for projects that run Mocha themselves
+// (`"require": ["xdpspec/mocha"]` in .mocharc.json). `xdpspec run` does the same on its own.
+import * as chai from 'chai';
+import { xdpspecChai } from '../assert/chai.js';
+import { sweepLeftovers } from '../net/index.js';
+import * as self from './mocha-hooks.js';
+import { shareThisInstance } from './one-instance.js';
+
+/** Installs xdpspec's assertions into the project's Chai, for specs that use Chai's own `expect`. */
+export function installAssertions(): void {
+  chai.use(xdpspecChai);
+}
+
+/** The root hooks: assertions installed when Mocha loads this file, leftovers swept before the first spec. */
+export const mochaHooks = {
+  beforeAll(): void {
+    // Removes what killed runs left (namespaces of dead processes), and says so.
+    const swept = sweepLeftovers();
+    if (swept.length) process.stderr.write(`xdpspec: removed ${swept.length} namespace(s) left by killed runs: ${swept.join(', ')}\n`);
+  },
+};
+
+installAssertions();
+shareThisInstance(self);
