@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { parse } from 'junit2json';
 import { tempDir } from '../support/tools.js';
 
 const cli = (args: string[], cwd?: string) => execa('node', [`${process.cwd()}/dist/cli/main.js`, ...args], { reject: false, ...(cwd ? { cwd } : {}) });
@@ -71,6 +72,31 @@ describe('xdpspec run', () => {
     expect(xml).to.include('<testcase classname="bravo" name="passes"');
   });
 
+  it('writes JUnit XML with --junit while the console keeps its reporter, read back by a JUnit parser', async () => {
+    writeFileSync(t.path('project/more/mixed.spec.ts'), [
+      "describe('mixed', () => {",
+      "  it('passes', () => {});",
+      "  it('fails', () => { throw new Error('wrong <verdict> & more'); });",
+      "  it('is skipped with a reason', function () { this.test!.title += ' (skipped: needs a kernel with tcx)'; this.skip(); });",
+      "  it('is pending');",
+      '});',
+    ].join('\n'));
+    const r = await cli(['run', 'more/mixed.spec.ts', '--junit', t.path('reports/run.xml')], t.path('project'));
+    expect(r.exitCode).to.equal(1);
+    expect(r.stdout).to.match(/1 passing/).and.match(/2 pending/).and.match(/1 failing/); // the spec reporter still prints
+    const report = await parse(readFileSync(t.path('reports/run.xml'), 'utf8'));
+    expect(report).to.include({ tests: 4, failures: 1, errors: 0, skipped: 2 });
+    const cases = (report as { testsuite: { name: string; testcase: Record<string, unknown>[] }[] }).testsuite[0]!;
+    expect(cases.name).to.equal('more/mixed.spec.ts');
+    const byName = Object.fromEntries(cases.testcase.map((c) => [c.name as string, c]));
+    expect(byName.fails!.failure).to.deep.include.members([]).and.have.length(1);
+    expect((byName.fails!.failure as { message: string; type: string }[])[0]).to.include({ message: 'wrong <verdict> & more', type: 'Error' });
+    expect(byName.fails!.error).to.equal(undefined);
+    expect(byName['is skipped with a reason (skipped: needs a kernel with tcx)']!.skipped).to.deep.equal([{ message: 'needs a kernel with tcx' }]);
+    expect(byName['is pending']!.skipped).to.deep.equal([{ message: 'pending: the case has no body' }]);
+    expect(byName.passes).to.include({ classname: 'mixed' }).and.not.have.any.keys('failure', 'skipped');
+  });
+
   it('exits 2 with one line on bad arguments', async () => {
     const cases: [string[], string][] = [
       [['run', '--shard', '4/3'], 'xdpspec: --shard takes I/N with 1 <= I <= N (e.g. 2/3), got "4/3"'],
@@ -78,6 +104,8 @@ describe('xdpspec run', () => {
       [['run', 'nowhere'], 'xdpspec: nowhere: no such file or directory'],
       [['run', 'more/notes.md', '--timeout', 'soon'], 'xdpspec: --timeout takes milliseconds, got "soon"'],
       [['run', 'more/notes.md'], 'xdpspec: no spec files (*.spec.ts, *.test.ts, ...) under more/notes.md'],
+      [['run', 'specs', '--junit'], "xdpspec: Option '--junit <value>' argument missing"],
+      [['run', 'specs', '--junit', ''], 'xdpspec: --junit takes the path of the XML file to write, e.g. --junit reports/xdpspec.xml'],
     ];
     for (const [args, err] of cases) {
       const r = await cli(args, t.path('project'));
@@ -87,7 +115,22 @@ describe('xdpspec run', () => {
     const broken = await cli(['run', 'more/broken.ts'], t.path('project'));
     expect(broken.exitCode).to.equal(2);
     expect(broken.stderr).to.match(/^xdpspec: a spec file did not load: .*\n.*more\/broken\.ts:1:10: ERROR: Unexpected ";"/);
+    const flag = await cli(['run', 'specs', '--no-such-flag'], t.path('project'));
+    expect([flag.exitCode, flag.stderr.split('.')[0]]).to.deep.equal([2, "xdpspec: Unknown option '--no-such-flag'"]);
+    const reporter = await cli(['run', 'specs', '--reporter', 'no-such-reporter'], t.path('project'));
+    expect(reporter.exitCode).to.equal(2);
+    expect(reporter.stderr).to.match(/^xdpspec: --reporter no-such-reporter: .*no-such-reporter.*; give one of Mocha's \(spec, dot, /);
     const empty = await cli(['run'], t.path('project/more'));
     expect([empty.exitCode, empty.stderr]).to.deep.equal([2, 'xdpspec: no specs named and none of specs/, spec/, test/ exists here; name spec files or directories']);
+  });
+
+  it('says what to do when a spec uses top-level await in a CommonJS package', async () => {
+    mkdirSync(t.path('cjs/specs'), { recursive: true });
+    writeFileSync(t.path('cjs/package.json'), JSON.stringify({ name: 'cjs', type: 'commonjs' }));
+    writeFileSync(t.path('cjs/specs/tla.spec.ts'), "const x = await Promise.resolve(1);\ndescribe('tla', () => it('runs', () => { if (x !== 1) throw new Error(); }));\nexport {};\n");
+    const r = await cli(['run'], t.path('cjs'));
+    expect(r.exitCode).to.equal(2);
+    expect(r.stderr).to.match(/^xdpspec: a spec file did not load: /);
+    expect(r.stderr).to.include('The spec uses top-level await, which a CommonJS package cannot: add "type": "module" to package.json, rename the spec to .spec.mts, or move the await into a before() hook.');
   });
 });

@@ -58,7 +58,7 @@ export function specFiles(args: readonly string[]): string[] {
 
 /** What to do about the load failures a project's set-up causes, rather than the spec's code. */
 function loadHint(message: string): string {
-  if (/Top-level await is currently not supported with the cjs output format|ERR_REQUIRE_ASYNC_MODULE/.test(message)) {
+  if (/Top-level await is currently not supported with the "?cjs"? output format|ERR_REQUIRE_ASYNC_MODULE/.test(message)) {
     return '\n  The spec uses top-level await, which a CommonJS package cannot: add "type": "module" to package.json, rename the spec to .spec.mts, or move the await into a before() hook.';
   }
   if (/ERR_PACKAGE_PATH_NOT_EXPORTED|ERR_REQUIRE_ESM/.test(message)) {
