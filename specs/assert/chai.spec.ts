@@ -202,11 +202,11 @@ describe('the Chai plugin as a plugin', () => {
 });
 
 /** The AssertionError `fn` throws, with its data. */
-function thrown(fn: () => void): AssertionError & { expected?: unknown; actual?: unknown; showDiff?: boolean } {
+function thrown(fn: () => void): Error & { expected?: unknown; actual?: unknown; showDiff?: boolean } {
   try {
     fn();
   } catch (e) {
-    if (e instanceof AssertionError) return e as AssertionError & { expected?: unknown; actual?: unknown };
+    if (e instanceof AssertionError) return e as Error & { expected?: unknown; actual?: unknown };
     throw e;
   }
   throw new Error('the assertion did not fail');
