@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { Topology, XdpspecError, attachTc, attachXdp, egressLab, loadBalancerLab, loadObject, ownedNamespaces, sweepLeftovers } from '../../src/index.js';
 import { startChild } from '../support/children.js';
+import { tempDir } from '../support/tools.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 
 const namespaces = () => readdirSync('/run/netns').filter((n) => n.startsWith('xdpspec-'));
@@ -127,6 +128,23 @@ describe('topology', () => {
     const err = await Topology.create({ ports: [{ name: 'wan', dutRoutes: ['10.9.0.0/16 via 10.99.0.1'] }] }).catch((e: unknown) => e);
     expect(String(err)).to.match(/ip -n xdpspec-\d+-\d+-dut -batch - failed/);
     expect(namespaces()).to.deep.equal(before);
+  });
+
+  it('reports an ip that exits before reading its commands as a failure, not an uncaught EPIPE', async () => {
+    // An ip on PATH that leaves at once, with more commands than a pipe holds waiting for it.
+    const t = tempDir();
+    const path = process.env.PATH;
+    writeFileSync(t.path('ip'), '#!/bin/sh\necho "ip: quits at once" >&2\nexit 1\n', { mode: 0o755 });
+    process.env.PATH = `${t.dir}:${path}`;
+    try {
+      const ports = Array.from({ length: 400 }, (_, i) => ({ name: `p${i}`, dutAddresses: [`10.${i >> 8}.${i & 255}.1/30`] }));
+      const err = await Topology.create({ ports }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(XdpspecError);
+      expect(String(err)).to.match(/ip -batch - failed: ip: quits at once/);
+    } finally {
+      process.env.PATH = path;
+      t.cleanup();
+    }
   });
 
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
