@@ -3,7 +3,7 @@
 // generated spec run with npm test, as the README's "Use xdpspec in your project" says.
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { readFileSync, writeFileSync, unlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'junit2json';
 import { tempDir } from './support/tools.js';
@@ -93,5 +93,13 @@ describe('the npm package in a project of its own', function () {
     const r = await run('npx', ['xdpspec', 'run']);
     expect(r.exitCode, r.all).to.equal(0);
     expect(r.stdout).to.match(/2 passing/);
+  });
+
+  it('builds its probes from the shipped sources where the built ones are missing', async () => {
+    const build = join(project, 'node_modules/xdpspec/src/bpf/probes/build');
+    rmSync(build, { recursive: true });
+    const r = await run('npx', ['xdpspec', 'run']); // the live case needs the pass and watch probes
+    expect(r.exitCode, r.all).to.equal(0);
+    expect(readdirSync(build).sort()).to.include.members(['pass.bpf.o', 'watch.bpf.o']);
   });
 });
