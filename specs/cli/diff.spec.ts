@@ -4,8 +4,14 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
 import { tempDir, tsharkFields } from '../support/tools.js';
 
-const cli = (...args: string[]) => execa('node', ['dist/cli/main.js', ...args], { reject: false });
-const ours = () => readdirSync('/run/netns').filter((n) => n.startsWith('xdpspec-'));
+const started: number[] = [];
+const cli = (...args: string[]) => {
+  const p = execa('node', ['dist/cli/main.js', ...args], { reject: false });
+  if (p.pid !== undefined) started.push(p.pid);
+  return p;
+};
+// Namespaces of the CLI processes these specs started: another run on the machine has its own.
+const ours = () => readdirSync('/run/netns').filter((n) => started.some((pid) => n.startsWith(`xdpspec-${pid}-`)));
 const MIXED = 'fixtures/mixed-traffic.pcap';
 
 describe('xdpspec diff', () => {

@@ -124,6 +124,13 @@ describe('xdpspec run', () => {
     expect([empty.exitCode, empty.stderr]).to.deep.equal([2, 'xdpspec: no specs named and none of specs/, spec/, test/ exists here; name spec files or directories']);
   });
 
+  it("runs this repository's own specs: its sources and the built CLI in one process share libbpf's bindings", async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    const r = await cli(['run', 'specs/assert/chai.spec.ts', '--reporter', 'dot']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stderr).not.to.include('Duplicate type name');
+  });
+
   it('says what to do when a spec uses top-level await in a CommonJS package', async () => {
     mkdirSync(t.path('cjs/specs'), { recursive: true });
     writeFileSync(t.path('cjs/package.json'), JSON.stringify({ name: 'cjs', type: 'commonjs' }));

@@ -1,12 +1,14 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { readdirSync, writeFileSync } from 'node:fs';
-import { Topology, XdpspecError, attachTc, attachXdp, egressLab, loadBalancerLab, loadObject, ownedNamespaces, sweepLeftovers } from '../../src/index.js';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { Topology, XdpspecError, attachTc, attachXdp, egressLab, loadBalancerLab, loadObject, ownedNamespaces, sweepLeftovers, until } from '../../src/index.js';
 import { startChild } from '../support/children.js';
 import { tempDir } from '../support/tools.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 
 const namespaces = () => readdirSync('/run/netns').filter((n) => n.startsWith('xdpspec-'));
+// This process's own: a concurrent run on the machine makes and removes its own meanwhile.
+const mine = () => namespaces().filter((n) => n.startsWith(`xdpspec-${process.pid}-`));
 const ipIn = async (ns: string, ...a: string[]) => (await execa('ip', ['-n', ns, ...a])).stdout;
 
 const child = (mode: 'wait' | 'throw') => startChild('topology-child.ts', mode);
@@ -103,7 +105,7 @@ describe('topology', () => {
   });
 
   it('refuses a bad spec before creating anything', async () => {
-    const before = namespaces().length;
+    const before = mine().length;
     const bad = [
       [{ ports: [] }, 'a topology needs at least one port'],
       [{ ports: [{ name: 'a-name-much-too-long' }] }, 'is not a usable interface name'],
@@ -120,14 +122,14 @@ describe('topology', () => {
       expect(err).to.be.instanceOf(XdpspecError);
       expect(String(err)).to.include(msg);
     }
-    expect(namespaces().length).to.equal(before);
+    expect(mine().length).to.equal(before);
   });
 
   it('removes what it made when ip fails half-way', async () => {
-    const before = namespaces();
+    const before = mine();
     const err = await Topology.create({ ports: [{ name: 'wan', dutRoutes: ['10.9.0.0/16 via 10.99.0.1'] }] }).catch((e: unknown) => e);
     expect(String(err)).to.match(/ip -n xdpspec-\d+-\d+-dut -batch - failed/);
-    expect(namespaces()).to.deep.equal(before);
+    expect(mine()).to.deep.equal(before);
   });
 
   it('reports an ip that exits before reading its commands as a failure, not an uncaught EPIPE', async () => {
@@ -182,6 +184,26 @@ describe('topology', () => {
       expect(namespaces()).to.include.members([live.dut, live.tester]);
     } finally {
       live.close();
+    }
+  });
+
+  it('sweeps the leftovers of a killed run whose process is a zombie, which kill(pid, 0) calls alive', async () => {
+    // The run's parent is a shell that exec'd sleep: it never reaps, so the killed run stays a zombie.
+    const holder = execa('sh', ['-c', 'node --import tsx/esm specs/support/topology-child.ts wait & exec sleep 600'], { reject: false });
+    try {
+      const ns = await new Promise<string[]>((resolve, reject) => {
+        holder.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()) as string[]));
+        void holder.then((r) => reject(new Error(`the child ended first: ${String(r.stderr)}`)));
+      });
+      const pid = Number(/^xdpspec-(\d+)-/.exec(ns[0]!)![1]);
+      process.kill(pid, 'SIGKILL');
+      await until(() => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z'), `process ${pid} becoming a zombie`);
+      expect(() => process.kill(pid, 0)).not.to.throw(); // what the sweep used to ask
+      expect(sweepLeftovers()).to.include.members(ns);
+      expect(namespaces()).to.not.include.members(ns);
+    } finally {
+      holder.kill('SIGKILL');
+      await holder;
     }
   });
 });

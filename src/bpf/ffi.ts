@@ -6,6 +6,18 @@ import { XdpspecError } from '../errors.js';
 
 export type Ptr = bigint;
 
+/**
+ * One value per process, however many copies of xdpspec it loaded (this repository's sources
+ * beside the built package, a CommonJS copy a TypeScript loader compiled). koffi keeps named
+ * types process-wide and refuses a name twice; libbpf has one print callback per process.
+ */
+export function processWide<T>(name: string, make: () => T): T {
+  const key = Symbol.for(`xdpspec.${name}.v1`);
+  const g = globalThis as Record<symbol, unknown>;
+  if (!(key in g)) g[key] = make();
+  return g[key] as T;
+}
+
 function loadLibrary(name: string, pkg: string): ReturnType<typeof koffi.load> {
   try {
     return koffi.load(name);
@@ -15,7 +27,8 @@ function loadLibrary(name: string, pkg: string): ReturnType<typeof koffi.load> {
 }
 
 // `bpf_test_run_opts` of libbpf 1.1, laid out by koffi so offsets follow the C ABI.
-export const TestRunOpts = koffi.struct('bpf_test_run_opts', {
+export const { TestRunOpts, TcHook, TcOpts } = processWide('ffi-types', () => ({
+  TestRunOpts: koffi.struct('bpf_test_run_opts', {
   sz: 'size_t',
   data_in: 'void *',
   data_out: 'void *',
@@ -31,24 +44,24 @@ export const TestRunOpts = koffi.struct('bpf_test_run_opts', {
   flags: 'uint32_t',
   cpu: 'uint32_t',
   batch_size: 'uint32_t',
-});
-
-export const TcHook = koffi.struct('bpf_tc_hook', {
-  sz: 'size_t',
-  ifindex: 'int',
-  attach_point: 'int',
-  parent: 'uint32_t',
-  _pad: 'uint32_t',
-});
-export const TcOpts = koffi.struct('bpf_tc_opts', {
-  sz: 'size_t',
-  prog_fd: 'int',
-  flags: 'uint32_t',
-  prog_id: 'uint32_t',
-  handle: 'uint32_t',
-  priority: 'uint32_t',
-  _pad: 'uint32_t',
-});
+  }),
+  TcHook: koffi.struct('bpf_tc_hook', {
+    sz: 'size_t',
+    ifindex: 'int',
+    attach_point: 'int',
+    parent: 'uint32_t',
+    _pad: 'uint32_t',
+  }),
+  TcOpts: koffi.struct('bpf_tc_opts', {
+    sz: 'size_t',
+    prog_fd: 'int',
+    flags: 'uint32_t',
+    prog_id: 'uint32_t',
+    handle: 'uint32_t',
+    priority: 'uint32_t',
+    _pad: 'uint32_t',
+  }),
+}));
 
 /** Declares a function returning a pointer, normalised to a bigint address (NULL is 0n). */
 function ptrFn(lib: ReturnType<typeof koffi.load>, decl: string): (...args: unknown[]) => Ptr {
@@ -132,12 +145,12 @@ function bind() {
   };
 }
 
-let bound: ReturnType<typeof bind> | undefined;
+const binding = processWide('ffi-binding', () => ({ bound: undefined as ReturnType<typeof bind> | undefined }));
 
 /** The bound functions, loaded on first use so importing xdpspec never needs libbpf. */
 export function ffi(): ReturnType<typeof bind> {
-  bound ??= bind();
-  return bound;
+  binding.bound ??= bind();
+  return binding.bound;
 }
 
 /** errno of the last foreign call. */

@@ -1,22 +1,22 @@
-import { ffi, koffi } from './ffi.js';
+import { ffi, koffi, processWide } from './ffi.js';
 
 // libbpf reports what went wrong (including the verifier log) through its print callback,
 // by default to stderr. xdpspec takes those messages so errors can carry them and users'
 // terminals stay clean.
 
 const BUF_SIZE = 4 << 20; // a verifier log of a large program runs to megabytes
-let installed = false;
-let buf: Buffer | undefined;
-const collected: string[] = [];
+// libbpf has one print callback per process: every copy of xdpspec shares it and what it collects.
+const state = processWide('libbpf-log', () => ({ installed: false, buf: undefined as Buffer | undefined, collected: [] as string[] }));
+const collected = state.collected;
 
 function install(): void {
-  if (installed) return;
-  installed = true;
-  buf = Buffer.alloc(BUF_SIZE);
+  if (state.installed) return;
+  state.installed = true;
+  const buf = (state.buf = Buffer.alloc(BUF_SIZE));
   const f = ffi();
   const cb = koffi.register((_level: number, fmt: string, args: unknown) => {
-    const n = f.vsnprintf(buf!, BUF_SIZE, fmt, args);
-    collected.push(buf!.toString('utf8', 0, Math.max(0, Math.min(n, BUF_SIZE - 1))));
+    const n = f.vsnprintf(buf, BUF_SIZE, fmt, args);
+    collected.push(buf.toString('utf8', 0, Math.max(0, Math.min(n, BUF_SIZE - 1))));
     return 0;
   }, koffi.pointer(f.PrintFn));
   f.libbpf_set_print(cb);

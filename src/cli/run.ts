@@ -138,16 +138,13 @@ export async function runRun(args: string[]): Promise<number> {
     if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
     // chai (a peer dependency) is not installed: specs cannot use expect(), and Mocha runs them anyway.
   }
+  // Before any spec loads, and so also when one does not: what killed runs left goes first.
+  const swept = sweepLeftovers();
+  if (swept.length) process.stderr.write(`xdpspec: removed ${swept.length} namespace(s) left by killed runs: ${swept.join(', ')}\n`);
   const mocha = new Mocha({
     timeout,
     bail: values.bail ?? false,
     ...(values.grep === undefined ? {} : { grep: values.grep }),
-    rootHooks: {
-      beforeAll(): void {
-        const swept = sweepLeftovers();
-        if (swept.length) process.stderr.write(`xdpspec: removed ${swept.length} namespace(s) left by killed runs: ${swept.join(', ')}\n`);
-      },
-    },
   });
   try {
     mocha.reporter(values.reporter ?? 'spec', reporterOptions);

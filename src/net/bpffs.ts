@@ -1,4 +1,5 @@
 import { readdirSync, lstatSync, rmdirSync, unlinkSync } from 'node:fs';
+import { atRelease } from './registry.js';
 
 const ROOT = '/sys/fs/bpf';
 // iproute2's BPF loader (`ip link set ... xdp obj`, `tc ... bpf obj`) creates this skeleton the
@@ -29,20 +30,28 @@ function list(dir = ROOT, depth = 3): string[] {
  */
 export function watchBpffs(): { finish(): string[] } {
   const before = new Set(list());
+  // Interrupted (SIGINT, SIGTERM, SIGHUP) or exiting without finish(): iproute2's skeleton still goes.
+  const forget = atRelease(() => removeSkeleton(before));
   return {
     finish() {
-      for (const rel of IPROUTE2) {
-        const p = `${ROOT}/${rel}`;
-        if (before.has(p)) continue;
-        try {
-          const st = lstatSync(p);
-          if (st.isSymbolicLink()) unlinkSync(p);
-          else if (st.isDirectory() && readdirSync(p).length === 0) rmdirSync(p);
-        } catch {
-          // already gone
-        }
-      }
+      forget();
+      removeSkeleton(before);
       return list().filter((p) => !before.has(p) && !KERNEL.has(p));
     },
   };
+}
+
+/** iproute2's skeleton, where it appeared since `before` and is still empty. */
+function removeSkeleton(before: ReadonlySet<string>): void {
+  for (const rel of IPROUTE2) {
+    const p = `${ROOT}/${rel}`;
+    if (before.has(p)) continue;
+    try {
+      const st = lstatSync(p);
+      if (st.isSymbolicLink()) unlinkSync(p);
+      else if (st.isDirectory() && readdirSync(p).length === 0) rmdirSync(p);
+    } catch {
+      // already gone
+    }
+  }
 }

@@ -3,12 +3,16 @@
 // run's resources: `xdpspec-<pid>-<n>-<role>`.
 
 const PREFIX = 'xdpspec-';
-let seq = 0;
+// Shared by every copy of xdpspec in the process (see processWide), so names never repeat.
+const SEQ = Symbol.for('xdpspec.namespace-seq.v1');
+const g = globalThis as { [SEQ]?: number };
 
 /** A new namespace name owned by this process. */
 export function namespaceName(role: string): string {
   if (!/^[a-z0-9]{1,12}$/.test(role)) throw new Error(`namespace role ${JSON.stringify(role)} must be 1-12 lower-case letters or digits`);
-  return `${PREFIX}${process.pid}-${seq++}-${role}`;
+  const n = g[SEQ] ?? 0;
+  g[SEQ] = n + 1;
+  return `${PREFIX}${process.pid}-${n}-${role}`;
 }
 
 /** The process that owns a namespace name xdpspec made, or undefined for any other name. */

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, unlinkSync } from 'node:fs';
-import { ffi } from '../bpf/ffi.js';
+import { readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { ffi, processWide } from '../bpf/ffi.js';
 import { ownerPid } from './names.js';
 
 const MNT_DETACH = 2;
@@ -11,8 +11,10 @@ const MNT_DETACH = 2;
 // so namespaces are the one thing to track. A run killed outright (SIGKILL) leaves its
 // namespaces behind; `sweepLeftovers` removes those whose owning process is dead.
 
-const owned = new Set<string>();
-let hooked = false;
+// Process-wide, so that two copies of xdpspec in one process (sources and built package) share
+// one list and one set of signal handlers.
+const state = processWide('netns-registry', () => ({ owned: new Set<string>(), hooked: false, finishers: new Set<() => void>(), swept: false }));
+const owned = state.owned;
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 function onSignal(sig: NodeJS.Signals): void {
@@ -23,10 +25,21 @@ function onSignal(sig: NodeJS.Signals): void {
 }
 
 function hook(): void {
-  if (hooked) return;
-  hooked = true;
+  if (state.hooked) return;
+  state.hooked = true;
   process.on('exit', releaseAll);
   for (const s of SIGNALS) process.on(s, onSignal);
+}
+
+/**
+ * Runs `fn` when this process releases everything (exit, SIGINT, SIGTERM, SIGHUP) unless the
+ * returned function is called first: for what is not a namespace but must not outlive the run
+ * either (what an attaching tool left in bpffs). Returns the un-register function.
+ */
+export function atRelease(fn: () => void): () => void {
+  hook();
+  state.finishers.add(fn);
+  return () => void state.finishers.delete(fn);
 }
 
 /**
@@ -62,6 +75,14 @@ export function release(names: readonly string[]): void {
 
 /** Removes everything this process still owns. */
 export function releaseAll(): void {
+  for (const f of [...state.finishers]) {
+    state.finishers.delete(f);
+    try {
+      f();
+    } catch {
+      // best effort on the way out; the namespaces below matter more
+    }
+  }
   release([...owned]);
 }
 
@@ -70,13 +91,30 @@ export function ownedNamespaces(): string[] {
   return [...owned];
 }
 
-function alive(pid: number): boolean {
+const CLOCK_TICKS = 100; // USER_HZ, the unit of /proc/PID/stat's start time on Linux
+
+/** Seconds since the epoch at which the system booted (/proc/stat's btime). */
+function bootTime(): number {
+  return Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? 0);
+}
+
+/**
+ * Whether the process that made a namespace at `madeAt` (seconds since the epoch) still runs.
+ * A zombie has finished (it only waits for its parent to read its status), and a process that
+ * started after the namespace was made has only inherited the dead owner's pid.
+ */
+function ownerAlive(pid: number, madeAt: number): boolean {
+  let stat: string;
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false; // no such process
   }
+  // Fields after the command name, which is in parentheses and may itself hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields[0] === 'Z' || fields[0] === 'X') return false;
+  const started = bootTime() + Number(fields[19]) / CLOCK_TICKS;
+  return started <= madeAt + 1; // a second's slack for the clocks' rounding
 }
 
 /**
@@ -94,8 +132,27 @@ export function sweepLeftovers(): string[] {
   }
   const dead = names.filter((n) => {
     const pid = ownerPid(n);
-    return pid !== undefined && pid !== process.pid && !alive(pid);
+    if (pid === undefined || pid === process.pid) return false;
+    let madeAt: number;
+    try {
+      madeAt = statSync(`/run/netns/${n}`).mtimeMs / 1000;
+    } catch {
+      return false; // gone meanwhile
+    }
+    return !ownerAlive(pid, madeAt);
   });
   deleteNamespaces(dead);
   return dead;
+}
+
+/**
+ * Sweeps once per process, before the first bench or topology is made: every entry point that
+ * creates namespaces (library, CLI, specs) thereby cleans up after killed runs. Says on stderr
+ * what it removed.
+ */
+export function sweepOnce(): void {
+  if (state.swept) return;
+  state.swept = true;
+  const swept = sweepLeftovers();
+  if (swept.length) process.stderr.write(`xdpspec: removed ${swept.length} namespace(s) left by killed runs: ${swept.join(', ')}\n`);
 }

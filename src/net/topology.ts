@@ -6,7 +6,7 @@ import { ffi } from '../bpf/ffi.js';
 import { inNetns } from '../bpf/netns.js';
 import { linksUp } from './link.js';
 import { namespaceName } from './names.js';
-import { register, release } from './registry.js';
+import { register, release, sweepOnce } from './registry.js';
 
 /** One port: a veth pair with its DUT end in the DUT namespace and its tester end in the tester's. */
 export interface PortSpec {
@@ -176,6 +176,7 @@ export class Topology {
   /** @throws XdpspecError `TOPOLOGY` naming what is wrong with the spec or which `ip` command failed. */
   static async create(spec: TopologySpec): Promise<Topology> {
     check(spec);
+    sweepOnce();
     const dut = namespaceName('dut');
     const tester = namespaceName('tst');
     const all = [dut, tester];
