@@ -96,11 +96,13 @@ export class Codec {
           return;
         }
         if (typeof v !== 'number' && typeof v !== 'bigint') this.fail(`${at}expected a number for ${tn}, got ${describe(v)}`);
-        writeInt(out, off, t.size, !!t.intSigned, be, v, () => this.fail(`${at}${String(v)} does not fit in ${tn}`));
+        if (typeof v === 'number' && !Number.isInteger(v)) this.fail(`${at}${String(v)} is not a whole number; ${tn} takes ${intRange(t.size, !!t.intSigned)}`);
+        writeInt(out, off, t.size, !!t.intSigned, be, v, () => this.fail(`${at}${String(v)} does not fit in ${tn}, which takes ${intRange(t.size, !!t.intSigned)}`));
         return;
       }
       case Kind.Ptr:
         if (typeof v !== 'number' && typeof v !== 'bigint') this.fail(`${at}expected a number for a pointer`);
+        if ((typeof v === 'number' && !Number.isSafeInteger(v)) || BigInt(v) < 0n || BigInt(v) >= 1n << 64n) this.fail(`${at}${String(v)} is not an address (a whole number from 0 to 2^64-1)`);
         out.writeBigUInt64LE(BigInt(v), off);
         return;
       case Kind.Float:
@@ -114,6 +116,7 @@ export class Codec {
         const bytes = elem.kind === Kind.Int && elem.size === 1;
         if (typeof v === 'string' && bytes) {
           const b = stringBytes(v, n, name, isChar(elem));
+          if (!b && n === 6 && !isChar(elem)) this.fail(`${at}${JSON.stringify(v)} is not a MAC address; write it as six hex bytes with colons, e.g. 02:00:00:00:00:01`);
           if (!b) this.fail(`${at}${JSON.stringify(v)} does not fit in ${tn}`);
           b.copy(out, off);
           return;
@@ -143,6 +146,7 @@ export class Codec {
           const p = path ? `${path}.${m.name}` : m.name;
           if (m.bitSize) {
             if (typeof x !== 'number') this.fail(`${p}: expected a number for a bitfield`);
+            if (!Number.isInteger(x) || x < 0 || x >= 2 ** m.bitSize) this.fail(`${p}: ${String(x)} does not fit in a ${m.bitSize}-bit field, which takes whole numbers from 0 to ${2 ** m.bitSize - 1}`);
             writeBits(out, off, m.bitOffset, m.bitSize, x);
           } else this.put(out, off + m.bitOffset / 8, m.type, x, p, m.name);
         }
@@ -225,6 +229,8 @@ function stringBytes(v: string, n: number, name: string, isChar: boolean): Buffe
     return bytes.length === n ? bytes : undefined;
   }
   if (!isChar && n === 6 && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(v)) return Buffer.from(v.replace(/:/g, ''), 'hex');
+  // Six bytes that are not chars hold a MAC address (h_dest, smac, ...): text is not one.
+  if (!isChar && n === 6) return undefined;
   if (isChar || !/^[0-9a-f:.]+$/i.test(v) || MAC_NAME.test(name)) {
     const b = Buffer.alloc(n);
     const s = Buffer.from(v, 'utf8');
@@ -252,7 +258,14 @@ function readInt(b: Buffer, off: number, size: number, signed: boolean, be: bool
   }
 }
 
+/** The values an integer type holds, for messages: "whole numbers from 0 to 255". */
+function intRange(size: number, signed: boolean): string {
+  const bits = BigInt(size * 8);
+  return signed ? `whole numbers from ${-(1n << (bits - 1n))} to ${(1n << (bits - 1n)) - 1n}` : `whole numbers from 0 to ${(1n << bits) - 1n}`;
+}
+
 function writeInt(b: Buffer, off: number, size: number, signed: boolean, be: boolean, v: number | bigint, fail: () => never): void {
+  if (typeof v === 'number' && !Number.isInteger(v)) fail();
   const big = BigInt(v);
   const bits = BigInt(size * 8);
   const min = signed ? -(1n << (bits - 1n)) : 0n;

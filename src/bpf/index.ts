@@ -1,4 +1,4 @@
-export { OpenedObject, LoadedObject, loadObject, type ProgramInfo } from './object.js';
+export { OpenedObject, LoadedObject, loadObject, type LoadOptions, type ProgramInfo, type ProgramTypeName } from './object.js';
 export { Program, type ProgramRun, type ProgramStats } from './program.js';
 export { BpfMap, type MapInfo, type UpdateMode } from './map.js';
 export { ValueShapeError } from './codec.js';

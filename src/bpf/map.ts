@@ -37,7 +37,7 @@ export class BpfMap implements MapInfo {
   constructor(
     readonly name: string,
     readonly typeId: number,
-    readonly fd: number,
+    private readonly mapFd: number,
     readonly keySize: number,
     readonly valueSize: number,
     readonly maxEntries: number,
@@ -46,11 +46,28 @@ export class BpfMap implements MapInfo {
     valueType: number,
     /** Values as raw bytes whatever their size (the maps behind global sections). */
     rawValues = false,
+    /** The object the map belongs to: once it is closed, the map is too. */
+    private readonly owner?: { readonly isClosed: boolean; readonly path: string },
   ) {
     this.keyCodec = new Codec(btf, keyType, keySize, `key of map ${name}`);
     this.valueCodec = new Codec(btf, valueType, valueSize, `value of map ${name}`, rawValues);
     this.cpus = this.perCpu ? ffi().libbpf_num_possible_cpus() : 1;
     this.stride = this.perCpu ? (valueSize + 7) & ~7 : valueSize;
+  }
+
+  /**
+   * The map's file descriptor.
+   * @throws XdpspecError `OBJECT_CLOSED` once its object is closed: the number may already
+   *   belong to another map, which a stale handle would then read or change.
+   */
+  get fd(): number {
+    if (this.owner?.isClosed) throw new XdpspecError('OBJECT_CLOSED', `map ${this.name} of ${this.owner.path} is closed with its object; load the object again`);
+    return this.mapFd;
+  }
+
+  /** Before a key or value is encoded, so a closed map says so rather than what is wrong with the key. */
+  private checkOpen(): void {
+    void this.fd;
   }
 
   get type(): string {
@@ -63,6 +80,7 @@ export class BpfMap implements MapInfo {
 
   /** The value at `key`, or undefined when there is none (per-CPU maps: an array per CPU). */
   get(key: unknown): unknown {
+    this.checkOpen();
     const k = this.keyCodec.encode(key);
     const v = Buffer.alloc(this.stride * this.cpus);
     if (ffi().bpf_map_lookup_elem(this.fd, k, v) !== 0) {
@@ -76,17 +94,22 @@ export class BpfMap implements MapInfo {
 
   /** Per-CPU maps: the values of all CPUs added up, field by field (numbers only). */
   sum(key: unknown): unknown {
+    this.checkOpen();
     const per = this.get(key);
     if (per === undefined || !this.perCpu) return per;
     return (per as unknown[]).reduce((a, b) => addValues(a, b));
   }
 
   has(key: unknown): boolean {
+    this.checkOpen();
     return this.get(key) !== undefined;
   }
 
   /** Sets `key` to `value` (per-CPU maps: one value for every CPU, or an array per CPU). */
   set(key: unknown, value: unknown, mode: UpdateMode = 'any'): void {
+    this.checkOpen();
+    // undefined would reach the kernel as flags 0 (or a BigInt of nothing): a typo must not pass.
+    if (!Object.hasOwn(UPDATE_FLAGS, mode)) throw new XdpspecError('MAP_UPDATE_MODE', `map ${this.name}: update mode ${JSON.stringify(mode)} is not one of ${Object.keys(UPDATE_FLAGS).map((m) => `'${m}'`).join(', ')}`);
     const k = this.keyCodec.encode(key);
     let v: Buffer;
     if (this.perCpu) {
@@ -99,6 +122,7 @@ export class BpfMap implements MapInfo {
 
   /** Deletes `key`; returns false when it was not there. Array maps cannot delete. */
   delete(key: unknown): boolean {
+    this.checkOpen();
     if (FIXED_MAPS.has(this.typeId)) {
       throw new XdpspecError('BPF_MAP_OP', `map ${this.name}: an ${this.type} map cannot delete entries (they always exist); set the value to zero instead`);
     }
@@ -112,10 +136,12 @@ export class BpfMap implements MapInfo {
 
   /** Every key, in the kernel's iteration order. */
   *keys(): Generator<unknown> {
+    this.checkOpen();
     for (const k of this.rawKeys()) yield this.keyCodec.decode(k);
   }
 
   *entries(): Generator<[unknown, unknown]> {
+    this.checkOpen();
     for (const k of this.rawKeys()) {
       const v = this.get(k);
       if (v !== undefined) yield [this.keyCodec.decode(k), v];
@@ -124,6 +150,7 @@ export class BpfMap implements MapInfo {
 
   /** Empties the map: deletes every key, or zeroes every element of an array map. */
   clear(): void {
+    this.checkOpen();
     if (FIXED_MAPS.has(this.typeId)) {
       const zero = Buffer.alloc(this.stride * this.cpus);
       for (const k of this.rawKeys()) {
@@ -144,6 +171,7 @@ export class BpfMap implements MapInfo {
 
   /** Every entry as raw bytes (all CPUs of per-CPU values), to put back with `restore`. */
   snapshot(): [Buffer, Buffer][] {
+    this.checkOpen();
     const out: [Buffer, Buffer][] = [];
     for (const k of this.rawKeys()) {
       const v = Buffer.alloc(this.stride * this.cpus);
@@ -154,6 +182,7 @@ export class BpfMap implements MapInfo {
 
   /** Makes the map hold exactly what `snapshot` returned. */
   restore(snap: readonly [Buffer, Buffer][]): void {
+    this.checkOpen();
     const f = ffi();
     if (!FIXED_MAPS.has(this.typeId)) {
       const keep = new Set(snap.map(([k]) => k.toString('hex')));

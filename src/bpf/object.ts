@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
+import { regularFile } from '../sys/files.js';
 import { constants } from 'node:os';
 import { BpfError, NotFoundError, VerifierError, XdpspecError } from '../errors.js';
 import { Btf } from './btf.js';
@@ -16,6 +17,16 @@ export interface ProgramInfo {
   readonly section: string;
   /** `xdp`, `sched_cls`, `raw_tracepoint`, ... */
   readonly type: string;
+}
+
+/** Program types xdpspec runs, as `setProgramType` and `loadObject`'s `programType` take them. */
+export type ProgramTypeName = 'xdp' | 'tc';
+const PROGRAM_TYPE_IDS: Record<string, number> = { xdp: 6, tc: 3 };
+
+/** What loadObject can do between open and load besides globals. */
+export interface LoadOptions {
+  /** The type of programs whose section name does not say it (see `OpenedObject.setProgramType`). */
+  readonly programType?: ProgramTypeName;
 }
 
 interface Handles {
@@ -94,7 +105,8 @@ export class OpenedObject {
 
   /**
    * Opens an object file (`clang -target bpf` output).
-   * @throws XdpspecError `OBJECT_MISSING`, `OBJECT_NOT_ELF`; BpfError when libbpf cannot parse it.
+   * @throws XdpspecError `OBJECT_MISSING`, `FILE_NOT_REGULAR`, `OBJECT_NOT_ELF`, `OBJECT_NOT_BPF`;
+   *   BpfError when libbpf cannot parse it.
    */
   static open(path: string): OpenedObject {
     checkElf(path);
@@ -142,6 +154,30 @@ export class OpenedObject {
   }
 
   /**
+   * Gives the program type to programs whose section name does not say it (legacy names such
+   * as `SEC("prog")` or `SEC("xdp_icmp_echo")`, which libbpf 1.x no longer reads as a type), or
+   * to the program `name` whatever its section says.
+   * @throws NotFoundError for a program that does not exist; XdpspecError `PROGRAM_TYPE` for a
+   *   type that is not `xdp` or `tc`.
+   */
+  setProgramType(type: ProgramTypeName, name?: string): this {
+    this.check();
+    const id = PROGRAM_TYPE_IDS[type];
+    if (id === undefined) throw new XdpspecError('PROGRAM_TYPE', `program type ${JSON.stringify(type)} is not one of ${Object.keys(PROGRAM_TYPE_IDS).join(', ')}`);
+    const targets = name === undefined ? this.h.progs.filter((p) => p.typeId === 0) : this.h.progs.filter((p) => p.info.name === name);
+    if (name !== undefined && targets.length === 0) throw new NotFoundError('program', name, this.h.progs.map((p) => p.info.name), this.path);
+    for (const p of targets) {
+      if (ffi().bpf_program__set_type(p.ptr, id) !== 0) {
+        const e = errno();
+        throw new BpfError(`set the type of program ${p.info.name}`, e, errnoName(e));
+      }
+      p.typeId = id;
+      p.info = { ...p.info, type: PROG_TYPES[id] ?? type };
+    }
+    return this;
+  }
+
+  /**
    * Loads every program and map into the kernel.
    * @throws PrivilegeError without root; VerifierError with the verifier's log when a program
    * is rejected; BpfError for other refusals.
@@ -155,6 +191,13 @@ export class OpenedObject {
       const failed = /prog '([^']+)': (BPF program load failed|failed to load)/.exec(log)?.[1];
       const op = `load ${this.path}`;
       if (failed && log.includes('BEGIN PROG LOAD LOG')) throw new VerifierError(op, failed, e, verifierLog(log));
+      const untyped = /prog '([^']+)': missing BPF prog type, check ELF section name '([^']*)'/.exec(log);
+      if (untyped) {
+        throw new XdpspecError(
+          'PROGRAM_TYPE_UNKNOWN',
+          `load ${this.path}: libbpf cannot tell the type of program ${untyped[1]} from its section name "${untyped[2]}" (a legacy name); give the type: loadObject(path, globals, { programType: 'xdp' }) or 'tc', --type xdp on the command line, or rename the section SEC("xdp") / SEC("tc")`,
+        );
+      }
       throw new BpfError(op, e, `${errnoName(e)}${e === constants.errno.EPERM ? ' (run as root)' : ''}${log ? `\n${indent(log)}` : ''}`);
     }
     this.closed = true; // ownership moves to the loaded object
@@ -201,6 +244,7 @@ export class LoadedObject {
     this.check();
     const names = this.h.progs.map((p) => p.info.name);
     if (name === undefined) {
+      if (this.h.progs.length === 0) throw new XdpspecError('NO_PROGRAMS', `${this.path} has no programs, only maps or data; a program is a function in a section such as SEC("xdp") or SEC("tc"): check the source, or name the object that has it`);
       if (this.h.progs.length !== 1) throw new XdpspecError('PROGRAM_AMBIGUOUS', `${this.path} has ${this.h.progs.length} programs (${names.join(', ')}); name one`);
       name = names[0]!;
     }
@@ -223,7 +267,7 @@ export class LoadedObject {
       if (!h) throw new NotFoundError('map', name, this.maps.map((x) => x.name), this.path);
       const f = ffi();
       const i = h.info;
-      m = new BpfMap(i.name, h.typeId, f.bpf_map__fd(h.ptr), i.keySize, i.valueSize, i.maxEntries, this.h.btf, f.bpf_map__btf_key_type_id(h.ptr), f.bpf_map__btf_value_type_id(h.ptr));
+      m = new BpfMap(i.name, h.typeId, f.bpf_map__fd(h.ptr), i.keySize, i.valueSize, i.maxEntries, this.h.btf, f.bpf_map__btf_key_type_id(h.ptr), f.bpf_map__btf_value_type_id(h.ptr), false, this);
       this.mapCache.set(name, m);
     }
     return m;
@@ -275,7 +319,7 @@ export class LoadedObject {
     if (!m) {
       const h = this.h.maps.find((x) => x.info.name.endsWith(section))!;
       const i = h.info;
-      m = new BpfMap(i.name, h.typeId, ffi().bpf_map__fd(h.ptr), i.keySize, i.valueSize, i.maxEntries, undefined, 0, 0, true);
+      m = new BpfMap(i.name, h.typeId, ffi().bpf_map__fd(h.ptr), i.keySize, i.valueSize, i.maxEntries, undefined, 0, 0, true, this);
       this.sectionMaps.set(section, m);
     }
     return m;
@@ -297,7 +341,7 @@ export class LoadedObject {
     const f = ffi();
     return this.h.maps.map((h) => {
       const i = h.info;
-      return { typeId: h.typeId, map: new BpfMap(i.name, h.typeId, f.bpf_map__fd(h.ptr), i.keySize, i.valueSize, i.maxEntries, undefined, 0, 0, true) };
+      return { typeId: h.typeId, map: new BpfMap(i.name, h.typeId, f.bpf_map__fd(h.ptr), i.keySize, i.valueSize, i.maxEntries, undefined, 0, 0, true, this) };
     });
   }
 
@@ -325,9 +369,10 @@ export class LoadedObject {
 }
 
 /** Opens and loads in one step, setting globals in between. */
-export function loadObject(path: string, globals: Record<string, unknown> = {}): LoadedObject {
+export function loadObject(path: string, globals: Record<string, unknown> = {}, options: LoadOptions = {}): LoadedObject {
   const o = OpenedObject.open(path);
   try {
+    if (options.programType !== undefined) o.setProgramType(options.programType);
     for (const [k, v] of Object.entries(globals)) o.setGlobal(k, v);
     return o.load();
   } catch (err) {
@@ -340,18 +385,48 @@ function isInternal(name: string): boolean {
   return /\.(rodata|data|bss|kconfig)(\..*)?$/.test(name);
 }
 
+// ELF e_machine values worth naming when a file is an object, but not a BPF one.
+const MACHINES: Record<number, string> = { 3: 'x86 (32-bit)', 8: 'MIPS', 20: 'PowerPC', 21: 'PowerPC 64', 22: 'S/390', 40: 'ARM', 62: 'x86-64', 183: 'AArch64', 243: 'RISC-V', 258: 'LoongArch' };
+const EM_BPF = 247;
+const COMPILE = 'compile the program with clang -O2 -g -target bpf -c prog.bpf.c -o prog.bpf.o';
+
+/**
+ * Says what is wrong with a file that is not a BPF object, before libbpf does (it answers with
+ * errno 4001 and no reason): not there, not a file, not ELF, ELF for a CPU, or cut short.
+ */
 function checkElf(path: string): void {
-  let fd: number;
+  const size = regularFile(path, 'BPF object', (err) => {
+    throw new XdpspecError('OBJECT_MISSING', `BPF object ${path} does not exist; build it first (make -C bpf)`, { cause: err });
+  });
+  const head = Buffer.alloc(64);
+  const fd = openSync(path, 'r');
+  let n: number;
   try {
-    fd = openSync(path, 'r');
-  } catch {
-    throw new XdpspecError('OBJECT_MISSING', `BPF object ${path} does not exist; build it first (make -C bpf)`);
+    n = readSync(fd, head, 0, 64, 0);
+  } finally {
+    closeSync(fd);
   }
-  const head = Buffer.alloc(4);
-  const n = readSync(fd, head, 0, 4, 0);
-  closeSync(fd);
-  if (n < 4 || !head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) {
-    throw new XdpspecError('OBJECT_NOT_ELF', `${path} is not an ELF object file; compile the program with clang -O2 -g -target bpf -c prog.bpf.c -o prog.bpf.o`);
+  if (n < 4 || !head.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) {
+    throw new XdpspecError('OBJECT_NOT_ELF', `${path} is not an ELF object file${size === 0 ? ' (it is empty)' : ''}; ${COMPILE}`);
+  }
+  // A BPF object is 64-bit ELF (class 2), little- or big-endian as the machine it is for.
+  if (n < 64 || head[4] !== 2) {
+    throw new XdpspecError('OBJECT_NOT_BPF', `${path} is ${n < 64 ? `cut short: ${size} bytes, less than an ELF header` : '32-bit ELF, not a BPF object'}; ${COMPILE}`);
+  }
+  const le = head[5] !== 2;
+  const u16 = (o: number) => (le ? head.readUInt16LE(o) : head.readUInt16BE(o));
+  const machine = u16(18);
+  const type = u16(16);
+  if (machine !== EM_BPF) {
+    const kind = type === 2 ? 'an executable' : type === 3 ? 'a shared library or executable' : type === 1 ? 'an object file' : 'an ELF file';
+    throw new XdpspecError('OBJECT_NOT_BPF', `${path} is ${kind} for ${MACHINES[machine] ?? `machine ${machine}`} (ELF e_machine ${machine}), not a BPF object (e_machine ${EM_BPF}); ${COMPILE}`);
+  }
+  const shoff = Number(le ? head.readBigUInt64LE(40) : head.readBigUInt64BE(40));
+  const shentsize = u16(58);
+  const shnum = u16(60);
+  const end = shoff + shentsize * shnum;
+  if (end > size) {
+    throw new XdpspecError('OBJECT_NOT_BPF', `${path} is cut short at byte ${size}: its section headers end at byte ${end}; rebuild it (an interrupted copy or build leaves such a file)`);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { LoadedObject, ProgramInfo } from './object.js';
 import { returnCodeName } from './kinds.js';
 import { errno, ffi, type Ptr } from './ffi.js';
-import { BpfError } from '../errors.js';
+import { BpfError, XdpspecError } from '../errors.js';
 import { errnoName } from './map.js';
 import { TestRunner, type RawRun, type TestRunOptions } from './testrun.js';
 
@@ -34,12 +34,22 @@ export class Program implements ProgramInfo {
   constructor(
     readonly info: ProgramInfo,
     readonly typeId: number,
-    readonly fd: number,
+    private readonly progFd: number,
     /** libbpf's `struct bpf_program *`, for attach calls inside xdpspec. */
     readonly handle: Ptr,
     /** The object it was loaded with (its maps are the program's state). */
     readonly object: LoadedObject,
   ) {}
+
+  /**
+   * The program's file descriptor.
+   * @throws XdpspecError `OBJECT_CLOSED` once its object is closed: the number may already
+   *   belong to another program or map, which a stale handle would then run or change.
+   */
+  get fd(): number {
+    if (this.object.isClosed) throw new XdpspecError('OBJECT_CLOSED', `program ${this.info.name} of ${this.object.path} is closed with its object; load the object again`);
+    return this.progFd;
+  }
 
   get name(): string {
     return this.info.name;
@@ -56,14 +66,16 @@ export class Program implements ProgramInfo {
    * @throws BpfError when the kernel refuses the run; XdpspecError for frames it cannot take.
    */
   testRun(frame: Uint8Array, options?: TestRunOptions): ProgramRun {
-    this.runner ??= new TestRunner(this.fd, this.typeId, this.name);
+    const fd = this.fd; // checks the object is open, every run
+    this.runner ??= new TestRunner(fd, this.typeId, this.name);
     const r = this.runner.run(frame, options);
     return { retval: r.retval, output: r.output, durationNs: r.durationNs, action: returnCodeName(this.typeId, r.retval) };
   }
 
   /** Runs the program on each frame in turn (one kernel call per frame, state carried over). */
   testRunMany(frames: readonly Uint8Array[], options?: TestRunOptions): ProgramRun[] {
-    this.runner ??= new TestRunner(this.fd, this.typeId, this.name);
+    const fd = this.fd;
+    this.runner ??= new TestRunner(fd, this.typeId, this.name);
     return this.runner.runMany(frames, options).map((r) => ({ retval: r.retval, output: r.output, durationNs: r.durationNs, action: returnCodeName(this.typeId, r.retval) }));
   }
 

@@ -31,6 +31,10 @@ export interface TestRunOptions {
 }
 
 const BPF_F_TEST_XDP_LIVE_FRAMES = 2;
+/** The most repeats a timing run takes: bounds how long one uninterruptible kernel call lasts. */
+const MAX_REPEAT = 10_000_000;
+/** Timing runs (repeat > 1) a signal interrupted are run again this often, then reported. */
+const EINTR_RETRIES = 3;
 const NO_OPTIONS: TestRunOptions = Object.freeze({});
 /** Input up to 64 KiB (XDP frags allow larger than a page), output with room to grow. */
 const MAX_IN = 64 * 1024;
@@ -105,7 +109,7 @@ export class TestRunner {
   }
 
   /** @throws BpfError when the kernel refuses the run (the message says why and what to change). */
-  run(frame: Uint8Array, o: TestRunOptions = NO_OPTIONS): RawRun {
+  run(frame: Uint8Array, o: TestRunOptions = NO_OPTIONS, retries = EINTR_RETRIES): RawRun {
     const b = this.native();
     const v = b.view;
     const len = frame.length;
@@ -118,6 +122,7 @@ export class TestRunner {
     // Fields that only change with the options are rewritten only when the options change:
     // this is the per-frame path, and BigInt writes are its most expensive part.
     if (!sameOptions(o, this.lastOptions)) {
+      checkOptions(o, this.progName);
       v.writeBigUInt64LE(live ? 0n : b.address + BigInt(this.dataOut), OFF.dataOut);
       v.writeInt32LE(o.repeat ?? 1, OFF.repeat);
       v.writeUInt32LE(live ? BPF_F_TEST_XDP_LIVE_FRAMES : 0, OFF.flags);
@@ -127,7 +132,7 @@ export class TestRunner {
     if (this.contextLength >= 0) v.writeUInt32LE(len, this.ctxIn + this.contextLength); // xdp_md.data_end
     if (this.call(this.progFd, b.pointer) !== 0) {
       const e = errno();
-      if (e === constants.errno.EINTR) return this.run(frame, o); // a signal arrived mid-run: run again
+      if (e === constants.errno.EINTR) return this.interrupted(frame, o, retries);
       this.fail(e, len, o);
     }
     const outLen = live ? 0 : v.readUInt32LE(OFF.sizeOut);
@@ -144,6 +149,7 @@ export class TestRunner {
    * rather than once per frame; each output is a view of that JS-owned copy.
    */
   runMany(frames: readonly Uint8Array[], o: TestRunOptions = NO_OPTIONS): RawRun[] {
+    checkOptions(o, this.progName);
     if (o.liveFrames) return frames.map((f) => this.run(f, o));
     const b = this.native();
     const v = b.view;
@@ -182,10 +188,9 @@ export class TestRunner {
       if (this.call(this.progFd, b.pointer) !== 0) {
         const e = errno();
         if (e === constants.errno.EINTR) {
-          // A signal arrived mid-run: run this frame again, on the single-frame path.
           flush();
-          results.push(this.run(frame, o));
           this.manyOptions = undefined;
+          results.push(this.interrupted(frame, o, EINTR_RETRIES));
           continue;
         }
         this.fail(e, len, o);
@@ -237,6 +242,22 @@ export class TestRunner {
     return xdp ? 4 : -1;
   }
 
+  /**
+   * A signal arrived during the kernel call (EINTR). A single run is not repeated: a kernel
+   * that checks for signals after running (older ones) ran the program once already, and a
+   * second run would change a stateful program's maps twice. A timing run (repeat > 1) is run
+   * again a few times; past that, the error lets the process act on its signal (Ctrl-C).
+   */
+  private interrupted(frame: Uint8Array, o: TestRunOptions, retries: number): RawRun {
+    if ((o.repeat ?? 1) > 1 && retries > 0) return this.run(frame, o, retries - 1);
+    throw new XdpspecError(
+      'TEST_RUN_INTERRUPTED',
+      (o.repeat ?? 1) > 1
+        ? `test run ${this.progName}: signals interrupted a timing run of ${o.repeat} repeats ${EINTR_RETRIES + 1} times; run it again, with fewer repeats if it is long`
+        : `test run ${this.progName}: a signal interrupted the run after the program ran, before the kernel returned its result; its map changes stand, so run the case again from a fresh state`,
+    );
+  }
+
   private fail(e: number, len: number, o: TestRunOptions): never {
     const op = `test run ${this.progName}`;
     let hint = '';
@@ -254,5 +275,18 @@ export class TestRunner {
     this.block = undefined;
     this.area?.free();
     this.area = undefined;
+  }
+}
+
+/** @throws XdpspecError `TEST_RUN_OPTIONS` for options the kernel would misread. */
+function checkOptions(o: TestRunOptions, prog: string): void {
+  if (o.repeat !== undefined && (!Number.isInteger(o.repeat) || o.repeat < 1 || o.repeat > MAX_REPEAT)) {
+    throw new XdpspecError('TEST_RUN_OPTIONS', `test run ${prog}: repeat must be a whole number from 1 to ${MAX_REPEAT}, got ${String(o.repeat)}`);
+  }
+  for (const k of ['ingressIfindex', 'rxQueue', 'ifindex', 'mark', 'priority'] as const) {
+    const v = o[k];
+    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 0xffffffff)) {
+      throw new XdpspecError('TEST_RUN_OPTIONS', `test run ${prog}: ${k} must be a whole number from 0 to 4294967295, got ${String(v)}`);
+    }
   }
 }

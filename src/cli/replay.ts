@@ -6,16 +6,17 @@ import { LiveBench, formatCounts, writeArtifact } from '../harness/index.js';
 import { watchBpffs } from '../net/index.js';
 import { Output } from './output.js';
 import { frameJson, frameLine } from './report.js';
-import { parseGlobal } from './test-run.js';
+import { parseGlobal, parseType } from './test-run.js';
 
-export const REPLAY_USAGE = `usage: xdpspec replay OBJECT --pcap FILE [--program NAME] [--json] [--artifacts DIR]
-                      [--set-global NAME=VALUE]...
+export const REPLAY_USAGE = `usage: xdpspec replay OBJECT --pcap FILE [--program NAME] [--type xdp|tc] [--json]
+                      [--artifacts DIR] [--set-global NAME=VALUE]...
        xdpspec replay --attached-by COMMAND --pcap FILE [--json] [--artifacts DIR]
 
 Replays a capture live: a fresh one-port bench (namespaces dut and tester joined by a veth pair
 named wan), the program attached to the DUT end (XDP in native mode, TC on clsact ingress), every
 frame injected from the tester end one at a time and classified from the kernel's counters. Prints the same lines as
 xdpspec test-run.
+  --type xdp|tc          the program type, for sections whose name does not say it
   --attached-by COMMAND  let another tool attach the program: COMMAND runs in the DUT namespace
                          (through nsenter, so bpffs stays visible) with $PORT set to the
                          interface, e.g. "xdp-filter load \\$PORT" or
@@ -34,6 +35,7 @@ export async function runReplay(args: string[]): Promise<number> {
       artifacts: { type: 'string' },
       'attached-by': { type: 'string' },
       'set-global': { type: 'string', multiple: true },
+      type: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -49,7 +51,7 @@ export async function runReplay(args: string[]): Promise<number> {
   // An attaching tool may pin into bpffs (iproute2 makes its directories there): nothing of it
   // may outlive the run.
   const bpffs = external === undefined ? undefined : watchBpffs();
-  if (external === undefined) obj = loadObject(positionals[0]!, Object.fromEntries((values['set-global'] ?? []).map(parseGlobal)));
+  if (external === undefined) obj = loadObject(positionals[0]!, Object.fromEntries((values['set-global'] ?? []).map(parseGlobal)), parseType(values.type));
   const bench = await LiveBench.create({ ports: [{ name: 'wan' }] }).catch((e: unknown) => {
     obj?.close();
     throw e;

@@ -1,22 +1,31 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
-import { loadObject } from '../bpf/index.js';
+import { loadObject, type ProgramTypeName } from '../bpf/index.js';
 import { formatCounts, runUnit } from '../harness/index.js';
 import { frameJson, frameLine } from './report.js';
 import { writeCapture } from '../pcap/index.js';
 import { Output } from './output.js';
 
-export const TEST_RUN_USAGE = `usage: xdpspec test-run OBJECT --pcap FILE [--program NAME] [--json] [--out OUT.pcap]
-                        [--set-global NAME=VALUE]...
+export const TEST_RUN_USAGE = `usage: xdpspec test-run OBJECT --pcap FILE [--program NAME] [--type xdp|tc] [--json]
+                        [--out OUT.pcap] [--set-global NAME=VALUE]...
 
 Runs every frame of a capture through a program with BPF_PROG_TEST_RUN, in order, and prints
 one line per frame (index, summary, verdict, rewritten fields) and a summary of counts.
   --program NAME           the program to run (may be left out when the object has one)
   --pcap FILE              the frames (pcap or pcapng)
+  --type xdp|tc            the program type, for sections whose name does not say it
+                           (legacy names such as SEC("prog") or SEC("xdp_icmp_echo"))
   --set-global NAME=VALUE  set a global before load; VALUE is JSON (42, "x", {"a":1}) or text (10.0.0.1)
   --json                   one JSON object per frame, then {"summary":{...}}
   --out FILE               write the output frames (.pcap: classic pcap; otherwise pcapng with
                            a comment per frame naming its verdict)`;
+
+/** `--type`'s value. @throws UsageError for anything but xdp or tc. */
+export function parseType(v: string | undefined): { programType?: ProgramTypeName } {
+  if (v === undefined) return {};
+  if (v !== 'xdp' && v !== 'tc') throw new UsageError(`--type takes xdp or tc, got ${JSON.stringify(v)}`);
+  return { programType: v };
+}
 
 /** `NAME=VALUE`, where VALUE is JSON when it parses as JSON and plain text otherwise. */
 export function parseGlobal(arg: string): [string, unknown] {
@@ -42,6 +51,7 @@ export async function runTestRun(args: string[]): Promise<number> {
       json: { type: 'boolean' },
       out: { type: 'string' },
       'set-global': { type: 'string', multiple: true },
+      type: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -52,7 +62,7 @@ export async function runTestRun(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError(`test-run takes one BPF object, got ${positionals.length}\n${TEST_RUN_USAGE}`);
   if (!values.pcap) throw new UsageError(`test-run needs --pcap FILE: the frames to run\n${TEST_RUN_USAGE}`);
   const globals = Object.fromEntries((values['set-global'] ?? []).map(parseGlobal));
-  const obj = loadObject(positionals[0]!, globals);
+  const obj = loadObject(positionals[0]!, globals, parseType(values.type));
   try {
     const program = obj.program(values.program);
     const run = await runUnit(program, values.pcap);

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { XdpspecError } from '../errors.js';
-import { loadObject, type LoadedObject, type Program } from '../bpf/index.js';
+import { loadObject, type LoadedObject, type Program, type ProgramTypeName } from '../bpf/index.js';
 import type { PortSpec } from '../net/index.js';
 import type { Built } from '../packet/index.js';
 import { writeArtifact } from './artifact.js';
@@ -16,6 +16,8 @@ export interface BenchOptions {
   readonly program?: string;
   /** Globals set before load. */
   readonly globals?: Record<string, unknown>;
+  /** The program type, for sections whose name does not say it (`SEC("prog")`). */
+  readonly programType?: ProgramTypeName;
   /** Ports of the live bench, by name or in full; none means unit cases only. */
   readonly ports?: readonly (string | PortSpec)[];
   /** The port the program is attached to (default: the first). */
@@ -80,7 +82,7 @@ export function bench(o: BenchOptions): SpecBench {
   };
 
   g.before(async function () {
-    obj = loadObject(o.object, o.globals);
+    obj = loadObject(o.object, o.globals, o.programType === undefined ? {} : { programType: o.programType });
     if (ports.length) {
       live = await LiveBench.create({ ports });
       live.attach(obj.program(o.program), attachTo!);

@@ -1,6 +1,7 @@
 import { XdpspecError } from '../errors.js';
 import type { Built } from '../packet/index.js';
 import { readFileSync } from 'node:fs';
+import { regularFile } from '../sys/files.js';
 import { parseCapture, readCapture } from '../pcap/index.js';
 
 /** Frames as a spec gives them: bytes, a builder, an array of either, or a capture file's path. */
@@ -32,7 +33,12 @@ export async function collectFrames(src: FrameSource): Promise<Buffer[]> {
  * a capture file is read and decoded in one go.
  */
 export function collectFramesNow(src: FrameSource): Buffer[] {
-  if (typeof src === 'string') return parseCapture(readFileSync(src), src).records.map((r) => Buffer.from(r.data));
+  if (typeof src === 'string') {
+    regularFile(src, 'capture', (err) => {
+      throw new XdpspecError('FILE_OPEN', `cannot open capture ${src}: no such file`, { cause: err });
+    });
+    return parseCapture(readFileSync(src), src).records.map((r) => Buffer.from(r.data));
+  }
   if (src instanceof Uint8Array) return [Buffer.from(src)];
   if (isBuilt(src)) return [src.build()];
   if (Array.isArray(src)) return src.map((x: Uint8Array | Built) => frameBytes(x));

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { BpfError, XdpspecError } from '../errors.js';
@@ -223,8 +224,30 @@ export class LiveBench {
   attachedElsewhere(portName: string, name: string): void {
     const p = this.port(portName);
     this.detach(portName);
-    const noop: Attachment = { description: `${name} on ${portName}, attached by another tool`, detach: () => undefined };
-    p.program = { name, mode: 'native', attachment: noop, ...this.probeFor(portName, 'native') };
+    const mode = this.attachedMode(portName, name);
+    const noop: Attachment = { description: `${name} on ${portName}, attached by another tool (${mode === 'tc' ? 'TC ingress' : `XDP, ${mode} mode`})`, detach: () => undefined };
+    p.program = { name, mode, attachment: noop, ...this.probeFor(portName, mode) };
+  }
+
+  /**
+   * How a program another tool attached sits on the DUT end of `portName`, read from the kernel
+   * (iproute2's JSON): XDP in native (driver) or generic (skb) mode, or TC on ingress. Each is
+   * observed its own way, so guessing would time out on the first frame.
+   * @throws XdpspecError `ATTACH_COMMAND` when nothing is attached there.
+   */
+  private attachedMode(portName: string, tool: string): LiveMode {
+    const ns = this.topology.dut;
+    const link = spawnSync('ip', ['-j', '-n', ns, 'link', 'show', 'dev', portName], { encoding: 'utf8' });
+    const xdp = (JSON.parse(link.stdout || '[]') as { xdp?: { mode?: number } }[])[0]?.xdp;
+    if (xdp?.mode === 1) return 'native';
+    if (xdp?.mode === 2) return 'generic';
+    if (xdp?.mode === 3) throw new XdpspecError('ATTACH_COMMAND', `${tool} attached its program to ${portName} in offload mode, which a veth cannot run; attach in native (driver) or generic (skb) mode`);
+    const tc = spawnSync('tc', ['-j', '-n', ns, 'filter', 'show', 'dev', portName, 'ingress'], { encoding: 'utf8' });
+    if ((JSON.parse(tc.stdout || '[]') as unknown[]).length > 0) return 'tc';
+    throw new XdpspecError(
+      'ATTACH_COMMAND',
+      `${tool} exited without attaching anything to ${portName}: no XDP program on it and no TC filter on its ingress; check that the command names the interface as $PORT and attaches (for XDP, e.g. "ip link set dev $PORT xdp obj prog.o sec xdp")`,
+    );
   }
 
   /**

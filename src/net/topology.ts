@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
-import { XdpspecError } from '../errors.js';
+import { PrivilegeError, XdpspecError } from '../errors.js';
+import { effectiveCapabilities } from '../bpf/privileges.js';
 import { ffi } from '../bpf/ffi.js';
 import { inNetns } from '../bpf/netns.js';
 import { linksUp } from './link.js';
@@ -176,6 +177,10 @@ export class Topology {
   /** @throws XdpspecError `TOPOLOGY` naming what is wrong with the spec or which `ip` command failed. */
   static async create(spec: TopologySpec): Promise<Topology> {
     check(spec);
+    // Namespaces need both: without them ip fails half-way with a mount error that says neither.
+    const caps = effectiveCapabilities();
+    const missing = ['CAP_SYS_ADMIN', 'CAP_NET_ADMIN'].filter((c) => !caps.has(c));
+    if (missing.length) throw new PrivilegeError('creating network namespaces and veths', missing);
     sweepOnce();
     const dut = namespaceName('dut');
     const tester = namespaceName('tst');

@@ -249,6 +249,9 @@ class Builder implements L2Step, Ipv4Step, Ipv6Step {
   icmpv6(s: Icmpv6Spec = {}) { return this.add({ ...s, name: 'icmpv6' }); }
   payload(data: Bytes) { return this.add({ name: 'payload', data }); }
   padding(p: number | Bytes) {
+    if (typeof p === 'number' && (!Number.isInteger(p) || p < 0 || p > 65535)) {
+      throw new FrameBuildError('padding', undefined, `${String(p)} is not a number of bytes; give a whole number from 0 to 65535, or the bytes themselves`);
+    }
     return this.add({ name: 'padding', data: typeof p === 'number' ? Buffer.alloc(p) : p });
   }
   build(): Buffer {

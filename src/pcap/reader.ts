@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { PcapFormatError, XdpspecError } from '../errors.js';
+import { regularFile } from '../sys/files.js';
 import { ClassicDecoder, isClassicMagic } from './classic.js';
 import type { RecordDecoder } from './decoder.js';
 import { PcapngDecoder } from './pcapng/decoder.js';
@@ -42,9 +43,12 @@ export class CaptureReader implements AsyncIterable<PcapRecord> {
   /**
    * Opens `file` and identifies its format from the magic number.
    * @throws PcapFormatError when the file is empty or not pcap/pcapng; XdpspecError (code
-   * `FILE_OPEN`) when it cannot be opened.
+   * `FILE_OPEN`) when it cannot be opened, `FILE_NOT_REGULAR` for a directory, FIFO or device.
    */
   static async open(file: string): Promise<CaptureReader> {
+    regularFile(file, 'capture', (err) => {
+      throw new XdpspecError('FILE_OPEN', `cannot open capture ${file}: no such file`, { cause: err });
+    });
     let fh: FileHandle;
     try {
       fh = await open(file, 'r');

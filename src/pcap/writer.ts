@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { existsSync, lstatSync } from 'node:fs';
 import { XdpspecError } from '../errors.js';
 import { RECORD_HEADER_LEN, encodeClassicHeader, encodeClassicRecord } from './classic.js';
 import { EPB_FIXED_LEN, EPB_TYPE } from './pcapng/epb.js';
@@ -169,6 +170,9 @@ export class CaptureWriter {
    */
   static async create(file: string, options: WriterOptions = {}): Promise<CaptureWriter> {
     const enc = new Encoder(options);
+    // Opening a FIFO for writing waits for a reader forever; a directory fails as EISDIR below.
+    const st = existsSync(file) ? lstatSync(file) : undefined;
+    if (st?.isFIFO() || st?.isDirectory()) throw new XdpspecError('FILE_NOT_REGULAR', `cannot create capture ${file}: it is ${st.isFIFO() ? 'a FIFO (named pipe)' : 'a directory'}, not a file; name a regular file`);
     let fh: FileHandle;
     try {
       fh = await open(file, 'w');
