@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { OBJ, needsBpf } from '../support/kernel.js';
 import { tempDir, tsharkFields } from '../support/tools.js';
 
@@ -41,14 +41,45 @@ describe('xdpspec replay', () => {
   });
 
   it('replays a program another tool attached, run in the DUT namespace with $PORT set', async () => {
-    const bpffsBefore = readdirSync('/sys/fs/bpf').filter((n) => !n.endsWith('.debug'));
+    // iproute2's loader makes these in the bpffs it sees: its own, private one, not the host's.
+    const skeleton = () => readdirSync('/sys/fs/bpf').filter((n) => ['tc', 'ip', 'xdp'].includes(n));
+    const bpffsBefore = skeleton();
     const r = await cli('replay', '--attached-by', `ip link set dev $PORT xdp obj ${OBJ.ipv6Filter} sec xdp`, '--pcap', 'fixtures/ipv4-and-ipv6.pcap', '--json');
     expect(r.exitCode).to.equal(0);
     expect(JSON.parse(r.stdout.split('\n').pop()!)).to.deep.equal({ summary: { frames: 20, passed: 10, dropped: 10, tx: 0, redirected: 0, aborted: 0, stolen: 0, others: 0 } });
     expect(ours()).to.deep.equal([]);
-    // iproute2's loader made its bpffs directories during the run; xdpspec removed them after
-    expect(readdirSync('/sys/fs/bpf').filter((n) => !n.endsWith('.debug'))).to.deep.equal(bpffsBefore);
+    expect(skeleton()).to.deep.equal(bpffsBefore);
     expect(r.stderr).to.equal('');
+  });
+
+  it('gives the attaching command a bpffs of its own: it sees no pin of the host, and what it pins stays with it', async () => {
+    const hostPin = `/sys/fs/bpf/xdpspec-host-${process.pid}`;
+    const toolPin = `/sys/fs/bpf/xdpspec-tool-${process.pid}`;
+    mkdirSync(hostPin);
+    try {
+      // Pins are files in bpffs; a directory stands for one here (xdp-filter pins its maps so).
+      const cmd = `test ! -e ${hostPin} && mkdir ${toolPin} && test -d ${toolPin} && ip link set dev $PORT xdp obj ${OBJ.ipv6Filter} sec xdp`;
+      const r = await cli('replay', '--attached-by', cmd, '--pcap', 'fixtures/ipv4-and-ipv6.pcap');
+      expect(r.exitCode, r.stderr).to.equal(0);
+      expect(r.stdout.split('\n').pop()).to.equal('20 frames: 10 passed, 10 dropped');
+      expect(existsSync(toolPin)).to.equal(false);
+      expect(r.stderr).to.equal('');
+    } finally {
+      rmdirSync(hostPin);
+    }
+  });
+
+  it('reads how another tool attached: XDP in generic (skb) mode and TC on ingress, each observed its own way', async () => {
+    const generic = await cli('replay', '--attached-by', `ip link set dev $PORT xdpgeneric obj ${OBJ.ipv6Filter} sec xdp`, '--pcap', 'fixtures/ipv4-and-ipv6.pcap');
+    expect(generic.exitCode, generic.stderr).to.equal(0);
+    expect(generic.stdout.split('\n').pop()).to.equal('20 frames: 10 passed, 10 dropped');
+    const tc = await cli('replay', '--attached-by', `tc qdisc add dev $PORT clsact && tc filter add dev $PORT ingress bpf da obj ${OBJ.tcTtl} sec tc`, '--pcap', 'fixtures/ipv4-and-ipv6.pcap');
+    expect(tc.exitCode, tc.stderr).to.equal(0);
+    expect(tc.stdout.split('\n').pop()).to.match(/^20 frames: /);
+    const none = await cli('replay', '--attached-by', 'true', '--pcap', 'fixtures/ipv4-and-ipv6.pcap');
+    expect(none.exitCode).to.equal(1);
+    expect(none.stderr).to.match(/^xdpspec: true exited without attaching anything to wan: no XDP program on it and no TC filter on its ingress/);
+    expect(ours()).to.deep.equal([]);
   });
 
   it('fails clearly, leaving nothing behind', async () => {

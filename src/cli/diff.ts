@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { regularFile } from '../sys/files.js';
 import { UsageError } from '../errors.js';
 import type { LoadedObject } from '../bpf/index.js';
 import { LiveBench, compareObjects, encodeGolden, formatChange, formatStats, formatSummary, type Comparison } from '../harness/index.js';
@@ -36,6 +37,9 @@ type Entries = Record<string, [unknown, unknown][]>;
 /** Reads a --maps file into entries per map. @throws UsageError when it is not such JSON. */
 async function readMaps(file: string | undefined, option: string): Promise<Entries> {
   if (file === undefined) return {};
+  regularFile(file, `${option} file`, () => {
+    throw new UsageError(`${option} ${file}: no such file`);
+  });
   let text: string;
   try {
     text = await readFile(file, 'utf8');

@@ -3,7 +3,6 @@ import { execa } from 'execa';
 import { UsageError, XdpspecError } from '../errors.js';
 import { loadObject, type LoadedObject } from '../bpf/index.js';
 import { LiveBench, formatCounts, writeArtifact } from '../harness/index.js';
-import { watchBpffs } from '../net/index.js';
 import { Output } from './output.js';
 import { frameJson, frameLine } from './report.js';
 import { parseGlobal, parseType } from './test-run.js';
@@ -18,8 +17,8 @@ frame injected from the tester end one at a time and classified from the kernel'
 xdpspec test-run.
   --type xdp|tc          the program type, for sections whose name does not say it
   --attached-by COMMAND  let another tool attach the program: COMMAND runs in the DUT namespace
-                         (through nsenter, so bpffs stays visible) with $PORT set to the
-                         interface, e.g. "xdp-filter load \\$PORT" or
+                         with a fresh bpffs of its own (what it pins is gone with it) and $PORT
+                         set to the interface, e.g. "xdp-filter load \\$PORT" or
                          "ip link set dev \\$PORT xdp obj prog.o sec xdp"
   --artifacts DIR        write DIR/replay.pcapng: inputs and outputs, one interface per port
                          side, a comment per frame with its verdict`;
@@ -48,9 +47,6 @@ export async function runReplay(args: string[]): Promise<number> {
   if (external !== undefined && positionals.length !== 0) throw new UsageError(`replay takes a BPF object or --attached-by, not both\n${REPLAY_USAGE}`);
   if (!values.pcap) throw new UsageError(`replay needs --pcap FILE: the frames to replay\n${REPLAY_USAGE}`);
   let obj: LoadedObject | undefined;
-  // An attaching tool may pin into bpffs (iproute2 makes its directories there): nothing of it
-  // may outlive the run.
-  const bpffs = external === undefined ? undefined : watchBpffs();
   if (external === undefined) obj = loadObject(positionals[0]!, Object.fromEntries((values['set-global'] ?? []).map(parseGlobal)), parseType(values.type));
   const bench = await LiveBench.create({ ports: [{ name: 'wan' }] }).catch((e: unknown) => {
     obj?.close();
@@ -59,7 +55,16 @@ export async function runReplay(args: string[]): Promise<number> {
   try {
     if (obj) bench.attach(obj.program(values.program), 'wan');
     else {
-      const r = await execa('nsenter', [`--net=/run/netns/${bench.topology.dut}`, 'sh', '-c', external!], { env: { PORT: 'wan' }, reject: false });
+      // The command runs in the DUT's network namespace and in a mount namespace of its own with
+      // a fresh bpffs: what a tool pins there (xdp-filter's rule maps, iproute2's directories)
+      // is gone with the command, so it can neither leak into the next run nor meet a concurrent
+      // one. setpriv --pdeathsig: if this process is killed outright, the command dies with it
+      // instead of holding the DUT namespace (and its veths) alive.
+      const r = await execa(
+        'nsenter',
+        [`--net=/run/netns/${bench.topology.dut}`, 'unshare', '--mount', '--propagation', 'private', 'setpriv', '--pdeathsig', 'KILL', 'sh', '-c', 'mount -t bpf bpf /sys/fs/bpf && exec sh -c "$XDPSPEC_COMMAND"'],
+        { env: { PORT: 'wan', XDPSPEC_COMMAND: external! }, reject: false },
+      );
       if (r.exitCode !== 0) throw new XdpspecError('ATTACH_COMMAND', `the attaching command failed (exit ${r.exitCode}): ${external}\n${r.stderr || r.stdout}`);
       bench.attachedElsewhere('wan', external!.split(/\s+/)[0]!);
     }
@@ -84,7 +89,5 @@ export async function runReplay(args: string[]): Promise<number> {
   } finally {
     bench.close();
     obj?.close();
-    const left = bpffs?.finish() ?? [];
-    if (left.length) process.stderr.write(`xdpspec: the attaching command left pinned objects in bpffs: ${left.join(', ')} (remove them with rm once no other run uses them)\n`);
   }
 }

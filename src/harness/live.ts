@@ -241,6 +241,17 @@ export class LiveBench {
     p.program = { name, mode, attachment: noop, ...this.probeFor(portName, mode) };
   }
 
+  /** Where a failed redirect went, from the probe's record of the kernel's xdp_redirect_err. */
+  private failedRedirect(src: PortState): RedirectTarget {
+    const g = src.program!.probe.globalValues(['redirect_error_index', 'redirect_error_errno', 'redirect_error_map_id']);
+    const index = Number(g.redirect_error_index);
+    const why = errnoName(Number(g.redirect_error_errno));
+    // The kernel reports map id INT_MAX (or 0) for a redirect that went through no map.
+    const mapId = Number(g.redirect_error_map_id);
+    if (mapId !== 0 && mapId < 0x7fffffff) return { known: false, reason: `the redirect through map id ${mapId}, key ${index}, failed (${why}) and the frame was freed` };
+    return { known: true, ifindex: index, error: `the redirect failed with ${why}: no device with ifindex ${index} in the DUT's network namespace, or it cannot take frames; the frame was freed` };
+  }
+
   /**
    * How a program another tool attached sits on the DUT end of `portName`, read from the kernel
    * (iproute2's JSON): XDP in native (driver) or generic (skb) mode, or TC on ingress. Each is
@@ -415,7 +426,7 @@ export class LiveBench {
     else if (Number(src.program!.probe.global('redirect_errors')) > redirectErrors) {
       // XDP_REDIRECT to a target that does not exist or cannot take frames: veth frees the frame
       // and counts it nowhere in its XDP counters; the kernel's redirect-error event says so.
-      return this.result(src, index, parseFrame(bytes), 'redirected', [], { known: false, reason: 'the redirect failed (xdp_redirect_err: no such target, or it cannot take frames) and the frame was freed' });
+      return this.result(src, index, parseFrame(bytes), 'redirected', [], this.failedRedirect(src));
     } else verdict = 'passed';
     // The frame's output is what arrives where its verdict sends it; anything else seen
     // meanwhile (the DUT's own reply, say) is not its output and goes to `others`.

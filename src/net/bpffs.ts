@@ -1,5 +1,4 @@
 import { readdirSync, lstatSync, rmdirSync, unlinkSync } from 'node:fs';
-import { atRelease } from './registry.js';
 
 const ROOT = '/sys/fs/bpf';
 // iproute2's BPF loader (`ip link set ... xdp obj`, `tc ... bpf obj`) creates this skeleton the
@@ -24,17 +23,15 @@ function list(dir = ROOT, depth = 3): string[] {
 }
 
 /**
- * Notes what bpffs holds now; `finish()` removes iproute2's skeleton if it appeared since and is
+ * For tools run on the host's bpffs (the benchmarks' iproute2 baselines; xdpspec's own
+ * --attached-by gives its command a private bpffs instead). Notes what bpffs holds now; `finish()` removes iproute2's skeleton if it appeared since and is
  * still empty, and returns whatever else appeared (pins made by other tools during the run),
  * which the caller reports: they may belong to another process, so they are not deleted blindly.
  */
 export function watchBpffs(): { finish(): string[] } {
   const before = new Set(list());
-  // Interrupted (SIGINT, SIGTERM, SIGHUP) or exiting without finish(): iproute2's skeleton still goes.
-  const forget = atRelease(() => removeSkeleton(before));
   return {
     finish() {
-      forget();
       removeSkeleton(before);
       return list().filter((p) => !before.has(p) && !KERNEL.has(p));
     },

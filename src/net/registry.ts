@@ -13,7 +13,7 @@ const MNT_DETACH = 2;
 
 // Process-wide, so that two copies of xdpspec in one process (sources and built package) share
 // one list and one set of signal handlers.
-const state = processWide('netns-registry', () => ({ owned: new Set<string>(), hooked: false, finishers: new Set<() => void>(), swept: false }));
+const state = processWide('netns-registry', () => ({ owned: new Set<string>(), hooked: false, swept: false }));
 const owned = state.owned;
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -29,17 +29,6 @@ function hook(): void {
   state.hooked = true;
   process.on('exit', releaseAll);
   for (const s of SIGNALS) process.on(s, onSignal);
-}
-
-/**
- * Runs `fn` when this process releases everything (exit, SIGINT, SIGTERM, SIGHUP) unless the
- * returned function is called first: for what is not a namespace but must not outlive the run
- * either (what an attaching tool left in bpffs). Returns the un-register function.
- */
-export function atRelease(fn: () => void): () => void {
-  hook();
-  state.finishers.add(fn);
-  return () => void state.finishers.delete(fn);
 }
 
 /**
@@ -75,14 +64,6 @@ export function release(names: readonly string[]): void {
 
 /** Removes everything this process still owns. */
 export function releaseAll(): void {
-  for (const f of [...state.finishers]) {
-    state.finishers.delete(f);
-    try {
-      f();
-    } catch {
-      // best effort on the way out; the namespaces below matter more
-    }
-  }
   release([...owned]);
 }
 

@@ -7,7 +7,8 @@
  *                    reaches the capture taps before the stack could free it;
  *   exceptions       xdp_exception: XDP_ABORTED (or an action the kernel cannot carry out);
  *   redirects        xdp_redirect: a redirect carried out;
- *   redirect_errors  xdp_redirect_err: a redirect that failed (the frame is then freed).
+ *   redirect_errors  xdp_redirect_err: a redirect that failed (the frame is then freed), with
+ *                    the last one's target index, errno and map id.
  * TC ingress, where no driver counter helps, needs the fate of the skb after the program:
  *   tc_drops         freed with SKB_DROP_REASON_TC_INGRESS: the program returned TC_ACT_SHOT;
  *   consumes         consumed while no socket of the namespace owns it: TC_ACT_STOLEN,
@@ -64,6 +65,10 @@ __u64 frees = 0;
 __u64 exceptions = 0;
 __u64 redirects = 0;
 __u64 redirect_errors = 0;
+/* The last failed redirect's target: the ifindex (or map key), the error, the map (0: none). */
+__u32 redirect_error_index = 0;
+__s32 redirect_error_errno = 0;
+__u32 redirect_error_map_id = 0;
 __u64 tc_drops = 0;
 __u64 consumes = 0;
 __u64 other_frees = 0;
@@ -127,8 +132,13 @@ int on_redirect(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tp/xdp_redirect_err")
 int on_redirect_err(struct bpf_raw_tracepoint_args *ctx)
 {
-	if (watched((struct net_device *)ctx->args[0]))
-		redirect_errors++;
+	/* args: dev, xdp prog, target, err, map type, map id, index */
+	if (!watched((struct net_device *)ctx->args[0]))
+		return 0;
+	redirect_error_index = (__u32)ctx->args[6];
+	redirect_error_errno = -(__s32)ctx->args[3];
+	redirect_error_map_id = (__u32)ctx->args[5];
+	redirect_errors++;
 	return 0;
 }
 
