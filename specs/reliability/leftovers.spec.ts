@@ -38,7 +38,8 @@ describe('leftovers after SIGKILL', function () {
   const t = tempDir();
   after(t.cleanup);
   const big = t.path('big.pcap');
-  const marker = `xdpspec-kill-marker-${process.pid}`;
+  // A sleep this spec can find by its command line: the fraction is this process's pid.
+  const marker = `29.${process.pid}`;
 
   before(() => {
     // Enough frames that the replay is still running when it is killed mid-way.
@@ -52,7 +53,7 @@ describe('leftovers after SIGKILL', function () {
     { name: 'in the middle of the replay', args: ['replay', OBJ.ipv6Filter, '--pcap', big], ready: (pid) => !!dutOf(pid) && rxPackets(dutOf(pid)!) > 100 },
     {
       name: 'while the attaching command of --attached-by runs (it pins in bpffs, then waits)',
-      args: ['replay', '--attached-by', `ip link set dev $PORT xdp obj ${OBJ.ipv6Filter} sec xdp && exec sleep 30 ${marker}`, '--pcap', 'fixtures/ipv4-and-ipv6.pcap'],
+      args: ['replay', '--attached-by', `ip link set dev $PORT xdp obj ${OBJ.ipv6Filter} sec xdp && exec sleep ${marker}`, '--pcap', 'fixtures/ipv4-and-ipv6.pcap'],
       ready: () => processesWith(marker).length > 0,
     },
   ];
@@ -63,8 +64,13 @@ describe('leftovers after SIGKILL', function () {
       const pins = bpffs();
       const run: ResultPromise<{ reject: false }> = execa('node', ['dist/cli/main.js', ...point.args], { reject: false });
       const pid = run.pid!;
+      let ended = false;
+      void run.then(() => (ended = true));
       try {
-        await until(() => point.ready(pid), `the replay reaching the point (${point.name})`, 20_000);
+        await until(() => {
+          if (ended) throw new Error(`the replay ended before the point (${point.name})`);
+          return point.ready(pid);
+        }, `the replay reaching the point (${point.name})`, 20_000);
       } finally {
         run.kill('SIGKILL');
       }
