@@ -1,5 +1,6 @@
 // Wrong or late verdicts: what the live engine must tell apart from a frame's fate, at once.
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { LiveBench, XdpspecError, frame, loadObject, runUnit, type LoadedObject } from '../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
 
@@ -42,5 +43,17 @@ describe('live verdicts that used to be wrong or late', () => {
     expect(unit.frames[0]!.redirect).to.deep.include({ known: true, ifindex: 9999 });
     const streamed = await b.stream(Array.from({ length: 2000 }, (_, i) => frame.eth({ dst: mac }).ipv4().udp({ dport: i % 2 ? 5 : 3 }).build()), { on: 'wan' });
     expect(streamed.counts).to.deep.equal({ passed: 1000, dropped: 0, tx: 0, redirected: 1000, aborted: 0, stolen: 0 });
+  });
+
+  it('says what to check when a program was detached behind the bench\'s back, instead of only that a count did not move', async () => {
+    const b = await LiveBench.create({ ports: [{ name: 'wan' }] });
+    benches.push(b);
+    const f = loadObject(OBJ.ipv6Filter);
+    objects.push(f);
+    b.attach(f.program(), 'wan');
+    execFileSync('ip', ['-n', b.topology.dut, 'link', 'set', 'dev', 'wan', 'xdp', 'off']);
+    const err = await b.replay([frame.eth({ dst: b.topology.port('wan').dutMac }).ipv6().udp()], { on: 'wan' }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(XdpspecError).with.property('code', 'TIMEOUT');
+    expect((err as Error).message).to.match(/^XDP on port wan running on frame #0 did not happen within 2000 ms: the driver counted no XDP run for it\. Check that the program is still attached to wan in native mode .*ip -n xdpspec-\d+-\d+-dut link show dev wan/);
   });
 });

@@ -410,7 +410,12 @@ export class LiveBench {
     const redirectErrors = Number(src.program!.probe.global('redirect_errors'));
     inject(src, index, bytes);
     let after = before;
-    await until(() => q((after = src.stats.read()), 'xdp_packets') >= q(before, 'xdp_packets') + 1, `XDP on port ${on} running on frame #${index}`);
+    await until(() => q((after = src.stats.read()), 'xdp_packets') >= q(before, 'xdp_packets') + 1, `XDP on port ${on} running on frame #${index}`).catch((err: unknown) => {
+      throw new XdpspecError(
+        'TIMEOUT',
+        `${(err as Error).message}: the driver counted no XDP run for it. Check that the program is still attached to ${on} in native mode (not detached, nor replaced by a generic-mode one: ip -n ${this.topology.dut} link show dev ${on}), and that the frame fits the port's MTU`,
+      );
+    });
     const d = (n: string) => q(after, n) - q(before, n);
     if (d('xdp_packets') > 1) {
       throw new XdpspecError('LIVE_STRAY', `while frame #${index} was injected, ${d('xdp_packets') - 1} other frame(s) reached XDP on port ${on}, so its verdict cannot be told from the counters; something besides the bench sends into the DUT (the tester's kernel answering ARP or ND, say: give both ends addresses so the bench sets static neighbours)`);
