@@ -1,17 +1,10 @@
 import { expect } from 'chai';
-import { execa } from 'execa';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
+import { trackedCli } from '../support/cli.js';
 import { tempDir, tsharkFields } from '../support/tools.js';
 
-const started: number[] = [];
-const cli = (...args: string[]) => {
-  const p = execa('node', ['dist/cli/main.js', ...args], { reject: false });
-  if (p.pid !== undefined) started.push(p.pid);
-  return p;
-};
-// Namespaces of the CLI processes these specs started: another run on the machine has its own.
-const ours = () => readdirSync('/run/netns').filter((n) => started.some((pid) => n.startsWith(`xdpspec-${pid}-`)));
+const { cli, ours } = trackedCli();
 const MIXED = 'fixtures/mixed-traffic.pcap';
 
 describe('xdpspec diff', () => {
