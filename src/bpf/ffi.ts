@@ -6,17 +6,9 @@ import { XdpspecError } from '../errors.js';
 
 export type Ptr = bigint;
 
-/**
- * One value per process, however many copies of xdpspec it loaded (this repository's sources
- * beside the built package, a CommonJS copy a TypeScript loader compiled). koffi keeps named
- * types process-wide and refuses a name twice; libbpf has one print callback per process.
- */
-export function processWide<T>(name: string, make: () => T): T {
-  const key = Symbol.for(`xdpspec.${name}.v1`);
-  const g = globalThis as Record<symbol, unknown>;
-  if (!(key in g)) g[key] = make();
-  return g[key] as T;
-}
+// One value per process however many copies of xdpspec are loaded: see sys/process-wide.ts.
+export { processWide } from '../sys/process-wide.js';
+import { processWide } from '../sys/process-wide.js';
 
 function loadLibrary(name: string, pkg: string): ReturnType<typeof koffi.load> {
   try {
@@ -110,6 +102,8 @@ function bind() {
     bpf_map__btf_value_type_id: lib.func('uint32_t bpf_map__btf_value_type_id(void *map)'),
     bpf_map__initial_value: ptrFn(lib, 'void *bpf_map__initial_value(void *map, _Out_ size_t *size)'),
     bpf_map__set_initial_value: lib.func('int bpf_map__set_initial_value(void *map, void *data, size_t size)'),
+    bpf_map__pin_path: lib.func('const char *bpf_map__pin_path(void *map)'),
+    bpf_map__set_pin_path: lib.func('int bpf_map__set_pin_path(void *map, const char *path)'),
 
     bpf_map_lookup_elem: lib.func('int bpf_map_lookup_elem(int fd, void *key, void *value)'),
     bpf_map_update_elem: lib.func('int bpf_map_update_elem(int fd, void *key, void *value, uint64_t flags)'),

@@ -1,4 +1,5 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync } from 'node:fs';
+import { privatePinRoot } from '../sys/bpffs.js';
 import { regularFile } from '../sys/files.js';
 import { constants } from 'node:os';
 import { BpfError, NotFoundError, VerifierError, XdpspecError } from '../errors.js';
@@ -33,6 +34,28 @@ interface Handles {
   progs: { ptr: Ptr; info: ProgramInfo; typeId: number }[];
   maps: { ptr: Ptr; info: MapInfo; typeId: number }[];
   btf: Btf | undefined;
+  /** Where maps pinned by name go: this run's private bpffs (see sys/bpffs.ts). */
+  pins: string[];
+}
+
+/**
+ * Maps declared with `pinning = LIBBPF_PIN_BY_NAME` get a pin path from libbpf at open (the
+ * host's /sys/fs/bpf); they are moved into the run's private bpffs before load, so no state
+ * crosses from one run (or one object's life) to the next, nor between runs side by side.
+ */
+function privatePins(maps: Handles['maps']): string[] {
+  const f = ffi();
+  const pins: string[] = [];
+  for (const m of maps) {
+    if (!f.bpf_map__pin_path(m.ptr)) continue;
+    const path = `${privatePinRoot()}/${m.info.name}`;
+    if (f.bpf_map__set_pin_path(m.ptr, path) !== 0) {
+      const e = errno();
+      throw new BpfError(`pin map ${m.info.name} at ${path}`, e, errnoName(e));
+    }
+    pins.push(path);
+  }
+  return pins;
 }
 
 function list(obj: Ptr): Handles {
@@ -58,7 +81,7 @@ function list(obj: Ptr): Handles {
     const raw = f.btf__raw_data(b, size);
     if (raw !== 0n) btf = new Btf(readNative(raw, size[0]!));
   }
-  return { progs, maps, btf };
+  return { progs, maps, btf, pins: [] };
 }
 
 const GLOBAL_SECTIONS = ['.rodata', '.data', '.bss'];
@@ -115,7 +138,14 @@ export class OpenedObject {
       const e = errno();
       throw new BpfError(`open BPF object ${path}`, e, `${errnoName(e)}${log ? `\n${indent(log)}` : ''}`);
     }
-    return new OpenedObject(path, obj, list(obj));
+    const h = list(obj);
+    try {
+      h.pins = privatePins(h.maps);
+    } catch (err) {
+      ffi().bpf_object__close(obj);
+      throw err;
+    }
+    return new OpenedObject(path, obj, h);
   }
 
   get programs(): readonly ProgramInfo[] {
@@ -352,6 +382,8 @@ export class LoadedObject {
     for (const a of [...this.attachments]) a.detach();
     for (const p of this.progCache.values()) p.close();
     ffi().bpf_object__close(this.obj);
+    // The object pinned them (or found them pinned by an object of this run): its life is theirs.
+    for (const pin of this.h.pins) rmSync(pin, { force: true });
   }
 
   [Symbol.dispose](): void {

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError, XdpspecError } from '../errors.js';
-import { sweepLeftovers } from '../net/index.js';
+import { sweepAndSay } from '../net/index.js';
 
 export const RUN_USAGE = `usage: xdpspec run [SPEC...] [--shard I/N] [--junit FILE] [--update-golden]
                   [--update-baseline] [--grep TEXT] [--reporter NAME]
@@ -139,8 +139,7 @@ export async function runRun(args: string[]): Promise<number> {
     // chai (a peer dependency) is not installed: specs cannot use expect(), and Mocha runs them anyway.
   }
   // Before any spec loads, and so also when one does not: what killed runs left goes first.
-  const swept = sweepLeftovers();
-  if (swept.length) process.stderr.write(`xdpspec: removed ${swept.length} namespace(s) left by killed runs: ${swept.join(', ')}\n`);
+  sweepAndSay();
   const mocha = new Mocha({
     timeout,
     bail: values.bail ?? false,

@@ -2,7 +2,7 @@
 // (`"require": ["xdpspec/mocha"]` in .mocharc.json). `xdpspec run` does the same on its own.
 import * as chai from 'chai';
 import { xdpspecChai } from '../assert/chai.js';
-import { sweepLeftovers } from '../net/index.js';
+import { sweepAndSay } from '../net/index.js';
 import * as self from './mocha-hooks.js';
 import { shareThisInstance } from './one-instance.js';
 
@@ -15,8 +15,7 @@ export function installAssertions(): void {
 export const mochaHooks = {
   beforeAll(): void {
     // Removes what killed runs left (namespaces of dead processes), and says so.
-    const swept = sweepLeftovers();
-    if (swept.length) process.stderr.write(`xdpspec: removed ${swept.length} namespace(s) left by killed runs: ${swept.join(', ')}\n`);
+    sweepAndSay();
   },
 };
 

@@ -1,5 +1,5 @@
 export { Topology, type Host, type HostSpec, type Port, type PortSpec, type TopologySpec } from './topology.js';
-export { sweepLeftovers, ownedNamespaces, releaseAll } from './registry.js';
+export { sweepLeftovers, sweepAndSay, ownedNamespaces, releaseAll } from './registry.js';
 export { PacketSocket, type CaptureStats } from './packet-socket.js';
 export { until } from './wait.js';
 export { DriverStats } from './ethtool.js';

@@ -1,6 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
-import { ffi, processWide } from '../bpf/ffi.js';
+import { readdirSync, statSync, unlinkSync } from 'node:fs';
+import { ffi } from '../bpf/ffi.js';
+import { ownerAlive } from '../sys/owner.js';
+import { processWide } from '../sys/process-wide.js';
+import { atRelease } from '../sys/release.js';
+import { sweepPinRoots } from '../sys/bpffs.js';
 import { ownerPid } from './names.js';
 
 const MNT_DETACH = 2;
@@ -15,20 +19,11 @@ const MNT_DETACH = 2;
 // one list and one set of signal handlers.
 const state = processWide('netns-registry', () => ({ owned: new Set<string>(), hooked: false, swept: false }));
 const owned = state.owned;
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
-function onSignal(sig: NodeJS.Signals): void {
-  releaseAll();
-  // Die of the same signal, as the process would have without us.
-  for (const s of SIGNALS) process.removeListener(s, onSignal);
-  process.kill(process.pid, sig);
-}
 
 function hook(): void {
   if (state.hooked) return;
   state.hooked = true;
-  process.on('exit', releaseAll);
-  for (const s of SIGNALS) process.on(s, onSignal);
+  atRelease(releaseAll);
 }
 
 /**
@@ -72,35 +67,10 @@ export function ownedNamespaces(): string[] {
   return [...owned];
 }
 
-const CLOCK_TICKS = 100; // USER_HZ, the unit of /proc/PID/stat's start time on Linux
-
-/** Seconds since the epoch at which the system booted (/proc/stat's btime). */
-function bootTime(): number {
-  return Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? 0);
-}
-
 /**
- * Whether the process that made a namespace at `madeAt` (seconds since the epoch) still runs.
- * A zombie has finished (it only waits for its parent to read its status), and a process that
- * started after the namespace was made has only inherited the dead owner's pid.
- */
-function ownerAlive(pid: number, madeAt: number): boolean {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return false; // no such process
-  }
-  // Fields after the command name, which is in parentheses and may itself hold spaces.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  if (fields[0] === 'Z' || fields[0] === 'X') return false;
-  const started = bootTime() + Number(fields[19]) / CLOCK_TICKS;
-  return started <= madeAt + 1; // a second's slack for the clocks' rounding
-}
-
-/**
- * Deletes namespaces left by xdpspec runs whose process is dead (killed outright); never
- * touches those of live runs, this one included. Returns the names removed (none when not
+ * Deletes namespaces left by xdpspec runs whose process is dead (killed outright), and their
+ * private bpffs instances; never touches those of live runs, this one included. Returns the
+ * names removed (none when not
  * root: only root could have made them, or can remove them).
  */
 export function sweepLeftovers(): string[] {
@@ -123,7 +93,7 @@ export function sweepLeftovers(): string[] {
     return !ownerAlive(pid, madeAt);
   });
   deleteNamespaces(dead);
-  return dead;
+  return [...dead, ...sweepPinRoots()];
 }
 
 /**
@@ -134,6 +104,11 @@ export function sweepLeftovers(): string[] {
 export function sweepOnce(): void {
   if (state.swept) return;
   state.swept = true;
+  sweepAndSay();
+}
+
+/** Sweeps now and says on stderr what it removed: namespaces and private bpffs instances. */
+export function sweepAndSay(): void {
   const swept = sweepLeftovers();
-  if (swept.length) process.stderr.write(`xdpspec: removed ${swept.length} namespace(s) left by killed runs: ${swept.join(', ')}\n`);
+  if (swept.length) process.stderr.write(`xdpspec: removed what killed runs left: ${swept.join(', ')}\n`);
 }
