@@ -17,8 +17,9 @@ function unmount(dir: string): void {
   spawnSync('umount', ['-l', dir], { stdio: 'ignore' });
   try {
     rmdirSync(dir);
+    rmdirSync(ROOT); // only when no other run has its instance there
   } catch {
-    // already gone, or still busy: the next sweep tries again
+    // already gone, still busy (the next sweep tries again), or another run's is there
   }
 }
 
