@@ -46,4 +46,30 @@ describe('redirect descriptions', () => {
     expect(describeRedirect({ known: true, ifindex: 7, error: 'no device' })).to.equal('to ifindex 7, failed: no device');
     expect(describeRedirect({ known: false, reason: 'TC' })).to.equal('to an unknown target (TC)');
   });
+
+  it('keeps the buffer a program rewrote before dropping it, though nothing left', async () => {
+    const o = loadObject('specs/bpf/build/rewrite_drop.bpf.o');
+    try {
+      const r = (await runUnit(o.program(), [frame.eth({ dst: '02:00:00:00:00:02' }).ipv4().udp()])).frames[0]!;
+      expect(r.verdict).to.equal('dropped');
+      expect(r.output).to.equal(undefined);
+      expect(r.buffer!.subarray(0, 6).toString('hex')).to.equal('0200000000ee');
+      expect(r.buffer!.subarray(6)).to.deep.equal(r.input.bytes.subarray(6));
+    } finally {
+      o.close();
+    }
+  });
+
+  it('takes test-run options per frame over the run\'s own, as a list or a function of the index', async () => {
+    const o = loadObject('specs/bpf/build/tc_mark.bpf.o');
+    try {
+      const frames = [0, 1, 2, 3].map(() => frame.eth().ipv4().udp());
+      const listed = await runUnit(o.program(), frames, { mark: 1, perFrame: [{ mark: 0 }, undefined, { mark: 7 }] });
+      expect(listed.frames.map((r) => r.verdict)).to.deep.equal(['passed', 'dropped', 'passed', 'dropped']);
+      const computed = await runUnit(o.program(), frames, { perFrame: (i) => ({ mark: i % 2 }) });
+      expect(computed.frames.map((r) => r.verdict)).to.deep.equal(['passed', 'dropped', 'passed', 'dropped']);
+    } finally {
+      o.close();
+    }
+  });
 });

@@ -26,6 +26,11 @@ export interface UnitOptions extends TestRunOptions {
    * devices, routes and neighbours rather than the caller's.
    */
   netns?: string;
+  /**
+   * Test-run options for single frames, over the run's own: a list by frame index, or a function
+   * of the index (`(i) => ({ mark: i })`). A mark or an ingress device per frame, say.
+   */
+  perFrame?: readonly (TestRunOptions | undefined)[] | ((index: number) => TestRunOptions | undefined);
 }
 
 /**
@@ -59,18 +64,23 @@ export function runUnitSteps(programs: Readonly<Record<string, Program>>, steps:
 }
 
 function runAll(items: readonly { program: Program; bytes: Buffer; port?: string }[], options: UnitOptions): FrameResult[] {
-  const { redirectProbe, locateRedirects = true, netns, ...runOptions } = options;
+  const { redirectProbe, locateRedirects = true, netns, perFrame, ...runOptions } = options;
+  const optionsFor = (index: number): TestRunOptions => {
+    const own = typeof perFrame === 'function' ? perFrame(index) : perFrame?.[index];
+    return own ? { ...runOptions, ...own } : runOptions;
+  };
   let probe = redirectProbe;
   const ownProbe = redirectProbe === undefined;
 
-  const locate = (program: Program, bytes: Buffer): RedirectTarget => {
+  const locate = (program: Program, bytes: Buffer, o: TestRunOptions): RedirectTarget => {
     if (!locateRedirects) return { known: false, reason: 'redirect targets were not asked for (locateRedirects: false)' };
     probe ??= RedirectProbe.open();
-    return probe.locate(program, bytes, runOptions);
+    return probe.locate(program, bytes, o);
   };
 
   const classify = ({ program, bytes, port }: { program: Program; bytes: Buffer; port?: string }, index: number): FrameResult => {
-    const r = program.testRun(bytes, runOptions);
+    const o = optionsFor(index);
+    const r = program.testRun(bytes, o);
     const verdict = verdictOf(r.action);
     const input = parseFrame(bytes);
     const output = verdict !== 'dropped' && verdict !== 'aborted' ? parseFrame(r.output) : undefined;
@@ -83,7 +93,8 @@ function runAll(items: readonly { program: Program; bytes: Buffer; port?: string
       action: r.action,
       output,
       changes: output ? diffFrames(input, output) : [],
-      redirect: verdict === 'redirected' ? locate(program, bytes) : undefined,
+      buffer: r.output,
+      redirect: verdict === 'redirected' ? locate(program, bytes, o) : undefined,
       durationNs: r.durationNs,
     };
   };

@@ -53,6 +53,12 @@ export interface FrameResult {
   readonly output: Frame | undefined;
   /** Field changes from input to output (empty when unchanged or when there is no output). */
   readonly changes: readonly FieldChange[];
+  /**
+   * Unit engine only: the packet buffer as the program left it, whatever the verdict. A dropped
+   * or aborted frame has no output, but a program that rewrote it first (decapsulated, say) left
+   * these bytes, which a peer's fixture may check.
+   */
+  readonly buffer?: Buffer;
   readonly redirect: RedirectTarget | undefined;
   /** Kernel run time of this frame, ns. */
   readonly durationNs: number;
