@@ -192,6 +192,7 @@ describe('bad input: a corpus through the CLI and the library', function () {
     const keep = (o: LoadedObject) => (objects.push(o), o);
     const fw = keep(loadObject(FW));
     const maps = keep(loadObject(SPEC_OBJ.verdicts));
+    const arrays = keep(loadObject(OBJ.maps));
     const closed = loadObject(SPEC_OBJ.verdicts);
     const closedMap = closed.map(closed.maps[0]?.name ?? '.rodata');
     const closedProgram = closed.program();
@@ -256,6 +257,7 @@ describe('bad input: a corpus through the CLI and the library', function () {
           [{ prefixlen: 32, addr: '10.0.0.1' }, [1, 2], /expected a number for __u64, got an array of 2/],
         ] as [unknown, unknown, RegExp][]
       ).map(([k, v, says]): LibCase => ({ name: `ipv4_src.set(${JSON.stringify(k)}, ${JSON.stringify(v)})`, run: () => fw.map('ipv4_src').set(k, v), code: 'BPF_VALUE', says })),
+      { name: 'an array key past max_entries', run: () => arrays.map('counters').set(1_000_000, 1), code: 'BPF', says: /E2BIG.*key 1000000 is past the last index: array keys run from 0 to \d+, max_entries \d+/ },
       { name: 'writeCapture into a directory', run: () => writeCapture(f('a-directory'), []), code: 'FILE_NOT_REGULAR', says: /it is a directory, not a file; name a regular file/ },
       { name: 'writeCapture into a FIFO', run: () => writeCapture(f('a-fifo'), []), code: 'FILE_NOT_REGULAR', says: /it is a FIFO \(named pipe\), not a file/ },
       { name: 'testRun of 13 bytes', run: () => prog.testRun(Buffer.alloc(13)), code: 'FRAME_TOO_SHORT', says: /frame of 13 bytes is shorter than an Ethernet header \(14\)/ },

@@ -117,7 +117,7 @@ export class BpfMap implements MapInfo {
       const values = Array.isArray(value) && value.length === this.cpus && !this.isArrayValue() ? value : Array(this.cpus).fill(value);
       values.forEach((x, i) => this.valueCodec.encode(x).copy(v, i * this.stride));
     } else v = this.valueCodec.encode(value);
-    if (ffi().bpf_map_update_elem(this.fd, k, v, UPDATE_FLAGS[mode]) !== 0) this.fail('update', errno());
+    if (ffi().bpf_map_update_elem(this.fd, k, v, UPDATE_FLAGS[mode]) !== 0) this.fail('update', errno(), key);
   }
 
   /** Deletes `key`; returns false when it was not there. Array maps cannot delete. */
@@ -209,8 +209,17 @@ export class BpfMap implements MapInfo {
     return this.valueCodec.layout.includes('[');
   }
 
-  private fail(op: string, e: number): never {
-    const hint = e === constants.errno.E2BIG ? ` (the map is full: max_entries ${this.maxEntries})` : e === constants.errno.EEXIST ? ' (the key exists)' : '';
+  private fail(op: string, e: number, key?: unknown): never {
+    // Arrays (and the device and CPU maps built on them) are indexed: E2BIG there is an index past the end.
+    const indexed = /(^|_)array$|^devmap$|^cpumap$|^xskmap$/.test(this.type);
+    const hint =
+      e === constants.errno.E2BIG
+        ? indexed
+          ? ` (key ${String(key)} is past the last index: ${this.type} keys run from 0 to ${this.maxEntries - 1}, max_entries ${this.maxEntries})`
+          : ` (the map is full: max_entries ${this.maxEntries})`
+        : e === constants.errno.EEXIST
+          ? ' (the key exists)'
+          : '';
     throw new BpfError(`${op} map ${this.name}`, e, `${errnoName(e)}${hint}`);
   }
 }
