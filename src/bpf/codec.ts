@@ -60,7 +60,10 @@ export class Codec {
         const n = Number(v);
         if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) this.fail(`${String(v)} does not fit in 32 bits`);
         out.writeUInt32LE(n);
-      } else out.writeBigUInt64LE(BigInt(v));
+      } else {
+        if ((typeof v === 'number' && !Number.isSafeInteger(v)) || BigInt(v) < 0n || BigInt(v) >= 1n << 64n) this.fail(`${String(v)} does not fit in 64 bits (whole numbers from 0 to 2^64-1)`);
+        out.writeBigUInt64LE(BigInt(v));
+      }
       return out;
     }
     this.fail(`got ${typeof v}; this map has no BTF for it, so give a Buffer of ${this.size} bytes${this.size === 4 || this.size === 8 ? ' or a number' : ''}`);

@@ -105,6 +105,9 @@ function bind() {
     bpf_map__pin_path: lib.func('const char *bpf_map__pin_path(void *map)'),
     bpf_map__set_pin_path: lib.func('int bpf_map__set_pin_path(void *map, const char *path)'),
 
+    bpf_map_create: lib.func('int bpf_map_create(int type, const char *name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, void *opts)'),
+    bpf_map_get_fd_by_id: lib.func('int bpf_map_get_fd_by_id(uint32_t id)'),
+    bpf_map_update_batch: lib.func('int bpf_map_update_batch(int fd, void *keys, void *values, _Inout_ uint32_t *count, void *opts)'),
     bpf_map_lookup_elem: lib.func('int bpf_map_lookup_elem(int fd, void *key, void *value)'),
     bpf_map_update_elem: lib.func('int bpf_map_update_elem(int fd, void *key, void *value, uint64_t flags)'),
     bpf_map_delete_elem: lib.func('int bpf_map_delete_elem(int fd, void *key)'),

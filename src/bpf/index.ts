@@ -1,6 +1,7 @@
 export { OpenedObject, LoadedObject, loadObject, type LoadOptions, type ProgramInfo, type ProgramTypeName } from './object.js';
 export { Program, type ProgramRun, type ProgramStats } from './program.js';
 export { BpfMap, type MapInfo, type UpdateMode } from './map.js';
+export { createMap, CreatedMap, type MapSpec } from './create-map.js';
 export { ValueShapeError } from './codec.js';
 export type { TestRunOptions, RawRun } from './testrun.js';
 export { returnCodeName, type XdpAction, type TcAction } from './kinds.js';

@@ -18,6 +18,8 @@ export const MAP_TYPES: Readonly<Record<number, string>> = {
 export const PERCPU_MAPS = new Set([5, 6, 10, 21]);
 /** Maps whose elements always exist (array, per-CPU array): they cannot delete, only zero. */
 export const FIXED_MAPS = new Set([2, 6]);
+/** Maps whose values are maps (array_of_maps, hash_of_maps). */
+export const OUTER_MAPS = new Set([12, 13]);
 /** Maps that redirect to devices: a rerun through them could transmit on the device. */
 export const DEVICE_MAPS = new Set([14, 25]);
 /** Maps a program's run can change (so a rerun must snapshot and restore them). */

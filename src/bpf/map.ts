@@ -1,9 +1,9 @@
 import { constants } from 'node:os';
 import { BpfError, XdpspecError } from '../errors.js';
 import type { Btf } from './btf.js';
-import { Codec } from './codec.js';
+import { Codec, ValueShapeError } from './codec.js';
 import { errno, ffi } from './ffi.js';
-import { FIXED_MAPS, MAP_TYPES, PERCPU_MAPS } from './kinds.js';
+import { FIXED_MAPS, MAP_TYPES, OUTER_MAPS, PERCPU_MAPS } from './kinds.js';
 
 export function errnoName(e: number): string {
   const name = Object.entries(constants.errno).find(([, v]) => v === e)?.[0];
@@ -78,10 +78,27 @@ export class BpfMap implements MapInfo {
     return PERCPU_MAPS.has(this.typeId);
   }
 
-  /** The value at `key`, or undefined when there is none (per-CPU maps: an array per CPU). */
+  /** Maps of maps (array_of_maps, hash_of_maps): their values are maps. */
+  get holdsMaps(): boolean {
+    return OUTER_MAPS.has(this.typeId);
+  }
+
+  /**
+   * The value at `key`, or undefined when there is none (per-CPU maps: an array per CPU; maps of
+   * maps: `{ id, name }` of the inner map held there, as the kernel reports it).
+   */
   get(key: unknown): unknown {
     this.checkOpen();
     const k = this.keyCodec.encode(key);
+    if (this.holdsMaps) {
+      const id = Buffer.alloc(4);
+      if (ffi().bpf_map_lookup_elem(this.fd, k, id) !== 0) {
+        const e = errno();
+        if (e === constants.errno.ENOENT) return undefined;
+        this.fail('look up', e);
+      }
+      return { id: id.readUInt32LE(0), name: mapNameById(id.readUInt32LE(0)) };
+    }
     const v = Buffer.alloc(this.stride * this.cpus);
     if (ffi().bpf_map_lookup_elem(this.fd, k, v) !== 0) {
       const e = errno();
@@ -112,12 +129,65 @@ export class BpfMap implements MapInfo {
     if (!Object.hasOwn(UPDATE_FLAGS, mode)) throw new XdpspecError('MAP_UPDATE_MODE', `map ${this.name}: update mode ${JSON.stringify(mode)} is not one of ${Object.keys(UPDATE_FLAGS).map((m) => `'${m}'`).join(', ')}`);
     const k = this.keyCodec.encode(key);
     let v: Buffer;
+    if (this.holdsMaps) {
+      if (!(value instanceof BpfMap)) throw new ValueShapeError(`value of map ${this.name}`, `got ${value === null ? 'null' : typeof value}; a map of maps holds maps: give one (object.map(name) or createMap(...))`, `an inner map${this.innerSpec ? ` of ${this.innerSpec}` : ''}`);
+      v = Buffer.alloc(4);
+      v.writeUInt32LE(value.fd);
+      if (ffi().bpf_map_update_elem(this.fd, k, v, UPDATE_FLAGS[mode]) !== 0) {
+        const e = errno();
+        if (e === constants.errno.EINVAL || e === constants.errno.EBADF) {
+          throw new BpfError(`update map ${this.name}`, e, `${errnoName(e)}: map ${value.name} (${value.describe()}) is not like the inner map ${this.name} was made for${this.innerSpec ? `, ${this.innerSpec}` : ''}: type, key and value sizes and flags must match`);
+        }
+        this.fail('update', e, key);
+      }
+      return;
+    }
     if (this.perCpu) {
       v = Buffer.alloc(this.stride * this.cpus);
       const values = Array.isArray(value) && value.length === this.cpus && !this.isArrayValue() ? value : Array(this.cpus).fill(value);
       values.forEach((x, i) => this.valueCodec.encode(x).copy(v, i * this.stride));
     } else v = this.valueCodec.encode(value);
     if (ffi().bpf_map_update_elem(this.fd, k, v, UPDATE_FLAGS[mode]) !== 0) this.fail('update', errno(), key);
+  }
+
+  /**
+   * Sets many entries in as few kernel calls as the kernel allows (BPF_MAP_UPDATE_BATCH, falling
+   * back to one update per entry for map types without it). Returns how many were written.
+   * @throws as `set` does, naming the entry that failed.
+   */
+  setMany(entries: Iterable<readonly [unknown, unknown]>, mode: UpdateMode = 'any'): number {
+    this.checkOpen();
+    if (!Object.hasOwn(UPDATE_FLAGS, mode)) throw new XdpspecError('MAP_UPDATE_MODE', `map ${this.name}: update mode ${JSON.stringify(mode)} is not one of ${Object.keys(UPDATE_FLAGS).map((m) => `'${m}'`).join(', ')}`);
+    const list = [...entries];
+    if (list.length === 0) return 0;
+    // The kernel's batch update takes no BPF_NOEXIST/BPF_EXIST per element: those go one by one.
+    if (this.holdsMaps || mode !== 'any') {
+      for (const [k, v] of list) this.set(k, v, mode);
+      return list.length;
+    }
+    const vsize = this.stride * this.cpus;
+    const keys = Buffer.alloc(list.length * this.keySize);
+    const values = Buffer.alloc(list.length * vsize);
+    list.forEach(([k, v], i) => {
+      this.keyCodec.encode(k).copy(keys, i * this.keySize);
+      if (this.perCpu) {
+        const per = Array.isArray(v) && v.length === this.cpus && !this.isArrayValue() ? v : Array(this.cpus).fill(v);
+        per.forEach((x: unknown, c: number) => this.valueCodec.encode(x).copy(values, i * vsize + c * this.stride));
+      } else this.valueCodec.encode(v).copy(values, i * vsize);
+    });
+    const opts = Buffer.alloc(24); // struct bpf_map_batch_opts: sz, elem_flags (0), flags (0)
+    opts.writeBigUInt64LE(24n, 0);
+    const count = [list.length];
+    if (ffi().bpf_map_update_batch(this.fd, keys, values, count, opts) === 0) return list.length;
+    const e = errno();
+    const done = count[0] ?? 0;
+    if (e === constants.errno.EINVAL || e === constants.errno.ENOTSUP || e === 524 /* ENOTSUPP */) {
+      // No batch for this map type here, or an entry it refused: one by one from the start
+      // (rewriting the ones already in is harmless in 'any' mode) names the culprit.
+      for (const [k, v] of list) this.set(k, v, mode);
+      return list.length;
+    }
+    this.fail('update', e, list[done]?.[0]);
   }
 
   /** Deletes `key`; returns false when it was not there. Array maps cannot delete. */
@@ -161,6 +231,14 @@ export class BpfMap implements MapInfo {
     for (const k of [...this.rawKeys()]) ffi().bpf_map_delete_elem(this.fd, k);
   }
 
+  /** What the map is, for messages: `hash(4, 8) of 1024`. */
+  describe(): string {
+    return `${this.type}(${this.keySize}, ${this.valueSize}) of ${this.maxEntries}`;
+  }
+
+  /** For maps of maps: what their inner maps must be like, when known (createMap). */
+  innerSpec: string | undefined;
+
   /** The kernel's id of this map (tracepoints name maps by id). */
   get id(): number {
     const info = Buffer.alloc(80);
@@ -173,9 +251,18 @@ export class BpfMap implements MapInfo {
   snapshot(): [Buffer, Buffer][] {
     this.checkOpen();
     const out: [Buffer, Buffer][] = [];
+    const f = ffi();
     for (const k of this.rawKeys()) {
       const v = Buffer.alloc(this.stride * this.cpus);
-      if (ffi().bpf_map_lookup_elem(this.fd, k, v) === 0) out.push([k, v]);
+      if (f.bpf_map_lookup_elem(this.fd, k, v) !== 0) continue;
+      // A map of maps reads back inner map ids but is written with fds: the snapshot holds an fd
+      // of each inner map (open for as long as the process runs), which restore writes back.
+      if (this.holdsMaps) {
+        const fd = f.bpf_map_get_fd_by_id(v.readUInt32LE(0));
+        if (fd < 0) continue; // the inner map is gone already
+        v.writeUInt32LE(fd, 0);
+      }
+      out.push([k, v]);
     }
     return out;
   }
@@ -234,4 +321,19 @@ function addValues(a: unknown, b: unknown): unknown {
     return o;
   }
   return a;
+}
+
+/** The kernel's name of the map with this id, or undefined when it is gone or unreadable. */
+function mapNameById(id: number): string | undefined {
+  const f = ffi();
+  const fd = f.bpf_map_get_fd_by_id(id);
+  if (fd < 0) return undefined;
+  try {
+    const info = Buffer.alloc(80);
+    if (f.bpf_obj_get_info_by_fd(fd, info, [info.length]) !== 0) return undefined;
+    const name = info.subarray(24, 40); // struct bpf_map_info: type, id, key_size, value_size, max_entries, map_flags, name[16]
+    return name.toString('utf8', 0, name.indexOf(0) < 0 ? 16 : name.indexOf(0));
+  } finally {
+    f.close(fd);
+  }
 }
