@@ -97,3 +97,27 @@ describe('BPF maps', () => {
     expect(j.delete(0)).to.equal(true);
   });
 });
+
+describe('map layouts as real programs write them', () => {
+  needsBpf();
+
+  it('reads anonymous unions and structs by their members, and IPv6 addresses kept as __u32[4]', () => {
+    const o = loadObject('specs/bpf/build/codec_shapes.bpf.o');
+    try {
+      const m = o.map('flows');
+      m.set({ src: '10.0.0.1', dst: '10.0.0.2', port16: [80, 1234], proto: 6 }, { addrv6: 'fd00::1', weight: 3 });
+      const [[key, value]] = [...m.entries()] as [Record<string, unknown>, Record<string, unknown>][];
+      // A union shows every view of its bytes, as C lets the program read any of them.
+      expect(key).to.include({ src: '10.0.0.1', dst: '10.0.0.2', proto: 6 });
+      expect(key!.port16).to.deep.equal([80, 1234]);
+      expect(value).to.deep.equal({ addrv6: 'fd00::1', weight: 3, flags: 0 });
+      m.clear();
+      m.set({ srcv6: 'fd00::1', dstv6: 'fd00::2', proto: 17 }, { addrv6: [1, 2, 3, 4], flags: 1 });
+      expect(m.get({ srcv6: 'fd00::1', dstv6: 'fd00::2', proto: 17 })).to.deep.equal({ addrv6: '100:0:200:0:300:0:400:0', weight: 0, flags: 1 });
+      expect(() => m.set({ srcv6: '10.0.0.1' }, {})).to.throw(/srcv6: "10\.0\.0\.1" is not an IPv6 address \(__be32\[4\] named srcv6 holds one\)/);
+      expect(() => m.set({ nosuch: 1 }, {})).to.throw(/struct flow_key has no member "nosuch" \(members: src, srcv6, dst, dstv6, ports, port16, proto\)/);
+    } finally {
+      o.close();
+    }
+  });
+});

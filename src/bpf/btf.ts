@@ -175,7 +175,7 @@ export class Btf {
   describe(id: number, indent = ''): string {
     const t = this.resolve(id);
     if ((t.kind === Kind.Struct || t.kind === Kind.Union) && t.members) {
-      const inner = t.members.map((m) => `${indent}  ${m.name}: ${this.describe(m.type, indent + '  ')}`).join('\n');
+      const inner = t.members.map((m) => `${indent}  ${m.name || '(its members stand beside the others)'}: ${this.describe(m.type, indent + '  ')}`).join('\n');
       return `${this.typeName(t.id)} {\n${inner}\n${indent}}`;
     }
     return `${this.typeName(id).replace(/^((const|volatile) )+/, '')} (${this.sizeOf(id)} bytes)`;

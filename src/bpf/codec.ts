@@ -1,6 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { XdpspecError } from '../errors.js';
-import { Btf, Kind } from './btf.js';
+import { Btf, Kind, type Member } from './btf.js';
 
 /** Map value or key that does not fit its type; the message shows the expected layout. */
 export class ValueShapeError extends XdpspecError {
@@ -10,7 +10,7 @@ export class ValueShapeError extends XdpspecError {
 }
 
 // Fields whose name says they hold an address decode to address text and accept it.
-const ADDR_NAME = /(addr|^ip\d?$|^ip_|_ip$|^src$|^dst$|^vip$|^gw$|nexthop)/i;
+const ADDR_NAME = /(addr|^ip\d?$|^ip_|_ip$|^(src|dst|vip)(_?v?[46])?$|^gw$|nexthop)/i;
 const MAC_NAME = /(mac|ether|hwaddr|lladdr)/i;
 
 const isAddrName = (n: string) => ADDR_NAME.test(n);
@@ -124,6 +124,12 @@ export class Codec {
           b.copy(out, off);
           return;
         }
+        // An IPv6 address kept as __u32[4] or __be32[4] (Katran's, Cilium's): the bytes in wire order.
+        if (typeof v === 'string' && isAddr32x4(elem, n, name)) {
+          if (!ipaddr.IPv6.isValid(v)) this.fail(`${at}${JSON.stringify(v)} is not an IPv6 address (${tn} named ${name} holds one)`);
+          Buffer.from(ipaddr.IPv6.parse(v).toByteArray()).copy(out, off);
+          return;
+        }
         if (v instanceof Uint8Array && bytes) {
           if (v.length !== n) this.fail(`${at}got ${v.length} bytes for ${tn}`);
           out.set(v, off);
@@ -136,8 +142,8 @@ export class Codec {
       }
       case Kind.Struct:
       case Kind.Union: {
-        const members = t.members!;
-        if (typeof v === 'string' && t.kind === Kind.Struct && this.putCidr(out, off, t.members!, v)) return;
+        const members = flatMembers(btf, t.members!);
+        if (typeof v === 'string' && t.kind === Kind.Struct && this.putCidr(out, off, members, v)) return;
         if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(`${at}expected an object for ${tn}, got ${describe(v)}`);
         const known = new Set(members.map((m) => m.name));
         for (const k of Object.keys(v)) {
@@ -203,13 +209,14 @@ export class Codec {
             return raw.toString('utf8', 0, z < 0 ? n : z);
           }
         }
+        if (isAddr32x4(elem, n, name)) return ipaddr.fromByteArray([...b.subarray(off, off + 16)]).toString();
         const es = btf.sizeOf(t.elemType!);
         return Array.from({ length: n }, (_, i) => this.get(b, off + i * es, t.elemType!, name));
       }
       case Kind.Struct:
       case Kind.Union: {
         const o: Record<string, unknown> = {};
-        for (const m of t.members!) {
+        for (const m of flatMembers(btf, t.members!)) {
           o[m.name] = m.bitSize ? readBits(b, off, m.bitOffset, m.bitSize) : this.get(b, off + m.bitOffset / 8, m.type, m.name);
         }
         return o;
@@ -218,6 +225,25 @@ export class Codec {
         return Buffer.from(b.subarray(off, off + btf.sizeOf(id)));
     }
   }
+}
+
+/** Four 32-bit words under an address name: an IPv6 address. */
+function isAddr32x4(elem: { kind: Kind; size: number }, n: number, name: string): boolean {
+  return elem.kind === Kind.Int && elem.size === 4 && n === 4 && isAddrName(name);
+}
+
+/**
+ * Members as C lets you name them: those of an anonymous struct or union member stand beside
+ * the others (`key.src` for `union { __be32 src; __be32 srcv6[4]; }` inside the key), at their
+ * offset in the whole.
+ */
+function flatMembers(btf: Btf, members: readonly Member[]): Member[] {
+  return members.flatMap((m) => {
+    if (m.name !== '' || m.bitSize) return [m];
+    const t = btf.resolve(m.type);
+    if ((t.kind !== Kind.Struct && t.kind !== Kind.Union) || !t.members) return [m];
+    return flatMembers(btf, t.members).map((x) => ({ ...x, bitOffset: x.bitOffset + m.bitOffset }));
+  });
 }
 
 /** clang marks `char` only as a signed 1-byte int, so its name is what tells it from `__s8`. */
