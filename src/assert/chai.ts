@@ -6,7 +6,9 @@ import { formatChange, formatSummary, type ChangeLabel, type Comparison } from '
 import { checkGolden, type GoldenRun } from '../harness/golden.js';
 import { RunTimeRegression, checkRunTime, type RunTimeOptions } from '../harness/runtime.js';
 import type { FrameSource } from '../harness/frames.js';
-import { Program } from '../bpf/program.js';
+import { Program, type ProgramRun } from '../bpf/program.js';
+import { verdictOf } from '../harness/verdict.js';
+import { formatTable, type TableRun } from '../harness/table.js';
 
 /** What the assertions need of a frame result; unit and live results both have it. */
 interface Subject {
@@ -20,6 +22,8 @@ interface Subject {
   readonly outputs?: readonly { port: string; side: 'dut' | 'tester'; frame: Frame }[];
   readonly changes: readonly FieldChange[];
   readonly redirect: RedirectTarget | undefined;
+  /** A raw test-run result: what went in is not known. */
+  readonly raw?: boolean;
 }
 
 interface RunSubject {
@@ -49,6 +53,8 @@ declare global {
       redirectedTo(target: string | number): Assertion;
       /** Its output has these field values: `{ 'ipv4.ttl': 63, 'eth.dst': '02:00:00:00:00:0b' }`. */
       rewritten(fields: Record<string, unknown>): Assertion;
+      /** A fixture table (`runTable`) matched on every row; a failure lists each row that did not. */
+      everyRowMatched: Assertion;
       /** A run's verdict counts are exactly these (verdicts not named must be 0). */
       verdicts(counts: Partial<Record<Verdict, number>>): Assertion;
       /** Live runs: frames arrived that no injected frame caused; `not.to.have.otherFrames` asserts none did. */
@@ -103,7 +109,7 @@ function fate(r: Subject): string {
 
 /** The aligned lines under a failure's first sentence: what went in and what came out. */
 function context(r: Subject): string {
-  const rows: [string, string][] = [[`injected`, `#${r.index}${r.port ? ` on ${r.port}` : ''}  ${summarize(r.input)}`]];
+  const rows: [string, string][] = [[`injected`, r.raw ? '(not known: a raw test-run result)' : `#${r.index}${r.port ? ` on ${r.port}` : ''}  ${summarize(r.input)}`]];
   const rewritten = r.changes.length ? `${r.changes.length} field(s) rewritten` : 'unchanged';
   if (r.outputs) {
     for (const o of r.outputs) rows.push(['seen on', `${o.port} (${o.side === 'dut' ? 'dut side' : 'out of the DUT'}), ${o.frame.bytes.equals(r.input.bytes) ? 'unchanged' : rewritten}`]);
@@ -120,8 +126,18 @@ interface Kit {
   readonly AssertionError: typeof Chai.AssertionError;
 }
 
+/** A raw `program.testRun()` result: it has no input or index of its own. */
+const isRawRun = (x: unknown): x is ProgramRun => typeof x === 'object' && x !== null && 'retval' in x && 'action' in x && 'output' in x && !('verdict' in x);
+
+function asSubject(r: ProgramRun): Subject {
+  const verdict = verdictOf(r.action);
+  const output = verdict === 'dropped' || verdict === 'aborted' ? undefined : parseFrame(r.output);
+  return { index: 0, program: 'the program', input: parseFrame(r.output), raw: true, verdict, action: r.action, output, changes: [], redirect: undefined };
+}
+
 function frames(k: Kit, ctx: Chai.AssertionStatic, name: string): Subject[] {
-  const obj: unknown = k.u.flag(ctx, 'object');
+  const given: unknown = k.u.flag(ctx, 'object');
+  const obj: unknown = isRawRun(given) ? asSubject(given) : given;
   if (Array.isArray(obj) && k.u.flag(ctx, 'all')) {
     obj.forEach((x, i) => {
       if (!isSubject(x)) throw new k.AssertionError(`expected every element to be a frame result for .${name}, but element ${i} is ${what(x)}`);
@@ -160,6 +176,7 @@ export const xdpspecChai: Chai.ChaiPlugin = (c, u) => {
   verdictsPlugin(c, k);
   framesPlugin(c, k);
   changesPlugin(c, k);
+  tablePlugin(c, k);
   runTimePlugin(c, k);
 };
 
@@ -412,6 +429,22 @@ const changesPlugin: Part = (c, k) => {
       mismatch = err.message;
     }
     this.assert(mismatch === undefined, () => mismatch!, '', undefined, undefined);
+  });
+};
+
+const isTable = (x: unknown): x is TableRun => typeof x === 'object' && x !== null && 'rows' in x && 'failed' in x && 'passed' in x;
+
+const tablePlugin: Part = (c, k) => {
+  c.Assertion.addProperty('everyRowMatched', function (this: Chai.AssertionStatic) {
+    const obj: unknown = k.u.flag(this, 'object');
+    if (!isTable(obj)) throw new k.AssertionError(`expected a table run (from runTable) for .everyRowMatched, got ${what(obj)}`);
+    this.assert(
+      obj.failed === 0,
+      () => `expected every row of the table to match ${obj.program}, but ${obj.failed} of ${obj.rows.length} did not\n\n${formatTable(obj).replace(/^/gm, '  ')}`,
+      `expected some row of the table not to match ${obj.program}, but all ${obj.rows.length} did`,
+      obj.rows.length,
+      obj.passed,
+    );
   });
 };
 

@@ -8,3 +8,4 @@ export { bench, type BenchOptions, type SpecBench } from './fixture.js';
 export { compareObjects, formatChange, formatComparison, formatStats, formatSummary, type ChangeLabel, type CompareOptions, type CompareSide, type Comparison, type Fate, type FrameChange, type StatsChange } from './compare.js';
 export { checkGolden, decodeGolden, encodeGolden, goldenDiff, goldenEntries, updatingGolden, GoldenMismatch, UNIT_PORT, type GoldenEntry, type GoldenRun } from './golden.js';
 export { checkRunTime, measureRunTime, updatingBaseline, RunTimeRegression, type RunTime, type RunTimeBaseline, type RunTimeCheck, type RunTimeOptions } from './runtime.js';
+export { runTable, formatTable, type TableRow, type TableRowResult, type TableRun } from './table.js';
