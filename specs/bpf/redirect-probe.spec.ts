@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { RedirectProbe, frame, loadObject, runUnit, type LoadedObject } from '../../src/index.js';
+import { execFileSync } from 'node:child_process';
+import { LiveBench, RedirectProbe, frame, loadObject, runUnit, type LoadedObject } from '../../src/index.js';
 import { SPEC_OBJ, needsBpf } from '../support/kernel.js';
 
 const udp = (dport: number) => frame.eth().ipv4().udp({ dport });
@@ -42,6 +43,31 @@ describe('unit engine: every XDP verdict, and where redirects go', () => {
     const r = (await runUnit(l.program(), [udp(6)])).frames[0]!;
     expect(r.redirect).to.deep.include({ known: true, ifindex: 1, device: 'lo' });
     expect((r.redirect as { map: object }).map).to.deep.include({ name: 'ports', type: 'devmap', key: 0 });
+  });
+
+  it("resolves a devmap entry in the namespace it was written from, and never sends the rerun through it", async () => {
+    const bench = await LiveBench.create({ ports: [{ name: 'wan' }, { name: 'lan' }] });
+    try {
+      l = loadObject(SPEC_OBJ.verdicts);
+      bench.setDeviceMap(l.map('ports'), 0, 'lan');
+      const lan = bench.topology.port('lan');
+      const packets = () => {
+        const read = (ns: string, dir: 'rx' | 'tx') => {
+          const out = execFileSync('ip', ['-j', '-s', '-n', ns, 'link', 'show', 'dev', 'lan'], { encoding: 'utf8' });
+          return (JSON.parse(out) as { stats64: Record<string, { packets: number }> }[])[0]!.stats64[dir]!.packets;
+        };
+        return [read(bench.topology.dut, 'tx'), read(lan.testerNetns, 'rx')];
+      };
+      const before = packets();
+      const r = (await runUnit(l.program(), [udp(6), udp(6)])).frames[0]!;
+      // The DUT's lan, by its name there and the bench's port: not whatever the caller's
+      // namespace has at that ifindex.
+      expect(r.redirect).to.deep.include({ known: true, ifindex: lan.dutIfindex, device: 'lan', port: 'lan' });
+      expect(r).to.be.redirectedTo('lan');
+      expect(packets(), 'frames sent on the bench by the unit run').to.deep.equal(before);
+    } finally {
+      bench.close();
+    }
   });
 
   it('keeps map state exact: a rerun to locate a redirect is undone', async () => {

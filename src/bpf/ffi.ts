@@ -103,6 +103,7 @@ function bind() {
     bpf_map__initial_value: ptrFn(lib, 'void *bpf_map__initial_value(void *map, _Out_ size_t *size)'),
     bpf_map__set_initial_value: lib.func('int bpf_map__set_initial_value(void *map, void *data, size_t size)'),
     bpf_map__pin_path: lib.func('const char *bpf_map__pin_path(void *map)'),
+    bpf_map__reuse_fd: lib.func('int bpf_map__reuse_fd(void *map, int fd)'),
     bpf_map__set_pin_path: lib.func('int bpf_map__set_pin_path(void *map, const char *path)'),
 
     bpf_map_create: lib.func('int bpf_map_create(int type, const char *name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, void *opts)'),

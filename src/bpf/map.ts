@@ -3,7 +3,9 @@ import { BpfError, XdpspecError } from '../errors.js';
 import type { Btf } from './btf.js';
 import { Codec, ValueShapeError } from './codec.js';
 import { errno, ffi } from './ffi.js';
-import { FIXED_MAPS, MAP_TYPES, OUTER_MAPS, PERCPU_MAPS } from './kinds.js';
+import { DEVICE_MAPS, FIXED_MAPS, MAP_TYPES, OUTER_MAPS, PERCPU_MAPS } from './kinds.js';
+import { recordDeviceWrite } from './device-writes.js';
+import { currentNetns } from './netns.js';
 
 export function errnoName(e: number): string {
   const name = Object.entries(constants.errno).find(([, v]) => v === e)?.[0];
@@ -148,6 +150,7 @@ export class BpfMap implements MapInfo {
       values.forEach((x, i) => this.valueCodec.encode(x).copy(v, i * this.stride));
     } else v = this.valueCodec.encode(value);
     if (ffi().bpf_map_update_elem(this.fd, k, v, UPDATE_FLAGS[mode]) !== 0) this.fail('update', errno(), key);
+    if (DEVICE_MAPS.has(this.typeId)) recordDeviceWrite(this.id, k, { netns: currentNetns() });
   }
 
   /**
@@ -178,7 +181,13 @@ export class BpfMap implements MapInfo {
     const opts = Buffer.alloc(24); // struct bpf_map_batch_opts: sz, elem_flags (0), flags (0)
     opts.writeBigUInt64LE(24n, 0);
     const count = [list.length];
-    if (ffi().bpf_map_update_batch(this.fd, keys, values, count, opts) === 0) return list.length;
+    if (ffi().bpf_map_update_batch(this.fd, keys, values, count, opts) === 0) {
+      if (DEVICE_MAPS.has(this.typeId)) {
+        const id = this.id;
+        for (let i = 0; i < list.length; i++) recordDeviceWrite(id, keys.subarray(i * this.keySize, (i + 1) * this.keySize), { netns: currentNetns() });
+      }
+      return list.length;
+    }
     const e = errno();
     const done = count[0] ?? 0;
     if (e === constants.errno.EINVAL || e === constants.errno.ENOTSUP || e === 524 /* ENOTSUPP */) {

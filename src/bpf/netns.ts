@@ -5,6 +5,15 @@ import { errnoName } from './map.js';
 
 const CLONE_NEWNET = 0x40000000;
 
+// The named namespaces this thread is in now, innermost last (a private one is '(private)'): a
+// device map's entry names a device of the namespace it was written in, so writes record it.
+const where: string[] = [];
+
+/** The named network namespace this thread is in now (`inNetns`), or undefined for the process's own. */
+export function currentNetns(): string | undefined {
+  return where[where.length - 1];
+}
+
 /**
  * Runs `fn` on this thread after `enter()` has moved it to another network namespace, and
  * always moves it back to the one it started in. Staying in the wrong namespace would
@@ -39,7 +48,16 @@ export function inPrivateNetns<T>(fn: () => T): T {
       const e = errno();
       throw new BpfError('create a private network namespace', e, `${errnoName(e)} (needs CAP_SYS_ADMIN: run as root)`);
     }
-  }, fn);
+  }, () => within('(private)', fn));
+}
+
+function within<T>(name: string, fn: () => T): T {
+  where.push(name);
+  try {
+    return fn();
+  } finally {
+    where.pop();
+  }
 }
 
 /** The name of the interface with this index in the current namespace, or undefined. */
@@ -68,7 +86,7 @@ export function inNetns<T>(name: string | undefined, fn: () => T): T {
         const e = errno();
         throw new BpfError(`enter network namespace ${name}`, e, errnoName(e));
       }
-    }, fn);
+    }, () => within(name, fn));
   } finally {
     closeSync(target);
   }

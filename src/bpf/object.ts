@@ -6,7 +6,7 @@ import { BpfError, NotFoundError, VerifierError, XdpspecError } from '../errors.
 import { Btf } from './btf.js';
 import { Codec } from './codec.js';
 import { errno, ffi, readNative, type Ptr } from './ffi.js';
-import { MAP_TYPES, PROG_TYPES, STATE_MAPS } from './kinds.js';
+import { DEVICE_MAPS, MAP_TYPES, PROG_TYPES, STATE_MAPS } from './kinds.js';
 import { verifierLog, withLibbpfLog } from './libbpf-log.js';
 import { BpfMap, errnoName, type MapInfo } from './map.js';
 import { requirePrivileges } from './privileges.js';
@@ -373,6 +373,49 @@ export class LoadedObject {
       const i = h.info;
       return { typeId: h.typeId, map: new BpfMap(i.name, h.typeId, f.bpf_map__fd(h.ptr), i.keySize, i.valueSize, i.maxEntries, undefined, 0, 0, true, this) };
     });
+  }
+
+  /**
+   * A second load of program `name` that shares every map of this object but its device maps,
+   * which are its own and empty: the redirect probe reruns frames through it, so a rerun
+   * through a devmap entry reaches a device of the rerun's private namespace instead of the
+   * real one the entry holds. The caller closes it.
+   * @throws what loading throws.
+   */
+  rerunCopy(name: string): { object: LoadedObject; deviceMaps: { original: BpfMap; copy: BpfMap }[] } {
+    this.check();
+    const program = this.program(name);
+    const f = ffi();
+    const obj = f.bpf_object__open_file(this.path, null);
+    if (obj === 0n) {
+      const e = errno();
+      throw new BpfError(`open ${this.path} again for a redirect rerun`, e, errnoName(e));
+    }
+    const h = list(obj);
+    try {
+      for (const p of h.progs) {
+        if (p.info.name !== name) f.bpf_program__set_autoload(p.ptr, false);
+        else if (p.typeId !== program.typeId) (f.bpf_program__set_type(p.ptr, program.typeId), (p.typeId = program.typeId));
+      }
+      for (const m of h.maps) {
+        const mine = this.h.maps.find((x) => x.info.name === m.info.name);
+        // Pinning would find the original's pin (or make one): the copy shares by fd instead.
+        if (f.bpf_map__pin_path(m.ptr)) f.bpf_map__set_pin_path(m.ptr, null);
+        if (!mine || DEVICE_MAPS.has(m.typeId)) continue;
+        if (f.bpf_map__reuse_fd(m.ptr, f.bpf_map__fd(mine.ptr)) !== 0) {
+          const e = errno();
+          throw new BpfError(`share map ${m.info.name} with a redirect rerun`, e, errnoName(e));
+        }
+      }
+      const { result: rc, log } = withLibbpfLog(() => f.bpf_object__load(obj));
+      if (rc !== 0) throw new BpfError(`load ${this.path} again for a redirect rerun`, -rc || errno(), `${errnoName(-rc || errno())}${log ? `\n${indent(log)}` : ''}`);
+    } catch (err) {
+      f.bpf_object__close(obj);
+      throw err;
+    }
+    const copy = new LoadedObject(this.path, obj, h);
+    const deviceMaps = h.maps.filter((m) => DEVICE_MAPS.has(m.typeId)).map((m) => ({ original: this.map(m.info.name), copy: copy.map(m.info.name) }));
+    return { object: copy, deviceMaps };
   }
 
   /** Detaches whatever its programs are attached to, then unloads programs and maps. */

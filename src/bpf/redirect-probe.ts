@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs';
 import { BpfError, XdpspecError } from '../errors.js';
 import { errno, ffi, type Ptr } from './ffi.js';
 import { DEVICE_MAPS, MAP_TYPES, PROG_TYPE } from './kinds.js';
 import { errnoName } from './map.js';
-import { inPrivateNetns, interfaceName } from './netns.js';
+import { inNetns, inPrivateNetns, interfaceName } from './netns.js';
+import { deviceWrite } from './device-writes.js';
+import type { BpfMap } from './map.js';
 import { loadObject, type LoadedObject } from './object.js';
 import { probeObject } from './probe-objects.js';
 import type { Program } from './program.js';
@@ -48,11 +49,18 @@ interface Event {
  * Two things keep the rerun honest and harmless: it happens inside a private, empty network
  * namespace, so an ifindex never resolves to a real device and nothing leaves the machine;
  * and the program's maps are snapshotted before and restored after, so state is as if the
- * frame had run once. A devmap entry pointing at a physical interface would still transmit
- * (device maps hold the device itself), so such programs get `known: false` with the reason.
+ * frame had run once. Device maps hold devices themselves, so a program with any reruns as a
+ * copy whose device maps point at the private namespace's loopback (see `locate`).
  */
+interface Rerun {
+  readonly object: LoadedObject;
+  readonly program: Program;
+  readonly deviceMaps: readonly { original: BpfMap; copy: BpfMap }[];
+}
+
 export class RedirectProbe {
   private closed = false;
+  private readonly copies = new Map<Program, Rerun>();
 
   private constructor(
     private readonly obj: LoadedObject,
@@ -89,53 +97,69 @@ export class RedirectProbe {
     if (program.typeId !== PROG_TYPE.xdp) return { known: false, reason: `only XDP redirects can be located in a unit run (${program.type} has no redirect tracepoint); use the live engine` };
     if (frame.length > LIVE_FRAMES_MAX) return { known: false, reason: `frame of ${frame.length} bytes is too large for a live-frames rerun (at most ${LIVE_FRAMES_MAX})` };
     const maps = program.object.allMaps();
-    const unsafe = this.physicalDeviceTargets(maps);
-    if (unsafe) return { known: false, reason: `devmap ${unsafe.map} holds ${unsafe.device}, a physical interface; xdpspec will not rerun a frame that could leave through it` };
+    // Device maps hold the devices themselves: a rerun through the program's own would really
+    // transmit, on whatever device an entry names (a bench's veth, the machine's interface). The
+    // rerun goes through a copy of the program whose device maps are its own, every key pointing
+    // at the private namespace's loopback, which cannot take frames: the kernel reports the
+    // failed redirect with the map and key, and nothing is sent anywhere.
+    const rerun = maps.some((m) => DEVICE_MAPS.has(m.typeId)) ? this.copyOf(program) : undefined;
 
     const state = program.object.stateMaps().map((map) => ({ map, snap: map.snapshot() }));
     this.obj.setGlobal('count', 0);
     try {
-      inPrivateNetns(() => program.testRun(frame, { ...options, ingressIfindex: undefined, rxQueue: undefined, repeat: 1, liveFrames: true }));
+      inPrivateNetns(() => {
+        for (const d of rerun?.deviceMaps ?? []) {
+          const lo = Buffer.alloc(d.copy.valueSize);
+          lo.writeUInt32LE(1, 0); // ifindex 1: the private namespace's loopback
+          for (const [k] of d.original.snapshot()) d.copy.set(k, lo);
+        }
+        (rerun?.program ?? program).testRun(frame, { ...options, ingressIfindex: undefined, rxQueue: undefined, repeat: 1, liveFrames: true });
+      });
     } finally {
       for (const s of state) s.map.restore(s.snap);
     }
-    const events = this.events();
-    const ev = events[0];
+    const ev = this.events()[0];
     if (!ev) return { known: false, reason: 'the live rerun did not redirect (the program decided differently the second time)' };
-    return this.describe(ev, maps);
+    return this.describe(ev, maps, rerun);
   }
 
-  private describe(ev: Event, maps: { map: import('./map.js').BpfMap; typeId: number }[]): RedirectTarget {
+  /** The rerun copy of a program with device maps, loaded once per probe. */
+  private copyOf(program: Program): Rerun {
+    let r = this.copies.get(program);
+    if (!r) {
+      const c = program.object.rerunCopy(program.name);
+      r = { object: c.object, program: c.object.program(program.name), deviceMaps: c.deviceMaps };
+      this.copies.set(program, r);
+    }
+    return r;
+  }
+
+  private describe(ev: Event, maps: { map: BpfMap; typeId: number }[], rerun: Rerun | undefined): RedirectTarget {
     if (ev.mapType === 0) {
       // bpf_redirect(ifindex): the rerun's empty namespace has no such device, so an error is
       // expected there; whether the target exists is a question for the caller's namespace.
       const device = interfaceName(ev.index);
       return device ? { known: true, ifindex: ev.index, device } : { known: true, ifindex: ev.index, error: `no device with ifindex ${ev.index} in this network namespace` };
     }
-    const m = maps.find((x) => x.map.id === ev.mapId);
-    const map = { name: m?.map.name ?? `map id ${ev.mapId}`, type: MAP_TYPES[ev.mapType] ?? `type ${ev.mapType}`, id: ev.mapId, key: ev.index };
-    const error = ev.kind === 2 ? `redirect through ${map.name}[${ev.index}] failed: ${errnoName(-ev.err)}` : undefined;
+    // Through the copy's device map: its entry stands for the original's at the same key.
+    const viaCopy = rerun?.deviceMaps.find((d) => d.copy.id === ev.mapId);
+    // The raw view of the map (allMaps), whose values are the bytes the kernel keeps.
+    const m = viaCopy ? maps.find((x) => x.map.name === viaCopy.original.name) : maps.find((x) => x.map.id === ev.mapId);
+    const id = viaCopy ? viaCopy.original.id : ev.mapId;
+    const map = { name: m?.map.name ?? `map id ${ev.mapId}`, type: MAP_TYPES[ev.mapType] ?? `type ${ev.mapType}`, id, key: ev.index };
+    // The copy's loopback refuses every frame: that failure is the rerun's, not the program's.
+    const error = ev.kind === 2 && !viaCopy ? `redirect through ${map.name}[${ev.index}] failed: ${errnoName(-ev.err)}` : undefined;
     if (m && DEVICE_MAPS.has(ev.mapType)) {
-      const v = m.map.get(Buffer.from(Uint32Array.of(ev.index).buffer)) as Buffer | undefined;
-      if (v) {
-        const ifindex = v.readUInt32LE(0); // the value is the ifindex, or struct bpf_devmap_val starting with it
-        const device = interfaceName(ifindex);
-        return { known: true, ifindex, ...(device ? { device } : {}), map, ...(error ? { error } : {}) };
-      }
+      const key = Buffer.from(Uint32Array.of(ev.index).buffer);
+      const v = m.map.get(key) as Buffer | undefined;
+      if (!v) return { known: true, map, error: `${map.name} has no entry at key ${ev.index}: the redirect fails and the frame is dropped` };
+      const ifindex = v.readUInt32LE(0); // the value is the ifindex, or struct bpf_devmap_val starting with it
+      // The device has that number in the namespace the entry was written from.
+      const written = deviceWrite(id, key);
+      const device = inNetns(written?.netns, () => interfaceName(ifindex));
+      return { known: true, ifindex, ...(device ? { device } : {}), ...(written?.port ? { port: written.port } : {}), map, ...(error ? { error } : {}) };
     }
     return { known: true, map, ...(error ? { error } : {}) };
-  }
-
-  private physicalDeviceTargets(maps: { map: import('./map.js').BpfMap; typeId: number }[]): { map: string; device: string } | undefined {
-    for (const m of maps) {
-      if (!DEVICE_MAPS.has(m.typeId)) continue;
-      for (const [, v] of m.map.snapshot()) {
-        const name = interfaceName(v.readUInt32LE(0));
-        // Virtual devices (veth, bridges, loopback) have no backing device in sysfs.
-        if (name && existsSync(`/sys/class/net/${name}/device`)) return { map: m.map.name, device: name };
-      }
-    }
-    return undefined;
   }
 
   private events(): Event[] {
@@ -154,6 +178,8 @@ export class RedirectProbe {
     if (this.closed) return;
     this.closed = true;
     for (const l of this.links) ffi().bpf_link__destroy(l);
+    for (const r of this.copies.values()) r.object.close();
+    this.copies.clear();
     this.obj.close();
   }
 }

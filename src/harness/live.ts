@@ -5,6 +5,7 @@ import { BpfError, XdpspecError } from '../errors.js';
 import { attachTc, attachXdp, inNetns, loadObject, type Attachment, type BpfMap, type LoadedObject, type Program, type TcDirection, type XdpMode } from '../bpf/index.js';
 import { PROG_TYPE } from '../bpf/kinds.js';
 import { probeObject } from '../bpf/probe-objects.js';
+import { recordDeviceWrite } from '../bpf/device-writes.js';
 import { errno, ffi, type Ptr } from '../bpf/ffi.js';
 import { errnoName } from '../bpf/map.js';
 import { DriverStats, PacketSocket, Topology, until, type TopologySpec } from '../net/index.js';
@@ -226,6 +227,7 @@ export class LiveBench {
   setDeviceMap(map: BpfMap, key: unknown, portName: string): void {
     const port = this.topology.port(portName);
     inNetns(this.topology.dut, () => map.set(key, port.dutIfindex));
+    recordDeviceWrite(map.id, map.keyCodec.encode(key), { netns: this.topology.dut, port: portName });
   }
 
   /**
