@@ -81,7 +81,7 @@ describe('frame builder', () => {
     const eth = frame.eth() as unknown as Record<string, (s?: object) => unknown>;
     expect(() => eth['tcp']!()).to.throw(FrameBuildError, 'tcp: cannot follow eth: after eth come vlan, ipv4, ipv6, arp, payload, padding');
     const v4 = frame.eth().ipv4() as unknown as Record<string, (s?: object) => unknown>;
-    expect(() => v4['icmpv6']!()).to.throw(FrameBuildError, 'icmpv6: cannot follow ipv4: after ipv4 come tcp, udp, icmp, payload, padding');
+    expect(() => v4['icmpv6']!()).to.throw(FrameBuildError, 'icmpv6: cannot follow ipv4: after ipv4 come tcp, udp, icmp, ipv4, ipv6, gre, payload, padding');
   });
 
   it('refuses values that do not fit, naming layer and field', () => {

@@ -122,8 +122,8 @@ describe('frame parser', () => {
   it('keeps unknown protocols and trailing bytes as bytes', () => {
     const lldp = parseFrame(frame.eth({ type: 0x88cc }).payload('lldp').build());
     expect(lldp.layers.map((l) => l.name)).to.deep.equal(['eth', 'payload']);
-    const gre = parseFrame(frame.eth().ipv4({ proto: 47 }).payload('gre!').build());
-    expect(gre.layers.map((l) => l.name)).to.deep.equal(['eth', 'ipv4', 'payload']);
+    const sctp = parseFrame(frame.eth().ipv4({ proto: 132 }).payload('sctp').build());
+    expect(sctp.layers.map((l) => l.name)).to.deep.equal(['eth', 'ipv4', 'payload']);
     const padded = parseFrame(frame.eth().arp().padding(18).build());
     expect(padded.layer('padding')!.data.length).to.equal(18);
     expect(padded.has('arp')).to.equal(true);

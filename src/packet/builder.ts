@@ -9,6 +9,9 @@ import * as icmpv6 from './icmpv6.js';
 import * as ipv4 from './ipv4.js';
 import * as ipv6 from './ipv6.js';
 import * as ext from './ipv6ext.js';
+import * as geneve from './geneve.js';
+import * as gre from './gre.js';
+import * as vxlan from './vxlan.js';
 import type { Layer } from './layers.js';
 import { parseFrame } from './parse.js';
 import * as tcp from './tcp.js';
@@ -32,6 +35,9 @@ export type TcpSpec = tcp.TcpSpec;
 export type UdpSpec = udp.UdpSpec;
 export type IcmpSpec = icmp.IcmpSpec;
 export type Icmpv6Spec = icmpv6.Icmpv6Spec;
+export type GreSpec = gre.GreSpec;
+export type VxlanSpec = vxlan.VxlanSpec;
+export type GeneveSpec = geneve.GeneveSpec;
 
 /** One layer of a frame to build: its name and any of its fields. */
 export type LayerSpec =
@@ -47,23 +53,31 @@ export type LayerSpec =
   | ({ name: 'udp' } & UdpSpec)
   | ({ name: 'icmp' } & IcmpSpec)
   | ({ name: 'icmpv6' } & Icmpv6Spec)
+  | ({ name: 'gre' } & GreSpec)
+  | ({ name: 'vxlan' } & VxlanSpec)
+  | ({ name: 'geneve' } & GeneveSpec)
   | { name: 'payload' | 'padding' | 'raw'; data: Bytes };
 
 // What each layer may be followed by; the typed steps below say the same to the compiler.
 const L2_NEXT = ['vlan', 'ipv4', 'ipv6', 'arp', 'payload', 'padding'];
-const IP6_NEXT = ['hopopts', 'routing', 'fragment', 'dstopts', 'tcp', 'udp', 'icmpv6', 'payload', 'padding'];
+// Tunnels: IP in IP (IPIP, 4in6, 6in4, 6in6) and GRE after either IP version.
+const IP_TUNNELS = ['ipv4', 'ipv6', 'gre'];
+const IP6_NEXT = ['hopopts', 'routing', 'fragment', 'dstopts', 'tcp', 'udp', 'icmpv6', ...IP_TUNNELS, 'payload', 'padding'];
 const END_NEXT = ['payload', 'padding'];
 const FOLLOWERS: Readonly<Record<string, readonly string[]>> = {
   eth: L2_NEXT,
   vlan: L2_NEXT,
-  ipv4: ['tcp', 'udp', 'icmp', 'payload', 'padding'],
+  ipv4: ['tcp', 'udp', 'icmp', ...IP_TUNNELS, 'payload', 'padding'],
   ipv6: IP6_NEXT,
   hopopts: IP6_NEXT,
   routing: IP6_NEXT,
   fragment: IP6_NEXT,
   dstopts: IP6_NEXT,
   tcp: END_NEXT,
-  udp: END_NEXT,
+  udp: ['vxlan', 'geneve', ...END_NEXT],
+  gre: ['ipv4', 'ipv6', 'eth', 'payload'],
+  vxlan: ['eth'],
+  geneve: ['eth', 'ipv4', 'ipv6', 'payload'],
   icmp: END_NEXT,
   icmpv6: END_NEXT,
   arp: END_NEXT,
@@ -98,6 +112,12 @@ function headerLength(s: LayerSpec): number {
       return icmp.HEADER_LEN;
     case 'icmpv6':
       return icmpv6.headerLength(s);
+    case 'gre':
+      return gre.headerLength(s);
+    case 'vxlan':
+      return vxlan.HEADER_LEN;
+    case 'geneve':
+      return geneve.headerLength(s);
     default:
       return toBytes(s.data, s.name, 'data').length;
   }
@@ -130,6 +150,12 @@ function emit(b: Buffer, off: number, s: LayerSpec, ctx: EmitContext): void {
       return icmp.emit(b, off, s);
     case 'icmpv6':
       return icmpv6.emit(b, off, s);
+    case 'gre':
+      return gre.emit(b, off, s, ctx);
+    case 'vxlan':
+      return vxlan.emit(b, off, s);
+    case 'geneve':
+      return geneve.emit(b, off, s, ctx);
     default:
       toBytes(s.data, s.name, 'data').copy(b, off);
   }
@@ -141,6 +167,7 @@ function finish(b: Buffer, off: number, s: LayerSpec, ctx: EmitContext): void {
   else if (s.name === 'udp') udp.finish(b, off, s, ctx);
   else if (s.name === 'icmp') icmp.finish(b, off, s, ctx);
   else if (s.name === 'icmpv6') icmpv6.finish(b, off, s, ctx);
+  else if (s.name === 'gre') gre.finish(b, off, s, ctx);
 }
 
 /**
@@ -206,18 +233,40 @@ export interface PaddableStep extends Built {
 export interface PayloadStep extends PaddableStep {
   payload(data: Bytes): PaddableStep;
 }
-export interface Ipv4Step extends PayloadStep {
+/** Where a frame can go inside another: IP in IP, GRE. */
+export interface TunnelStep {
+  ipv4(s?: Ipv4Spec): Ipv4Step;
+  ipv6(s?: Ipv6Spec): Ipv6Step;
+  gre(s?: GreSpec): GreStep;
+}
+export interface UdpStep extends PayloadStep {
+  /** VXLAN: the UDP destination port defaults to 4789. */
+  vxlan(s?: VxlanSpec): InnerL2Step;
+  /** GENEVE: the UDP destination port defaults to 6081. */
+  geneve(s?: GeneveSpec): GeneveStep;
+}
+export interface InnerL2Step {
+  /** The inner Ethernet frame. */
+  eth(s?: EthernetSpec): L2Step;
+}
+export interface GreStep extends InnerL2Step, Built {
+  ipv4(s?: Ipv4Spec): Ipv4Step;
+  ipv6(s?: Ipv6Spec): Ipv6Step;
+  payload(data: Bytes): Built;
+}
+export interface GeneveStep extends GreStep {}
+export interface Ipv4Step extends PayloadStep, TunnelStep {
   tcp(s?: TcpSpec): PayloadStep;
-  udp(s?: UdpSpec): PayloadStep;
+  udp(s?: UdpSpec): UdpStep;
   icmp(s?: IcmpSpec): PayloadStep;
 }
-export interface Ipv6Step extends PayloadStep {
+export interface Ipv6Step extends PayloadStep, TunnelStep {
   hopopts(s?: Ipv6OptionsSpec): Ipv6Step;
   routing(s?: RoutingSpec): Ipv6Step;
   fragment(s?: FragmentSpec): Ipv6Step;
   dstopts(s?: Ipv6OptionsSpec): Ipv6Step;
   tcp(s?: TcpSpec): PayloadStep;
-  udp(s?: UdpSpec): PayloadStep;
+  udp(s?: UdpSpec): UdpStep;
   icmpv6(s?: Icmpv6Spec): PayloadStep;
 }
 export interface L2Step extends PayloadStep {
@@ -228,7 +277,7 @@ export interface L2Step extends PayloadStep {
 }
 
 /** Immutable: each step returns a new builder, so a common prefix can be shared between cases. */
-class Builder implements L2Step, Ipv4Step, Ipv6Step {
+class Builder implements L2Step, Ipv4Step, Ipv6Step, UdpStep, GreStep {
   constructor(readonly specs: readonly LayerSpec[]) {}
   private add(s: LayerSpec): Builder {
     const prev = this.specs[this.specs.length - 1]!.name;
@@ -247,6 +296,10 @@ class Builder implements L2Step, Ipv4Step, Ipv6Step {
   udp(s: UdpSpec = {}) { return this.add({ ...s, name: 'udp' }); }
   icmp(s: IcmpSpec = {}) { return this.add({ ...s, name: 'icmp' }); }
   icmpv6(s: Icmpv6Spec = {}) { return this.add({ ...s, name: 'icmpv6' }); }
+  gre(s: GreSpec = {}) { return this.add({ ...s, name: 'gre' }); }
+  vxlan(s: VxlanSpec = {}) { return this.add({ ...s, name: 'vxlan' }); }
+  geneve(s: GeneveSpec = {}) { return this.add({ ...s, name: 'geneve' }); }
+  eth(s: EthernetSpec = {}) { return this.add({ ...s, name: 'eth' }); }
   payload(data: Bytes) { return this.add({ name: 'payload', data }); }
   padding(p: number | Bytes) {
     if (typeof p === 'number' && (!Number.isInteger(p) || p < 0 || p > 65535)) {

@@ -37,6 +37,13 @@ export function checkChecksums(f: Frame): ChecksumCheck[] {
       ip = { off, version: 6, end: off + 40 + l.plen };
       return;
     }
+    if (l.name === 'gre' && l.checksum !== undefined && ip) {
+      // GRE's covers its own header and everything it carries, with no pseudo-header.
+      if (ip.end > b.length || ip.end < off) return void out.push({ path, value: l.checksum, status: 'unknown' });
+      const total = sum16(b, off, ip.end);
+      out.push({ path, value: l.checksum, status: finish(total) === 0 ? 'valid' : 'invalid', expected: fold(finish(total + 0xffff - l.checksum)) });
+      return;
+    }
     if (l.name !== 'tcp' && l.name !== 'udp' && l.name !== 'icmp' && l.name !== 'icmpv6') return;
     if (!ip) return;
     if (l.name === 'udp' && ip.version === 4 && l.checksum === 0) {

@@ -2,10 +2,15 @@
 export const IPPROTO = {
   hopopts: 0,
   icmp: 1,
+  /** IPv4 inside IP (IPIP, RFC 2003). */
+  ipv4: 4,
   tcp: 6,
   udp: 17,
+  /** IPv6 inside IP (RFC 2473, and 6in4). */
+  ipv6: 41,
   routing: 43,
   fragment: 44,
+  gre: 47,
   icmpv6: 58,
   none: 59,
   dstopts: 60,

@@ -7,6 +7,9 @@ import { IPPROTO } from './ipproto.js';
 import * as ipv4 from './ipv4.js';
 import * as ipv6 from './ipv6.js';
 import * as ext from './ipv6ext.js';
+import * as geneve from './geneve.js';
+import * as gre from './gre.js';
+import * as vxlan from './vxlan.js';
 import type { Layer } from './layers.js';
 import * as tcp from './tcp.js';
 import * as udp from './udp.js';
@@ -45,31 +48,46 @@ export function parseFrame(data: Uint8Array): Frame {
   const b = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const w = new Walk(b);
   const end = b.length;
-  if (end < eth.HEADER_LEN) {
-    w.short('eth', 0, end, eth.HEADER_LEN);
-    return new Frame(b, w.layers, w.offsets, w.truncated);
+  const contentEnd = parseEthernet(w, 0, end);
+  if (contentEnd < end) w.push({ name: 'padding', data: b.subarray(contentEnd, end) }, contentEnd);
+  return new Frame(b, w.layers, w.offsets, w.truncated);
+}
+
+/** Tunnels inside tunnels are followed this deep; what is deeper stays payload bytes. */
+const MAX_DEPTH = 8;
+
+/** An Ethernet header and what it carries; returns where that content ends. */
+function parseEthernet(w: Walk, off: number, end: number, depth = 0): number {
+  const b = w.b;
+  if (end - off < eth.HEADER_LEN) {
+    w.short('eth', off, end, eth.HEADER_LEN);
+    return end;
   }
-  const e = eth.parse(b, 0);
-  w.push(e, 0);
-  let off = eth.HEADER_LEN;
+  const e = eth.parse(b, off);
+  w.push(e, off);
+  off += eth.HEADER_LEN;
   let type = e.type;
   while (vlan.isVlanTpid(type)) {
     if (end - off < vlan.HEADER_LEN) {
       w.short('vlan', off, end, vlan.HEADER_LEN);
-      return new Frame(b, w.layers, w.offsets, w.truncated);
+      return end;
     }
     const v = vlan.parse(b, off);
     w.push(v, off);
     type = v.type;
     off += vlan.HEADER_LEN;
   }
-  let contentEnd = end;
-  if (type === eth.ETHERTYPE.ipv4) contentEnd = parseIpv4(w, off, end);
-  else if (type === eth.ETHERTYPE.ipv6) contentEnd = parseIpv6(w, off, end);
-  else if (type === eth.ETHERTYPE.arp) contentEnd = parseArp(w, off, end);
-  else w.payload(off, end);
-  if (contentEnd < end) w.push({ name: 'padding', data: b.subarray(contentEnd, end) }, contentEnd);
-  return new Frame(b, w.layers, w.offsets, w.truncated);
+  return parseEtherType(w, type, off, end, depth);
+}
+
+/** What an EtherType announces (after Ethernet, a VLAN tag, GRE or GENEVE). */
+function parseEtherType(w: Walk, type: number, off: number, end: number, depth: number): number {
+  if (type === eth.ETHERTYPE.ipv4) return parseIpv4(w, off, end, depth);
+  if (type === eth.ETHERTYPE.ipv6) return parseIpv6(w, off, end, depth);
+  if (type === eth.ETHERTYPE.arp) return parseArp(w, off, end);
+  if (type === gre.ETH_P_TEB && depth > 0 && depth < MAX_DEPTH) return parseEthernet(w, off, end, depth + 1);
+  w.payload(off, end);
+  return end;
 }
 
 /** Returns where the ARP message ends (the rest of the frame is padding). */
@@ -88,7 +106,7 @@ function parseArp(w: Walk, off: number, end: number): number {
 }
 
 /** Returns where the datagram ends by its total length (bytes after it are padding). */
-function parseIpv4(w: Walk, off: number, end: number): number {
+function parseIpv4(w: Walk, off: number, end: number, depth = 0): number {
   const b = w.b;
   if (end - off < ipv4.MIN_HEADER_LEN) {
     w.short('ipv4', off, end, ipv4.MIN_HEADER_LEN);
@@ -109,11 +127,11 @@ function parseIpv4(w: Walk, off: number, end: number): number {
   }
   const p = off + hl;
   if (ip.frag !== 0) w.payload(p, dEnd); // a later fragment carries no transport header
-  else parseTransport(w, ip.proto, p, dEnd, 4);
+  else parseTransport(w, ip.proto, p, dEnd, 4, depth);
   return dEnd;
 }
 
-function parseIpv6(w: Walk, off: number, end: number): number {
+function parseIpv6(w: Walk, off: number, end: number, depth = 0): number {
   const b = w.b;
   if (end - off < ipv6.HEADER_LEN) {
     w.short('ipv6', off, end, ipv6.HEADER_LEN);
@@ -148,13 +166,26 @@ function parseIpv6(w: Walk, off: number, end: number): number {
       nh = f.nh;
     } else break;
   }
-  parseTransport(w, nh, p, dEnd, 6);
+  parseTransport(w, nh, p, dEnd, 6, depth);
   return dEnd;
 }
 
-function parseTransport(w: Walk, proto: number, off: number, end: number, ipVersion: 4 | 6): void {
+function parseTransport(w: Walk, proto: number, off: number, end: number, ipVersion: 4 | 6, depth: number): void {
   const b = w.b;
   const have = end - off;
+  const inner = depth < MAX_DEPTH;
+  if (inner && (proto === IPPROTO.ipv4 || proto === IPPROTO.ipv6)) {
+    const innerEnd = proto === IPPROTO.ipv4 ? parseIpv4(w, off, end, depth + 1) : parseIpv6(w, off, end, depth + 1);
+    return w.payload(innerEnd, end);
+  }
+  if (inner && proto === IPPROTO.gre) {
+    if (have < gre.BASE_LEN) return w.short('gre', off, end, gre.BASE_LEN);
+    const hl = gre.headerLengthAt(b, off);
+    if (have < hl) return w.short('gre', off, end, hl);
+    const g = gre.parse(b, off);
+    w.push(g, off);
+    return void w.payload(parseEtherType(w, g.proto, off + hl, end, depth + 1), end);
+  }
   if (proto === IPPROTO.tcp) {
     if (have < tcp.MIN_HEADER_LEN) return w.short('tcp', off, end, tcp.MIN_HEADER_LEN);
     const hl = Math.max(tcp.headerLengthAt(b, off), tcp.MIN_HEADER_LEN);
@@ -164,8 +195,23 @@ function parseTransport(w: Walk, proto: number, off: number, end: number, ipVers
   }
   if (proto === IPPROTO.udp) {
     if (have < udp.HEADER_LEN) return w.short('udp', off, end, udp.HEADER_LEN);
-    w.push(udp.parse(b, off), off);
-    return w.payload(off + udp.HEADER_LEN, end);
+    const u = udp.parse(b, off);
+    w.push(u, off);
+    const p = off + udp.HEADER_LEN;
+    if (inner && u.dport === vxlan.PORT) {
+      if (end - p < vxlan.HEADER_LEN) return w.short('vxlan', p, end, vxlan.HEADER_LEN);
+      w.push(vxlan.parse(b, p), p);
+      return void w.payload(parseEthernet(w, p + vxlan.HEADER_LEN, end, depth + 1), end);
+    }
+    if (inner && u.dport === geneve.PORT) {
+      if (end - p < geneve.BASE_LEN) return w.short('geneve', p, end, geneve.BASE_LEN);
+      const hl = geneve.headerLengthAt(b, p);
+      if (end - p < hl) return w.short('geneve', p, end, hl);
+      const g = geneve.parse(b, p);
+      w.push(g, p);
+      return void w.payload(parseEtherType(w, g.proto, p + hl, end, depth + 1), end);
+    }
+    return w.payload(p, end);
   }
   if (proto === IPPROTO.icmp && ipVersion === 4) {
     if (have < icmp.HEADER_LEN) return w.short('icmp', off, end, icmp.HEADER_LEN);

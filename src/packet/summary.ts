@@ -63,7 +63,8 @@ function segment(layers: readonly Layer[], i: number): string | undefined {
       return `${s} len ${dataLength(layers, i)}`;
     }
     case 'udp':
-      return `udp ${l.sport} > ${l.dport} len ${dataLength(layers, i)}`;
+      // Before a tunnel header, the data is the tunnel: its length is the datagram's.
+      return `udp ${l.sport} > ${l.dport} len ${next?.name === 'vxlan' || next?.name === 'geneve' ? l.len - 8 : dataLength(layers, i)}`;
     case 'icmp': {
       const t = ICMP_TYPES[l.type] ?? `type ${l.type}`;
       const idseq = l.id !== undefined ? ` id ${l.id} seq ${l.seq}` : '';
@@ -77,6 +78,14 @@ function segment(layers: readonly Layer[], i: number): string | undefined {
       if (l.flags) s += ` [${l.flags}]`;
       return s;
     }
+    case 'gre': {
+      const what = next && next.name !== 'payload' ? '' : ` proto ${formatField('gre', 'proto', l.proto)}`;
+      return `gre${l.key !== undefined ? ` key ${l.key}` : ''}${l.seq !== undefined ? ` seq ${l.seq}` : ''}${what}`;
+    }
+    case 'vxlan':
+      return `vxlan vni ${l.vni}`;
+    case 'geneve':
+      return `geneve vni ${l.vni}${l.options.length ? ` options ${l.options.length} bytes` : ''}`;
     case 'payload': {
       const prev = layers[i - 1];
       // tcp and udp already said how long their data is

@@ -22,7 +22,8 @@ export function parse(b: Buffer, off: number): Udp {
 
 export function emit(b: Buffer, off: number, s: UdpSpec, ctx: EmitContext): void {
   b.writeUInt16BE(uint(s.sport ?? 12345, 16, 'udp', 'sport'), off);
-  b.writeUInt16BE(uint(s.dport ?? 53, 16, 'udp', 'dport'), off + 2);
+  // A tunnel inside sets the well-known port its receivers listen on.
+  b.writeUInt16BE(uint(s.dport ?? (ctx.next === 'vxlan' ? 4789 : ctx.next === 'geneve' ? 6081 : 53), 16, 'udp', 'dport'), off + 2);
   b.writeUInt16BE(s.len === undefined ? uint(ctx.contentEnd - off, 16, 'udp', 'len') : uint(s.len, 16, 'udp', 'len'), off + 4);
   b.writeUInt16BE(0, off + 6);
 }

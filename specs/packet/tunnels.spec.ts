@@ -1,0 +1,78 @@
+// Tunnel layers: IP in IP, GRE, VXLAN and GENEVE, built, parsed, summarised and checked against
+// tshark, which decodes them independently of xdpspec.
+import { expect } from 'chai';
+import { checkChecksums, frame, parseFrame, summarize, writeCapture, type Built, type Layer } from '../../src/index.js';
+import { tempDir, tsharkFields } from '../support/tools.js';
+
+// tshark's name for each of our layers in frame.protocols (Ethernet adds its "ethertype").
+const TSHARK: Partial<Record<Layer['name'], string>> = { eth: 'eth:ethertype', ipv4: 'ip', ipv6: 'ipv6', gre: 'gre', udp: 'udp', tcp: 'tcp', icmp: 'icmp', icmpv6: 'icmpv6', arp: 'arp', vxlan: 'vxlan', geneve: 'geneve', payload: 'data' };
+
+const CASES: [string, Built][] = [
+  ['IPIP', frame.eth().ipv4({ src: '192.0.2.1', dst: '192.0.2.2' }).ipv4({ src: '10.0.0.1', dst: '10.0.0.2' }).udp({ sport: 40000, dport: 40001 }).payload('in')],
+  ['IPv6 in IPv6', frame.eth().ipv6({ src: 'fd00::1', dst: 'fd00::2' }).ipv6({ src: 'fd01::1', dst: 'fd01::2' }).tcp({ sport: 40000, dport: 22 })],
+  ['IPv4 in IPv6', frame.eth().ipv6({ src: 'fd00::1', dst: 'fd00::2' }).ipv4({ src: '10.0.0.1', dst: '10.0.0.2' }).icmp({ id: 3, seq: 4 })],
+  ['IPv6 in IPv4', frame.eth().ipv4({ dst: '192.0.2.9' }).ipv6({ dst: 'fd02::9' }).icmpv6()],
+  ['GRE with key, sequence and checksum', frame.eth().ipv4().gre({ key: 42, seq: 7, checksum: true }).ipv4({ dst: '10.9.9.9' }).udp({ sport: 40000, dport: 40002 }).payload('x')],
+  ['GRE over IPv6 carrying Ethernet', frame.eth().ipv6().gre({ key: 5 }).eth({ dst: '02:00:00:00:00:cc' }).ipv4({ dst: '10.3.3.3' }).tcp({ sport: 40000, dport: 80 })],
+  ['VXLAN', frame.eth().ipv4().udp({ sport: 50000 }).vxlan({ vni: 100 }).eth({ dst: '02:00:00:00:00:aa' }).ipv4({ dst: '10.1.1.1' }).tcp({ sport: 40000, dport: 443 })],
+  ['GENEVE with an option', frame.eth().ipv6().udp({ sport: 50000 }).geneve({ vni: 7, options: [0x01, 0x02, 0x80, 0x01, 0, 0, 0, 9] }).eth({ dst: '02:00:00:00:00:bb' }).arp()],
+];
+
+describe('tunnel layers', () => {
+  const t = tempDir();
+  after(t.cleanup);
+
+  it('build and parse back byte for byte, with every checksum right, inner ones included', () => {
+    for (const [name, b] of CASES) {
+      const bytes = b.build();
+      const f = parseFrame(bytes);
+      expect(f.layers.map((l) => l.name), name).to.deep.equal(b.specs.map((s) => s.name));
+      expect(frame.fromLayers(f.layers), name).to.deep.equal(bytes);
+      const sums = checkChecksums(f);
+      expect(sums.filter((c) => c.status !== 'valid'), name).to.deep.equal([]);
+      expect(sums.length, name).to.be.greaterThan(0);
+    }
+    const gre = CASES[4]![1].parse();
+    expect(checkChecksums(gre).map((c) => c.path)).to.deep.equal(['ipv4.checksum', 'gre.checksum', 'ipv4[1].checksum', 'udp.checksum']);
+  });
+
+  it('agree with tshark on every layer and the fields that identify a tunnel', async () => {
+    const file = t.path('tunnels.pcap');
+    await writeCapture(file, CASES.map(([, b]) => ({ data: b.build() })), { format: 'pcap' });
+    const rows = await tsharkFields(file, ['frame.protocols', 'ip.dst', 'ipv6.dst', 'gre.key', 'gre.sequence_number', 'vxlan.vni', 'geneve.vni', 'eth.dst']);
+    expect(rows).to.have.length(CASES.length);
+    CASES.forEach(([name, b], i) => {
+      const f = b.parse();
+      const all = (n: Layer['name'], k: string) => f.layers.filter((l) => l.name === n).map((l) => String((l as unknown as Record<string, unknown>)[k]));
+      const gre = f.layers.find((l) => l.name === 'gre') as { key?: number; seq?: number } | undefined;
+      const ours = [
+        f.layers.map((l) => TSHARK[l.name]).join(':'),
+        all('ipv4', 'dst').join(','),
+        all('ipv6', 'dst').join(','),
+        gre?.key === undefined ? '' : `0x${gre.key.toString(16).padStart(8, '0')}`,
+        gre?.seq === undefined ? '' : String(gre.seq),
+        all('vxlan', 'vni').join(','),
+        all('geneve', 'vni').map((v) => `0x${Number(v).toString(16).padStart(6, '0')}`).join(','),
+        all('eth', 'dst').join(','),
+      ];
+      expect(ours, name).to.deep.equal(rows[i]);
+    });
+  });
+
+  it('summarise the outer and the inner frame on one line', () => {
+    expect(summarize(CASES[6]![1].parse())).to.equal(
+      'eth 02:00:00:00:00:01 > 02:00:00:00:00:02 ipv4 10.0.0.1 > 10.0.0.2 udp 50000 > 4789 len 62 vxlan vni 100 eth 02:00:00:00:00:01 > 02:00:00:00:00:aa ipv4 10.0.0.1 > 10.1.1.1 tcp 40000 > 443 [S] seq 0 win 65535 len 0',
+    );
+    expect(summarize(CASES[4]![1].parse())).to.equal('eth 02:00:00:00:00:01 > 02:00:00:00:00:02 ipv4 10.0.0.1 > 10.0.0.2 gre key 42 seq 7 ipv4 10.0.0.1 > 10.9.9.9 udp 40000 > 40002 len 1');
+  });
+
+  it('refuse what cannot follow, and keep a cut-short tunnel header raw', () => {
+    expect(() => frame.eth().ipv4().gre().build()).not.to.throw(); // an empty GRE packet is a packet
+    expect(() => (frame.eth().ipv4().udp().vxlan() as unknown as { ipv4(): Built }).ipv4().build()).to.throw(/ipv4: cannot follow vxlan: after vxlan come eth/);
+    expect(() => frame.eth().ipv4().udp().geneve({ options: [1, 2, 3] }).build()).to.throw(/geneve\.options: 3 bytes of options: GENEVE options come in 4-byte words/);
+    const cut = CASES[6]![1].build().subarray(0, 14 + 20 + 8 + 5);
+    const f = parseFrame(cut);
+    expect(f.layers.map((l) => l.name)).to.deep.equal(['eth', 'ipv4', 'udp', 'raw']);
+    expect(f.truncated).to.include({ layer: 'vxlan', need: 8, have: 5 });
+  });
+});
