@@ -123,3 +123,24 @@ describe('BPF_PROG_TEST_RUN with programs that grow the frame', () => {
     }
   });
 });
+
+describe('BPF_PROG_TEST_RUN with the whole __sk_buff', () => {
+  needsBpf();
+
+  it('passes cb, tstamp, wire_len and gso fields in and gives the context back as the program left it', () => {
+    const o = loadObject('specs/bpf/build/tc_context.bpf.o');
+    try {
+      const f = frame.eth().ipv4().udp().payload('0123456789').build();
+      const r = o.program().testRun(f, { skb: { cb: [41], wireLen: 100, gsoSegs: 3, gsoSize: 1400, tstamp: 123_456n } });
+      expect(r.action).to.equal('TC_ACT_OK');
+      expect(r.context).to.deep.include({ mark: 42, priority: 3, wireLen: 100, gsoSegs: 3, gsoSize: 1400, tstamp: 123_456n });
+      expect(r.context!.cb).to.deep.equal([41, 100, 123_456, 0, 0]);
+      const plain = o.program().testRun(f);
+      expect(plain.context).to.equal(undefined); // no context given, none asked back
+      expect(() => o.program().testRun(f, { skb: { cb: [1, 2, 3, 4, 5, 6] } })).to.throw(/skb\.cb takes at most 5 numbers \(cb\[0\.\.4\]\), got 6/);
+      expect(() => o.program().testRun(f, { skb: { wireLen: f.length - 1 } })).to.throw(/EINVAL.*the kernel refused the __sk_buff context \(wire_len must be at least the frame's \d+ bytes/);
+    } finally {
+      o.close();
+    }
+  });
+});

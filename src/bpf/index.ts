@@ -3,7 +3,7 @@ export { Program, type ProgramRun, type ProgramStats } from './program.js';
 export { BpfMap, type MapInfo, type UpdateMode } from './map.js';
 export { createMap, CreatedMap, type MapSpec } from './create-map.js';
 export { ValueShapeError } from './codec.js';
-export type { TestRunOptions, RawRun } from './testrun.js';
+export type { TestRunOptions, RawRun, SkbContext, SkbContextOut } from './testrun.js';
 export { returnCodeName, type XdpAction, type TcAction } from './kinds.js';
 export { effectiveCapabilities, requirePrivileges } from './privileges.js';
 export { RedirectProbe, type RedirectTarget } from './redirect-probe.js';

@@ -69,7 +69,7 @@ export class Program implements ProgramInfo {
     const fd = this.fd; // checks the object is open, every run
     this.runner ??= new TestRunner(fd, this.typeId, this.name);
     const r = this.runner.run(frame, options);
-    return { retval: r.retval, output: r.output, durationNs: r.durationNs, action: returnCodeName(this.typeId, r.retval) };
+    return { ...r, action: returnCodeName(this.typeId, r.retval) };
   }
 
   /** Runs the program on each frame in turn (one kernel call per frame, state carried over). */

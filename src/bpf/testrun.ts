@@ -10,7 +10,36 @@ export interface RawRun {
   readonly output: Buffer;
   /** The kernel's average run time in ns (over `repeat` runs). */
   readonly durationNs: number;
+  /** TC runs given a context (`mark`, `skb`, ...): the `__sk_buff` fields as the program left them. */
+  readonly context?: SkbContextOut;
 }
+
+/** The `__sk_buff` fields a TC test run takes besides mark, priority and the ifindexes. */
+export interface SkbContext {
+  /** `cb[0..4]`, the control block programs pass state in. */
+  readonly cb?: readonly number[];
+  readonly tstamp?: number | bigint;
+  /** At least the frame's length. */
+  readonly wireLen?: number;
+  readonly gsoSegs?: number;
+  readonly gsoSize?: number;
+  readonly hwtstamp?: number | bigint;
+}
+
+/** What the kernel writes back of `__sk_buff` after a TC run. */
+export interface SkbContextOut {
+  readonly mark: number;
+  readonly priority: number;
+  readonly cb: readonly number[];
+  readonly tstamp: bigint;
+  readonly wireLen: number;
+  readonly gsoSegs: number;
+  readonly gsoSize: number;
+  readonly hwtstamp: bigint;
+}
+
+// struct __sk_buff offsets (include/uapi/linux/bpf.h).
+const SKB = { mark: 8, priority: 32, ingressIfindex: 36, ifindex: 40, cb: 48, tstamp: 152, wireLen: 160, gsoSegs: 164, gsoSize: 176, hwtstamp: 184 } as const;
 
 export interface TestRunOptions {
   /** XDP: `xdp_md.ingress_ifindex` (the device must exist in this namespace). TC: `__sk_buff.ingress_ifindex`. */
@@ -21,6 +50,8 @@ export interface TestRunOptions {
   ifindex?: number;
   mark?: number;
   priority?: number;
+  /** TC: more of `__sk_buff` (cb, tstamp, wire_len, gso_segs, gso_size, hwtstamp); the run's result has the context back. */
+  skb?: SkbContext;
   /**
    * Runs of the same frame in the kernel, for timing only: the kernel reruns on the same
    * buffer, so a program that rewrites the frame sees its own output. Default 1.
@@ -65,7 +96,8 @@ const SKB_SIZE = 192;
 function sameOptions(a: TestRunOptions, b: TestRunOptions | undefined): boolean {
   return (
     b !== undefined && a.ingressIfindex === b.ingressIfindex && a.rxQueue === b.rxQueue && a.ifindex === b.ifindex &&
-    a.mark === b.mark && a.priority === b.priority && a.repeat === b.repeat && a.liveFrames === b.liveFrames
+    a.mark === b.mark && a.priority === b.priority && a.repeat === b.repeat && a.liveFrames === b.liveFrames &&
+    (a.skb === b.skb || JSON.stringify(a.skb, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) === JSON.stringify(b.skb, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)))
   );
 }
 
@@ -139,7 +171,20 @@ export class TestRunner {
     // A copy, since the block is reused by the next run.
     const output = Buffer.allocUnsafe(outLen);
     v.copy(output, 0, this.dataOut, this.dataOut + outLen);
-    return { retval: v.readUInt32LE(OFF.retval), output, durationNs: v.readUInt32LE(OFF.duration) };
+    const run = { retval: v.readUInt32LE(OFF.retval), output, durationNs: v.readUInt32LE(OFF.duration) };
+    if (this.progType === PROG_TYPE.xdp || this.contextLength !== -2) return run;
+    const c = this.ctxOut;
+    const context: SkbContextOut = {
+      mark: v.readUInt32LE(c + SKB.mark),
+      priority: v.readUInt32LE(c + SKB.priority),
+      cb: Array.from({ length: 5 }, (_, i) => v.readUInt32LE(c + SKB.cb + 4 * i)),
+      tstamp: v.readBigUInt64LE(c + SKB.tstamp),
+      wireLen: v.readUInt32LE(c + SKB.wireLen),
+      gsoSegs: v.readUInt32LE(c + SKB.gsoSegs),
+      gsoSize: v.readUInt32LE(c + SKB.gsoSize),
+      hwtstamp: v.readBigUInt64LE(c + SKB.hwtstamp),
+    };
+    return { ...run, context };
   }
 
   /** Writes the context for `o`; returns -1 when none is passed, or (XDP) where data_end goes. */
@@ -211,7 +256,7 @@ export class TestRunner {
 
   private writeContext(v: Buffer, base: bigint, o: TestRunOptions): number {
     const xdp = this.progType === PROG_TYPE.xdp;
-    const wantCtx = xdp ? o.ingressIfindex !== undefined || o.rxQueue !== undefined || o.liveFrames === true : o.ifindex !== undefined || o.ingressIfindex !== undefined || o.mark !== undefined || o.priority !== undefined;
+    const wantCtx = xdp ? o.ingressIfindex !== undefined || o.rxQueue !== undefined || o.liveFrames === true : o.ifindex !== undefined || o.ingressIfindex !== undefined || o.mark !== undefined || o.priority !== undefined || o.skb !== undefined;
     if (!wantCtx) {
       v.writeBigUInt64LE(0n, OFF.ctxIn);
       v.writeBigUInt64LE(0n, OFF.ctxOut);
@@ -227,11 +272,17 @@ export class TestRunner {
       v.writeUInt32LE(o.ingressIfindex ?? 0, c + 12);
       v.writeUInt32LE(o.rxQueue ?? 0, c + 16);
     } else {
-      // struct __sk_buff: mark @8, priority @32, ingress_ifindex @36, ifindex @40.
-      v.writeUInt32LE(o.mark ?? 0, c + 8);
-      v.writeUInt32LE(o.priority ?? 0, c + 32);
-      v.writeUInt32LE(o.ingressIfindex ?? 0, c + 36);
-      v.writeUInt32LE(o.ifindex ?? 0, c + 40);
+      v.writeUInt32LE(o.mark ?? 0, c + SKB.mark);
+      v.writeUInt32LE(o.priority ?? 0, c + SKB.priority);
+      v.writeUInt32LE(o.ingressIfindex ?? 0, c + SKB.ingressIfindex);
+      v.writeUInt32LE(o.ifindex ?? 0, c + SKB.ifindex);
+      const k = o.skb ?? {};
+      (k.cb ?? []).forEach((x, i) => v.writeUInt32LE(x, c + SKB.cb + 4 * i));
+      v.writeBigUInt64LE(BigInt(k.tstamp ?? 0), c + SKB.tstamp);
+      v.writeUInt32LE(k.wireLen ?? 0, c + SKB.wireLen);
+      v.writeUInt32LE(k.gsoSegs ?? 0, c + SKB.gsoSegs);
+      v.writeUInt32LE(k.gsoSize ?? 0, c + SKB.gsoSize);
+      v.writeBigUInt64LE(BigInt(k.hwtstamp ?? 0), c + SKB.hwtstamp);
     }
     const size = xdp ? XDP_MD_SIZE : SKB_SIZE;
     v.writeBigUInt64LE(base + BigInt(this.ctxIn), OFF.ctxIn);
@@ -239,7 +290,8 @@ export class TestRunner {
     const live = o.liveFrames === true;
     v.writeBigUInt64LE(live ? 0n : base + BigInt(this.ctxOut), OFF.ctxOut);
     v.writeUInt32LE(live ? 0 : size, OFF.ctxSizeOut);
-    return xdp ? 4 : -1;
+    // -2: a TC context, which the kernel writes back (see run()).
+    return xdp ? 4 : -2;
   }
 
   /**
@@ -264,6 +316,7 @@ export class TestRunner {
     if (e === constants.errno.ENOSPC) hint = `: the output did not fit in ${MAX_OUT} bytes (the program grew the frame too much)`;
     else if (e === constants.errno.EINVAL && o.liveFrames) hint = ': live-frames mode takes XDP programs only, frames of at most about 3.4 KB, and no repeat beyond 1 per frame here';
     else if ((e === constants.errno.EINVAL || e === constants.errno.ENODEV) && o.ingressIfindex) hint = `: is ifindex ${o.ingressIfindex} a device in this network namespace, and rx queue ${o.rxQueue ?? 0} one of its queues?`;
+    else if (e === constants.errno.EINVAL && o.skb) hint = `: the kernel refused the __sk_buff context (wire_len must be at least the frame's ${len} bytes, gso_segs at most 65535) or the frame`;
     else if (e === constants.errno.EINVAL) hint = `: the kernel refused a frame of ${len} bytes for this program type`;
     else if (e === constants.errno.ENOTSUP || e === 524) hint = ': this program type has no test run in this kernel';
     else if (e === constants.errno.EPERM) hint = ': run as root';
@@ -283,10 +336,20 @@ function checkOptions(o: TestRunOptions, prog: string): void {
   if (o.repeat !== undefined && (!Number.isInteger(o.repeat) || o.repeat < 1 || o.repeat > MAX_REPEAT)) {
     throw new XdpspecError('TEST_RUN_OPTIONS', `test run ${prog}: repeat must be a whole number from 1 to ${MAX_REPEAT}, got ${String(o.repeat)}`);
   }
-  for (const k of ['ingressIfindex', 'rxQueue', 'ifindex', 'mark', 'priority'] as const) {
-    const v = o[k];
-    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 0xffffffff)) {
+  const u32 = (k: string, v: unknown) => {
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff)) {
       throw new XdpspecError('TEST_RUN_OPTIONS', `test run ${prog}: ${k} must be a whole number from 0 to 4294967295, got ${String(v)}`);
+    }
+  };
+  for (const k of ['ingressIfindex', 'rxQueue', 'ifindex', 'mark', 'priority'] as const) u32(k, o[k]);
+  const skb = o.skb;
+  if (skb !== undefined) {
+    if (skb.cb !== undefined && (!Array.isArray(skb.cb) || skb.cb.length > 5)) throw new XdpspecError('TEST_RUN_OPTIONS', `test run ${prog}: skb.cb takes at most 5 numbers (cb[0..4]), got ${Array.isArray(skb.cb) ? skb.cb.length : typeof skb.cb}`);
+    (skb.cb ?? []).forEach((x, i) => u32(`skb.cb[${i}]`, x));
+    for (const k of ['wireLen', 'gsoSegs', 'gsoSize'] as const) u32(`skb.${k}`, skb[k]);
+    for (const k of ['tstamp', 'hwtstamp'] as const) {
+      const v = skb[k];
+      if (v !== undefined && ((typeof v === 'number' && !Number.isSafeInteger(v)) || BigInt(v) < 0n || BigInt(v) >= 1n << 64n)) throw new XdpspecError('TEST_RUN_OPTIONS', `test run ${prog}: skb.${k} must be a whole number of ns from 0 to 2^64-1, got ${String(v)}`);
     }
   }
 }
