@@ -68,6 +68,7 @@ describe('redirect descriptions', () => {
       expect(listed.frames.map((r) => r.verdict)).to.deep.equal(['passed', 'dropped', 'passed', 'dropped']);
       const computed = await runUnit(o.program(), frames, { perFrame: (i) => ({ mark: i % 2 }) });
       expect(computed.frames.map((r) => r.verdict)).to.deep.equal(['passed', 'dropped', 'passed', 'dropped']);
+      expect(computed.frames.map((r) => r.context?.mark)).to.deep.equal([0, 1, 0, 1]); // the context, back out
     } finally {
       o.close();
     }

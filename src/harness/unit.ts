@@ -94,6 +94,7 @@ function runAll(items: readonly { program: Program; bytes: Buffer; port?: string
       output,
       changes: output ? diffFrames(input, output) : [],
       buffer: r.output,
+      ...(r.context ? { context: r.context } : {}),
       redirect: verdict === 'redirected' ? locate(program, bytes, o) : undefined,
       durationNs: r.durationNs,
     };

@@ -1,4 +1,4 @@
-import type { RedirectTarget } from '../bpf/index.js';
+import type { RedirectTarget, SkbContextOut } from '../bpf/index.js';
 import type { FieldChange, Frame } from '../packet/index.js';
 
 export type { RedirectTarget };
@@ -59,6 +59,8 @@ export interface FrameResult {
    * these bytes, which a peer's fixture may check.
    */
   readonly buffer?: Buffer;
+  /** Unit engine, TC runs given a context: the `__sk_buff` fields as the program left them. */
+  readonly context?: SkbContextOut;
   readonly redirect: RedirectTarget | undefined;
   /** Kernel run time of this frame, ns. */
   readonly durationNs: number;
