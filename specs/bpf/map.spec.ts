@@ -116,6 +116,12 @@ describe('map layouts as real programs write them', () => {
       expect(m.get({ srcv6: 'fd00::1', dstv6: 'fd00::2', proto: 17 })).to.deep.equal({ addrv6: '100:0:200:0:300:0:400:0', weight: 0, flags: 1 });
       expect(() => m.set({ srcv6: '10.0.0.1' }, {})).to.throw(/srcv6: "10\.0\.0\.1" is not an IPv6 address \(__be32\[4\] named srcv6 holds one\)/);
       expect(() => m.set({ nosuch: 1 }, {})).to.throw(/struct flow_key has no member "nosuch" \(members: src, srcv6, dst, dstv6, ports, port16, proto\)/);
+      // A __u16 the program keeps in network order, declared so: host-order numbers both ways.
+      m.clear();
+      m.networkOrder('weight').set({ proto: 1 }, { weight: 0x0102 });
+      const raw = m.snapshot()[0]?.[1];
+      expect([...raw!.subarray(16, 18)]).to.deep.equal([0x01, 0x02]);
+      expect(m.get({ proto: 1 })).to.deep.include({ weight: 0x0102 });
     } finally {
       o.close();
     }

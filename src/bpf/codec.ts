@@ -37,6 +37,12 @@ export class Codec {
     readonly rootName = '',
   ) {}
 
+  /**
+   * Fields (by member name, anywhere in the type) that hold numbers in network byte order
+   * though the program declares them `__u16`/`__u32`: they are converted as `__be16`/`__be32` are.
+   */
+  readonly network = new Set<string>();
+
   get layout(): string {
     return this.btf && this.typeId ? this.btf.describe(this.typeId) : `${this.size} raw bytes`;
   }
@@ -92,7 +98,7 @@ export class Codec {
           if (!e) this.fail(`${at}${JSON.stringify(v)} is not a value of ${tn}; it has ${t.enumerators.map((x) => x.name).join(', ')}`);
           v = e.value;
         }
-        const be = btf.isBigEndian(id);
+        const be = btf.isBigEndian(id) || this.network.has(name);
         if (typeof v === 'string' && be && t.size === 4) {
           if (!ipaddr.IPv4.isValidFourPartDecimal(v)) this.fail(`${at}${JSON.stringify(v)} is not an IPv4 address`);
           Buffer.from(ipaddr.IPv4.parse(v).toByteArray()).copy(out, off);
@@ -185,7 +191,7 @@ export class Codec {
       case Kind.Int:
       case Kind.Enum:
       case Kind.Enum64: {
-        const be = btf.isBigEndian(id);
+        const be = btf.isBigEndian(id) || this.network.has(name);
         if (be && t.size === 4 && isAddrName(name)) return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
         const v = readInt(b, off, t.size, !!t.intSigned, be);
         // An enum reads as its enumerator's name; a value it does not name stays a number.

@@ -240,6 +240,16 @@ export class BpfMap implements MapInfo {
     for (const k of [...this.rawKeys()]) ffi().bpf_map_delete_elem(this.fd, k);
   }
 
+  /**
+   * Declares fields of the key or value (by member name) that the program keeps in network byte
+   * order while typing them `__u16`/`__u32` (`__u16 port` holding `tcp->dest` as is): they read
+   * and write as numbers in host order, as `__be16` fields do. Returns the map.
+   */
+  networkOrder(...fields: string[]): this {
+    for (const f of fields) (this.keyCodec.network.add(f), this.valueCodec.network.add(f));
+    return this;
+  }
+
   /** What the map is, for messages: `hash(4, 8) of 1024`. */
   describe(): string {
     return `${this.type}(${this.keySize}, ${this.valueSize}) of ${this.maxEntries}`;
