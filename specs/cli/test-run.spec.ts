@@ -72,4 +72,13 @@ describe('xdpspec test-run', () => {
     expect(r.exitCode).to.equal(1);
     expect(r.stderr).to.match(/^xdpspec: load specs\/bpf\/build\/rejected\.bpf\.o: the verifier rejected program xdp_unchecked: R1 offset is outside of the packet/);
   });
+
+  it('runs a program whose legacy section name says no type once --type gives it, in test-run, replay and diff', async () => {
+    const legacy = 'specs/bpf/build/legacy_section.bpf.o';
+    for (const cmd of [['test-run', legacy], ['replay', legacy], ['diff', legacy, legacy]]) {
+      const r = await cli(...cmd, '--pcap', 'fixtures/ipv4-and-ipv6.pcap', '--type', 'xdp');
+      expect(r.exitCode, `${cmd[0]}: ${r.stderr}`).to.equal(0);
+      expect(r.stdout, cmd[0]).to.match(cmd[0] === 'diff' ? /20 frames, 0 changed/ : /20 frames: 20 passed$/);
+    }
+  });
 });

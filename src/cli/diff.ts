@@ -7,9 +7,9 @@ import type { LoadedObject } from '../bpf/index.js';
 import { LiveBench, compareObjects, encodeGolden, formatChange, formatStats, formatSummary, type Comparison } from '../harness/index.js';
 import { writeCapture } from '../pcap/index.js';
 import { Output } from './output.js';
-import { parseGlobal } from './test-run.js';
+import { parseGlobal, parseType } from './test-run.js';
 
-export const DIFF_USAGE = `usage: xdpspec diff OLD.o NEW.o --pcap FILE [--program NAME] [--live] [--json]
+export const DIFF_USAGE = `usage: xdpspec diff OLD.o NEW.o --pcap FILE [--program NAME] [--type xdp|tc] [--live] [--json]
                     [--set-global NAME=VALUE]... [--maps FILE] [--artifacts DIR]
 
 Runs every frame of a capture, in order, through the program of an old and of a new object,
@@ -18,6 +18,7 @@ output target or output bytes changed (both verdicts, then the output's fields o
 summary, and the verifier's work and program sizes old -> new.
 Exit status: 0 when no frame changed, 1 when some did, 2 on an error.
   --program NAME             the program in both objects (may be left out when each has one)
+  --type xdp|tc              the program type, for sections whose name does not say it
   --pcap FILE                the frames (pcap or pcapng)
   --live                     replay on a fresh veth bench instead of BPF_PROG_TEST_RUN
   --set-global NAME=VALUE    a global for both objects (VALUE as in test-run); --old-set-global
@@ -83,6 +84,7 @@ export async function runDiff(args: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       program: { type: 'string' },
+      type: { type: 'string' },
       pcap: { type: 'string' },
       live: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -103,6 +105,7 @@ export async function runDiff(args: string[]): Promise<number> {
   if (positionals.length !== 2) throw new UsageError(`diff takes two BPF objects, the old and the new, got ${positionals.length}\n${DIFF_USAGE}`);
   if (!values.pcap) throw new UsageError(`diff needs --pcap FILE: the frames to compare on\n${DIFF_USAGE}`);
   const globals = (list: string[] | undefined) => Object.fromEntries((list ?? []).map(parseGlobal));
+  const type = parseType(values.type);
   const [both, oldMaps, newMaps] = await Promise.all([readMaps(values.maps, '--maps'), readMaps(values['old-maps'], '--old-maps'), readMaps(values['new-maps'], '--new-maps')]);
   const bench = values.live ? await LiveBench.create({ ports: [{ name: 'wan' }] }) : undefined;
   let cmp: Comparison;
@@ -110,7 +113,7 @@ export async function runDiff(args: string[]): Promise<number> {
     cmp = await compareObjects(
       { object: positionals[0]!, globals: globals(values['old-set-global']), setup: fill(oldMaps) },
       { object: positionals[1]!, globals: globals(values['new-set-global']), setup: fill(newMaps) },
-      { program: values.program, frames: values.pcap, globals: globals(values['set-global']), setup: fill(both), ...(bench ? { live: { bench, port: 'wan' } } : {}) },
+      { program: values.program, ...type, frames: values.pcap, globals: globals(values['set-global']), setup: fill(both), ...(bench ? { live: { bench, port: 'wan' } } : {}) },
     );
   } finally {
     bench?.close();

@@ -1,5 +1,5 @@
 import { XdpspecError } from '../errors.js';
-import { loadObject, type LoadedObject, type ProgramStats } from '../bpf/index.js';
+import { loadObject, type LoadedObject, type ProgramStats, type ProgramTypeName } from '../bpf/index.js';
 import { diffFrames, formatChanges, summarize, type FieldChange, type Frame } from '../packet/index.js';
 import { collectFrames, type FrameSource } from './frames.js';
 import type { LiveBench, LiveRun } from './live.js';
@@ -22,6 +22,8 @@ export interface CompareOptions {
   readonly frames: FrameSource;
   /** Globals set in both objects before load. */
   readonly globals?: Readonly<Record<string, unknown>>;
+  /** The program type, for sections whose name does not say it (`SEC("prog")`). */
+  readonly programType?: ProgramTypeName;
   /** Fills the maps of both objects after load, before the first frame. */
   readonly setup?: (obj: LoadedObject) => void | Promise<void>;
   /**
@@ -100,7 +102,7 @@ function change(o: Result, n: Result): FrameChange | undefined {
 }
 
 async function load(side: CompareSide, options: CompareOptions): Promise<LoadedObject> {
-  const obj = loadObject(side.object, { ...options.globals, ...side.globals });
+  const obj = loadObject(side.object, { ...options.globals, ...side.globals }, options.programType === undefined ? {} : { programType: options.programType });
   try {
     await options.setup?.(obj);
     await side.setup?.(obj);
