@@ -144,3 +144,29 @@ describe('BPF_PROG_TEST_RUN with the whole __sk_buff', () => {
     }
   });
 });
+
+describe('BPF_PROG_TEST_RUN with XDP metadata', () => {
+  needsBpf();
+
+  it('puts metadata in front of the frame and gives back the metadata and the frame apart', () => {
+    const o = loadObject('specs/bpf/build/xdp_meta.bpf.o');
+    try {
+      const f = frame.eth().ipv4().udp().build();
+      const seven = o.program().testRun(f, { meta: Buffer.from([7, 0, 0, 0]) });
+      expect(seven.action).to.equal('XDP_DROP');
+      const other = o.program().testRun(f, { meta: Buffer.from([1, 0, 0, 0]) });
+      expect(other.action).to.equal('XDP_PASS');
+      expect(other.meta).to.deep.equal(Buffer.from([0xef, 0xbe, 0xed, 0xfe, 1, 0, 0, 0])); // grown by 4 in front
+      expect(other.output).to.deep.equal(f);
+      // Without metadata given, the 4 bytes the program made room for are metadata, not frame.
+      const none = o.program().testRun(f);
+      expect(none.meta).to.deep.equal(Buffer.from([0xef, 0xbe, 0xed, 0xfe]));
+      expect(none.output).to.deep.equal(f);
+      const many = o.program().testRunMany([f, f]);
+      expect(many.map((r) => r.output)).to.deep.equal([f, f]);
+      expect(() => o.program().testRun(f, { meta: Buffer.alloc(3) })).to.throw(/meta must be bytes, a multiple of 4 and at most 32 \(the kernel's limits\), got 3 bytes/);
+    } finally {
+      o.close();
+    }
+  });
+});

@@ -86,6 +86,8 @@ function bind() {
     bpf_program__section_name: lib.func('const char *bpf_program__section_name(void *prog)'),
     bpf_program__type: lib.func('int bpf_program__type(void *prog)'),
     bpf_program__fd: lib.func('int bpf_program__fd(void *prog)'),
+    bpf_program__insns: ptrFn(lib, 'void *bpf_program__insns(void *prog)'),
+    bpf_program__insn_cnt: lib.func('size_t bpf_program__insn_cnt(void *prog)'),
     bpf_program__set_autoload: lib.func('int bpf_program__set_autoload(void *prog, bool autoload)'),
     bpf_program__set_type: lib.func('int bpf_program__set_type(void *prog, int type)'),
     bpf_program__attach_raw_tracepoint: ptrFn(lib, 'void *bpf_program__attach_raw_tracepoint(void *prog, const char *name)'),

@@ -31,7 +31,7 @@ export interface LoadOptions {
 }
 
 interface Handles {
-  progs: { ptr: Ptr; info: ProgramInfo; typeId: number }[];
+  progs: { ptr: Ptr; info: ProgramInfo; typeId: number; usesMeta: boolean }[];
   maps: { ptr: Ptr; info: MapInfo; typeId: number }[];
   btf: Btf | undefined;
   /** Where maps pinned by name go: this run's private bpffs (see sys/bpffs.ts). */
@@ -58,12 +58,35 @@ function privatePins(maps: Handles['maps']): string[] {
   return pins;
 }
 
+const BPF_CALL = 0x85;
+const BPF_FUNC_XDP_ADJUST_META = 54;
+const BPF_PSEUDO_CALL = 1;
+
+/**
+ * Whether a program may put metadata in front of its frame: it calls bpf_xdp_adjust_meta, or a
+ * subprogram (whose code is not in its own instructions before load), conservatively. Test runs
+ * of such programs pass an xdp_md, whose ctx_out says where the frame starts in the output.
+ */
+function mayUseMetadata(prog: Ptr): boolean {
+  const f = ffi();
+  const n = Number(f.bpf_program__insn_cnt(prog));
+  const at = f.bpf_program__insns(prog);
+  if (at === 0n || n === 0) return true;
+  const insns = readNative(at, n * 8);
+  for (let i = 0; i < n; i++) {
+    if (insns[i * 8] !== BPF_CALL) continue;
+    const src = insns[i * 8 + 1]! >> 4;
+    if (src === BPF_PSEUDO_CALL || (src === 0 && insns.readInt32LE(i * 8 + 4) === BPF_FUNC_XDP_ADJUST_META)) return true;
+  }
+  return false;
+}
+
 function list(obj: Ptr): Handles {
   const f = ffi();
   const progs: Handles['progs'] = [];
   for (let p = f.bpf_object__next_program(obj, 0n); p !== 0n; p = f.bpf_object__next_program(obj, p)) {
     const typeId = f.bpf_program__type(p);
-    progs.push({ ptr: p, typeId, info: { name: f.bpf_program__name(p), section: f.bpf_program__section_name(p), type: PROG_TYPES[typeId] ?? `type ${typeId}` } });
+    progs.push({ ptr: p, typeId, usesMeta: mayUseMetadata(p), info: { name: f.bpf_program__name(p), section: f.bpf_program__section_name(p), type: PROG_TYPES[typeId] ?? `type ${typeId}` } });
   }
   const maps: Handles['maps'] = [];
   for (let m = f.bpf_object__next_map(obj, 0n); m !== 0n; m = f.bpf_object__next_map(obj, m)) {
@@ -282,7 +305,7 @@ export class LoadedObject {
     if (!p) {
       const h = this.h.progs.find((x) => x.info.name === name);
       if (!h) throw new NotFoundError('program', name, names, this.path);
-      p = new Program(h.info, h.typeId, ffi().bpf_program__fd(h.ptr), h.ptr, this);
+      p = new Program(h.info, h.typeId, ffi().bpf_program__fd(h.ptr), h.ptr, this, h.usesMeta);
       this.progCache.set(name, p);
     }
     return p;

@@ -39,6 +39,8 @@ export class Program implements ProgramInfo {
     readonly handle: Ptr,
     /** The object it was loaded with (its maps are the program's state). */
     readonly object: LoadedObject,
+    /** It may put metadata in front of frames (see object.ts mayUseMetadata). */
+    private readonly usesMeta = true,
   ) {}
 
   /**
@@ -67,15 +69,18 @@ export class Program implements ProgramInfo {
    */
   testRun(frame: Uint8Array, options?: TestRunOptions): ProgramRun {
     const fd = this.fd; // checks the object is open, every run
-    this.runner ??= new TestRunner(fd, this.typeId, this.name);
+    this.runner ??= new TestRunner(fd, this.typeId, this.name, this.usesMeta);
     const r = this.runner.run(frame, options);
-    return { ...r, action: returnCodeName(this.typeId, r.retval) };
+    const run: ProgramRun = { retval: r.retval, output: r.output, durationNs: r.durationNs, action: returnCodeName(this.typeId, r.retval) };
+    if (r.context) (run as { context?: typeof r.context }).context = r.context;
+    if (r.meta) (run as { meta?: Buffer }).meta = r.meta;
+    return run;
   }
 
   /** Runs the program on each frame in turn (one kernel call per frame, state carried over). */
   testRunMany(frames: readonly Uint8Array[], options?: TestRunOptions): ProgramRun[] {
     const fd = this.fd;
-    this.runner ??= new TestRunner(fd, this.typeId, this.name);
+    this.runner ??= new TestRunner(fd, this.typeId, this.name, this.usesMeta);
     return this.runner.runMany(frames, options).map((r) => ({ retval: r.retval, output: r.output, durationNs: r.durationNs, action: returnCodeName(this.typeId, r.retval) }));
   }
 

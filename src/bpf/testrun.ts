@@ -12,6 +12,8 @@ export interface RawRun {
   readonly durationNs: number;
   /** TC runs given a context (`mark`, `skb`, ...): the `__sk_buff` fields as the program left them. */
   readonly context?: SkbContextOut;
+  /** XDP runs given `meta`: the metadata area in front of the frame as the program left it. */
+  readonly meta?: Buffer;
 }
 
 /** The `__sk_buff` fields a TC test run takes besides mark, priority and the ifindexes. */
@@ -59,6 +61,11 @@ export interface TestRunOptions {
   repeat?: number;
   /** XDP only: BPF_F_TEST_XDP_LIVE_FRAMES, so TX and REDIRECT really happen. No output data. */
   liveFrames?: boolean;
+  /**
+   * XDP only: metadata in front of the frame (`xdp_md.data_meta` to `data`), as a driver or an
+   * earlier program leaves it: a multiple of 4 bytes, at most 32. The result's `meta` is it after the run.
+   */
+  meta?: Uint8Array;
 }
 
 const BPF_F_TEST_XDP_LIVE_FRAMES = 2;
@@ -96,7 +103,7 @@ const SKB_SIZE = 192;
 function sameOptions(a: TestRunOptions, b: TestRunOptions | undefined): boolean {
   return (
     b !== undefined && a.ingressIfindex === b.ingressIfindex && a.rxQueue === b.rxQueue && a.ifindex === b.ifindex &&
-    a.mark === b.mark && a.priority === b.priority && a.repeat === b.repeat && a.liveFrames === b.liveFrames &&
+    a.mark === b.mark && a.priority === b.priority && a.repeat === b.repeat && a.liveFrames === b.liveFrames && a.meta === b.meta &&
     (a.skb === b.skb || JSON.stringify(a.skb, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) === JSON.stringify(b.skb, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)))
   );
 }
@@ -122,6 +129,8 @@ export class TestRunner {
     private readonly progFd: number,
     private readonly progType: number,
     private readonly progName: string,
+    /** XDP programs that may make metadata: always pass xdp_md, to learn where the frame starts. */
+    private readonly alwaysContext = true,
   ) {
     this.ctxIn = OPTS_SIZE;
     this.ctxOut = this.ctxIn + CTX_SIZE;
@@ -145,10 +154,13 @@ export class TestRunner {
     const b = this.native();
     const v = b.view;
     const len = frame.length;
-    if (len > MAX_IN) throw new XdpspecError('FRAME_TOO_LARGE', `test run ${this.progName}: frame of ${len} bytes is larger than ${MAX_IN}, the most a test run takes`);
+    if (len + (o.meta?.length ?? 0) > MAX_IN) throw new XdpspecError('FRAME_TOO_LARGE', `test run ${this.progName}: frame of ${len} bytes is larger than ${MAX_IN}, the most a test run takes`);
     if (len < 14) throw new XdpspecError('FRAME_TOO_SHORT', `test run ${this.progName}: frame of ${len} bytes is shorter than an Ethernet header (14); the kernel refuses such frames`);
-    v.set(frame, this.dataIn);
-    v.writeUInt32LE(len, OFF.sizeIn);
+    const meta = o.meta;
+    const metaLen = meta?.length ?? 0;
+    if (meta) v.set(meta, this.dataIn);
+    v.set(frame, this.dataIn + metaLen);
+    v.writeUInt32LE(len + metaLen, OFF.sizeIn);
     const live = o.liveFrames === true;
     v.writeUInt32LE(live ? 0 : MAX_OUT, OFF.sizeOut);
     // Fields that only change with the options are rewritten only when the options change:
@@ -161,17 +173,24 @@ export class TestRunner {
       this.contextLength = this.writeContext(v, b.address, o);
       this.lastOptions = { ...o };
     }
-    if (this.contextLength >= 0) v.writeUInt32LE(len, this.ctxIn + this.contextLength); // xdp_md.data_end
+    if (this.contextLength >= 0) {
+      // xdp_md: data (where the frame starts, after the metadata) and data_end (the whole input).
+      v.writeUInt32LE(metaLen, this.ctxIn);
+      v.writeUInt32LE(len + metaLen, this.ctxIn + this.contextLength);
+    }
     if (this.call(this.progFd, b.pointer) !== 0) {
       const e = errno();
       if (e === constants.errno.EINTR) return this.interrupted(frame, o, retries);
       this.fail(e, len, o);
     }
     const outLen = live ? 0 : v.readUInt32LE(OFF.sizeOut);
+    // The kernel's output starts with the metadata; ctx_out's `data` says how long it is now.
+    const metaOut = this.contextLength >= 0 && !live ? Math.min(v.readUInt32LE(this.ctxOut), outLen) : 0;
     // A copy, since the block is reused by the next run.
-    const output = Buffer.allocUnsafe(outLen);
-    v.copy(output, 0, this.dataOut, this.dataOut + outLen);
+    const output = Buffer.allocUnsafe(outLen - metaOut);
+    v.copy(output, 0, this.dataOut + metaOut, this.dataOut + outLen);
     const run = { retval: v.readUInt32LE(OFF.retval), output, durationNs: v.readUInt32LE(OFF.duration) };
+    if ((meta || metaOut) && !live) return { ...run, meta: Buffer.from(v.subarray(this.dataOut, this.dataOut + metaOut)) };
     if (this.progType === PROG_TYPE.xdp || this.contextLength !== -2) return run;
     const c = this.ctxOut;
     const context: SkbContextOut = {
@@ -195,7 +214,7 @@ export class TestRunner {
    */
   runMany(frames: readonly Uint8Array[], o: TestRunOptions = NO_OPTIONS): RawRun[] {
     checkOptions(o, this.progName);
-    if (o.liveFrames) return frames.map((f) => this.run(f, o));
+    if (o.liveFrames || o.meta) return frames.map((f) => this.run(f, o));
     const b = this.native();
     const v = b.view;
     const out = this.outArea();
@@ -241,7 +260,9 @@ export class TestRunner {
         this.fail(e, len, o);
       }
       const outLen = v.readUInt32LE(OFF.sizeOut);
-      pending.push({ retval: v.readUInt32LE(OFF.retval), durationNs: v.readUInt32LE(OFF.duration), start: off, len: outLen });
+      // Metadata a program made room for comes first in the output (see run()).
+      const metaOut = this.contextLength >= 0 ? Math.min(v.readUInt32LE(this.ctxOut), outLen) : 0;
+      pending.push({ retval: v.readUInt32LE(OFF.retval), durationNs: v.readUInt32LE(OFF.duration), start: off + metaOut, len: outLen - metaOut });
       off += (outLen + 7) & ~7;
     }
     flush();
@@ -256,7 +277,9 @@ export class TestRunner {
 
   private writeContext(v: Buffer, base: bigint, o: TestRunOptions): number {
     const xdp = this.progType === PROG_TYPE.xdp;
-    const wantCtx = xdp ? o.ingressIfindex !== undefined || o.rxQueue !== undefined || o.liveFrames === true : o.ifindex !== undefined || o.ingressIfindex !== undefined || o.mark !== undefined || o.priority !== undefined || o.skb !== undefined;
+    // The kernel's output starts at data_meta, and only ctx_out says how much of it is metadata
+    // a program made room for (bpf_xdp_adjust_meta): programs that may do so always pass xdp_md.
+    const wantCtx = xdp ? this.alwaysContext || o.ingressIfindex !== undefined || o.rxQueue !== undefined || o.liveFrames === true || o.meta !== undefined : o.ifindex !== undefined || o.ingressIfindex !== undefined || o.mark !== undefined || o.priority !== undefined || o.skb !== undefined;
     if (!wantCtx) {
       v.writeBigUInt64LE(0n, OFF.ctxIn);
       v.writeBigUInt64LE(0n, OFF.ctxOut);
@@ -342,6 +365,9 @@ function checkOptions(o: TestRunOptions, prog: string): void {
     }
   };
   for (const k of ['ingressIfindex', 'rxQueue', 'ifindex', 'mark', 'priority'] as const) u32(k, o[k]);
+  if (o.meta !== undefined && (!(o.meta instanceof Uint8Array) || o.meta.length % 4 !== 0 || o.meta.length > 32)) {
+    throw new XdpspecError('TEST_RUN_OPTIONS', `test run ${prog}: meta must be bytes, a multiple of 4 and at most 32 (the kernel's limits), got ${o.meta instanceof Uint8Array ? `${o.meta.length} bytes` : typeof o.meta}`);
+  }
   const skb = o.skb;
   if (skb !== undefined) {
     if (skb.cb !== undefined && (!Array.isArray(skb.cb) || skb.cb.length > 5)) throw new XdpspecError('TEST_RUN_OPTIONS', `test run ${prog}: skb.cb takes at most 5 numbers (cb[0..4]), got ${Array.isArray(skb.cb) ? skb.cb.length : typeof skb.cb}`);
