@@ -66,6 +66,23 @@ describe('tunnel layers', () => {
     expect(summarize(CASES[4]![1].parse())).to.equal('eth 02:00:00:00:00:01 > 02:00:00:00:00:02 ipv4 10.0.0.1 > 10.0.0.2 gre key 42 seq 7 ipv4 10.0.0.1 > 10.9.9.9 udp 40000 > 40002 len 1');
   });
 
+  it("parse GUE variant 1 (IP straight in UDP) as Katran's fixtures carry it, and build it", async () => {
+    const { readFileSync } = await import('node:fs');
+    const fixtures = JSON.parse(readFileSync('../shared/peer-suites/katran/fixtures.json', 'utf8')) as { set: string; expected: string }[];
+    const gue = fixtures.filter((x) => x.set === 'gue');
+    expect(gue.length).to.be.greaterThan(0);
+    const f = parseFrame(Buffer.from(gue[0]!.expected, 'hex'));
+    expect(f.layers.map((l) => l.name)).to.deep.equal(['eth', 'ipv4', 'udp', 'ipv4', 'udp', 'payload']);
+    expect([f.get('udp.dport'), f.get('ipv4[1].dst'), f.get('udp[1].dport')]).to.deep.equal([9886, '10.200.1.1', 80]);
+    const v6 = gue.map((x) => parseFrame(Buffer.from(x.expected, 'hex'))).find((x) => x.has('ipv6'));
+    expect(v6, 'a GUE fixture over IPv6').to.not.equal(undefined);
+    expect(v6!.layers.map((l) => l.name).slice(0, 4)).to.deep.equal(['eth', 'ipv6', 'udp', 'ipv6']);
+    const built = frame.eth().ipv4().udp({ sport: 40000 }).ipv6({ dst: 'fd09::1' }).tcp({ sport: 40000, dport: 80 }).parse();
+    expect(built.layers.map((l) => l.name)).to.deep.equal(['eth', 'ipv4', 'udp', 'ipv6', 'tcp']);
+    expect(built.get('udp.dport')).to.equal(6080);
+    expect(checkChecksums(built).every((c) => c.status === 'valid')).to.equal(true);
+  });
+
   it('refuse what cannot follow, and keep a cut-short tunnel header raw', () => {
     expect(() => frame.eth().ipv4().gre().build()).not.to.throw(); // an empty GRE packet is a packet
     expect(() => (frame.eth().ipv4().udp().vxlan() as unknown as { ipv4(): Built }).ipv4().build()).to.throw(/ipv4: cannot follow vxlan: after vxlan come eth/);

@@ -74,7 +74,8 @@ const FOLLOWERS: Readonly<Record<string, readonly string[]>> = {
   fragment: IP6_NEXT,
   dstopts: IP6_NEXT,
   tcp: END_NEXT,
-  udp: ['vxlan', 'geneve', ...END_NEXT],
+  // IP straight after UDP is GUE variant 1 (RFC 8086 section 4), as Katran encapsulates.
+  udp: ['vxlan', 'geneve', 'ipv4', 'ipv6', ...END_NEXT],
   gre: ['ipv4', 'ipv6', 'eth', 'payload'],
   vxlan: ['eth'],
   geneve: ['eth', 'ipv4', 'ipv6', 'payload'],
@@ -244,6 +245,10 @@ export interface UdpStep extends PayloadStep {
   vxlan(s?: VxlanSpec): InnerL2Step;
   /** GENEVE: the UDP destination port defaults to 6081. */
   geneve(s?: GeneveSpec): GeneveStep;
+  /** GUE variant 1, IPv4 directly in UDP: the destination port defaults to 6080 (Katran uses 9886). */
+  ipv4(s?: Ipv4Spec): Ipv4Step;
+  /** GUE variant 1, IPv6 directly in UDP. */
+  ipv6(s?: Ipv6Spec): Ipv6Step;
 }
 export interface InnerL2Step {
   /** The inner Ethernet frame. */

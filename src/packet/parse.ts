@@ -211,6 +211,11 @@ function parseTransport(w: Walk, proto: number, off: number, end: number, ipVers
       w.push(g, p);
       return void w.payload(parseEtherType(w, g.proto, p + hl, end, depth + 1), end);
     }
+    // GUE variant 1: IP directly in UDP, told apart by the version nibble (variant 0 has a header, kept as bytes).
+    if (inner && udp.GUE_PORTS.has(u.dport) && end > p && (b[p]! >> 4 === 4 || b[p]! >> 4 === 6)) {
+      const innerEnd = b[p]! >> 4 === 4 ? parseIpv4(w, p, end, depth + 1) : parseIpv6(w, p, end, depth + 1);
+      return w.payload(innerEnd, end);
+    }
     return w.payload(p, end);
   }
   if (proto === IPPROTO.icmp && ipVersion === 4) {

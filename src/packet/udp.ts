@@ -4,6 +4,9 @@ import type { EmitContext, Spec } from './codec.js';
 import { IPPROTO } from './ipproto.js';
 
 export const HEADER_LEN = 8;
+/** GUE's port (RFC 8086), and Katran's: the ports where IP straight after UDP is parsed as GUE variant 1. */
+export const GUE_PORT = 6080;
+export const GUE_PORTS: ReadonlySet<number> = new Set([GUE_PORT, 9886]);
 
 export interface Udp {
   readonly name: 'udp';
@@ -23,7 +26,8 @@ export function parse(b: Buffer, off: number): Udp {
 export function emit(b: Buffer, off: number, s: UdpSpec, ctx: EmitContext): void {
   b.writeUInt16BE(uint(s.sport ?? 12345, 16, 'udp', 'sport'), off);
   // A tunnel inside sets the well-known port its receivers listen on.
-  b.writeUInt16BE(uint(s.dport ?? (ctx.next === 'vxlan' ? 4789 : ctx.next === 'geneve' ? 6081 : 53), 16, 'udp', 'dport'), off + 2);
+  const tunnel = ctx.next === 'vxlan' ? 4789 : ctx.next === 'geneve' ? 6081 : ctx.next === 'ipv4' || ctx.next === 'ipv6' ? GUE_PORT : 53;
+  b.writeUInt16BE(uint(s.dport ?? tunnel, 16, 'udp', 'dport'), off + 2);
   b.writeUInt16BE(s.len === undefined ? uint(ctx.contentEnd - off, 16, 'udp', 'len') : uint(s.len, 16, 'udp', 'len'), off + 4);
   b.writeUInt16BE(0, off + 6);
 }
