@@ -74,9 +74,9 @@ describe('tunnel layers', () => {
     const f = parseFrame(Buffer.from(gue[0]!.expected, 'hex'));
     expect(f.layers.map((l) => l.name)).to.deep.equal(['eth', 'ipv4', 'udp', 'ipv4', 'udp', 'payload']);
     expect([f.get('udp.dport'), f.get('ipv4[1].dst'), f.get('udp[1].dport')]).to.deep.equal([9886, '10.200.1.1', 80]);
-    const v6 = gue.map((x) => parseFrame(Buffer.from(x.expected, 'hex'))).find((x) => x.has('ipv6'));
-    expect(v6, 'a GUE fixture over IPv6').to.not.equal(undefined);
-    expect(v6!.layers.map((l) => l.name).slice(0, 4)).to.deep.equal(['eth', 'ipv6', 'udp', 'ipv6']);
+    // Over IPv6 too, to IPv4 and IPv6 reals alike: every one's inner packet is found.
+    const overV6 = gue.map((x) => parseFrame(Buffer.from(x.expected, 'hex'))).filter((x) => x.layers[1]?.name === 'ipv6' && x.get('udp.dport') === 9886);
+    expect(overV6.map((x) => x.layers[3]?.name)).to.include.members(['ipv4', 'ipv6']).and.satisfy((names: string[]) => names.every((n) => n === 'ipv4' || n === 'ipv6'));
     const built = frame.eth().ipv4().udp({ sport: 40000 }).ipv6({ dst: 'fd09::1' }).tcp({ sport: 40000, dport: 80 }).parse();
     expect(built.layers.map((l) => l.name)).to.deep.equal(['eth', 'ipv4', 'udp', 'ipv6', 'tcp']);
     expect(built.get('udp.dport')).to.equal(6080);
