@@ -59,6 +59,34 @@ describe('tunnel layers', () => {
     });
   });
 
+  it('agree with tshark field by field, outer and inner layers alike', async () => {
+    const file = t.path('fields.pcap');
+    await writeCapture(file, CASES.map(([, b]) => ({ data: b.build() })), { format: 'pcap' });
+    // tshark field -> our layer and field; every occurrence, outermost first.
+    const fields: [string, Layer['name'], string][] = [
+      ['eth.dst', 'eth', 'dst'], ['eth.src', 'eth', 'src'], ['eth.type', 'eth', 'type'],
+      ['ip.src', 'ipv4', 'src'], ['ip.dst', 'ipv4', 'dst'], ['ip.len', 'ipv4', 'len'], ['ip.id', 'ipv4', 'id'], ['ip.ttl', 'ipv4', 'ttl'], ['ip.proto', 'ipv4', 'proto'], ['ip.checksum', 'ipv4', 'checksum'],
+      ['ipv6.src', 'ipv6', 'src'], ['ipv6.dst', 'ipv6', 'dst'], ['ipv6.plen', 'ipv6', 'plen'], ['ipv6.nxt', 'ipv6', 'nh'], ['ipv6.hlim', 'ipv6', 'hlim'],
+      ['gre.proto', 'gre', 'proto'], ['gre.key', 'gre', 'key'], ['gre.sequence_number', 'gre', 'seq'], ['gre.checksum', 'gre', 'checksum'],
+      ['udp.srcport', 'udp', 'sport'], ['udp.dstport', 'udp', 'dport'], ['udp.length', 'udp', 'len'], ['udp.checksum', 'udp', 'checksum'],
+      ['tcp.srcport', 'tcp', 'sport'], ['tcp.dstport', 'tcp', 'dport'], ['tcp.checksum', 'tcp', 'checksum'],
+      ['vxlan.vni', 'vxlan', 'vni'], ['geneve.vni', 'geneve', 'vni'], ['geneve.proto_type', 'geneve', 'proto'],
+      ['icmp.checksum', 'icmp', 'checksum'], ['icmpv6.checksum', 'icmpv6', 'checksum'], ['arp.dst.proto_ipv4', 'arp', 'tpa'],
+    ];
+    const rows = await tsharkFields(file, fields.map(([n]) => n));
+    // Numbers compare by value whatever base tshark writes them in (0x0800, 2048).
+    const norm = (x: string) => x.toLowerCase().split(',').filter((v) => v !== '').map((v) => (/^(0x[0-9a-f]+|\d+)$/.test(v) ? String(Number(v)) : v)).join(',');
+    const wrong: string[] = [];
+    CASES.forEach(([name, b], i) => {
+      const f = b.parse();
+      fields.forEach(([field, layer, key], j) => {
+        const ours = f.layers.filter((l) => l.name === layer).map((l) => (l as unknown as Record<string, unknown>)[key]).filter((v) => v !== undefined).map(String).join(',');
+        if (norm(ours) !== norm(rows[i]![j] ?? '')) wrong.push(`${name} ${field}: ours ${ours}, tshark ${rows[i]![j]}`);
+      });
+    });
+    expect(wrong, wrong.join('\n')).to.deep.equal([]);
+  });
+
   it('summarise the outer and the inner frame on one line', () => {
     expect(summarize(CASES[6]![1].parse())).to.equal(
       'eth 02:00:00:00:00:01 > 02:00:00:00:00:02 ipv4 10.0.0.1 > 10.0.0.2 udp 50000 > 4789 len 62 vxlan vni 100 eth 02:00:00:00:00:01 > 02:00:00:00:00:aa ipv4 10.0.0.1 > 10.1.1.1 tcp 40000 > 443 [S] seq 0 win 65535 len 0',
