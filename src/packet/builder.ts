@@ -234,29 +234,26 @@ export interface PaddableStep extends Built {
 export interface PayloadStep extends PaddableStep {
   payload(data: Bytes): PaddableStep;
 }
-/** Where a frame can go inside another: IP in IP, GRE. */
-export interface TunnelStep {
+/** An IP header next: after Ethernet, inside a tunnel, or directly in UDP (GUE variant 1, port 6080 by default; Katran uses 9886). */
+export interface IpStep {
   ipv4(s?: Ipv4Spec): Ipv4Step;
   ipv6(s?: Ipv6Spec): Ipv6Step;
+}
+/** Where a frame can go inside another: IP in IP, GRE. */
+export interface TunnelStep extends IpStep {
   gre(s?: GreSpec): GreStep;
 }
-export interface UdpStep extends PayloadStep {
+export interface UdpStep extends PayloadStep, IpStep {
   /** VXLAN: the UDP destination port defaults to 4789. */
   vxlan(s?: VxlanSpec): InnerL2Step;
   /** GENEVE: the UDP destination port defaults to 6081. */
   geneve(s?: GeneveSpec): GeneveStep;
-  /** GUE variant 1, IPv4 directly in UDP: the destination port defaults to 6080 (Katran uses 9886). */
-  ipv4(s?: Ipv4Spec): Ipv4Step;
-  /** GUE variant 1, IPv6 directly in UDP. */
-  ipv6(s?: Ipv6Spec): Ipv6Step;
 }
 export interface InnerL2Step {
   /** The inner Ethernet frame. */
   eth(s?: EthernetSpec): L2Step;
 }
-export interface GreStep extends InnerL2Step, Built {
-  ipv4(s?: Ipv4Spec): Ipv4Step;
-  ipv6(s?: Ipv6Spec): Ipv6Step;
+export interface GreStep extends InnerL2Step, IpStep, Built {
   payload(data: Bytes): Built;
 }
 export interface GeneveStep extends GreStep {}
@@ -274,10 +271,8 @@ export interface Ipv6Step extends PayloadStep, TunnelStep {
   udp(s?: UdpSpec): UdpStep;
   icmpv6(s?: Icmpv6Spec): PayloadStep;
 }
-export interface L2Step extends PayloadStep {
+export interface L2Step extends PayloadStep, IpStep {
   vlan(s?: VlanSpec): L2Step;
-  ipv4(s?: Ipv4Spec): Ipv4Step;
-  ipv6(s?: Ipv6Spec): Ipv6Step;
   arp(s?: ArpSpec): PaddableStep;
 }
 
