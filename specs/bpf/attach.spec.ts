@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
 import { BpfError, XdpspecError, attachTc, attachXdp, loadObject, type LoadedObject } from '../../src/index.js';
+import { startChild } from '../support/children.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 
 // A namespace and veth pair of this spec's own, named after the process so parallel runs never
@@ -32,7 +33,8 @@ describe('attaching programs', () => {
     it(`attaches XDP in ${mode} mode inside a namespace, and detaches`, async () => {
       const a = attachXdp(xdp.program(), { interface: 'dut0', netns: ns }, mode);
       expect(await linkInfo()).to.match(word);
-      expect(a.description).to.equal(`xdp xdp_ipv6_only on dut0 (netns ${ns}) (${mode})`);
+      expect(a.description).to.equal(`xdp xdp_ipv6_only on dut0 (netns ${ns}) (${mode}), by BPF link`);
+      expect(a.mechanism).to.equal('link');
       a.detach();
       a.detach(); // a second detach does nothing
       expect(await linkInfo()).to.not.match(/prog\/xdp/);
@@ -48,9 +50,29 @@ describe('attaching programs', () => {
     }
   });
 
+  it('attaches XDP through netlink when asked, as on kernels without XDP links', async () => {
+    const a = attachXdp(xdp.program(), { interface: 'dut0', netns: ns }, 'native', 'netlink');
+    expect([a.mechanism, a.description]).to.deep.equal(['netlink', `xdp xdp_ipv6_only on dut0 (netns ${ns}) (native), by netlink`]);
+    expect(await linkInfo()).to.match(/prog\/xdp/);
+    a.detach();
+    expect(await linkInfo()).to.not.match(/prog\/xdp/);
+  });
+
+  it('attaches TC through a tcx link when asked, gone once detached', async () => {
+    const links = async () => JSON.parse((await execa('bpftool', ['link', 'show', '-j'])).stdout) as { type: number | string; prog_id: number }[];
+    const a = attachTc(tc.program(), { interface: 'dut0', netns: ns }, 'egress', 'link');
+    const id = tc.program().id;
+    expect(a.mechanism).to.equal('link');
+    expect((await links()).filter((l) => l.prog_id === id)).to.have.length(1);
+    expect((await execa('tc', ['-n', ns, 'qdisc', 'show', 'dev', 'dut0'])).stdout).to.not.match(/clsact/); // tcx needs no qdisc
+    a.detach();
+    expect((await links()).filter((l) => l.prog_id === id)).to.deep.equal([]);
+  });
+
   it('attaches TC programs on ingress and egress, and removes the clsact qdisc it made', async () => {
     const i = attachTc(tc.program(), { interface: 'dut0', netns: ns }, 'ingress');
     const e = attachTc(tc.program(), { interface: 'dut0', netns: ns }, 'egress');
+    expect([i.mechanism, e.mechanism]).to.deep.equal(['tc-filter', 'tc-filter']); // the default, with cls_bpf's semantics
     expect((await ip('-n', ns, 'link', 'show', 'dut0')).stdout).to.be.a('string');
     expect((await execa('tc', ['-n', ns, 'filter', 'show', 'dev', 'dut0', 'ingress'])).stdout).to.match(/tc_ttl/);
     expect((await execa('tc', ['-n', ns, 'filter', 'show', 'dev', 'dut0', 'egress'])).stdout).to.match(/tc_ttl/);
@@ -66,6 +88,21 @@ describe('attaching programs', () => {
     expect(await linkInfo()).to.match(/prog\/xdp/);
     own.close();
     expect(await linkInfo()).to.not.match(/prog\/xdp/);
+  });
+
+  it('leaves no XDP program attached after its process is SIGKILLed, when attached by link (netlink: it stays)', async () => {
+    const left: Record<string, boolean> = {};
+    for (const via of ['link', 'netlink']) {
+      const { proc, names } = startChild('attach-child.ts', ns, via);
+      await names;
+      expect(await linkInfo(), via).to.match(/prog\/xdp/);
+      proc.kill('SIGKILL');
+      await proc;
+      // No sweep ran: the namespace is the spec's, and still there.
+      left[via] = /prog\/xdp/.test(await linkInfo());
+      if (left[via]) await ip('-n', ns, 'link', 'set', 'dut0', 'xdp', 'off');
+    }
+    expect(left).to.deep.equal({ link: false, netlink: true });
   });
 
   it('names what is wrong: a missing namespace or interface, a program of the wrong type', () => {

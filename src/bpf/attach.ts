@@ -22,10 +22,53 @@ export interface AttachTarget {
   readonly netns?: string;
 }
 
+/**
+ * How an attachment is held: a BPF link (`link`: the kernel detaches it when this process's
+ * file descriptor closes, SIGKILL included), or netlink / a TC filter (`netlink`, `tc-filter`:
+ * it stays until detached, or until its namespace goes).
+ */
+export type AttachMechanism = 'link' | 'netlink' | 'tc-filter';
+
 /** Something attached; `detach()` undoes it (once; later calls do nothing). */
 export interface Attachment {
   readonly description: string;
+  /** How it is held (absent for attachments made by another tool). */
+  readonly mechanism?: AttachMechanism;
   detach(): void;
+}
+
+/** How to attach: a BPF link where the kernel has it (XDP 5.9+, tcx 6.6+), else the older way. */
+export type AttachVia = 'auto' | 'link' | 'netlink';
+
+const BPF_XDP = 37;
+const BPF_TCX: Record<TcDirection, number> = { ingress: 46, egress: 47 };
+const LINK_OPTS_SIZE = 64; // struct bpf_link_create_opts of libbpf 1.1
+/** The kernel lacks this kind of link: fall back. */
+const NO_LINK = new Set([constants.errno.EINVAL, constants.errno.EOPNOTSUPP, 524 /* ENOTSUPP */, constants.errno.EPERM]);
+
+/** The default way to attach: XDPSPEC_ATTACH=netlink forces the old one, for older kernels' behaviour. */
+function defaultVia(): AttachVia {
+  const v = process.env.XDPSPEC_ATTACH;
+  return v === 'netlink' || v === 'link' ? v : 'auto';
+}
+
+/**
+ * TC attaches as a clsact filter unless a tcx link is asked for (`'link'`, XDPSPEC_ATTACH=link):
+ * tcx runs programs with other semantics for TC_ACT_STOLEN, QUEUED and TRAP (it goes on to the
+ * next program, so the frame passes) than cls_bpf, which most deployments use and the unit
+ * engine models.
+ */
+function defaultTcVia(): AttachVia {
+  return process.env.XDPSPEC_ATTACH === 'link' ? 'link' : 'netlink';
+}
+
+/** BPF_LINK_CREATE: a link fd, or -errno. */
+function linkCreate(progFd: number, ifindex: number, type: number, flags: number): number {
+  const opts = Buffer.alloc(LINK_OPTS_SIZE);
+  opts.writeBigUInt64LE(BigInt(LINK_OPTS_SIZE), 0);
+  opts.writeUInt32LE(flags, 8);
+  const fd = ffi().bpf_link_create(progFd, ifindex, type, opts) as number;
+  return fd >= 0 ? fd : -(errno() || -fd);
 }
 
 // Everything attached and not yet detached, undone on exit however the process ends normally.
@@ -53,16 +96,19 @@ function track(a: Attachment, program: Program): Attachment {
  * An attachment whose `undo` runs once, inside the target's namespace, and not at all when the
  * namespace is gone (deleting it detached everything); tracked for exit and for its object.
  */
-function attachment(description: string, program: Program, target: AttachTarget, undo: () => void): Attachment {
+function attachment(description: string, program: Program, target: AttachTarget, mechanism: AttachMechanism, undo: () => void): Attachment {
   let done = false;
   const a: Attachment = {
-    description,
+    description: `${description}, by ${mechanism === 'link' ? 'BPF link' : mechanism}`,
+    mechanism,
     detach() {
       if (done) return;
       done = true;
       live.delete(a);
       program.object.attachments.delete(a);
-      if (!gone(target)) inNetns(target.netns, undo);
+      // A link's fd is ours to close wherever its device went; the rest lives in the namespace.
+      if (mechanism === 'link') undo();
+      else if (!gone(target)) inNetns(target.netns, undo);
     },
   };
   return track(a, program);
@@ -80,33 +126,54 @@ const gone = (t: AttachTarget) => t.netns !== undefined && !existsSync(`/run/net
 const where = (t: AttachTarget) => `${t.interface}${t.netns ? ` (netns ${t.netns})` : ''}`;
 
 /**
- * Attaches an XDP program to an interface. Refuses to replace a program already there.
+ * Attaches an XDP program to an interface, through a BPF link where the kernel has them (gone
+ * with this process, SIGKILL included), else through netlink. Refuses to replace a program
+ * already there.
  * @throws BpfError naming the interface and the reason (EBUSY: something is attached; the mode is not supported).
  */
-export function attachXdp(program: Program, target: AttachTarget, mode: XdpMode = 'auto'): Attachment {
+export function attachXdp(program: Program, target: AttachTarget, mode: XdpMode = 'auto', via: AttachVia = defaultVia()): Attachment {
   if (program.typeId !== PROG_TYPE.xdp) throw new XdpspecError('WRONG_PROGRAM_TYPE', `attach xdp to ${where(target)}: ${program.name} is a ${program.type} program, not xdp`);
   const flags = XDP_FLAGS[mode];
-  const ifindex = inNetns(target.netns, () => {
+  const fail = (e: number): never => {
+    const hint = e === constants.errno.EBUSY || e === constants.errno.EEXIST ? ': an XDP program is already attached there' : e === constants.errno.EOPNOTSUPP ? `: the driver does not support ${mode} mode` : '';
+    throw new BpfError(`attach xdp ${program.name} to ${where(target)}`, e, `${errnoName(e)}${hint}`);
+  };
+  const made = inNetns(target.netns, () => {
     const i = ifindexOf(target);
-    if (ffi().bpf_xdp_attach(i, program.fd, flags | XDP_FLAGS_UPDATE_IF_NOEXIST, null) !== 0) {
-      const e = errno();
-      const hint = e === constants.errno.EBUSY || e === constants.errno.EEXIST ? ': an XDP program is already attached there' : e === constants.errno.EOPNOTSUPP ? `: the driver does not support ${mode} mode` : '';
-      throw new BpfError(`attach xdp ${program.name} to ${where(target)}`, e, `${errnoName(e)}${hint}`);
+    if (via !== 'netlink') {
+      const fd = linkCreate(program.fd, i, BPF_XDP, flags);
+      if (fd >= 0) return { ifindex: i, link: fd };
+      if (via === 'link' || !NO_LINK.has(-fd)) fail(-fd);
     }
-    return i;
+    if (ffi().bpf_xdp_attach(i, program.fd, flags | XDP_FLAGS_UPDATE_IF_NOEXIST, null) !== 0) fail(errno());
+    return { ifindex: i, link: -1 };
   });
-  return attachment(`xdp ${program.name} on ${where(target)} (${mode})`, program, target, () => ffi().bpf_xdp_detach(ifindex, flags, null));
+  const what = `xdp ${program.name} on ${where(target)} (${mode})`;
+  if (made.link >= 0) return attachment(what, program, target, 'link', () => ffi().close(made.link));
+  return attachment(what, program, target, 'netlink', () => ffi().bpf_xdp_detach(made.ifindex, flags, null));
 }
 
 /**
- * Attaches a TC (sched_cls) program to an interface's clsact ingress or egress hook, creating
- * the clsact qdisc when it is missing (and removing it again on detach if it made it).
+ * Attaches a TC (sched_cls) program to an interface's ingress or egress: as a filter on the
+ * clsact qdisc, creating the qdisc when it is missing (and removing it again on detach if it
+ * made it); or, with `via` `'link'` (or `'auto'` where the kernel has tcx, 6.6+), through a tcx
+ * link, gone with this process (see defaultTcVia for why that is not the default).
  */
-export function attachTc(program: Program, target: AttachTarget, direction: TcDirection): Attachment {
+export function attachTc(program: Program, target: AttachTarget, direction: TcDirection, via: AttachVia = defaultTcVia()): Attachment {
   if (program.typeId !== PROG_TYPE.sched_cls) throw new XdpspecError('WRONG_PROGRAM_TYPE', `attach tc to ${where(target)}: ${program.name} is a ${program.type} program, not sched_cls`);
   const f = ffi();
   const hookSize = koffi.sizeof(TcHook);
   const optsSize = koffi.sizeof(TcOpts);
+  const what = `tc ${program.name} on ${where(target)} ${direction}`;
+  if (via !== 'netlink') {
+    // tcx (kernel 6.6+): a link on the device's ingress or egress, no qdisc needed.
+    const made = inNetns(target.netns, () => {
+      const i = ifindexOf(target);
+      return linkCreate(program.fd, i, BPF_TCX[direction], 0);
+    });
+    if (made >= 0) return attachment(what, program, target, 'link', () => f.close(made));
+    if (via === 'link' || !NO_LINK.has(-made)) throw new BpfError(`attach tc ${program.name} to ${where(target)} ${direction}`, -made, errnoName(-made));
+  }
   const state = inNetns(target.netns, () => {
     const ifindex = ifindexOf(target);
     const hook = { sz: hookSize, ifindex, attach_point: TC_POINT[direction], parent: 0, _pad: 0 };
@@ -117,7 +184,7 @@ export function attachTc(program: Program, target: AttachTarget, direction: TcDi
     if (ar !== 0) throw new BpfError(`attach tc ${program.name} to ${where(target)} ${direction}`, -ar, errnoName(-ar));
     return { ifindex, hook, created: rc === 0, handle: opts.handle, priority: opts.priority };
   });
-  return attachment(`tc ${program.name} on ${where(target)} ${direction}`, program, target, () => {
+  return attachment(what, program, target, 'tc-filter', () => {
     f.bpf_tc_detach(state.hook, { sz: optsSize, prog_fd: 0, flags: 0, prog_id: 0, handle: state.handle, priority: state.priority, _pad: 0 });
     if (state.created) f.bpf_tc_hook_destroy({ ...state.hook, attach_point: TC_POINT.ingress | TC_POINT.egress });
   });

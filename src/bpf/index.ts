@@ -8,4 +8,4 @@ export { returnCodeName, type XdpAction, type TcAction } from './kinds.js';
 export { effectiveCapabilities, requirePrivileges } from './privileges.js';
 export { RedirectProbe, type RedirectTarget } from './redirect-probe.js';
 export { inPrivateNetns, inNetns, interfaceName } from './netns.js';
-export { attachXdp, attachTc, type Attachment, type AttachTarget, type XdpMode, type TcDirection } from './attach.js';
+export { attachXdp, attachTc, type AttachMechanism, type Attachment, type AttachTarget, type AttachVia, type XdpMode, type TcDirection } from './attach.js';

@@ -56,6 +56,16 @@ export class Program implements ProgramInfo {
   get name(): string {
     return this.info.name;
   }
+
+  /** The kernel's id of the loaded program (what `bpftool prog` and link listings name). */
+  get id(): number {
+    const info = Buffer.alloc(INFO_SIZE);
+    if (ffi().bpf_obj_get_info_by_fd(this.fd, info, [INFO_SIZE]) !== 0) {
+      const e = errno();
+      throw new BpfError(`get info of program ${this.name}`, e, errnoName(e));
+    }
+    return info.readUInt32LE(4); // struct bpf_prog_info: type, id, ...
+  }
   get section(): string {
     return this.info.section;
   }
