@@ -50,7 +50,13 @@ describe('live verdicts that used to be wrong or late', () => {
     benches.push(b);
     const f = loadObject(OBJ.ipv6Filter);
     objects.push(f);
-    b.attach(f.program(), 'wan');
+    // Through netlink, as older kernels attach: a BPF link refuses `ip link set ... xdp off`.
+    process.env.XDPSPEC_ATTACH = 'netlink';
+    try {
+      b.attach(f.program(), 'wan');
+    } finally {
+      delete process.env.XDPSPEC_ATTACH;
+    }
     execFileSync('ip', ['-n', b.topology.dut, 'link', 'set', 'dev', 'wan', 'xdp', 'off']);
     const err = await b.replay([frame.eth({ dst: b.topology.port('wan').dutMac }).ipv6().udp()], { on: 'wan' }).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(XdpspecError).with.property('code', 'TIMEOUT');
