@@ -1,5 +1,5 @@
 import { inNetns, RedirectProbe, type Program, type TestRunOptions } from '../bpf/index.js';
-import { diffFrames, parseFrame } from '../packet/index.js';
+import { diffFrames, parseFrame, type Frame } from '../packet/index.js';
 import { XdpspecError } from '../errors.js';
 import { collectFrames, frameBytes, type FrameSource, type Step } from './frames.js';
 import { countVerdicts, verdictOf, type FrameResult, type RedirectTarget, type VerdictCounts } from './verdict.js';
@@ -63,6 +63,20 @@ export function runUnitSteps(programs: Readonly<Record<string, Program>>, steps:
   return { program: [...new Set(items.map((x) => x.program.name))].join(', '), frames: results, counts: countVerdicts(results) };
 }
 
+/** Defines `key` on `o` as an enumerable property computed once, when first read. */
+function lazy(o: Record<string, unknown>, key: string, make: () => unknown): void {
+  let done = false;
+  let value: unknown;
+  Object.defineProperty(o, key, {
+    enumerable: true,
+    configurable: true,
+    get() {
+      if (!done) (value = make()), (done = true);
+      return value;
+    },
+  });
+}
+
 function runAll(items: readonly { program: Program; bytes: Buffer; port?: string }[], options: UnitOptions): FrameResult[] {
   const { redirectProbe, locateRedirects = true, netns, perFrame, ...runOptions } = options;
   const optionsFor = (index: number): TestRunOptions => {
@@ -82,22 +96,30 @@ function runAll(items: readonly { program: Program; bytes: Buffer; port?: string
     const o = optionsFor(index);
     const r = program.testRun(bytes, o);
     const verdict = verdictOf(r.action);
-    const input = parseFrame(bytes);
-    const output = verdict !== 'dropped' && verdict !== 'aborted' ? parseFrame(r.output) : undefined;
-    return {
+    const result = {
       index,
       program: program.name,
       ...(port === undefined ? {} : { port }),
-      input,
       verdict,
       action: r.action,
-      output,
-      changes: output ? diffFrames(input, output) : [],
-      buffer: r.output,
-      ...(r.context ? { context: r.context } : {}),
       redirect: verdict === 'redirected' ? locate(program, bytes, o) : undefined,
       durationNs: r.durationNs,
-    };
+      buffer: r.output,
+      ...(r.context ? { context: r.context } : {}),
+    } as Record<string, unknown>;
+    // Decoding, and the diff of input and output, are for assertions and messages: done when
+    // first read, not for every frame of every run (they cost several times the test run).
+    let input: Frame | undefined;
+    let output: Frame | undefined | null = null;
+    const inputOf = () => (input ??= parseFrame(bytes));
+    const outputOf = () => (output === null ? (output = verdict !== 'dropped' && verdict !== 'aborted' ? parseFrame(r.output) : undefined) : output);
+    lazy(result, 'input', inputOf);
+    lazy(result, 'output', outputOf);
+    lazy(result, 'changes', () => {
+      const out = outputOf();
+      return out ? diffFrames(inputOf(), out) : [];
+    });
+    return result as unknown as FrameResult;
   };
 
   try {
