@@ -22,29 +22,27 @@ export interface MapSpec {
 
 /** A map made by `createMap`: its file descriptor is this process's; `close()` gives it up. */
 export class CreatedMap extends BpfMap {
-  private done = false;
   readonly path: string;
+  /** Shared with the BpfMap underneath, which refuses every operation once it says closed. */
+  private readonly state: { isClosed: boolean; readonly path: string };
 
   constructor(spec: MapSpec, typeId: number, fd: number, innerSpec: string | undefined) {
-    const owner = { isClosed: false, path: `createMap(${spec.name ?? 'xdpspec'})` };
-    super(spec.name ?? 'xdpspec', typeId, fd, spec.keySize, OUTER_MAPS.has(typeId) ? 4 : spec.valueSize, spec.maxEntries, undefined, 0, 0, false, owner);
-    this.owner2 = owner;
-    this.path = owner.path;
+    const state = { isClosed: false, path: `createMap(${spec.name ?? 'xdpspec'})` };
+    super(spec.name ?? 'xdpspec', typeId, fd, spec.keySize, OUTER_MAPS.has(typeId) ? 4 : spec.valueSize, spec.maxEntries, undefined, 0, 0, false, state);
+    this.state = state;
+    this.path = state.path;
     this.innerSpec = innerSpec;
   }
 
-  private readonly owner2: { isClosed: boolean };
-
   get isClosed(): boolean {
-    return this.done;
+    return this.state.isClosed;
   }
 
   /** Closes this process's handle; the kernel frees the map once no program or map holds it. */
   close(): void {
-    if (this.done) return;
+    if (this.state.isClosed) return;
     const fd = this.fd;
-    this.done = true;
-    this.owner2.isClosed = true;
+    this.state.isClosed = true;
     closeSync(fd);
   }
 

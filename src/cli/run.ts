@@ -152,8 +152,8 @@ export async function runRun(args: string[]): Promise<number> {
   }
   if (values.junit !== undefined) {
     const { withJunit } = await import('./junit.js');
-    const console = (mocha as unknown as { _reporter: Parameters<typeof withJunit>[0] })._reporter;
-    mocha.reporter(withJunit(console, resolve(values.junit)) as unknown as string, reporterOptions);
+    const onScreen = (mocha as unknown as { _reporter: Parameters<typeof withJunit>[0] })._reporter;
+    mocha.reporter(withJunit(onScreen, resolve(values.junit)) as unknown as string, reporterOptions);
   }
   for (const f of files) mocha.addFile(resolve(f));
   try {

@@ -1,8 +1,8 @@
 import { FrameBuildError } from '../errors.js';
 import { toBytes, uint } from './bytes.js';
 import type { EmitContext, Spec } from './codec.js';
-import { ETH_P_TEB } from './gre.js';
 import { typeFor } from './ethernet.js';
+import { ETH_P_TEB } from './gre.js';
 
 /** GENEVE (RFC 8926): what follows by its protocol type, by default to UDP port 6081. */
 export const BASE_LEN = 8;
