@@ -31,6 +31,9 @@ describe('xdpspec replay', () => {
     expect(rows[0]).to.deep.equal(['wan tester', '#0 injected on wan: dropped']);
     expect(rows[1]).to.deep.equal(['wan tester', '#1 injected on wan: passed']);
     expect(rows[2]).to.deep.equal(['wan dut', '#1 passed, seen on wan (dut side), unchanged']);
+    // How the program was attached, as the DUT side's interface description says.
+    const dut = (await tsharkFields(`${t.dir}/replay.pcapng`, ['frame.interface_name', 'frame.interface_description'])).find((r) => r[0] === 'wan dut');
+    expect(dut?.[1]).to.match(/^xdp xdp_ipv6_only on wan \(netns xdpspec-\d+-\d+-dut\) \(native\), by BPF link$/);
   });
 
   it('replays a program another tool attached, run in the DUT namespace with $PORT set', async () => {

@@ -8,7 +8,8 @@ import type { LiveRun } from './live.js';
  * Writes a live run as a pcapng readable in Wireshark: two interfaces per port (`wan tester`,
  * where frames were injected and where outputs left the DUT; `wan dut`, what XDP passed up),
  * every input and every output in order, each with a comment saying which frame it is and
- * what became of it. Returns the path.
+ * what became of it; the DUT side's interface description says how the port's program was
+ * attached (link or netlink, mode). Returns the path.
  */
 export async function writeArtifact(run: LiveRun, ports: readonly string[], file: string): Promise<string> {
   const ifaces = ports.flatMap((p) => [`${p} tester`, `${p} dut`]);
@@ -24,6 +25,12 @@ export async function writeArtifact(run: LiveRun, ports: readonly string[], file
   }
   for (const o of run.others) records.push({ data: o.frame.bytes, interfaceId: iface(o.port, o.side), timestamp: ts++, comment: `not caused by an injected frame, seen on ${o.port} (${o.side} side)` });
   await mkdir(dirname(file), { recursive: true });
-  await writeCapture(file, records, { interfaces: ifaces.map((name) => ({ name })) });
+  // The DUT side's interface says how the port's program was attached (if_description).
+  const described = ifaces.map((name) => {
+    const [port, side] = name.split(' ');
+    const how = side === 'dut' ? run.attachments?.[port!] : undefined;
+    return how ? { name, description: how } : { name };
+  });
+  await writeCapture(file, records, { interfaces: described });
   return file;
 }

@@ -56,6 +56,11 @@ export interface LiveRun {
   readonly counts: VerdictCounts;
   /** Frames that arrived but were not the output of an injected frame (e.g. the DUT's own replies). */
   readonly others: readonly LiveOutput[];
+  /**
+   * How each port's program was attached when the run began: e.g. "xdp xdp_ipv6_only on wan
+   * (netns ...) (native), by BPF link", or "..., attached by another tool (XDP, generic mode)".
+   */
+  readonly attachments: Readonly<Record<string, string>>;
 }
 
 /** How a live bench captures. */
@@ -402,7 +407,8 @@ export class LiveBench {
       }
     }
     o.onProgress?.(inputs.length, inputs.length);
-    return { port: steps[0]?.on ?? '', frames: results, counts: countVerdicts(results), others };
+    const attachments = Object.fromEntries([...this.ports.values()].filter((p) => p.program).map((p) => [p.name, p.program!.attachment.description]));
+    return { port: steps[0]?.on ?? '', frames: results, counts: countVerdicts(results), others, attachments };
   }
 
   /** One frame in native mode: the driver's XDP counters say what became of it. */
