@@ -164,6 +164,19 @@ describe('BPF_PROG_TEST_RUN with XDP metadata', () => {
       expect(none.output).to.deep.equal(f);
       const many = o.program().testRunMany([f, f]);
       expect(many.map((r) => r.output)).to.deep.equal([f, f]);
+      // After a run with metadata, a batch without starts the frame at byte 0 again.
+      o.program().testRun(f, { meta: Buffer.from([1, 0, 0, 0]) });
+      expect(o.program().testRunMany([f]).map((r) => r.output)).to.deep.equal([f]);
+      // A context object changed between runs is noticed, not taken for the one before.
+      const tc = loadObject('specs/bpf/build/tc_context.bpf.o');
+      try {
+        const skb = { cb: [1] };
+        expect(tc.program().testRun(f, { skb }).context!.mark).to.equal(2);
+        skb.cb[0] = 10;
+        expect(tc.program().testRun(f, { skb }).context!.mark).to.equal(11);
+      } finally {
+        tc.close();
+      }
       expect(() => o.program().testRun(f, { meta: Buffer.alloc(3) })).to.throw(/meta must be bytes, a multiple of 4 and at most 32 \(the kernel's limits\), got 3 bytes/);
     } finally {
       o.close();

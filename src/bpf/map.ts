@@ -260,11 +260,16 @@ export class BpfMap implements MapInfo {
 
   /** The kernel's id of this map (tracepoints name maps by id). */
   get id(): number {
+    this.checkOpen();
+    if (this.kernelId !== undefined) return this.kernelId;
     const info = Buffer.alloc(80);
     const len = [info.length];
     if (ffi().bpf_obj_get_info_by_fd(this.fd, info, len) !== 0) this.fail('get info of', errno());
-    return info.readUInt32LE(4); // struct bpf_map_info: type, id, ...
+    this.kernelId = info.readUInt32LE(4); // struct bpf_map_info: type, id, ...; fixed for the map's life
+    return this.kernelId;
   }
+
+  private kernelId: number | undefined;
 
   /** Every entry as raw bytes (all CPUs of per-CPU values), to put back with `restore`. */
   snapshot(): [Buffer, Buffer][] {

@@ -104,8 +104,14 @@ function sameOptions(a: TestRunOptions, b: TestRunOptions | undefined): boolean 
   return (
     b !== undefined && a.ingressIfindex === b.ingressIfindex && a.rxQueue === b.rxQueue && a.ifindex === b.ifindex &&
     a.mark === b.mark && a.priority === b.priority && a.repeat === b.repeat && a.liveFrames === b.liveFrames && a.meta === b.meta &&
-    (a.skb === b.skb || JSON.stringify(a.skb, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) === JSON.stringify(b.skb, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)))
+    sameSkb(a.skb, b.skb)
   );
+}
+
+function sameSkb(a: SkbContext | undefined, b: SkbContext | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  const cb = (x: SkbContext) => (x.cb ?? []).join(',');
+  return cb(a) === cb(b) && a.tstamp === b.tstamp && a.wireLen === b.wireLen && a.gsoSegs === b.gsoSegs && a.gsoSize === b.gsoSize && a.hwtstamp === b.hwtstamp;
 }
 
 /**
@@ -123,7 +129,10 @@ export class TestRunner {
   private readonly call = ffi().bpf_prog_test_run_opts;
   private manyOptions: TestRunOptions | undefined;
   private area: NativeBlock | undefined;
+  /** XDP: where xdp_md.data_end goes in the context, or -1 when no context is passed. */
   private contextLength = -1;
+  /** TC: a __sk_buff context is passed, and the kernel writes it back. */
+  private tcContext = false;
 
   constructor(
     private readonly progFd: number,
@@ -171,7 +180,7 @@ export class TestRunner {
       v.writeInt32LE(o.repeat ?? 1, OFF.repeat);
       v.writeUInt32LE(live ? BPF_F_TEST_XDP_LIVE_FRAMES : 0, OFF.flags);
       this.contextLength = this.writeContext(v, b.address, o);
-      this.lastOptions = { ...o };
+      this.lastOptions = { ...o, ...(o.skb ? { skb: { ...o.skb, ...(o.skb.cb ? { cb: [...o.skb.cb] } : {}) } } : {}) };
     }
     if (this.contextLength >= 0) {
       // xdp_md: data (where the frame starts, after the metadata) and data_end (the whole input).
@@ -191,7 +200,7 @@ export class TestRunner {
     v.copy(output, 0, this.dataOut + metaOut, this.dataOut + outLen);
     const run = { retval: v.readUInt32LE(OFF.retval), output, durationNs: v.readUInt32LE(OFF.duration) };
     if ((meta || metaOut) && !live) return { ...run, meta: Buffer.from(v.subarray(this.dataOut, this.dataOut + metaOut)) };
-    if (this.progType === PROG_TYPE.xdp || this.contextLength !== -2) return run;
+    if (!this.tcContext) return run;
     const c = this.ctxOut;
     const context: SkbContextOut = {
       mark: v.readUInt32LE(c + SKB.mark),
@@ -280,6 +289,7 @@ export class TestRunner {
     // The kernel's output starts at data_meta, and only ctx_out says how much of it is metadata
     // a program made room for (bpf_xdp_adjust_meta): programs that may do so always pass xdp_md.
     const wantCtx = xdp ? this.alwaysContext || o.ingressIfindex !== undefined || o.rxQueue !== undefined || o.liveFrames === true || o.meta !== undefined : o.ifindex !== undefined || o.ingressIfindex !== undefined || o.mark !== undefined || o.priority !== undefined || o.skb !== undefined;
+    this.tcContext = !xdp && wantCtx && o.liveFrames !== true;
     if (!wantCtx) {
       v.writeBigUInt64LE(0n, OFF.ctxIn);
       v.writeBigUInt64LE(0n, OFF.ctxOut);
@@ -313,8 +323,7 @@ export class TestRunner {
     const live = o.liveFrames === true;
     v.writeBigUInt64LE(live ? 0n : base + BigInt(this.ctxOut), OFF.ctxOut);
     v.writeUInt32LE(live ? 0 : size, OFF.ctxSizeOut);
-    // -2: a TC context, which the kernel writes back (see run()).
-    return xdp ? 4 : -2;
+    return xdp ? 4 : -1;
   }
 
   /**

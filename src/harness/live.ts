@@ -87,6 +87,17 @@ type LiveMode = 'native' | 'generic' | 'tc';
 
 const q = (s: Record<string, number>, n: string) => s[`rx_queue_0_${n}`] ?? 0;
 
+/** What a native port's probe has counted (see src/bpf/probes/watch.bpf.c). */
+interface ProbeCounts {
+  exceptions: number;
+  redirectErrors: number;
+}
+
+const probeCounts = (src: PortState): ProbeCounts => {
+  const g = src.program!.probe.globalValues(['exceptions', 'redirect_errors']);
+  return { exceptions: Number(g.exceptions), redirectErrors: Number(g.redirect_errors) };
+};
+
 /** How many of the frames sent last a streamed output is matched against (see `stream`). */
 const STREAM_WINDOW = 8192;
 
@@ -383,8 +394,10 @@ export class LiveBench {
     };
     // Exceptions only come with drops (veth counts XDP_ABORTED as xdp_drops), so a port's probe
     // count is read again only after a drop there.
-    const exceptions = new Map<string, number>();
-    for (const { src } of inputs) if (src.program!.mode === 'native' && !exceptions.has(src.name)) exceptions.set(src.name, Number(src.program!.probe.global('exceptions')));
+    // The native probe's counts per port as last read: read again only when a driver counter
+    // says something happened that needs them (an XDP drop, or a drop outside XDP).
+    const seenCounts = new Map<string, ProbeCounts>();
+    for (const { src } of inputs) if (src.program!.mode === 'native' && !seenCounts.has(src.name)) seenCounts.set(src.name, probeCounts(src));
     for (const { index, src, bytes } of inputs) {
       if (o.onProgress && index % 1000 === 0) o.onProgress(index, inputs.length);
       // When counters already show each outcome, nothing below waits on the event loop; yield to
@@ -394,7 +407,7 @@ export class LiveBench {
       const mode = src.program!.mode;
       if (mode === 'tc') results.push(await this.oneTc(src, index, bytes, others, collect));
       else if (mode === 'generic') results.push(await this.oneGeneric(src, index, bytes, others, collect));
-      else results.push(await this.oneNative(src, index, bytes, others, collect, exceptions));
+      else results.push(await this.oneNative(src, index, bytes, others, collect, seenCounts.get(src.name)!));
     }
     collect(others);
     // `settleMs` is the one fixed wait: how long to keep listening after the last frame for
@@ -412,10 +425,9 @@ export class LiveBench {
   }
 
   /** One frame in native mode: the driver's XDP counters say what became of it. */
-  private async oneNative(src: PortState, index: number, bytes: Buffer, others: LiveOutput[], collect: (into: LiveOutput[]) => void, exceptions: Map<string, number>): Promise<LiveFrameResult> {
+  private async oneNative(src: PortState, index: number, bytes: Buffer, others: LiveOutput[], collect: (into: LiveOutput[]) => void, seen: ProbeCounts): Promise<LiveFrameResult> {
     const on = src.name;
     const before = src.stats.read();
-    const redirectErrors = Number(src.program!.probe.global('redirect_errors'));
     inject(src, index, bytes);
     let after = before;
     await until(() => q((after = src.stats.read()), 'xdp_packets') >= q(before, 'xdp_packets') + 1, `XDP on port ${on} running on frame #${index}`).catch((err: unknown) => {
@@ -430,15 +442,17 @@ export class LiveBench {
     }
     let verdict: Verdict;
     if (d('xdp_drops') > 0) {
-      const now = Number(src.program!.probe.global('exceptions'));
-      verdict = now > exceptions.get(on)! ? 'aborted' : 'dropped';
-      exceptions.set(on, now);
+      const now = probeCounts(src);
+      verdict = now.exceptions > seen.exceptions ? 'aborted' : 'dropped';
+      Object.assign(seen, now);
     } else if (d('xdp_tx') > 0) verdict = 'tx';
     else if (d('xdp_redirect') > 0) verdict = 'redirected';
     else if (d('xdp_tx_errors') > 0) throw new XdpspecError('LIVE_LOST', `frame #${index} was sent back or redirected into a device that could not take it (xdp_tx_errors)`);
-    else if (Number(src.program!.probe.global('redirect_errors')) > redirectErrors) {
+    else if (d('drops') > 0 && probeCounts(src).redirectErrors > seen.redirectErrors) {
       // XDP_REDIRECT to a target that does not exist or cannot take frames: veth frees the frame
-      // and counts it nowhere in its XDP counters; the kernel's redirect-error event says so.
+      // and counts it only as a drop outside XDP's counters; the kernel's redirect-error event
+      // (read only then) says it was one, and where it was going.
+      Object.assign(seen, probeCounts(src));
       return this.result(src, index, parseFrame(bytes), 'redirected', [], this.failedRedirect(src));
     } else verdict = 'passed';
     // The frame's output is what arrives where its verdict sends it; anything else seen
