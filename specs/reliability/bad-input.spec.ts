@@ -65,30 +65,30 @@ describe('bad input: a corpus through the CLI and the library', function () {
 
   const files = {
     capture: [
-      ['missing.pcap', /cannot open capture .*missing\.pcap: no such file/],
-      ['a-directory', /capture .*a-directory is a directory, not a file; name a regular file inside it/],
-      ['a-fifo', /capture .*a-fifo is a FIFO \(named pipe\), not a file; name a regular file/],
-      ['empty', /empty|truncated|need \d+ bytes/],
-      ['text', /unknown magic number 0x[0-9a-f]+: not a pcap or pcapng file/],
-      ['short-header.pcap', /file header truncated: need 24 bytes, have 10/],
-      ['lying-length.pcap', /record 0 at byte 24: captured length 5000 is larger than the snap length 100/],
-      ['cut-record.pcap', /record 0 .*truncated|need \d+ bytes/],
-      ['not-ethernet.pcap', /link type 101|not Ethernet|LINKTYPE/i],
-      ['bad-block.pcapng', /block length 7|not a multiple of 4|block/],
-      ['cut.pcapng', /record 0 at byte 48: block length 92 runs past the end of the file \(12 bytes left\)/],
-    ] as [string, RegExp][],
+      ['missing.pcap', /cannot open capture .*missing\.pcap: no such file/, 'FILE_OPEN'],
+      ['a-directory', /capture .*a-directory is a directory, not a file; name a regular file inside it/, 'FILE_NOT_REGULAR'],
+      ['a-fifo', /capture .*a-fifo is a FIFO \(named pipe\), not a file; name a regular file/, 'FILE_NOT_REGULAR'],
+      ['empty', /empty|truncated|need \d+ bytes/, 'PCAP_FORMAT'],
+      ['text', /unknown magic number 0x[0-9a-f]+: not a pcap or pcapng file/, 'PCAP_FORMAT'],
+      ['short-header.pcap', /file header truncated: need 24 bytes, have 10/, 'PCAP_FORMAT'],
+      ['lying-length.pcap', /record 0 at byte 24: captured length 5000 is larger than the snap length 100/, 'PCAP_FORMAT'],
+      ['cut-record.pcap', /record 0 .*truncated|need \d+ bytes/, 'PCAP_FORMAT'],
+      ['not-ethernet.pcap', /link type 101|not Ethernet|LINKTYPE/i, 'PCAP_LINK_TYPE'],
+      ['bad-block.pcapng', /block length 7|not a multiple of 4|block/, 'PCAP_FORMAT'],
+      ['cut.pcapng', /record 0 at byte 48: block length 92 runs past the end of the file \(12 bytes left\)/, 'PCAP_FORMAT'],
+    ] as [string, RegExp, string][],
     object: [
-      ['missing.bpf.o', /BPF object .*missing\.bpf\.o does not exist; build it first/],
-      ['a-directory', /BPF object .*a-directory is a directory, not a file; name a regular file inside it/],
-      ['a-fifo', /BPF object .*a-fifo is a FIFO \(named pipe\), not a file/],
-      ['empty', /is not an ELF object file \(it is empty\); compile the program with clang .* -target bpf/],
-      ['text', /is not an ELF object file; compile the program with clang/],
-      ['x86.elf', /is a shared library or executable for x86-64 \(ELF e_machine 62\), not a BPF object \(e_machine 247\); compile the program with clang/],
-      ['cut.bpf.o', /is cut short at byte 200: its section headers end at byte \d+; rebuild it/],
-      ['header-only.bpf.o', /is cut short: 40 bytes, less than an ELF header; compile/],
-      ['specs/bpf/build/no_programs.bpf.o', /has no programs, only maps or data; a program is a function in a section such as SEC\("xdp"\)/],
-      ['specs/bpf/build/legacy_section.bpf.o', /cannot tell the type of program xdp_legacy from its section name "prog" \(a legacy name\); give the type: .*--type xdp/],
-    ] as [string, RegExp][],
+      ['missing.bpf.o', /BPF object .*missing\.bpf\.o does not exist; build it first/, 'OBJECT_MISSING'],
+      ['a-directory', /BPF object .*a-directory is a directory, not a file; name a regular file inside it/, 'FILE_NOT_REGULAR'],
+      ['a-fifo', /BPF object .*a-fifo is a FIFO \(named pipe\), not a file/, 'FILE_NOT_REGULAR'],
+      ['empty', /is not an ELF object file \(it is empty\); compile the program with clang .* -target bpf/, 'OBJECT_NOT_ELF'],
+      ['text', /is not an ELF object file; compile the program with clang/, 'OBJECT_NOT_ELF'],
+      ['x86.elf', /is a shared library or executable for x86-64 \(ELF e_machine 62\), not a BPF object \(e_machine 247\); compile the program with clang/, 'OBJECT_NOT_BPF'],
+      ['cut.bpf.o', /is cut short at byte 200: its section headers end at byte \d+; rebuild it/, 'OBJECT_NOT_BPF'],
+      ['header-only.bpf.o', /is cut short: 40 bytes, less than an ELF header; compile/, 'OBJECT_NOT_BPF'],
+      ['specs/bpf/build/no_programs.bpf.o', /has no programs, only maps or data; a program is a function in a section such as SEC\("xdp"\)/, 'NO_PROGRAMS'],
+      ['specs/bpf/build/legacy_section.bpf.o', /cannot tell the type of program xdp_legacy from its section name "prog" \(a legacy name\); give the type: .*--type xdp/, 'PROGRAM_TYPE_UNKNOWN'],
+    ] as [string, RegExp, string][],
   };
   const at = (name: string) => (name.startsWith('specs/') ? name : f(name));
 
@@ -200,12 +200,12 @@ describe('bad input: a corpus through the CLI and the library', function () {
     const prog = maps.program();
     const udp = () => frame.eth().ipv4().udp();
     const cases: LibCase[] = [
-      ...files.object.map(([name, says]): LibCase => ({ name: `loadObject(${name}).program()`, run: () => keep(loadObject(at(name))).program(), code: '', says })),
-      ...files.capture.map(([name, says]): LibCase => ({ name: `CaptureReader.open(${name})`, run: async () => {
+      ...files.object.map(([name, says, code]): LibCase => ({ name: `loadObject(${name}).program()`, run: () => keep(loadObject(at(name))).program(), code, says })),
+      ...files.capture.map(([name, says, code]): LibCase => ({ name: `CaptureReader.open(${name})`, run: async () => {
         const r = await CaptureReader.open(at(name));
         for await (const _ of r) void _;
-      }, code: '', says })),
-      ...files.capture.slice(1).map(([name, says]): LibCase => ({ name: `runUnit(program, ${name})`, run: () => runUnit(prog, at(name)), code: '', says })),
+      }, code, says })),
+      ...files.capture.map(([name, says, code]): LibCase => ({ name: `runUnit(program, ${name})`, run: () => runUnit(prog, at(name)), code, says })),
       ...(
         [
           ['dst', 'zz:zz'], ['src', 'none'], ['dst', '01:02:03:04:05'], ['dst', '01:02:03:04:05:06:07'], ['src', '0102.0304.0506'], ['dst', 'gg:00:00:00:00:01'], ['src', ''],
@@ -285,7 +285,7 @@ describe('bad input: a corpus through the CLI and the library', function () {
         }
         if (err === undefined) wrong.push(`${c.name}: passed silently`);
         else if (!(err instanceof XdpspecError)) wrong.push(`${c.name}: ${(err as Error)?.constructor?.name}: ${String((err as Error)?.message)}`);
-        else if (c.code && err.code !== c.code) wrong.push(`${c.name}: code ${err.code}, expected ${c.code}: ${err.message}`);
+        else if (err.code !== c.code) wrong.push(`${c.name}: code ${err.code}, expected ${c.code}: ${err.message}`);
         else if (!c.says.test(err.message)) wrong.push(`${c.name}: message does not match ${c.says}: ${err.message}`);
       }
     } finally {
