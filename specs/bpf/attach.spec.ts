@@ -105,6 +105,24 @@ describe('attaching programs', () => {
     expect(left).to.deep.equal({ link: false, netlink: true });
   });
 
+  it('leaves no TC program attached after its process is SIGKILLed, when attached by tcx link (a clsact filter stays)', async () => {
+    // bpftool 7.1 names no tcx link in `net show`; its link list does, with the program's id.
+    const tcxLinks = async () => (JSON.parse((await execa('bpftool', ['-j', 'link', 'show'])).stdout) as { prog_id?: number }[]).map((l) => l.prog_id);
+    const filters = async () => (await execa('tc', ['-n', ns, 'filter', 'show', 'dev', 'dut0', 'egress'])).stdout;
+    const left: Record<string, boolean> = {};
+    for (const via of ['link', 'netlink']) {
+      const { proc, names } = startChild('attach-child.ts', ns, via, 'tc');
+      const id = Number((await names)[1]);
+      const attached = async () => (via === 'link' ? (await tcxLinks()).includes(id) : /tc_ttl/.test(await filters()));
+      expect(await attached(), via).to.equal(true);
+      proc.kill('SIGKILL');
+      await proc;
+      left[via] = await attached();
+      if (left[via]) await execa('tc', ['-n', ns, 'qdisc', 'del', 'dev', 'dut0', 'clsact']);
+    }
+    expect(left).to.deep.equal({ link: false, netlink: true });
+  });
+
   it('names what is wrong: a missing namespace or interface, a program of the wrong type', () => {
     expect(() => attachXdp(xdp.program(), { interface: 'dut0', netns: 'no-such-ns' })).to.throw(BpfError, 'no namespace called no-such-ns');
     expect(() => attachXdp(xdp.program(), { interface: 'nope0', netns: ns })).to.throw(XdpspecError, `no interface nope0 in namespace ${ns}`);

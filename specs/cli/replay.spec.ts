@@ -78,6 +78,20 @@ describe('xdpspec replay', () => {
     expect(ours()).to.deep.equal([]);
   });
 
+  it('replays through a TC program on the egress (--egress), ours or one another tool attached there', async () => {
+    const own = await cli('replay', OBJ.tcTtl, '--pcap', 'fixtures/ipv4-and-ipv6.pcap', '--egress', '--json');
+    expect(own.exitCode, own.stderr).to.equal(0);
+    const lines = own.stdout.split('\n').map((l) => JSON.parse(l) as { verdict?: string; summary?: Record<string, number> });
+    expect(lines.pop()!.summary).to.include({ frames: 20, passed: 20 });
+    const other = await cli('replay', '--attached-by', `tc qdisc add dev $PORT clsact && tc filter add dev $PORT egress bpf da obj ${OBJ.tcTtl} sec tc`, '--pcap', 'fixtures/ipv4-and-ipv6.pcap');
+    expect(other.exitCode, other.stderr).to.equal(0);
+    expect(other.stdout.split('\n').pop()).to.equal('20 frames: 20 passed');
+    const xdp = await cli('replay', OBJ.ipv6Filter, '--pcap', 'fixtures/ipv4-and-ipv6.pcap', '--egress');
+    expect(xdp.exitCode).to.equal(2);
+    expect(xdp.stderr).to.match(/^xdpspec: --egress is for TC programs; xdp_ipv6_only is an xdp program/);
+    expect(ours()).to.deep.equal([]);
+  });
+
   it('fails clearly, leaving nothing behind', async () => {
     let r = await cli('replay', OBJ.ipv6Filter, '--attached-by', 'true', '--pcap', 'fixtures/ipv4-and-ipv6.pcap');
     expect(r.exitCode).to.equal(2);

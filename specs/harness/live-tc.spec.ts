@@ -57,11 +57,91 @@ describe('live engine (TC ingress, one frame at a time)', () => {
     expect(run.frames[0]!.changes.map((c) => c.path)).to.deep.equal(['ipv4.ttl', 'ipv4.checksum']);
   });
 
-  it('says what it cannot do: TC on egress, streaming through TC', async () => {
+  it('streams through TC ingress with exact counts from the probe following each frame, every output captured', async () => {
+    const lan = bench.topology.port('lan').dutIfindex;
+    const v = load(SPEC_OBJ.tcVerdicts, { redirect_ifindex: lan });
+    bench.attach(v.program(), 'wan');
+    const mac = bench.topology.port('wan').dutMac;
+    // 3 of each fate but the failed redirect's, and frames of two EtherTypes passed up
+    const ports = [2, 3, 4, 5, 6, 7, 8].flatMap((p) => [p, p, p]);
+    const frames = [...ports.map((dport) => frame.eth({ dst: mac }).ipv4().udp({ dport }).build()), frame.eth({ dst: mac }).ipv6().udp({ dport: 2 }).build()];
+    const run = await bench.stream(frames, { on: 'wan' });
+    expect(run.frames).to.equal(22);
+    expect(run.counts).to.deep.equal({ passed: 3 + 3 + 1, dropped: 3, tx: 0, redirected: 9, aborted: 0, stolen: 3 });
+    // passed unchanged (dport 3, and the IPv6 frame) are seen above TC, byte for byte
+    expect(run.seen.filter((w) => w === 'wan/dut')).to.have.length(4);
+    expect(run.seen.filter((w) => w === 'lan/tester')).to.have.length(3);
+    expect(run.seen.filter((w) => w === 'lan/dut')).to.have.length(3);
+    expect(run.unmatched).to.equal(3); // the TTL-rewritten ones
+    const unit = await runUnit(v.program(), frames);
+    expect(unit.counts).to.deep.equal(run.counts);
+  });
+
+  it('will not stream into a port whose program went with its object', async () => {
     const prog = load(OBJ.tcTtl).program();
-    expect(() => bench.attachTc(prog, 'wan', 'egress')).to.throw(XdpspecError, /ingress only/);
     bench.attach(prog, 'wan');
+    prog.object.close();
     const err = await bench.stream([frame.eth().ipv4().udp().build()], { on: 'wan' }).catch((e: unknown) => e);
-    expect(err).to.be.instanceOf(XdpspecError).with.property('code', 'LIVE_MODE');
+    expect(err).to.be.instanceOf(XdpspecError).with.property('code', 'NO_PROGRAM');
+  });
+});
+
+describe('live engine (TC egress: frames the DUT sends)', () => {
+  needsBpf();
+  let bench: LiveBench;
+  const { load, closeAll } = objects();
+  before(async () => {
+    bench = await LiveBench.create({ ports: [{ name: 'wan' }, { name: 'lan' }] });
+  });
+  after(() => {
+    bench?.close();
+    closeAll();
+  });
+  const toTester = (dport: number, port = 'wan') => frame.eth({ src: bench.topology.port(port).dutMac, dst: bench.topology.port(port).testerMac }).ipv4().udp({ dport });
+
+  it('tells every fate apart on egress, as the unit engine does: shot, ok, stolen, redirected to egress and to ingress, a failed redirect', async () => {
+    const lan = bench.topology.port('lan').dutIfindex;
+    const v = load(SPEC_OBJ.tcVerdicts, { redirect_ifindex: lan });
+    const a = bench.attachTc(v.program(), 'wan', 'egress');
+    expect(a.description).to.match(/tc_verdicts on wan .* egress/);
+    const run = await bench.replay([2, 3, 4, 5, 6, 7, 8, 3].map((d) => toTester(d)), { on: 'wan' });
+    expect(run.frames.map((f) => f.verdict)).to.deep.equal(['dropped', 'passed', 'stolen', 'redirected', 'redirected', 'passed', 'redirected', 'passed']);
+    expect(run.frames.map(where)).to.deep.equal(['', 'wan/tester', '', 'lan/tester', 'lan/dut', 'wan/tester', '', 'wan/tester']);
+    expect(run.frames[3]!.redirect).to.deep.equal({ known: true, port: 'lan', ifindex: lan, direction: 'egress' });
+    expect(run.frames[4]!.redirect).to.deep.equal({ known: true, port: 'lan', ifindex: lan, direction: 'ingress' });
+    expect(run.frames[6]!.redirect).to.include({ known: false });
+    expect(run.frames[5]!.changes.map((c) => c.path)).to.deep.equal(['ipv4.ttl', 'ipv4.checksum']);
+    expect(run.frames[1]!.changes).to.deep.equal([]);
+    expect(run.others).to.deep.equal([]);
+    expect(run.attachments.wan).to.match(/egress/);
+    const unit = await runUnit(v.program(), run.frames.map((f) => f.input.bytes));
+    expect(unit.frames.map((f) => f.verdict)).to.deep.equal(run.frames.map((f) => f.verdict));
+    for (const f of run.frames) if (f.output) expect(f.output.bytes.equals(unit.frames[f.index]!.output!.bytes), `frame #${f.index}`).to.equal(true);
+  });
+
+  it('streams through TC egress with exact counts', async () => {
+    const lan = bench.topology.port('lan').dutIfindex;
+    const v = load(SPEC_OBJ.tcVerdicts, { redirect_ifindex: lan });
+    bench.attachTc(v.program(), 'wan', 'egress');
+    const frames = [2, 3, 4, 5, 6, 7, 8, 3, 3].flatMap((d) => Array.from({ length: 50 }, () => toTester(d).build()));
+    const run = await bench.stream(frames, { on: 'wan' });
+    expect(run.counts).to.deep.equal({ passed: 150 + 50, dropped: 50, tx: 0, redirected: 150, aborted: 0, stolen: 50 });
+    expect(run.seen.filter((w) => w === 'wan/tester')).to.have.length(150);
+    expect(run.unmatched).to.equal(50);
+    expect((await runUnit(v.program(), frames)).counts).to.deep.equal(run.counts);
+  });
+
+  it('replacing an ingress program with the same one on egress moves it', async () => {
+    const prog = load(OBJ.tcTtl).program();
+    bench.attach(prog, 'wan');
+    bench.attachTc(prog, 'wan', 'egress');
+    const run = await bench.replay([toTester(53).build()], { on: 'wan' });
+    expect(run.attachments.wan).to.match(/egress/);
+    expect(run.frames[0]!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['wan/tester']);
+  });
+
+  it('says what is wrong: a direction TC does not have', () => {
+    const prog = load(OBJ.tcTtl).program();
+    expect(() => bench.attachTc(prog, 'wan', 'sideways' as 'egress')).to.throw(XdpspecError, /ingress or egress/);
   });
 });

@@ -79,4 +79,56 @@ describe('tc_redirect', () => {
       sent.close();
     }
   });
+
+  describe('attached at egress (the article\'s other hook: frames the DUT sends)', () => {
+    // What netns_1 sends towards host_ns out of veth1, as its stack would address it.
+    const out1 = () => frame.eth({ src: bench.topology.port('veth1').dutMac, dst: bench.topology.port('veth1').testerMac });
+
+    it('redirects what the DUT sends for 10.0.2.11 out of veth2 instead, and lets the rest leave through veth1: both engines agree', async () => {
+      const frames = [
+        out1().ipv4({ src: '10.0.1.11', dst: '10.0.2.11' }).udp({ sport: 40000, dport: 7777 }).payload('hello'),
+        out1().ipv4({ src: '10.0.1.11', dst: '10.0.1.10' }).udp({ dport: 7777 }).payload('for host_ns'),
+        out1().ipv6({ src: 'fd00::11', dst: 'fd00::10' }).udp({ dport: 7777 }),
+      ];
+      const { live, unit } = await runBoth(load(), bench, 'veth1', frames, { tc: 'egress' });
+      expect(live.attachments.veth1).to.match(/tc tc_redirect on veth1 .* egress/);
+      expect(live.frames.map((f) => f.verdict)).to.deep.equal(['redirected', 'passed', 'passed']);
+      expect(unit.frames.map((f) => f.action)).to.deep.equal(['TC_ACT_REDIRECT', 'TC_ACT_OK', 'TC_ACT_OK']);
+      const [hello, host] = live.frames;
+      expect(hello!.redirect).to.deep.equal({ known: true, port: 'veth2', ifindex: bench.topology.port('veth2').dutIfindex, direction: 'egress' });
+      expect(hello!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`)).to.deep.equal([`eth.dst: ${bench.topology.port('veth1').testerMac} -> ${bench.topology.port('veth2').testerMac}`]);
+      expect(host!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['veth1/tester']);
+      expect(host!.changes).to.deep.equal([]);
+    });
+
+    it('with to_ingress set, into the receive path of veth2 (BPF_F_INGRESS), in both engines', async () => {
+      const { live } = await runBoth(load(1), bench, 'veth1', [out1().ipv4({ src: '10.0.1.11', dst: '10.0.2.11' }).udp({ dport: 7777 })], { tc: 'egress' });
+      expect(live.frames[0]!.redirect).to.include({ port: 'veth2', direction: 'ingress' });
+      expect(live.frames[0]!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['veth2/dut']);
+    });
+
+    it("catches a datagram the DUT's own socket sends: out of veth2 instead of veth1, the destination MAC rewritten", async () => {
+      // match host_ns's address: what the DUT sends there is diverted to netns_2's side
+      obj = loadObject(OBJ.tcRedirect, { target_ifindex: bench.topology.port('veth2').dutIfindex, match_daddr: '10.0.1.10', next_hop_mac: bench.topology.port('veth2').testerMac });
+      bench.attachTc(obj.program(), 'veth1', 'egress');
+      const first = bench.topology.port('veth1').testerNetns;
+      const last = bench.topology.port('veth2').testerNetns;
+      const at1 = PacketSocket.open(first, 'veth1');
+      const at2 = PacketSocket.open(last, 'veth2');
+      try {
+        await udpSend(bench.topology.dut, '10.0.1.10', 7777, Buffer.from('diverted'));
+        let got: Buffer[] = [];
+        const udp = (f: Buffer) => parseFrame(f).has('udp');
+        await until(() => (got = got.concat(at2.receive())).some(udp), 'the datagram leaving through veth2');
+        const f = parseFrame(got.find(udp)!);
+        expect(f.get('eth.dst')).to.equal(bench.topology.port('veth2').testerMac);
+        expect(f.get('ipv4.dst')).to.equal('10.0.1.10');
+        expect(f.bytes.subarray(-8).toString()).to.equal('diverted');
+        expect(at1.receive().filter(udp)).to.deep.equal([]);
+      } finally {
+        at1.close();
+        at2.close();
+      }
+    });
+  });
 });

@@ -1,5 +1,4 @@
-import { BpfError, XdpspecError } from '../errors.js';
-import { errno, ffi, type Ptr } from './ffi.js';
+import { XdpspecError } from '../errors.js';
 import { DEVICE_MAPS, MAP_TYPES, PROG_TYPE } from './kinds.js';
 import { errnoName } from './map.js';
 import { inNetns, inPrivateNetns, interfaceName } from './netns.js';
@@ -9,6 +8,7 @@ import { loadObject, type LoadedObject } from './object.js';
 import { probeObject } from './probe-objects.js';
 import type { Program } from './program.js';
 import type { TestRunOptions } from './testrun.js';
+import { closeAll, TraceLink } from './trace.js';
 
 /** Where a redirected frame went, as far as it can be learned; never guessed. */
 export type RedirectTarget =
@@ -64,27 +64,20 @@ export class RedirectProbe {
 
   private constructor(
     private readonly obj: LoadedObject,
-    private readonly links: Ptr[],
+    private readonly links: TraceLink[],
   ) {}
 
   /** Loads and attaches the probe. @throws BpfError when raw tracepoints cannot attach. */
   static open(): RedirectProbe {
     const obj = loadObject(probeObject('redirect'));
-    const links: Ptr[] = [];
+    const links: TraceLink[] = [];
     try {
       // bpf_get_current_pid_tgid: the thread group (process) id high, the thread id low; the
       // test run executes on this, the main, thread, whose id is the process id.
       obj.setGlobal('watched_pid_tgid', (BigInt(process.pid) << 32n) | BigInt(process.pid));
-      for (const [prog, tp] of [['on_redirect', 'xdp_redirect'], ['on_redirect_err', 'xdp_redirect_err']] as const) {
-        const link = ffi().bpf_program__attach_raw_tracepoint(obj.program(prog).handle, tp);
-        if (link === 0n) {
-          const e = errno();
-          throw new BpfError(`attach raw tracepoint ${tp}`, e, errnoName(e));
-        }
-        links.push(link);
-      }
+      for (const [prog, tp] of [['on_redirect', 'xdp_redirect'], ['on_redirect_err', 'xdp_redirect_err']] as const) links.push(TraceLink.rawTracepoint(obj.program(prog), tp));
     } catch (err) {
-      for (const l of links) ffi().bpf_link__destroy(l);
+      closeAll(links);
       obj.close();
       throw err;
     }
@@ -177,7 +170,7 @@ export class RedirectProbe {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const l of this.links) ffi().bpf_link__destroy(l);
+    closeAll(this.links);
     for (const r of this.copies.values()) r.object.close();
     this.copies.clear();
     this.obj.close();

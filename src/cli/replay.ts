@@ -2,12 +2,13 @@ import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { UsageError, XdpspecError } from '../errors.js';
 import { loadObject, type LoadedObject } from '../bpf/index.js';
+import { PROG_TYPE } from '../bpf/kinds.js';
 import { LiveBench, formatCounts, writeArtifact } from '../harness/index.js';
 import { Output } from './output.js';
 import { frameJson, frameLine } from './report.js';
 import { parseGlobal, parseType } from './test-run.js';
 
-export const REPLAY_USAGE = `usage: xdpspec replay OBJECT --pcap FILE [--program NAME] [--type xdp|tc] [--json]
+export const REPLAY_USAGE = `usage: xdpspec replay OBJECT --pcap FILE [--program NAME] [--type xdp|tc] [--egress] [--json]
                       [--artifacts DIR] [--set-global NAME=VALUE]...
        xdpspec replay --attached-by COMMAND --pcap FILE [--json] [--artifacts DIR]
 
@@ -16,6 +17,9 @@ named wan), the program attached to the DUT end (XDP in native mode, TC on clsac
 frame injected from the tester end one at a time and classified from the kernel's counters. Prints the same lines as
 xdpspec test-run.
   --type xdp|tc          the program type, for sections whose name does not say it
+  --egress               attach a TC program to the DUT end's egress instead: the DUT sends each
+                         frame out of wan (a program another tool attached on egress is found
+                         there without it)
   --attached-by COMMAND  let another tool attach the program: COMMAND runs in the DUT namespace
                          with a fresh bpffs of its own (what it pins is gone with it) and $PORT
                          set to the interface, e.g. "xdp-filter load \\$PORT" or
@@ -35,6 +39,7 @@ export async function runReplay(args: string[]): Promise<number> {
       'attached-by': { type: 'string' },
       'set-global': { type: 'string', multiple: true },
       type: { type: 'string' },
+      egress: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -45,6 +50,7 @@ export async function runReplay(args: string[]): Promise<number> {
   const external = values['attached-by'];
   if (external === undefined && positionals.length !== 1) throw new UsageError(`replay takes one BPF object (or --attached-by COMMAND), got ${positionals.length}\n${REPLAY_USAGE}`);
   if (external !== undefined && positionals.length !== 0) throw new UsageError(`replay takes a BPF object or --attached-by, not both\n${REPLAY_USAGE}`);
+  if (external !== undefined && values.egress) throw new UsageError(`--egress attaches xdpspec's own TC program; with --attached-by, the direction is read from what the command attached\n${REPLAY_USAGE}`);
   if (!values.pcap) throw new UsageError(`replay needs --pcap FILE: the frames to replay\n${REPLAY_USAGE}`);
   let obj: LoadedObject | undefined;
   if (external === undefined) obj = loadObject(positionals[0]!, Object.fromEntries((values['set-global'] ?? []).map(parseGlobal)), parseType(values.type));
@@ -53,8 +59,12 @@ export async function runReplay(args: string[]): Promise<number> {
     throw e;
   });
   try {
-    if (obj) bench.attach(obj.program(values.program), 'wan');
-    else {
+    if (obj) {
+      const program = obj.program(values.program);
+      if (values.egress && program.typeId !== PROG_TYPE.sched_cls) throw new UsageError(`--egress is for TC programs; ${program.name} is ${program.type === 'xdp' ? 'an' : 'a'} ${program.type} program, which runs on receive only`);
+      if (values.egress) bench.attachTc(program, 'wan', 'egress');
+      else bench.attach(program, 'wan');
+    } else {
       // The command runs in the DUT's network namespace and in a mount namespace of its own with
       // a fresh bpffs: what a tool pins there (xdp-filter's rule maps, iproute2's directories)
       // is gone with the command, so it can neither leak into the next run nor meet a concurrent

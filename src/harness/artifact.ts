@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { formatChanges } from '../packet/index.js';
 import { writeCapture, type RecordInput } from '../pcap/index.js';
-import type { LiveRun } from './live.js';
+import type { LiveRun } from './live/index.js';
 
 /**
  * Writes a live run as a pcapng readable in Wireshark: two interfaces per port (`wan tester`,

@@ -1,9 +1,10 @@
 import { basename } from 'node:path';
 import { XdpspecError } from '../errors.js';
-import type { BpfMap, LoadedObject, Program } from '../bpf/index.js';
+import type { BpfMap, LoadedObject, Program, TcDirection } from '../bpf/index.js';
+import { PROG_TYPE } from '../bpf/kinds.js';
 import { summarize } from '../packet/index.js';
 import { collectFrames, type FrameSource, type Step } from './frames.js';
-import type { LiveBench, LiveRun } from './live.js';
+import type { LiveBench, LiveRun } from './live/index.js';
 import { runUnitSteps, type UnitOptions, type UnitRun } from './unit.js';
 
 /** The unit and the live engine disagreed about some frames, or left the maps in different states. */
@@ -50,6 +51,17 @@ function stateDiff(live: Map<string, Map<string, string>>, unit: Map<string, Map
   return out;
 }
 
+/** How `runBoth` runs the two engines. */
+export interface BothOptions {
+  /** Options of the unit run, e.g. `{ netns: bench.topology.dut, ingressIfindex }` for programs that look up routes. */
+  readonly unit?: UnitOptions;
+  /**
+   * Where TC programs attach for the live run: `ingress` (default; frames come in from the
+   * tester end) or `egress` (the DUT sends them out of the port).
+   */
+  readonly tc?: TcDirection;
+}
+
 /**
  * Runs the same frames through the unit engine and, with `program` attached to `port` of
  * `bench`, through the live engine; returns both runs, or throws `EngineDisagreement` naming
@@ -61,7 +73,7 @@ function stateDiff(live: Map<string, Map<string, string>>, unit: Map<string, Map
  * program keeps (all but per-CPU ones) are compared entry by entry. They end as the unit run
  * left them.
  */
-export async function runBoth(program: Program, bench: LiveBench, port: string, frames: FrameSource, options: { unit?: UnitOptions } = {}): Promise<{ unit: UnitRun; live: LiveRun }> {
+export async function runBoth(program: Program, bench: LiveBench, port: string, frames: FrameSource, options: BothOptions = {}): Promise<{ unit: UnitRun; live: LiveRun }> {
   const inputs = await collectFrames(frames);
   return runBothSteps(
     bench,
@@ -76,10 +88,13 @@ export async function runBoth(program: Program, bench: LiveBench, port: string, 
  * (each is attached there for the live run), and each step's frame is sent in on its port,
  * in order, through both engines.
  */
-export async function runBothSteps(bench: LiveBench, programs: Readonly<Record<string, Program>>, steps: readonly Step[], options: { unit?: UnitOptions } = {}): Promise<{ unit: UnitRun; live: LiveRun }> {
+export async function runBothSteps(bench: LiveBench, programs: Readonly<Record<string, Program>>, steps: readonly Step[], options: BothOptions = {}): Promise<{ unit: UnitRun; live: LiveRun }> {
   const objects = [...new Set(Object.values(programs).map((p) => p.object))];
   const maps: { m: BpfMap; snap: [Buffer, Buffer][] }[] = objects.flatMap((o) => o.stateMaps().map((m) => ({ m, snap: m.snapshot() })));
-  for (const [port, program] of Object.entries(programs)) bench.attach(program, port);
+  for (const [port, program] of Object.entries(programs)) {
+    if (program.typeId === PROG_TYPE.sched_cls) bench.attachTc(program, port, options.tc ?? 'ingress');
+    else bench.attach(program, port);
+  }
   const live = await bench.replaySteps(steps);
   const liveState = state(objects);
   for (const { m, snap } of maps) m.restore(snap);

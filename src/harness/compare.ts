@@ -2,7 +2,7 @@ import { XdpspecError } from '../errors.js';
 import { loadObject, type LoadedObject, type ProgramStats, type ProgramTypeName } from '../bpf/index.js';
 import { diffFrames, formatChanges, summarize, type FieldChange, type Frame } from '../packet/index.js';
 import { collectFrames, type FrameSource } from './frames.js';
-import type { LiveBench, LiveRun } from './live.js';
+import type { LiveBench, LiveRun } from './live/index.js';
 import { runUnit, type UnitOptions, type UnitRun } from './unit.js';
 import { describeRedirect, type RedirectTarget, type Verdict } from './verdict.js';
 

@@ -5,7 +5,7 @@ import type { PortSpec } from '../net/index.js';
 import type { Built } from '../packet/index.js';
 import { writeArtifact } from './artifact.js';
 import type { FrameSource } from './frames.js';
-import { LiveBench, type LiveRun } from './live.js';
+import { LiveBench, type LiveRun } from './live/index.js';
 import { runUnit, type UnitOptions, type UnitRun } from './unit.js';
 import type { FrameResult } from './verdict.js';
 

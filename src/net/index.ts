@@ -1,6 +1,6 @@
 export { Topology, type Host, type HostSpec, type Port, type PortSpec, type TopologySpec } from './topology.js';
 export { sweepLeftovers, sweepAndSay, ownedNamespaces, releaseAll } from './registry.js';
-export { PacketSocket, type CaptureStats } from './packet-socket.js';
+export { PacketSocket, type CaptureStats, type PacketSocketOptions } from './packet-socket.js';
 export { until } from './wait.js';
 export { DriverStats } from './ethtool.js';
 export { watchBpffs } from './bpffs.js';

@@ -15,6 +15,7 @@ const PACKET_IGNORE_OUTGOING = 23;
 const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
 const SO_RCVBUFFORCE = 33;
+const SO_COOKIE = 57;
 const MSG_DONTWAIT = 0x40;
 const PACKET_AUXDATA = 8;
 const TP_STATUS_VLAN_VALID = 0x10;
@@ -40,6 +41,23 @@ export interface CaptureStats {
   readonly dropped: number;
 }
 
+export interface PacketSocketOptions {
+  /** Receive the frames the interface sends too (default: ignore them, as capture ends do). */
+  readonly ignoreOutgoing?: boolean;
+  /** Bytes of receive queue (default 8 MiB). */
+  readonly receiveBuffer?: number;
+  /**
+   * Bind to one EtherType (a protocol handler, which sees received frames after TC ingress;
+   * 0: receive nothing) instead of all of them (a tap, before TC).
+   */
+  readonly protocol?: number;
+  /**
+   * A frame the transmit path dropped (a TC egress program's TC_ACT_SHOT: the send fails with
+   * ENOBUFS) is an outcome to be read elsewhere, not an error of the send.
+   */
+  readonly dropsOk?: boolean;
+}
+
 /**
  * A raw AF_PACKET socket bound to one interface of a network namespace (the socket keeps
  * that namespace however the thread moves afterwards). `send` injects a frame out of the
@@ -58,13 +76,14 @@ export class PacketSocket {
     readonly netns: string | undefined,
     readonly ifname: string,
     readonly ifindex: number,
+    private readonly dropsOk = false,
   ) {}
 
   /**
    * Opens a socket on `ifname` in `netns`.
    * @throws XdpspecError `PACKET_SOCKET` naming the step that failed (no such interface, no CAP_NET_RAW).
    */
-  static open(netns: string | undefined, ifname: string, o: { ignoreOutgoing?: boolean; receiveBuffer?: number; protocol?: number } = {}): PacketSocket {
+  static open(netns: string | undefined, ifname: string, o: PacketSocketOptions = {}): PacketSocket {
     // ETH_P_ALL sockets are taps: they see a received frame before TC ingress runs. A socket
     // bound to one EtherType is a protocol handler instead, and gets the frame after TC, as TC
     // left it (and after the kernel handled any VLAN tag: see LiveBench's TC replay).
@@ -80,7 +99,7 @@ export class PacketSocket {
         const e = errno();
         throw new XdpspecError('PACKET_SOCKET', `open a packet socket on ${where}: ${errnoName(e)}${e === constants.errno.EPERM ? ' (needs CAP_NET_RAW: run as root)' : ''}`);
       }
-      const s = new PacketSocket(fd, netns, ifname, ifindex);
+      const s = new PacketSocket(fd, netns, ifname, ifindex, o.dropsOk === true);
       try {
         if (o.ignoreOutgoing !== false) s.setInt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, 'ignore outgoing frames');
         // The receive path takes the outer VLAN tag out of the frame (skb_vlan_untag) and the
@@ -106,12 +125,17 @@ export class PacketSocket {
     });
   }
 
-  /** Sends one frame out of the interface. @throws XdpspecError when the kernel refuses it (e.g. larger than the MTU). */
+  /**
+   * Sends one frame out of the interface.
+   * @throws XdpspecError when the kernel refuses it (e.g. larger than the MTU), or when the
+   *   transmit path dropped it and the socket was not opened with `dropsOk`.
+   */
   send(frame: Uint8Array): void {
     this.check();
     const n = ffi().send(this.fd, frame, frame.length, 0);
     if (Number(n) !== frame.length) {
       const e = errno();
+      if (e === constants.errno.ENOBUFS && this.dropsOk) return;
       const hint = e === constants.errno.EMSGSIZE ? `: the frame of ${frame.length} bytes is larger than ${this.ifname}'s MTU allows` : '';
       throw new XdpspecError('INJECT', `send a frame on ${this.ifname}: ${errnoName(e)}${hint}`);
     }
@@ -165,6 +189,12 @@ export class PacketSocket {
    */
   sendBatch(frames: readonly Uint8Array[]): void {
     this.check();
+    // sendmmsg reports a message the transmit path dropped by stopping before it, so a retry
+    // would put that frame through TC egress a second time: such sockets send one by one.
+    if (this.dropsOk) {
+      for (const f of frames) this.send(f);
+      return;
+    }
     const b = this.sendBlock();
     const v = b.view;
     const data = BATCH * (MMSG + 16);
@@ -283,6 +313,18 @@ export class PacketSocket {
     const packets = st.readUInt32LE(0);
     const drops = st.readUInt32LE(4);
     return { received: packets - drops, dropped: drops };
+  }
+
+  /**
+   * The kernel's cookie of this socket (SO_COOKIE): the number a BPF probe reads from the
+   * socket that owns an skb, to tell frames this socket sent from all others.
+   */
+  cookie(): bigint {
+    this.check();
+    const v = Buffer.alloc(8);
+    const len = [8];
+    if (ffi().getsockopt(this.fd, SOL_SOCKET, SO_COOKIE, v, len) !== 0) throw new XdpspecError('PACKET_SOCKET', `read the socket cookie on ${this.ifname}: ${errnoName(errno())}`);
+    return v.readBigUInt64LE(0);
   }
 
   close(): void {

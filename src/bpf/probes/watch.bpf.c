@@ -15,6 +15,23 @@
  *                    QUEUED or TRAP;
  *   other_frees      freed for another reason while no socket of the namespace owns it: a
  *                    TC_ACT_REDIRECT that failed (skb_do_redirect frees it, NOT_SPECIFIED).
+ * TC egress, where the bench sends from a packet socket of the DUT's namespace (the injector,
+ * named by its socket cookie):
+ *   tc_egress_drops  freed with SKB_DROP_REASON_TC_EGRESS: TC_ACT_SHOT;
+ *   injected_consumes an injector's skb consumed on the device: TC_ACT_STOLEN, QUEUED or TRAP
+ *                    (a frame that leaves is consumed on the peer, whose device it then is);
+ *   injected_frees   an injector's skb freed on the device for another reason: a failed
+ *                    TC_ACT_REDIRECT.
+ * Streaming through TC, where frames go by in batches and a fate must be counted, not seen,
+ * every skb of the stream's sending socket (`stream_cookie`; veth keeps skb->sk across
+ * namespaces, and the IP layer lets go of it before it routes a passed frame) is followed:
+ *   stream_drops         freed on the device with reason TC_INGRESS or TC_EGRESS: TC_ACT_SHOT;
+ *   stream_consumes      consumed on the device: TC_ACT_STOLEN, QUEUED or TRAP;
+ *   stream_frees         freed on the device with no reason given: a failed TC_ACT_REDIRECT;
+ *   stream_xmit_here     transmitted by the device (net_dev_start_xmit, after TC egress ran);
+ *   stream_xmit_elsewhere transmitted by another device of the namespace: redirected to it;
+ *   stream_rx_here       received on the device (netif_rx): arriving from its peer;
+ *   stream_rx_elsewhere  received on another device of the namespace: redirected into it.
  * A frame TC lets through never shows up here: the stack and xdpspec's capture sockets hold
  * references to it, and the last one is dropped by a socket read, when a socket of the DUT's
  * namespace owns the skb. (A frame may still be owned by its sender's socket in the tester's
@@ -41,8 +58,13 @@ struct net_device {
 	possible_net_t nd_net;
 } __attribute__((preserve_access_index));
 
+typedef struct {
+	long long counter;
+} __attribute__((preserve_access_index)) atomic64_t;
+
 struct sock_common {
 	possible_net_t skc_net;
+	atomic64_t skc_cookie;
 } __attribute__((preserve_access_index));
 
 struct sock {
@@ -56,7 +78,9 @@ struct sk_buff {
 
 /* The value is the running kernel's, by CO-RE; the one here is a placeholder. */
 enum skb_drop_reason {
+	SKB_DROP_REASON_NOT_SPECIFIED = 0,
 	SKB_DROP_REASON_TC_INGRESS = 1,
+	SKB_DROP_REASON_TC_EGRESS = 2,
 };
 
 __u32 watched_ifindex = 0;
@@ -72,6 +96,18 @@ __u32 redirect_error_map_id = 0;
 __u64 tc_drops = 0;
 __u64 consumes = 0;
 __u64 other_frees = 0;
+__u64 injector_cookie = 0;
+__u64 tc_egress_drops = 0;
+__u64 injected_consumes = 0;
+__u64 injected_frees = 0;
+__u64 stream_cookie = 0;
+__u64 stream_drops = 0;
+__u64 stream_consumes = 0;
+__u64 stream_frees = 0;
+__u64 stream_xmit_here = 0;
+__u64 stream_xmit_elsewhere = 0;
+__u64 stream_rx_here = 0;
+__u64 stream_rx_elsewhere = 0;
 
 static __always_inline int watched(struct net_device *dev)
 {
@@ -87,17 +123,54 @@ static __always_inline int owned_here(struct sk_buff *skb)
 	return sk && BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) == watched_netns;
 }
 
+static __always_inline int owned_by(struct sk_buff *skb, __u64 cookie)
+{
+	struct sock *sk = BPF_CORE_READ(skb, sk);
+
+	return cookie && sk && BPF_CORE_READ(sk, __sk_common.skc_cookie.counter) == (long long)cookie;
+}
+
+/* The bench's own sending socket in the DUT's namespace owns the skb. */
+static __always_inline int injected(struct sk_buff *skb)
+{
+	return owned_by(skb, injector_cookie);
+}
+
+static __always_inline int in_namespace(struct net_device *dev)
+{
+	return BPF_CORE_READ(dev, nd_net.net, ns.inum) == watched_netns;
+}
+
+static __always_inline int is_tc_drop(__u64 reason)
+{
+	if (reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TC_INGRESS))
+		return 1;
+	return bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_TC_EGRESS) &&
+	       reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TC_EGRESS);
+}
+
 SEC("raw_tp/kfree_skb")
 int on_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct sk_buff *skb = (struct sk_buff *)ctx->args[0];
+	__u64 reason = ctx->args[2]; /* args: skb, location, reason */
 
 	if (!watched(BPF_CORE_READ(skb, dev)))
 		return 0;
 	frees++;
-	/* args: skb, location, reason */
-	if (ctx->args[2] == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TC_INGRESS))
+	if (owned_by(skb, stream_cookie)) {
+		if (is_tc_drop(reason))
+			stream_drops++;
+		else if (reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
+			stream_frees++;
+	}
+	if (reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TC_INGRESS))
 		tc_drops++;
+	else if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_TC_EGRESS) &&
+		 reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TC_EGRESS))
+		tc_egress_drops++;
+	else if (injected(skb))
+		injected_frees++;
 	else if (!owned_here(skb))
 		other_frees++;
 	return 0;
@@ -108,8 +181,45 @@ int on_consume_skb(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct sk_buff *skb = (struct sk_buff *)ctx->args[0];
 
-	if (watched(BPF_CORE_READ(skb, dev)) && !owned_here(skb))
+	if (!watched(BPF_CORE_READ(skb, dev)))
+		return 0;
+	if (owned_by(skb, stream_cookie))
+		stream_consumes++;
+	if (injected(skb))
+		injected_consumes++;
+	else if (!owned_here(skb))
 		consumes++;
+	return 0;
+}
+
+SEC("raw_tp/net_dev_start_xmit")
+int on_xmit(struct bpf_raw_tracepoint_args *ctx)
+{
+	/* args: skb, dev */
+	struct sk_buff *skb = (struct sk_buff *)ctx->args[0];
+	struct net_device *dev = (struct net_device *)ctx->args[1];
+
+	if (!owned_by(skb, stream_cookie) || !in_namespace(dev))
+		return 0;
+	if (BPF_CORE_READ(dev, ifindex) == (int)watched_ifindex)
+		stream_xmit_here++;
+	else
+		stream_xmit_elsewhere++;
+	return 0;
+}
+
+SEC("raw_tp/netif_rx")
+int on_rx(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sk_buff *skb = (struct sk_buff *)ctx->args[0];
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+
+	if (!owned_by(skb, stream_cookie) || !in_namespace(dev))
+		return 0;
+	if (BPF_CORE_READ(dev, ifindex) == (int)watched_ifindex)
+		stream_rx_here++;
+	else
+		stream_rx_elsewhere++;
 	return 0;
 }
 

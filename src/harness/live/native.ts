@@ -1,0 +1,147 @@
+// XDP in native (driver) mode: veth's XDP counters say what became of each frame, and the
+// watch probe tells aborts from drops and finds failed redirects.
+import { XdpspecError } from '../../errors.js';
+import { errnoName } from '../../bpf/map.js';
+import { until } from '../../net/index.js';
+import { parseFrame } from '../../packet/index.js';
+import type { RedirectTarget, Verdict, VerdictCounts } from '../verdict.js';
+import { closest, frameResult, inject, landedOn, queueStat as q, type BenchContext, type PortState, type Strategy } from './port.js';
+import { WatchProbe } from './probes.js';
+import type { LiveFrameResult, LiveOutput, StreamRun } from './results.js';
+import { StreamCapture } from './stream.js';
+
+interface ProbeCounts {
+  exceptions: number;
+  redirectErrors: number;
+}
+
+export class NativeStrategy implements Strategy {
+  readonly mode = 'native';
+  /** The probe's counts as last read: read again only when a driver counter says something needs them. */
+  private seen: ProbeCounts = { exceptions: 0, redirectErrors: 0 };
+
+  private constructor(
+    private readonly bench: BenchContext,
+    private readonly src: PortState,
+    private readonly program: string,
+    private readonly probe: WatchProbe,
+  ) {}
+
+  static open(bench: BenchContext, src: PortState, program: string): NativeStrategy {
+    return new NativeStrategy(bench, src, program, WatchProbe.open(bench.topology, src.name, 'native'));
+  }
+
+  private probeCounts(): ProbeCounts {
+    const g = this.probe.read(['exceptions', 'redirect_errors']);
+    return { exceptions: g.exceptions, redirectErrors: g.redirect_errors };
+  }
+
+  begin(): void {
+    this.seen = this.probeCounts();
+  }
+
+  /** Where a failed redirect went, from the probe's record of the kernel's xdp_redirect_err. */
+  private failedRedirect(): RedirectTarget {
+    const g = this.probe.read(['redirect_error_index', 'redirect_error_errno', 'redirect_error_map_id']);
+    const index = g.redirect_error_index;
+    const why = errnoName(g.redirect_error_errno);
+    // The kernel reports map id INT_MAX (or 0) for a redirect that went through no map.
+    const mapId = g.redirect_error_map_id;
+    if (mapId !== 0 && mapId < 0x7fffffff) return { known: false, reason: `the redirect through map id ${mapId}, key ${index}, failed (${why}) and the frame was freed` };
+    return { known: true, ifindex: index, error: `the redirect failed with ${why}: no device with ifindex ${index} in the DUT's network namespace, or it cannot take frames; the frame was freed` };
+  }
+
+  async one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveFrameResult> {
+    const { src } = this;
+    const on = src.name;
+    const before = src.stats.read();
+    inject(src.tester, index, bytes);
+    let after = before;
+    await until(() => q((after = src.stats.read()), 'xdp_packets') >= q(before, 'xdp_packets') + 1, `XDP on port ${on} running on frame #${index}`).catch((err: unknown) => {
+      throw new XdpspecError(
+        'TIMEOUT',
+        `${(err as Error).message}: the driver counted no XDP run for it. Check that the program is still attached to ${on} in native mode (not detached, nor replaced by a generic-mode one: ip -n ${this.bench.topology.dut} link show dev ${on}), and that the frame fits the port's MTU`,
+      );
+    });
+    const d = (n: string) => q(after, n) - q(before, n);
+    if (d('xdp_packets') > 1) {
+      throw new XdpspecError('LIVE_STRAY', `while frame #${index} was injected, ${d('xdp_packets') - 1} other frame(s) reached XDP on port ${on}, so its verdict cannot be told from the counters; something besides the bench sends into the DUT (the tester's kernel answering ARP or ND, say: give both ends addresses so the bench sets static neighbours)`);
+    }
+    let verdict: Verdict;
+    if (d('xdp_drops') > 0) {
+      // veth counts XDP_ABORTED as an xdp_drop; only the exception tracepoint tells them apart.
+      const now = this.probeCounts();
+      verdict = now.exceptions > this.seen.exceptions ? 'aborted' : 'dropped';
+      this.seen = now;
+    } else if (d('xdp_tx') > 0) verdict = 'tx';
+    else if (d('xdp_redirect') > 0) verdict = 'redirected';
+    else if (d('xdp_tx_errors') > 0) throw new XdpspecError('LIVE_LOST', `frame #${index} was sent back or redirected into a device that could not take it (xdp_tx_errors)`);
+    else if (d('drops') > 0 && this.probeCounts().redirectErrors > this.seen.redirectErrors) {
+      // XDP_REDIRECT to a target that does not exist or cannot take frames: veth frees the frame
+      // and counts it only as a drop outside XDP's counters; the kernel's redirect-error event
+      // (read only then) says it was one, and where it was going.
+      this.seen = this.probeCounts();
+      return frameResult(on, this.program, index, parseFrame(bytes), 'redirected', [], this.failedRedirect());
+    } else verdict = 'passed';
+    // The frame's output is what arrives where its verdict sends it; anything else seen
+    // meanwhile (the DUT's own reply, say) is not its output and goes to `others`.
+    const outputs: LiveOutput[] = [];
+    if (verdict === 'passed' || verdict === 'tx' || verdict === 'redirected') {
+      const want = (x: LiveOutput) => (verdict === 'passed' ? x.side === 'dut' && x.port === on : verdict === 'tx' ? x.side === 'tester' && x.port === on : x.side === 'tester');
+      const seen: LiveOutput[] = [];
+      await until(() => (this.bench.collect(seen), seen.some(want)), `the output of frame #${index} (${verdict})`);
+      const main = closest(seen.filter(want), bytes);
+      for (const x of seen) (x === main ? outputs : others).push(x);
+    }
+    return frameResult(on, this.program, index, parseFrame(bytes), verdict, outputs, verdict === 'redirected' && outputs[0] ? landedOn(this.bench.topology, outputs[0]) : undefined);
+  }
+
+  /**
+   * The verdict counts are exact: the driver's counters, the exception probe for aborts, the
+   * redirect-error event for failed redirects. Every output the counters promise must be captured.
+   */
+  async stream(chunks: AsyncIterable<readonly Uint8Array[]>): Promise<StreamRun> {
+    const { src } = this;
+    const on = src.name;
+    const cap = new StreamCapture(this.bench.ports.flatMap((p) => [
+      { socket: p.dut, where: `${p.name}/dut` },
+      { socket: p.tester, where: `${p.name}/tester` },
+    ]));
+    const before = src.stats.read();
+    const start = this.probeCounts();
+    const n = await cap.pump(chunks, (chunk) => src.tester.sendBatch(chunk));
+    let after = before;
+    await until(() => (cap.take(), q((after = src.stats.read()), 'xdp_packets') - q(before, 'xdp_packets') >= n), `XDP on port ${on} running on all ${n} frames`, 10_000);
+    const d = (k: string) => q(after, k) - q(before, k);
+    if (d('xdp_packets') > n) throw new XdpspecError('LIVE_STRAY', `${d('xdp_packets') - n} frame(s) besides the ${n} streamed reached XDP on port ${on}; the counts cannot be trusted`);
+    const end = this.probeCounts();
+    const aborted = end.exceptions - start.exceptions;
+    // Failed redirects are in no XDP counter of veth's: the redirect-error event counts them.
+    const failedRedirects = end.redirectErrors - start.redirectErrors;
+    this.seen = end;
+    const counts: VerdictCounts = {
+      passed: n - d('xdp_drops') - d('xdp_tx') - d('xdp_redirect') - d('xdp_tx_errors') - failedRedirects,
+      dropped: d('xdp_drops') - aborted,
+      tx: d('xdp_tx'),
+      redirected: d('xdp_redirect') + failedRedirects,
+      aborted,
+      stolen: 0,
+    };
+    if (d('xdp_tx_errors') > 0) throw new XdpspecError('LIVE_LOST', `${d('xdp_tx_errors')} frame(s) were sent back or redirected into a device that could not take them (xdp_tx_errors)`);
+    const passedHere = (w: string) => w === `${on}/dut`;
+    const sentOut = (w: string) => w.endsWith('/tester');
+    const out = counts.tx + counts.redirected - failedRedirects;
+    await until(
+      () => (cap.take(), cap.checkLoss(), cap.total(passedHere) >= counts.passed && cap.total(sentOut) >= out),
+      `the outputs the counters promise (${counts.passed} passed on ${on}, ${out} sent out) being captured`,
+      10_000,
+    );
+    cap.checkLoss();
+    const extra = cap.total(passedHere) - counts.passed + cap.total(sentOut) - out;
+    return { port: on, frames: n, counts, seen: cap.seen, unmatched: cap.unmatched, others: extra };
+  }
+
+  close(): void {
+    this.probe.close();
+  }
+}

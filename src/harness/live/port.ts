@@ -1,0 +1,95 @@
+// What every way of watching a port shares: the port's sockets and counters, the interface a
+// strategy implements, and the small pieces of classifying a frame they all use.
+import { XdpspecError } from '../../errors.js';
+import type { Attachment, Program } from '../../bpf/index.js';
+import type { DriverStats, PacketSocket, Topology } from '../../net/index.js';
+import { diffFrames, parseFrame, summarize, type Frame } from '../../packet/index.js';
+import type { RedirectTarget, Verdict } from '../verdict.js';
+import type { LiveFrameResult, LiveOutput, StreamRun } from './results.js';
+
+/**
+ * How the program on a port is watched, which says what is read to know a frame's fate: XDP in
+ * native mode (veth's XDP counters), XDP in generic mode (probe events), TC on the DUT end's
+ * ingress (the frame's consequences) or egress (the same, for frames the DUT sends).
+ */
+export type LiveMode = 'native' | 'generic' | 'tc-ingress' | 'tc-egress';
+
+export interface PortState {
+  readonly name: string;
+  readonly tester: PacketSocket;
+  readonly dut: PacketSocket;
+  readonly stats: DriverStats;
+  program?: Watched;
+}
+
+/** A program on a port: what was attached, and the strategy that follows its frames. */
+export interface Watched {
+  readonly name: string;
+  /** Absent for a program another tool attached. */
+  readonly source?: Program;
+  readonly attachment: Attachment;
+  readonly strategy: Strategy;
+}
+
+/** What a strategy needs of the bench around its port. */
+export interface BenchContext {
+  readonly topology: Topology;
+  readonly ports: readonly PortState[];
+  /** Reads every port's capture sockets, both ends, into `into`. */
+  collect(into: LiveOutput[]): void;
+}
+
+/** One way of following a port's frames; one per mode, made when a program is attached. */
+export interface Strategy {
+  readonly mode: LiveMode;
+  /** Before a run's first frame on this port. */
+  begin(): void;
+  /** Injects frame #index and says what became of it; what else arrives goes to `others`. */
+  one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveFrameResult>;
+  /** Streams batches of frames with exact counts, where the mode can count them. */
+  stream?(chunks: AsyncIterable<readonly Uint8Array[]>): Promise<StreamRun>;
+  /** Lets go of the probe, links and sockets it holds (not the attachment). */
+  close(): void;
+}
+
+/** Sends frame #index from `socket`, naming the frame when the kernel refuses it. */
+export function inject(socket: PacketSocket, index: number, bytes: Buffer): void {
+  try {
+    socket.send(bytes);
+  } catch (err) {
+    throw new XdpspecError('INJECT', `frame #${index} (${summarize(parseFrame(bytes))}): ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Of the frames seen where an output was due, the one that is the output. The host it reached
+ * may already have answered it (an ICMP port unreachable coming back through the DUT), and both
+ * can turn up in one poll; programs rewrite a few fields, so the output is the frame of the
+ * input's length that differs from it in the fewest bytes (the first seen when none has its length).
+ */
+export function closest(candidates: readonly LiveOutput[], input: Buffer): LiveOutput {
+  let best = candidates[0]!;
+  let fewest = Infinity;
+  for (const c of candidates) {
+    const b = c.frame.bytes;
+    if (b.length !== input.length) continue;
+    let d = 0;
+    for (let i = 0; i < b.length; i++) if (b[i] !== input[i]) d++;
+    if (d < fewest) (fewest = d), (best = c);
+  }
+  return best;
+}
+
+/** Where a frame captured out of a port's tester end (or entering its DUT end) was redirected to. */
+export function landedOn(topology: Topology, out: LiveOutput): RedirectTarget & { known: true } {
+  return { known: true, port: out.port, ifindex: topology.port(out.port).dutIfindex };
+}
+
+/** One frame's result, the same in every mode: `outputs[0]` is its output. */
+export function frameResult(port: string, program: string, index: number, input: Frame, verdict: Verdict, outputs: LiveOutput[], redirect: RedirectTarget | undefined): LiveFrameResult {
+  const main = outputs[0];
+  return { index, program, port, input, verdict, output: main?.frame, outputs, changes: main ? diffFrames(input, main.frame) : [], redirect };
+}
+
+/** An ethtool statistic of veth's first queue. */
+export const queueStat = (s: Record<string, number>, n: string): number => s[`rx_queue_0_${n}`] ?? 0;

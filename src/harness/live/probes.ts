@@ -1,0 +1,101 @@
+// xdpspec's probe on a DUT port, as an object: tracepoints filtered to the port's device.
+import { statSync } from 'node:fs';
+import { loadObject, type LoadedObject } from '../../bpf/index.js';
+import { probeObject } from '../../bpf/probe-objects.js';
+import { closeAll, TraceLink } from '../../bpf/trace.js';
+import type { Topology } from '../../net/index.js';
+import type { LiveMode } from './port.js';
+
+// Native mode needs only exceptions and failed redirects (veth counts neither apart), and
+// kfree_skb fires all over the kernel, so each mode attaches only what it reads.
+const TRACEPOINTS: Record<LiveMode, readonly (readonly [string, string])[]> = {
+  native: [
+    ['on_exception', 'xdp_exception'],
+    ['on_redirect_err', 'xdp_redirect_err'],
+  ],
+  generic: [
+    ['on_kfree_skb', 'kfree_skb'],
+    ['on_exception', 'xdp_exception'],
+    ['on_redirect', 'xdp_redirect'],
+    ['on_redirect_err', 'xdp_redirect_err'],
+  ],
+  'tc-ingress': [
+    ['on_kfree_skb', 'kfree_skb'],
+    ['on_consume_skb', 'consume_skb'],
+  ],
+  'tc-egress': [
+    ['on_kfree_skb', 'kfree_skb'],
+    ['on_consume_skb', 'consume_skb'],
+  ],
+};
+
+/**
+ * The probe that watches one port's DUT device only (src/bpf/probes/watch.bpf.c), attached to
+ * the tracepoints its mode reads.
+ */
+export class WatchProbe {
+  private constructor(
+    private readonly obj: LoadedObject,
+    private readonly links: TraceLink[],
+  ) {}
+
+  static open(topology: Topology, port: string, mode: LiveMode): WatchProbe {
+    const obj = loadObject(probeObject('watch'));
+    const links: TraceLink[] = [];
+    try {
+      obj.setGlobal('watched_ifindex', topology.port(port).dutIfindex);
+      obj.setGlobal('watched_netns', Number(statSync(`/run/netns/${topology.dut}`).ino));
+      for (const [prog, tp] of TRACEPOINTS[mode]) links.push(TraceLink.rawTracepoint(obj.program(prog), tp));
+      return new WatchProbe(obj, links);
+    } catch (err) {
+      closeAll(links);
+      obj.close();
+      throw err;
+    }
+  }
+
+  /** The socket whose frames count as injected (see watch.bpf.c), by its cookie. */
+  setInjector(cookie: bigint): void {
+    this.obj.setGlobal('injector_cookie', cookie);
+  }
+
+  /**
+   * Follows every skb that `cookie`'s socket sends (see watch.bpf.c, "Streaming through TC")
+   * until the returned handle is closed: the transmit and receive tracepoints fire for every
+   * frame of the machine, so they are attached only while a stream needs them.
+   */
+  follow(cookie: bigint): { close(): void } {
+    const links: TraceLink[] = [];
+    try {
+      this.obj.setGlobal('stream_cookie', cookie);
+      links.push(TraceLink.rawTracepoint(this.obj.program('on_xmit'), 'net_dev_start_xmit'));
+      links.push(TraceLink.rawTracepoint(this.obj.program('on_rx'), 'netif_rx'));
+    } catch (err) {
+      closeAll(links);
+      throw err;
+    }
+    return {
+      close: () => {
+        closeAll(links);
+        if (!this.obj.isClosed) this.obj.setGlobal('stream_cookie', 0n);
+      },
+    };
+  }
+
+  /** The probe's counters, as numbers. */
+  read<N extends string>(names: readonly N[]): Record<N, number> {
+    const g = this.obj.globalValues(names);
+    const out = {} as Record<N, number>;
+    for (const n of names) out[n] = Number(g[n]);
+    return out;
+  }
+
+  close(): void {
+    try {
+      closeAll(this.links);
+    } finally {
+      this.obj.close();
+    }
+  }
+}
+

@@ -1,0 +1,60 @@
+// What a live run returns: the public shapes of its results.
+import type { FieldChange, Frame } from '../../packet/index.js';
+import type { RedirectTarget, Verdict, VerdictCounts } from '../verdict.js';
+
+/** A frame seen on a port after an injection. `side` is where it was captured. */
+export interface LiveOutput {
+  readonly port: string;
+  /** `dut`: on the DUT end (passed up, or entering it); `tester`: came out of the DUT through this port. */
+  readonly side: 'dut' | 'tester';
+  readonly frame: Frame;
+}
+
+export interface LiveFrameResult {
+  readonly index: number;
+  readonly program: string;
+  /** The port it was injected on (from the tester end; from the DUT's side for TC egress). */
+  readonly port: string;
+  readonly input: Frame;
+  readonly verdict: Verdict;
+  /** The frame as it left the program: on the DUT end (passed), back out (tx), out of the port (passed at TC egress) or out of another port (redirected). */
+  readonly output: Frame | undefined;
+  readonly outputs: readonly LiveOutput[];
+  readonly changes: readonly FieldChange[];
+  readonly redirect: RedirectTarget | undefined;
+}
+
+/** A streaming replay: exact counts, and which inputs were seen unchanged where. */
+export interface StreamRun {
+  readonly port: string;
+  readonly frames: number;
+  readonly counts: VerdictCounts;
+  /** Per input: `port/side` where it was captured byte for byte, or undefined. */
+  readonly seen: readonly (string | undefined)[];
+  /** Captured outputs that match no input byte for byte (rewritten by the program). */
+  readonly unmatched: number;
+  /** Captured frames beyond what the counters account for (the DUT's own traffic). */
+  readonly others: number;
+}
+
+export interface LiveRun {
+  readonly port: string;
+  readonly frames: readonly LiveFrameResult[];
+  readonly counts: VerdictCounts;
+  /** Frames that arrived but were not the output of an injected frame (e.g. the DUT's own replies). */
+  readonly others: readonly LiveOutput[];
+  /**
+   * How each port's program was attached when the run began: e.g. "xdp xdp_ipv6_only on wan
+   * (netns ...) (native), by BPF link", or "..., attached by another tool (XDP, generic mode)".
+   */
+  readonly attachments: Readonly<Record<string, string>>;
+}
+
+/** How a live bench captures. */
+export interface LiveBenchOptions {
+  /**
+   * Bytes of kernel queue behind each capture socket (default 8 MiB). Streams that outrun the
+   * capture lose frames, which is reported as CAPTURE_LOSS, never as a verdict.
+   */
+  readonly captureBuffer?: number;
+}

@@ -1,0 +1,131 @@
+// The parts of a streaming replay every mode shares: sending in batches while capturing, and
+// attributing each captured frame to the input it is a byte-for-byte copy of.
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { XdpspecError } from '../../errors.js';
+import type { PacketSocket } from '../../net/index.js';
+import { CaptureReader } from '../../pcap/index.js';
+
+/** How many of the frames sent last a streamed output is matched against. */
+export const STREAM_WINDOW = 8192;
+/** Frames per sendmmsg batch of a stream. */
+const CHUNK = 512;
+
+/** A capture socket of a stream, and the `port/side` its frames are filed under. */
+export interface Tap {
+  readonly socket: PacketSocket;
+  readonly where: string;
+  /** Read and discarded: frames there are inputs, not outputs (a tap before TC ingress). */
+  readonly ignore?: boolean;
+}
+
+/** Frames of `source` in batches: read from a capture file batch by batch, or sliced from an array. */
+export async function* chunksOf(source: readonly Uint8Array[] | string): AsyncIterable<readonly Uint8Array[]> {
+  if (typeof source !== 'string') {
+    for (let i = 0; i < source.length; i += CHUNK) yield source.slice(i, i + CHUNK);
+    return;
+  }
+  const reader = await CaptureReader.open(source);
+  let chunk: Uint8Array[] = [];
+  for await (const batch of reader.batches()) {
+    for (const r of batch) {
+      chunk.push(r.data);
+      if (chunk.length === CHUNK) (yield chunk, (chunk = []));
+    }
+  }
+  if (chunk.length) yield chunk;
+}
+
+/**
+ * What a stream's taps captured. An output byte-identical to a recently sent input is that
+ * input's (the earliest such not yet taken); inputs older than `STREAM_WINDOW` frames are
+ * forgotten, so memory does not grow with the stream (only `seen`, one entry per frame, does).
+ */
+export class StreamCapture {
+  private readonly pending = new Map<string, number[]>();
+  private readonly sent: { key: string; index: number }[] = [];
+  private forgotten = 0;
+  readonly seen: (string | undefined)[] = [];
+  unmatched = 0;
+  private readonly totals = new Map<string, number>();
+  private lost = 0;
+
+  constructor(private readonly taps: Tap[]) {
+    for (const t of taps) this.start(t);
+  }
+
+  /** Adds a tap while streaming (a TC protocol handler for a new EtherType). */
+  add(tap: Tap): void {
+    this.taps.push(tap);
+    this.start(tap);
+  }
+
+  private start(t: Tap): void {
+    t.socket.drain();
+    t.socket.statistics();
+    if (!t.ignore && !this.totals.has(t.where)) this.totals.set(t.where, 0);
+  }
+
+  register(f: Uint8Array): void {
+    const key = Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('latin1');
+    const index = this.seen.length;
+    this.seen.push(undefined);
+    const list = this.pending.get(key);
+    if (list) list.push(index);
+    else this.pending.set(key, [index]);
+    this.sent.push({ key, index });
+  }
+
+  /** Reads every tap. */
+  take(): void {
+    for (const t of this.taps) {
+      const got = t.socket.receiveBatch();
+      if (got.length === 0 || t.ignore) continue;
+      this.totals.set(t.where, this.totals.get(t.where)! + got.length);
+      for (const f of got) {
+        const i = this.pending.get(f.toString('latin1'))?.shift();
+        if (i === undefined) this.unmatched++;
+        else this.seen[i] = t.where;
+      }
+    }
+  }
+
+  forget(): void {
+    while (this.sent.length - this.forgotten > STREAM_WINDOW) {
+      const { key, index } = this.sent[this.forgotten++]!;
+      const list = this.pending.get(key);
+      if (list?.[0] === index) list.shift(); // otherwise it was matched already
+      if (list?.length === 0) this.pending.delete(key);
+    }
+    if (this.forgotten > 4 * STREAM_WINDOW) (this.sent.splice(0, this.forgotten), (this.forgotten = 0));
+  }
+
+  /** Frames captured where `match` says, over all taps. */
+  total(match: (where: string) => boolean): number {
+    let n = 0;
+    for (const [k, v] of this.totals) if (match(k)) n += v;
+    return n;
+  }
+
+  /**
+   * Throws CAPTURE_LOSS once a tap's queue overflowed: a frame the capture lost never arrives,
+   * so this ends a wait at once as what it is, rather than as a time-out.
+   */
+  checkLoss(): void {
+    for (const t of this.taps) this.lost += t.socket.statistics().dropped;
+    if (this.lost) throw new XdpspecError('CAPTURE_LOSS', `the capture lost ${this.lost} frame(s) (the kernel dropped them from a full socket queue); nothing was counted as a drop`);
+  }
+
+  /** Sends every chunk with `send`, capturing as it goes; returns how many frames went. */
+  async pump(chunks: AsyncIterable<readonly Uint8Array[]>, send: (chunk: readonly Uint8Array[]) => void, before?: (f: Uint8Array) => void): Promise<number> {
+    let n = 0;
+    for await (const chunk of chunks) {
+      for (const f of chunk) (before?.(f), this.register(f));
+      send(chunk);
+      this.take();
+      this.forget();
+      // Sends do not wait on the event loop: let signals, timers and others' I/O run now and then.
+      if (++n % 16 === 0) await yieldToLoop();
+    }
+    return this.seen.length;
+  }
+}
