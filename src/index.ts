@@ -1,5 +1,5 @@
 // The public API of xdpspec: re-exports only.
-export * from './errors.js';
+export * from './sys/errors.js';
 export * from './pcap/index.js';
 export * from './packet/index.js';
 export * from './bpf/index.js';

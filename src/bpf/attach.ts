@@ -1,10 +1,11 @@
+import { libc } from '../sys/libc.js';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
-import { BpfError, XdpspecError } from '../errors.js';
+import { BpfError, XdpspecError } from '../sys/errors.js';
 import { errno, ffi, koffi, TcHook, TcOpts } from './ffi.js';
 import { PROG_TYPE } from './kinds.js';
-import { errnoName } from './map.js';
-import { inNetns } from './netns.js';
+import { errnoName } from '../sys/errno.js';
+import { inNetns } from '../sys/netns.js';
 import type { Program } from './program.js';
 
 /** How an XDP program runs: in the driver (`native`), on the generic skb path, or the kernel's pick. */
@@ -115,7 +116,7 @@ function attachment(description: string, program: Program, target: AttachTarget,
 }
 
 function ifindexOf(t: AttachTarget): number {
-  const i = ffi().if_nametoindex(t.interface);
+  const i = libc().if_nametoindex(t.interface);
   if (i === 0) throw new XdpspecError('NO_INTERFACE', `no interface ${t.interface}${t.netns ? ` in namespace ${t.netns}` : ''}`);
   return i;
 }
@@ -149,7 +150,7 @@ export function attachXdp(program: Program, target: AttachTarget, mode: XdpMode 
     return { ifindex: i, link: -1 };
   });
   const what = `xdp ${program.name} on ${where(target)} (${mode})`;
-  if (made.link >= 0) return attachment(what, program, target, 'link', () => ffi().close(made.link));
+  if (made.link >= 0) return attachment(what, program, target, 'link', () => libc().close(made.link));
   return attachment(what, program, target, 'netlink', () => ffi().bpf_xdp_detach(made.ifindex, flags, null));
 }
 
@@ -171,7 +172,7 @@ export function attachTc(program: Program, target: AttachTarget, direction: TcDi
       const i = ifindexOf(target);
       return linkCreate(program.fd, i, BPF_TCX[direction], 0);
     });
-    if (made >= 0) return attachment(what, program, target, 'link', () => f.close(made));
+    if (made >= 0) return attachment(what, program, target, 'link', () => libc().close(made));
     if (via === 'link' || !NO_LINK.has(-made)) throw new BpfError(`attach tc ${program.name} to ${where(target)} ${direction}`, -made, errnoName(-made));
   }
   const state = inNetns(target.netns, () => {

@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { XdpspecError } from '../errors.js';
+import { XdpspecError } from '../sys/errors.js';
 import { Btf, Kind, type Member } from './btf.js';
 
 /** Map value or key that does not fit its type; the message shows the expected layout. */

@@ -1,9 +1,10 @@
 import { closeSync } from 'node:fs';
-import { BpfError, XdpspecError } from '../errors.js';
+import { BpfError, XdpspecError } from '../sys/errors.js';
 import { errno, ffi } from './ffi.js';
 import { MAP_TYPES, OUTER_MAPS } from './kinds.js';
-import { BpfMap, errnoName } from './map.js';
-import { requirePrivileges } from './privileges.js';
+import { BpfMap } from './map.js';
+import { errnoName } from '../sys/errno.js';
+import { requirePrivileges } from '../sys/privileges.js';
 
 /** What `createMap` makes. */
 export interface MapSpec {

@@ -1,3 +1,4 @@
+import { libc } from '../sys/libc.js';
 import { ffi, koffi, processWide } from './ffi.js';
 
 // libbpf reports what went wrong (including the verifier log) through its print callback,
@@ -15,7 +16,7 @@ function install(): void {
   const buf = (state.buf = Buffer.alloc(BUF_SIZE));
   const f = ffi();
   const cb = koffi.register((_level: number, fmt: string, args: unknown) => {
-    const n = f.vsnprintf(buf, BUF_SIZE, fmt, args);
+    const n = libc().vsnprintf(buf, BUF_SIZE, fmt, args);
     collected.push(buf.toString('utf8', 0, Math.max(0, Math.min(n, BUF_SIZE - 1))));
     return 0;
   }, koffi.pointer(f.PrintFn));

@@ -1,16 +1,13 @@
+import { libc } from '../sys/libc.js';
 import { constants } from 'node:os';
-import { BpfError, XdpspecError } from '../errors.js';
+import { BpfError, XdpspecError } from '../sys/errors.js';
 import type { Btf } from './btf.js';
 import { Codec, ValueShapeError } from './codec.js';
 import { errno, ffi } from './ffi.js';
 import { DEVICE_MAPS, FIXED_MAPS, MAP_TYPES, OUTER_MAPS, PERCPU_MAPS } from './kinds.js';
 import { recordDeviceWrite } from './device-writes.js';
-import { currentNetns } from './netns.js';
-
-export function errnoName(e: number): string {
-  const name = Object.entries(constants.errno).find(([, v]) => v === e)?.[0];
-  return name ? `${name} (${e})` : `errno ${e}`;
-}
+import { currentNetns } from '../sys/netns.js';
+import { errnoName } from '../sys/errno.js';
 
 /** How `set` treats an existing key: `any` (default), only `new` keys, or only `existing` ones. */
 export type UpdateMode = 'any' | 'new' | 'existing';
@@ -358,6 +355,6 @@ function mapNameById(id: number): string | undefined {
     const name = info.subarray(24, 40); // struct bpf_map_info: type, id, key_size, value_size, max_entries, map_flags, name[16]
     return name.toString('utf8', 0, name.indexOf(0) < 0 ? 16 : name.indexOf(0));
   } finally {
-    f.close(fd);
+    libc().close(fd);
   }
 }

@@ -2,14 +2,15 @@ import { closeSync, openSync, readSync, rmSync } from 'node:fs';
 import { privatePinRoot } from '../sys/bpffs.js';
 import { regularFile } from '../sys/files.js';
 import { constants } from 'node:os';
-import { BpfError, NotFoundError, VerifierError, XdpspecError } from '../errors.js';
+import { BpfError, NotFoundError, VerifierError, XdpspecError } from '../sys/errors.js';
 import { Btf } from './btf.js';
 import { Codec } from './codec.js';
 import { errno, ffi, readNative, type Ptr } from './ffi.js';
 import { DEVICE_MAPS, MAP_TYPES, PROG_TYPES, STATE_MAPS } from './kinds.js';
 import { verifierLog, withLibbpfLog } from './libbpf-log.js';
-import { BpfMap, errnoName, type MapInfo } from './map.js';
-import { requirePrivileges } from './privileges.js';
+import { BpfMap, type MapInfo } from './map.js';
+import { errnoName } from '../sys/errno.js';
+import { requirePrivileges } from '../sys/privileges.js';
 import { Program } from './program.js';
 
 /** Static facts about a program, known before load. */

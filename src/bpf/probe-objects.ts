@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { XdpspecError } from '../errors.js';
+import { XdpspecError } from '../sys/errors.js';
 
 // The probes' sources sit beside the package's dist/ both in this repository and where the
 // package is installed (package.json "files"); `npm pack` builds them, so an installed package

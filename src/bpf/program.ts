@@ -1,8 +1,8 @@
 import type { LoadedObject, ProgramInfo } from './object.js';
 import { returnCodeName } from './kinds.js';
 import { errno, ffi, type Ptr } from './ffi.js';
-import { BpfError, XdpspecError } from '../errors.js';
-import { errnoName } from './map.js';
+import { BpfError, XdpspecError } from '../sys/errors.js';
+import { errnoName } from '../sys/errno.js';
 import { TestRunner, type RawRun, type TestRunOptions } from './testrun.js';
 
 /** One run of a program on one frame: the return code by name, and the output bytes. */

@@ -1,7 +1,7 @@
-import { XdpspecError } from '../errors.js';
+import { XdpspecError } from '../sys/errors.js';
 import { DEVICE_MAPS, MAP_TYPES, PROG_TYPE } from './kinds.js';
-import { errnoName } from './map.js';
-import { inNetns, inPrivateNetns, interfaceName } from './netns.js';
+import { errnoName } from '../sys/errno.js';
+import { inNetns, inPrivateNetns, interfaceName } from '../sys/netns.js';
 import { deviceWrite } from './device-writes.js';
 import type { BpfMap } from './map.js';
 import { loadObject, type LoadedObject } from './object.js';

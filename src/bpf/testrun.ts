@@ -1,8 +1,8 @@
 import { constants } from 'node:os';
-import { BpfError, XdpspecError } from '../errors.js';
+import { BpfError, XdpspecError } from '../sys/errors.js';
 import { allocNative, errno, ffi, koffi, TestRunOpts, type NativeBlock } from './ffi.js';
 import { PROG_TYPE } from './kinds.js';
-import { errnoName } from './map.js';
+import { errnoName } from '../sys/errno.js';
 
 /** What the kernel gives back for one run. `output` is a copy. */
 export interface RawRun {

@@ -1,6 +1,6 @@
-import { BpfError } from '../errors.js';
+import { BpfError } from '../sys/errors.js';
 import { errno, ffi, type Ptr } from './ffi.js';
-import { errnoName } from './map.js';
+import { errnoName } from '../sys/errno.js';
 import type { Program } from './program.js';
 
 /**

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { regularFile } from '../sys/files.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../sys/errors.js';
 import type { LoadedObject } from '../bpf/index.js';
 import { LiveBench, compareObjects, encodeGolden, formatChange, formatStats, formatSummary, type Comparison } from '../harness/index.js';
 import { writeCapture } from '../pcap/index.js';

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../sys/errors.js';
 import { dissect, layerToJson, parseFrame, summarize } from '../packet/index.js';
 import { CaptureReader } from '../pcap/index.js';
 import { Output } from './output.js';

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSyn
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { UsageError, XdpspecError } from '../errors.js';
+import { UsageError, XdpspecError } from '../sys/errors.js';
 import { frame } from '../packet/index.js';
 import { encodeCapture } from '../pcap/index.js';
 

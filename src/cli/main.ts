@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { UsageError, XdpspecError } from '../errors.js';
+import { UsageError, XdpspecError } from '../sys/errors.js';
 import { runDiff } from './diff.js';
 import { runDissect } from './dissect.js';
 import { runInit } from './init.js';

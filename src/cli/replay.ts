@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import { UsageError, XdpspecError } from '../errors.js';
+import { UsageError, XdpspecError } from '../sys/errors.js';
 import { loadObject, type LoadedObject } from '../bpf/index.js';
 import { PROG_TYPE } from '../bpf/kinds.js';
 import { LiveBench, formatCounts, writeArtifact } from '../harness/index.js';

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { UsageError, XdpspecError } from '../errors.js';
+import { UsageError, XdpspecError } from '../sys/errors.js';
 import { sweepAndSay } from '../net/index.js';
 
 export const RUN_USAGE = `usage: xdpspec run [SPEC...] [--shard I/N] [--junit FILE] [--update-golden]

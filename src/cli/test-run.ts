@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../sys/errors.js';
 import { loadObject, type ProgramTypeName } from '../bpf/index.js';
 import { formatCounts, runUnit } from '../harness/index.js';
 import { frameJson, frameLine } from './report.js';

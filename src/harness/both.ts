@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { XdpspecError } from '../errors.js';
+import { XdpspecError } from '../sys/errors.js';
 import type { BpfMap, LoadedObject, Program, TcDirection } from '../bpf/index.js';
 import { PROG_TYPE } from '../bpf/kinds.js';
 import { summarize } from '../packet/index.js';

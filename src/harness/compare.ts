@@ -1,4 +1,4 @@
-import { XdpspecError } from '../errors.js';
+import { XdpspecError } from '../sys/errors.js';
 import { loadObject, type LoadedObject, type ProgramStats, type ProgramTypeName } from '../bpf/index.js';
 import { diffFrames, formatChanges, summarize, type FieldChange, type Frame } from '../packet/index.js';
 import { collectFrames, type FrameSource } from './frames.js';

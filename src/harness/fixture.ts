@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { XdpspecError } from '../errors.js';
+import { XdpspecError } from '../sys/errors.js';
 import { loadObject, type LoadedObject, type Program, type ProgramTypeName } from '../bpf/index.js';
 import type { PortSpec } from '../net/index.js';
 import type { Built } from '../packet/index.js';

@@ -1,4 +1,4 @@
-import { XdpspecError } from '../errors.js';
+import { XdpspecError } from '../sys/errors.js';
 import type { Built } from '../packet/index.js';
 import { readFileSync } from 'node:fs';
 import { regularFile } from '../sys/files.js';

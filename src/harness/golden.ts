@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { XdpspecError } from '../errors.js';
+import { XdpspecError } from '../sys/errors.js';
 import { envFlag } from './env-flag.js';
 import { diffFrames, formatChanges, parseFrame, summarize, type Frame } from '../packet/index.js';
 import { encodeCapture, parseCapture } from '../pcap/index.js';

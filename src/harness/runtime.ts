@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { XdpspecError } from '../errors.js';
+import { XdpspecError } from '../sys/errors.js';
 import { envFlag } from './env-flag.js';
 import { loadObject, type Program } from '../bpf/index.js';
 import { probeObject } from '../bpf/probe-objects.js';

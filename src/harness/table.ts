@@ -1,4 +1,4 @@
-import { XdpspecError } from '../errors.js';
+import { XdpspecError } from '../sys/errors.js';
 import type { Program, TestRunOptions } from '../bpf/index.js';
 import { diffFrames, parseFrame, summarize, type Built, type FieldChange } from '../packet/index.js';
 import { frameBytes } from './frames.js';

@@ -1,6 +1,6 @@
 import { inNetns, RedirectProbe, type Program, type TestRunOptions } from '../bpf/index.js';
 import { diffFrames, parseFrame, type Frame } from '../packet/index.js';
-import { XdpspecError } from '../errors.js';
+import { XdpspecError } from '../sys/errors.js';
 import { collectFrames, frameBytes, type FrameSource, type Step } from './frames.js';
 import { countVerdicts, verdictOf, type FrameResult, type RedirectTarget, type VerdictCounts } from './verdict.js';
 

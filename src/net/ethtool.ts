@@ -1,7 +1,8 @@
-import { XdpspecError } from '../errors.js';
-import { allocNative, errno, ffi } from '../bpf/ffi.js';
-import { errnoName } from '../bpf/map.js';
-import { inNetns } from '../bpf/netns.js';
+import { XdpspecError } from '../sys/errors.js';
+import { libc } from '../sys/libc.js';
+import { allocNative, errno } from '../sys/native.js';
+import { errnoName } from '../sys/errno.js';
+import { inNetns } from '../sys/netns.js';
 
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
@@ -72,7 +73,7 @@ export class DriverStats {
     const n = this.names.length;
     if (!this.buf) {
       this.buf = allocNative(8 + 8 * n);
-      this.fd = inNetns(this.netns, () => ffi().socket(AF_INET, SOCK_DGRAM, 0));
+      this.fd = inNetns(this.netns, () => libc().socket(AF_INET, SOCK_DGRAM, 0));
       if (this.fd < 0) throw new XdpspecError('ETHTOOL', `socket: ${errnoName(errno())}`);
       this.req.write(this.ifname, 0, 15, 'latin1');
       this.req.writeBigUInt64LE(this.buf.address, 16);
@@ -80,14 +81,14 @@ export class DriverStats {
     const v = this.buf.view;
     v.writeUInt32LE(ETHTOOL_GSTATS, 0);
     v.writeUInt32LE(n, 4);
-    if (ffi().ioctl(this.fd, SIOCETHTOOL, this.req) !== 0) throw new XdpspecError('ETHTOOL', `read statistics of ${this.ifname}${this.netns ? ` in ${this.netns}` : ''}: ${errnoName(errno())}`);
+    if (libc().ioctl(this.fd, SIOCETHTOOL, this.req) !== 0) throw new XdpspecError('ETHTOOL', `read statistics of ${this.ifname}${this.netns ? ` in ${this.netns}` : ''}: ${errnoName(errno())}`);
     const out: Record<string, number> = {};
     for (let i = 0; i < n; i++) out[this.names[i]!] = Number(v.readBigUInt64LE(8 + 8 * i));
     return out;
   }
 
   close(): void {
-    if (this.fd >= 0) ffi().close(this.fd);
+    if (this.fd >= 0) libc().close(this.fd);
     this.fd = -1;
     this.buf?.free();
     this.buf = undefined;
@@ -95,7 +96,7 @@ export class DriverStats {
 }
 
 function withSocket<T>(netns: string | undefined, ifname: string, fn: (ioctl: (data: bigint, what: string) => void) => T): T {
-  const f = ffi();
+  const f = libc();
   const fd = f.socket(AF_INET, SOCK_DGRAM, 0);
   if (fd < 0) throw new XdpspecError('ETHTOOL', `socket: ${errnoName(errno())}`);
   try {

@@ -1,7 +1,8 @@
-import { XdpspecError } from '../errors.js';
-import { errno, ffi } from '../bpf/ffi.js';
-import { inNetns } from '../bpf/netns.js';
-import { errnoName } from '../bpf/map.js';
+import { XdpspecError } from '../sys/errors.js';
+import { libc } from '../sys/libc.js';
+import { errno } from '../sys/native.js';
+import { inNetns } from '../sys/netns.js';
+import { errnoName } from '../sys/errno.js';
 
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
@@ -16,7 +17,7 @@ const IFREQ_SIZE = 40; // struct ifreq: 16-byte name, then a 24-byte union (flag
  */
 export function linksUp(netns: string, names: readonly string[]): void {
   inNetns(netns, () => {
-    const f = ffi();
+    const f = libc();
     const fd = f.socket(AF_INET, SOCK_DGRAM, 0);
     if (fd < 0) throw new XdpspecError('LINK', `bring links up in ${netns}: socket: ${errnoName(errno())}`);
     try {

@@ -1,8 +1,9 @@
 import { constants } from 'node:os';
-import { XdpspecError } from '../errors.js';
-import { allocNative, errno, ffi, type NativeBlock } from '../bpf/ffi.js';
-import { errnoName } from '../bpf/map.js';
-import { inNetns } from '../bpf/netns.js';
+import { XdpspecError } from '../sys/errors.js';
+import { libc } from '../sys/libc.js';
+import { allocNative, errno, type NativeBlock } from '../sys/native.js';
+import { errnoName } from '../sys/errno.js';
+import { inNetns } from '../sys/netns.js';
 
 const AF_PACKET = 17;
 const SOCK_RAW = 3;
@@ -89,7 +90,7 @@ export class PacketSocket {
     // left it (and after the kernel handled any VLAN tag: see LiveBench's TC replay).
     const protocol = o.protocol ?? ETH_P_ALL;
     return inNetns(netns, () => {
-      const f = ffi();
+      const f = libc();
       const where = `${ifname}${netns ? ` in ${netns}` : ''}`;
       const ifindex = f.if_nametoindex(ifname);
       if (ifindex === 0) throw new XdpspecError('PACKET_SOCKET', `no interface ${where}`);
@@ -132,7 +133,7 @@ export class PacketSocket {
    */
   send(frame: Uint8Array): void {
     this.check();
-    const n = ffi().send(this.fd, frame, frame.length, 0);
+    const n = libc().send(this.fd, frame, frame.length, 0);
     if (Number(n) !== frame.length) {
       const e = errno();
       if (e === constants.errno.ENOBUFS && this.dropsOk) return;
@@ -148,7 +149,7 @@ export class PacketSocket {
   receive(): Buffer[] {
     this.check();
     const out: Buffer[] = [];
-    const f = ffi();
+    const f = libc();
     const b = this.recvBlock();
     const v = b.view;
     for (;;) {
@@ -213,7 +214,7 @@ export class PacketSocket {
       }
       let sent = 0;
       while (sent < n) {
-        const r = ffi().sendmmsg(this.fd, b.address + BigInt(sent * MMSG), n - sent, 0);
+        const r = libc().sendmmsg(this.fd, b.address + BigInt(sent * MMSG), n - sent, 0);
         if (r < 0) {
           const e = errno();
           if (e === constants.errno.EINTR) continue;
@@ -261,7 +262,7 @@ export class PacketSocket {
         v.writeUInt32LE(CONTROL_LEN, i * MMSG + 40);
         v.writeUInt32LE(0, i * MMSG + 48);
       }
-      const r = ffi().recvmmsg(this.fd, b.address, BATCH, MSG_DONTWAIT, null);
+      const r = libc().recvmmsg(this.fd, b.address, BATCH, MSG_DONTWAIT, null);
       if (r < 0) {
         const e = errno();
         if (e === constants.errno.EAGAIN || e === constants.errno.EWOULDBLOCK) return out;
@@ -308,7 +309,7 @@ export class PacketSocket {
     this.check();
     const st = Buffer.alloc(8);
     const len = [8];
-    if (ffi().getsockopt(this.fd, SOL_PACKET, PACKET_STATISTICS, st, len) !== 0) throw new XdpspecError('CAPTURE', `read capture statistics of ${this.ifname}: ${errnoName(errno())}`);
+    if (libc().getsockopt(this.fd, SOL_PACKET, PACKET_STATISTICS, st, len) !== 0) throw new XdpspecError('CAPTURE', `read capture statistics of ${this.ifname}: ${errnoName(errno())}`);
     // tpacket_stats: tp_packets counts every frame, dropped ones included
     const packets = st.readUInt32LE(0);
     const drops = st.readUInt32LE(4);
@@ -323,20 +324,20 @@ export class PacketSocket {
     this.check();
     const v = Buffer.alloc(8);
     const len = [8];
-    if (ffi().getsockopt(this.fd, SOL_SOCKET, SO_COOKIE, v, len) !== 0) throw new XdpspecError('PACKET_SOCKET', `read the socket cookie on ${this.ifname}: ${errnoName(errno())}`);
+    if (libc().getsockopt(this.fd, SOL_SOCKET, SO_COOKIE, v, len) !== 0) throw new XdpspecError('PACKET_SOCKET', `read the socket cookie on ${this.ifname}: ${errnoName(errno())}`);
     return v.readBigUInt64LE(0);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    ffi().close(this.fd);
+    libc().close(this.fd);
     for (const b of [this.native, this.batchOut, this.batchIn]) b?.free();
     this.native = this.batchOut = this.batchIn = undefined;
   }
 
   private setInt(level: number, name: number, value: number, what: string): void {
-    if (ffi().setsockopt(this.fd, level, name, int32(value), 4) !== 0) throw new XdpspecError('PACKET_SOCKET', `${what} on ${this.ifname}: ${errnoName(errno())}`);
+    if (libc().setsockopt(this.fd, level, name, int32(value), 4) !== 0) throw new XdpspecError('PACKET_SOCKET', `${what} on ${this.ifname}: ${errnoName(errno())}`);
   }
 
   private check(): void {

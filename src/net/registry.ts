@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync, unlinkSync } from 'node:fs';
-import { ffi } from '../bpf/ffi.js';
+import { libc } from '../sys/libc.js';
 import { ownerAlive } from '../sys/owner.js';
 import { processWide } from '../sys/process-wide.js';
 import { atRelease } from '../sys/release.js';
@@ -37,7 +37,7 @@ export function deleteNamespaces(names: readonly string[]): void {
   for (const n of names) {
     const path = `/run/netns/${n}`;
     try {
-      ffi().umount2(path, MNT_DETACH);
+      libc().umount2(path, MNT_DETACH);
       unlinkSync(path);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') rest.push(n);

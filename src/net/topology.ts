@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
-import { PrivilegeError, XdpspecError } from '../errors.js';
-import { effectiveCapabilities } from '../bpf/privileges.js';
-import { ffi } from '../bpf/ffi.js';
-import { inNetns } from '../bpf/netns.js';
+import { PrivilegeError, XdpspecError } from '../sys/errors.js';
+import { effectiveCapabilities } from '../sys/privileges.js';
+import { libc } from '../sys/libc.js';
+import { inNetns } from '../sys/netns.js';
 import { linksUp } from './link.js';
 import { namespaceName } from './names.js';
 import { register, release, sweepOnce } from './registry.js';
@@ -286,7 +286,7 @@ export class Topology {
         out.push(...routesOf(e).map((r) => `route add ${r} dev ${e.link}`));
       }
       await Promise.all(all.map((ns) => ipBatch(ns, lines.get(ns)!)));
-      const ifindex = (ns: string, name: string) => inNetns(ns, () => ffi().if_nametoindex(name));
+      const ifindex = (ns: string, name: string) => inNetns(ns, () => libc().if_nametoindex(name));
       const created = new Map(
         ports.map(({ spec: p, dutMac, testerMac, ns }) => [p.name, { name: p.name, dutIfindex: ifindex(dut, p.name), testerIfindex: ifindex(ns, p.name), dutMac, testerMac, testerNetns: ns }]),
       );

@@ -1,5 +1,5 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { XdpspecError } from '../errors.js';
+import { XdpspecError } from '../sys/errors.js';
 
 /**
  * Polls `done` (a check of counters) until it is true, yielding to the event loop between

@@ -1,4 +1,4 @@
-import { FrameBuildError } from '../errors.js';
+import { FrameBuildError } from '../sys/errors.js';
 import * as arp from './arp.js';
 import { toBytes } from './bytes.js';
 import type { EmitContext } from './codec.js';

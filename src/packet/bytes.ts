@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { FrameBuildError } from '../errors.js';
+import { FrameBuildError } from '../sys/errors.js';
 
 const HEX: string[] = [];
 for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, '0'));

@@ -1,4 +1,4 @@
-import { FrameBuildError } from '../errors.js';
+import { FrameBuildError } from '../sys/errors.js';
 import { toBytes, uint } from './bytes.js';
 import type { EmitContext, Spec } from './codec.js';
 import { typeFor } from './ethernet.js';

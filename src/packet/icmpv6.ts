@@ -1,7 +1,7 @@
 import { ipv6ToString, macToString, parseIpv6, parseMac, toBytes, uint } from './bytes.js';
 import { upperLayerChecksum } from './checksum.js';
 import type { EmitContext, Spec } from './codec.js';
-import { FrameBuildError } from '../errors.js';
+import { FrameBuildError } from '../sys/errors.js';
 import { IPPROTO } from './ipproto.js';
 
 export const MIN_HEADER_LEN = 4;

@@ -1,4 +1,4 @@
-import { FrameBuildError } from '../errors.js';
+import { FrameBuildError } from '../sys/errors.js';
 import { ipv4ToString, parseIpv4, toBytes, uint } from './bytes.js';
 import { checksum } from './checksum.js';
 import type { EmitContext, Spec } from './codec.js';

@@ -1,4 +1,4 @@
-import { FrameBuildError } from '../errors.js';
+import { FrameBuildError } from '../sys/errors.js';
 import { describe, toBytes, uint } from './bytes.js';
 import { upperLayerChecksum } from './checksum.js';
 import type { EmitContext, Spec } from './codec.js';

@@ -1,4 +1,4 @@
-import { PcapFormatError, PcapLinkTypeError } from '../errors.js';
+import { PcapFormatError, PcapLinkTypeError } from '../sys/errors.js';
 import type { RecordDecoder } from './decoder.js';
 import {
   LINKTYPE_ETHERNET,

@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { PcapFormatError, XdpspecError } from '../errors.js';
+import { PcapFormatError, XdpspecError } from '../sys/errors.js';
 import { regularFile } from '../sys/files.js';
 import { ClassicDecoder, isClassicMagic } from './classic.js';
 import type { RecordDecoder } from './decoder.js';

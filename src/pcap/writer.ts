@@ -1,6 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { existsSync, lstatSync } from 'node:fs';
-import { XdpspecError } from '../errors.js';
+import { XdpspecError } from '../sys/errors.js';
 import { RECORD_HEADER_LEN, encodeClassicHeader, encodeClassicRecord } from './classic.js';
 import { EPB_FIXED_LEN, EPB_TYPE } from './pcapng/epb.js';
 import { IDB_TYPE, OPT_IF_DESCRIPTION, OPT_IF_NAME, OPT_IF_TSRESOL } from './pcapng/idb.js';

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
-import { XdpspecError } from '../errors.js';
+import { XdpspecError } from './errors.js';
 import { ownerAlive } from './owner.js';
 import { processWide } from './process-wide.js';
 import { atRelease } from './release.js';

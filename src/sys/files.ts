@@ -1,5 +1,5 @@
 import { statSync, type Stats } from 'node:fs';
-import { XdpspecError } from '../errors.js';
+import { XdpspecError } from './errors.js';
 
 const KINDS: [(s: Stats) => boolean, string][] = [
   [(s) => s.isDirectory(), 'a directory'],

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { XdpspecError } from '../../errors.js';
+import { XdpspecError } from '../../sys/errors.js';
 import { attachTc, attachXdp, inNetns, loadObject, type Attachment, type BpfMap, type LoadedObject, type Program, type TcDirection, type XdpMode } from '../../bpf/index.js';
 import { PROG_TYPE } from '../../bpf/kinds.js';
 import { probeObject } from '../../bpf/probe-objects.js';

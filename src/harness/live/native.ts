@@ -1,7 +1,7 @@
 // XDP in native (driver) mode: veth's XDP counters say what became of each frame, and the
 // watch probe tells aborts from drops and finds failed redirects.
-import { XdpspecError } from '../../errors.js';
-import { errnoName } from '../../bpf/map.js';
+import { XdpspecError } from '../../sys/errors.js';
+import { errnoName } from '../../sys/errno.js';
 import { until } from '../../net/index.js';
 import { parseFrame } from '../../packet/index.js';
 import type { RedirectTarget, Verdict, VerdictCounts } from '../verdict.js';

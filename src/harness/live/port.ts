@@ -1,6 +1,6 @@
 // What every way of watching a port shares: the port's sockets and counters, the interface a
 // strategy implements, and the small pieces of classifying a frame they all use.
-import { XdpspecError } from '../../errors.js';
+import { XdpspecError } from '../../sys/errors.js';
 import type { Attachment, Program } from '../../bpf/index.js';
 import type { DriverStats, PacketSocket, Topology } from '../../net/index.js';
 import { diffFrames, parseFrame, summarize, type Frame } from '../../packet/index.js';

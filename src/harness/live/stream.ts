@@ -1,7 +1,7 @@
 // The parts of a streaming replay every mode shares: sending in batches while capturing, and
 // attributing each captured frame to the input it is a byte-for-byte copy of.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { XdpspecError } from '../../errors.js';
+import { XdpspecError } from '../../sys/errors.js';
 import type { PacketSocket } from '../../net/index.js';
 import { CaptureReader } from '../../pcap/index.js';
 

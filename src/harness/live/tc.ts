@@ -1,7 +1,7 @@
 // TC programs on a DUT end, ingress or egress. No counter says what TC returned, so a frame's
 // fate is read from its consequences (one frame at a time), or, when streaming, from the return
 // probe on the program itself.
-import { XdpspecError } from '../../errors.js';
+import { XdpspecError } from '../../sys/errors.js';
 import { PacketSocket, until } from '../../net/index.js';
 import { parseFrame, type Frame } from '../../packet/index.js';
 import type { RedirectTarget, Verdict, VerdictCounts } from '../verdict.js';

@@ -1,4 +1,4 @@
-import { PcapFormatError, PcapLinkTypeError } from '../../errors.js';
+import { PcapFormatError, PcapLinkTypeError } from '../../sys/errors.js';
 import type { RecordDecoder } from '../decoder.js';
 import { LINKTYPE_ETHERNET, MAX_CAPTURED_LENGTH, linkTypeName, type PcapRecord } from '../types.js';
 import { EPB_FIXED_LEN, EPB_TYPE, OPB_FIXED_LEN, OPB_TYPE } from './epb.js';

@@ -1,7 +1,8 @@
 import { closeSync, openSync } from 'node:fs';
-import { BpfError } from '../errors.js';
-import { errno, ffi } from './ffi.js';
-import { errnoName } from './map.js';
+import { BpfError } from './errors.js';
+import { errnoName } from './errno.js';
+import { libc } from './libc.js';
+import { errno } from './native.js';
 
 const CLONE_NEWNET = 0x40000000;
 
@@ -20,7 +21,7 @@ export function currentNetns(): string | undefined {
  * silently misdirect everything after, so failing to return ends the process.
  */
 function away<T>(enter: () => void, fn: () => T): T {
-  const f = ffi();
+  const f = libc();
   const home = openSync('/proc/thread-self/ns/net', 'r');
   try {
     enter();
@@ -44,7 +45,7 @@ function away<T>(enter: () => void, fn: () => T): T {
  */
 export function inPrivateNetns<T>(fn: () => T): T {
   return away(() => {
-    if (ffi().unshare(CLONE_NEWNET) !== 0) {
+    if (libc().unshare(CLONE_NEWNET) !== 0) {
       const e = errno();
       throw new BpfError('create a private network namespace', e, `${errnoName(e)} (needs CAP_SYS_ADMIN: run as root)`);
     }
@@ -63,7 +64,7 @@ function within<T>(name: string, fn: () => T): T {
 /** The name of the interface with this index in the current namespace, or undefined. */
 export function interfaceName(ifindex: number): string | undefined {
   const buf = Buffer.alloc(16);
-  if (ffi().if_indextoname(ifindex, buf) === 0n) return undefined;
+  if (libc().if_indextoname(ifindex, buf) === 0n) return undefined;
   return buf.toString('utf8', 0, buf.indexOf(0));
 }
 
@@ -82,7 +83,7 @@ export function inNetns<T>(name: string | undefined, fn: () => T): T {
   }
   try {
     return away(() => {
-      if (ffi().setns(target, CLONE_NEWNET) !== 0) {
+      if (libc().setns(target, CLONE_NEWNET) !== 0) {
         const e = errno();
         throw new BpfError(`enter network namespace ${name}`, e, errnoName(e));
       }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { PrivilegeError } from '../errors.js';
+import { PrivilegeError } from './errors.js';
 
 const CAPS: Record<string, number> = { CAP_NET_ADMIN: 12, CAP_SYS_ADMIN: 21, CAP_PERFMON: 38, CAP_BPF: 39 };
 
