@@ -1,11 +1,18 @@
 // The demo's reporter: Mocha's spec output, then a summary a newcomer can read: each program
 // under test with its cases, and every verdict the engines reported along the way.
 const Mocha = require('mocha');
+// The built package (Node 20.19+ loads an ES module from require); its listener registry is
+// process-wide, so it hears the runs of the specs' own copy of xdpspec too.
+const { onVerdictCounts } = require('../dist/index.js');
 
 class DemoReporter extends Mocha.reporters.Spec {
   constructor(runner, options) {
     super(runner, options);
     const programs = new Map();
+    const tally = {};
+    const stop = onVerdictCounts((c) => {
+      for (const [v, n] of Object.entries(c)) tally[v] = (tally[v] ?? 0) + n;
+    });
     const row = (t) => {
       const name = t.titlePath()[0].split(' (')[0]; // 'xdp_ipv6_filter (unit)' is xdp_ipv6_filter
       if (!programs.has(name)) programs.set(name, { passed: 0, failed: 0, skipped: 0 });
@@ -25,7 +32,7 @@ class DemoReporter extends Mocha.reporters.Spec {
         cases += n;
         out.push(`  ${name.padEnd(width)}  ${String(n).padStart(5)}  ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.skipped).padStart(7)}`);
       }
-      const tally = globalThis.xdpspecTally ?? {};
+      stop();
       const seen = Object.entries(tally).filter(([, n]) => n > 0).map(([v, n]) => `${n} ${v}`);
       out.push('', `  ${programs.size} programs, ${cases} cases.`);
       out.push(`  Frames classified by the unit and live engines along the way: ${seen.length ? seen.join(', ') : 'none'}.`);

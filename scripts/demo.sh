@@ -35,5 +35,5 @@ echo "(exit status $rc: 1 means some frames changed fate)"
 echo
 
 echo "== the programs' specs (specs/programs/*.spec.ts)"
-XDPSPEC_TALLY=1 node_modules/.bin/mocha --no-config --node-option import=tsx/esm --require specs/support/hooks.ts \
+node_modules/.bin/mocha --no-config --node-option import=tsx/esm --require specs/support/hooks.ts \
   --timeout 30000 --reporter ./scripts/demo-reporter.cjs 'specs/programs/*.spec.ts'

@@ -1,10 +1,10 @@
 import { libc } from '../sys/libc.js';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
-import { BpfError, XdpspecError } from '../sys/errors.js';
+import { BpfError, NotSupportedError, XdpspecError } from '../sys/errors.js';
 import { errno, ffi, koffi, TcHook, TcOpts } from './ffi.js';
 import { PROG_TYPE } from './kinds.js';
-import { errnoName } from '../sys/errno.js';
+import { ENOTSUPP, errnoName } from '../sys/errno.js';
 import { inNetns } from '../sys/netns.js';
 import type { Program } from './program.js';
 
@@ -45,7 +45,10 @@ const BPF_XDP = 37;
 const BPF_TCX: Record<TcDirection, number> = { ingress: 46, egress: 47 };
 const LINK_OPTS_SIZE = 64; // struct bpf_link_create_opts of libbpf 1.1
 /** The kernel lacks this kind of link: fall back. */
-const NO_LINK = new Set([constants.errno.EINVAL, constants.errno.EOPNOTSUPP, 524 /* ENOTSUPP */, constants.errno.EPERM]);
+const NO_LINK = new Set([constants.errno.EINVAL, constants.errno.EOPNOTSUPP, ENOTSUPP, constants.errno.EPERM]);
+
+/** What BPF_LINK_CREATE answers on a kernel without that kind of link (EPERM is privileges). */
+const lacksLinks = (e: number) => e === constants.errno.EINVAL || e === ENOTSUPP;
 
 /** The default way to attach: XDPSPEC_ATTACH=netlink forces the old one, for older kernels' behaviour. */
 function defaultVia(): AttachVia {
@@ -144,6 +147,7 @@ export function attachXdp(program: Program, target: AttachTarget, mode: XdpMode 
     if (via !== 'netlink') {
       const fd = linkCreate(program.fd, i, BPF_XDP, flags);
       if (fd >= 0) return { ifindex: i, link: fd };
+      if (via === 'link' && lacksLinks(-fd) && -fd !== constants.errno.EOPNOTSUPP) throw new NotSupportedError('XDP links', `attach xdp ${program.name} to ${where(target)} by BPF link: ${errnoName(-fd)}: this kernel has no XDP links (5.9+); attach through netlink (via 'netlink')`);
       if (via === 'link' || !NO_LINK.has(-fd)) fail(-fd);
     }
     if (ffi().bpf_xdp_attach(i, program.fd, flags | XDP_FLAGS_UPDATE_IF_NOEXIST, null) !== 0) fail(errno());
@@ -173,6 +177,7 @@ export function attachTc(program: Program, target: AttachTarget, direction: TcDi
       return linkCreate(program.fd, i, BPF_TCX[direction], 0);
     });
     if (made >= 0) return attachment(what, program, target, 'link', () => libc().close(made));
+    if (via === 'link' && lacksLinks(-made)) throw new NotSupportedError('tcx links', `attach tc ${program.name} to ${where(target)} ${direction} by tcx link: ${errnoName(-made)}: this kernel has no tcx links (6.6+); attach as a clsact filter (via 'netlink')`);
     if (via === 'link' || !NO_LINK.has(-made)) throw new BpfError(`attach tc ${program.name} to ${where(target)} ${direction}`, -made, errnoName(-made));
   }
   const state = inNetns(target.netns, () => {

@@ -1,8 +1,8 @@
 import { constants } from 'node:os';
-import { BpfError, XdpspecError } from '../sys/errors.js';
+import { BpfError, NotSupportedError, XdpspecError } from '../sys/errors.js';
 import { allocNative, errno, ffi, koffi, TestRunOpts, type NativeBlock } from './ffi.js';
-import { PROG_TYPE } from './kinds.js';
-import { errnoName } from '../sys/errno.js';
+import { PROG_TYPE, PROG_TYPES } from './kinds.js';
+import { ENOTSUPP, errnoName } from '../sys/errno.js';
 
 /** What the kernel gives back for one run. `output` is a copy. */
 export interface RawRun {
@@ -350,7 +350,7 @@ export class TestRunner {
     else if ((e === constants.errno.EINVAL || e === constants.errno.ENODEV) && o.ingressIfindex) hint = `: is ifindex ${o.ingressIfindex} a device in this network namespace, and rx queue ${o.rxQueue ?? 0} one of its queues?`;
     else if (e === constants.errno.EINVAL && o.skb) hint = `: the kernel refused the __sk_buff context (wire_len must be at least the frame's ${len} bytes, gso_segs at most 65535) or the frame`;
     else if (e === constants.errno.EINVAL) hint = `: the kernel refused a frame of ${len} bytes for this program type`;
-    else if (e === constants.errno.ENOTSUP || e === 524) hint = ': this program type has no test run in this kernel';
+    else if (e === constants.errno.ENOTSUP || e === ENOTSUPP) throw new NotSupportedError(`test runs of ${PROG_TYPES[this.progType] ?? `type ${this.progType}`} programs`, `${op}: ${errnoName(e)}: this kernel has no test run for ${PROG_TYPES[this.progType] ?? `type ${this.progType}`} programs`);
     else if (e === constants.errno.EPERM) hint = ': run as root';
     throw new BpfError(op, e, `${errnoName(e)}${hint}`);
   }

@@ -6,6 +6,8 @@ import { sweepAndSay } from '../net/index.js';
 import * as self from './mocha-hooks.js';
 import { shareThisInstance } from './one-instance.js';
 
+export { skipIfNotSupported, type SkippableContext } from './skip.js';
+
 /** Installs xdpspec's assertions into the project's Chai, for specs that use Chai's own `expect`. */
 export function installAssertions(): void {
   chai.use(xdpspecChai);

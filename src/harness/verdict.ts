@@ -1,5 +1,6 @@
 import type { RedirectTarget, SkbContextOut } from '../bpf/index.js';
 import type { FieldChange, Frame } from '../packet/index.js';
+import { processWide } from '../sys/process-wide.js';
 
 export type { RedirectTarget };
 
@@ -75,15 +76,20 @@ export function countVerdicts(results: readonly { readonly verdict: Verdict }[])
   return c;
 }
 
+const listeners = processWide('verdict-listeners', () => new Set<(counts: VerdictCounts) => void>());
+
 /**
- * With XDPSPEC_TALLY set, every run's counts (unit and live) are added up in
- * `globalThis.xdpspecTally`, for a reporter's summary (`npm run demo` shows "verdicts seen").
+ * Calls `listener` with the counts of every run from now on (unit and live, in every copy of
+ * xdpspec in the process), e.g. for a reporter's summary of what the engines saw (`npm run
+ * demo`); returns what stops it. Nothing is collected while no one listens.
  */
+export function onVerdictCounts(listener: (counts: VerdictCounts) => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
 function tally(c: VerdictCounts): void {
-  if (!process.env.XDPSPEC_TALLY) return;
-  const g = globalThis as { xdpspecTally?: Record<string, number> };
-  g.xdpspecTally ??= {};
-  for (const v of VERDICTS) g.xdpspecTally[v] = (g.xdpspecTally[v] ?? 0) + c[v];
+  for (const l of listeners) l(c);
 }
 
 /** `10 passed, 10 dropped`: the non-zero counts, in a fixed order. */

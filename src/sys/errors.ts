@@ -1,10 +1,15 @@
+import type { ErrorCode } from './error-codes.js';
+
+export { ERROR_CODES, type ErrorCode, type ErrorCodeInfo } from './error-codes.js';
+
 /**
  * Every failure a user can cause is one of these. Catch `XdpspecError` for all of them;
- * `code` is stable across releases, the message is for people.
+ * `code` is stable across releases (ERROR_CODES lists them, with what to do), the message is
+ * for people.
  */
 export class XdpspecError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
@@ -28,7 +33,7 @@ export class PcapFormatError extends XdpspecError implements CaptureLocation {
   readonly record: number | undefined;
   /** What is wrong, without the location (the message has both). */
   readonly reason: string;
-  constructor(where: CaptureLocation, reason: string, code = 'PCAP_FORMAT') {
+  constructor(where: CaptureLocation, reason: string, code: ErrorCode = 'PCAP_FORMAT') {
     const rec = where.record === undefined ? '' : `record ${where.record} `;
     super(code, `${where.file}: ${rec}at byte ${where.offset}: ${reason}`);
     this.file = where.file;
@@ -74,7 +79,7 @@ export class UsageError extends XdpspecError {
 export class BpfError extends XdpspecError {
   readonly op: string;
   readonly errno: number;
-  constructor(op: string, errno: number, detail: string, code = 'BPF') {
+  constructor(op: string, errno: number, detail: string, code: ErrorCode = 'BPF') {
     super(code, `${op}: ${detail}`);
     this.op = op;
     this.errno = errno;
@@ -120,5 +125,19 @@ export class PrivilegeError extends XdpspecError {
   constructor(what: string, missing: readonly string[]) {
     super('PRIVILEGES', `${what} needs ${missing.join(', ')}, which this process lacks: run xdpspec as root (or with CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN)`);
     this.missing = missing;
+  }
+}
+
+/**
+ * The running kernel lacks what a call needs (a kind of link, a test-run flag, a program type's
+ * test run). Not a failure of the program under test: specs turn it into a visible skip with
+ * `skipIfNotSupported`, as cilium/ebpf's tests do with ErrNotSupported.
+ */
+export class NotSupportedError extends XdpspecError {
+  /** What is missing, e.g. "tcx links". */
+  readonly feature: string;
+  constructor(feature: string, message: string, options?: { cause?: unknown }) {
+    super('NOT_SUPPORTED', message, options);
+    this.feature = feature;
   }
 }
