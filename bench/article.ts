@@ -17,7 +17,8 @@ export async function articleTopology(name: string, object: string): Promise<{ r
       ['link', 'set', 'veth0', 'up'],
       ['link', 'set', 'veth1', 'up'],
       ['link', 'set', 'dev', 'veth1', 'xdp', 'obj', object, 'sec', 'xdp'],
-    ]) await execa('ip', ['-n', name, ...cmd]);
+    ])
+      await execa('ip', ['-n', name, ...cmd]);
   } catch (err) {
     await remove();
     throw err;
@@ -31,9 +32,11 @@ export async function articleTopology(name: string, object: string): Promise<{ r
  * wait for tcpdump to exit.)
  */
 export async function startTcpdump(ns: string, args: string[]): Promise<{ done: Promise<{ stderr: string }> }> {
-  const dump = execa('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'veth1', '--immediate-mode', ...args], { reject: false });
+  const dump = execa('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'veth1', '--immediate-mode', ...args], {
+    reject: false,
+  });
   await new Promise<void>((resolve, reject) => {
-    dump.stderr!.on('data', (d: Buffer) => d.toString().includes('listening on') && resolve());
+    dump.stderr.on('data', (d: Buffer) => d.toString().includes('listening on') && resolve());
     void dump.then(() => reject(new Error('tcpdump exited before listening')));
   });
   return { done: dump.then((r) => ({ stderr: String(r.stderr ?? '') })) };

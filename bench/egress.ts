@@ -11,7 +11,17 @@ const ROUNDS = 5;
 
 /** Average round trip in ms of PINGS pings sent back to back from `netns`. */
 async function ping(netns: string, to: string): Promise<number> {
-  const r = await execa('nsenter', [`--net=/run/netns/${netns}`, 'ping', '-q', '-n', '-i', '0', '-c', String(PINGS), to]);
+  const r = await execa('nsenter', [
+    `--net=/run/netns/${netns}`,
+    'ping',
+    '-q',
+    '-n',
+    '-i',
+    '0',
+    '-c',
+    String(PINGS),
+    to,
+  ]);
   const m = /= [\d.]+\/([\d.]+)\//.exec(r.stdout);
   if (!m) throw new Error(`cannot read ping's summary: ${r.stdout}`);
   return Number(m[1]);
@@ -21,7 +31,9 @@ export const egressBench: Bench = {
   name: 'egress XDP round trip',
   async run() {
     const egress = await Topology.create(egressLab());
-    const direct = await Topology.create({ ports: [{ name: 'direct', dutAddresses: ['10.0.9.1/24'], testerAddresses: ['10.0.9.2/24'] }] });
+    const direct = await Topology.create({
+      ports: [{ name: 'direct', dutAddresses: ['10.0.9.1/24'], testerAddresses: ['10.0.9.2/24'] }],
+    });
     const obj = loadObject('bpf/build/xdp_egress_isn.bpf.o');
     try {
       attachXdp(obj.program('xdp_isn_out'), { interface: 'app', netns: egress.dut }, 'native');

@@ -15,7 +15,8 @@ async function articleMethod(ns: string, out: string): Promise<void> {
   const dump = await startTcpdump(ns, ['-c', '10', '-w', out, 'ip6']);
   await execa('ip', ['netns', 'exec', ns, 'tcpreplay', '-q', '-i', 'veth0', FIXTURE]);
   const r = await dump.done;
-  if (!/10 packets captured/.test(r.stderr ?? '')) throw new Error(`tcpdump did not capture the 10 IPv6 frames: ${r.stderr}`);
+  if (!/10 packets captured/.test(r.stderr ?? ''))
+    throw new Error(`tcpdump did not capture the 10 IPv6 frames: ${r.stderr}`);
 }
 
 export const liveCaseBench: Bench = {
@@ -36,7 +37,8 @@ export const liveCaseBench: Bench = {
         t = performance.now();
         const run = await bench.replay(FIXTURE, { on: 'wan' });
         ours.push(performance.now() - t);
-        if (run.counts.passed !== 10 || run.counts.dropped !== 10) throw new Error(`live run gave ${JSON.stringify(run.counts)}`);
+        if (run.counts.passed !== 10 || run.counts.dropped !== 10)
+          throw new Error(`live run gave ${JSON.stringify(run.counts)}`);
       }
       const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
       const a = median(theirs);

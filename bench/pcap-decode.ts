@@ -9,16 +9,43 @@ async function makeCapture(file: string, n: number): Promise<void> {
   // A realistic mix: TCP with options, UDP, ICMP, IPv6, VLAN-tagged, ARP, in varied sizes.
   const l2 = frame.eth({ src: '02:00:00:00:00:0a', dst: '02:00:00:00:00:0b' });
   const kinds = [
-    (i: number) => l2.ipv4({ id: i & 0xffff }).tcp({ sport: 1024 + (i % 60000), seq: i, flags: 'PA', options: [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'ts', val: i, ecr: 1 }] }).payload(Buffer.alloc(i % 512)),
-    (i: number) => l2.ipv4().udp({ sport: 1024 + (i % 60000), dport: 53 }).payload(Buffer.alloc(40)),
-    (i: number) => l2.ipv6({ src: 'fd00::10', dst: 'fd00::1' }).tcp({ dport: 443, seq: i, flags: 'A', ack: 1 }).payload(Buffer.alloc(i % 1200)),
-    (i: number) => l2.vlan({ vid: 100 }).ipv4().icmp({ seq: i & 0xffff }).payload(Buffer.alloc(56)),
-    (i: number) => l2.ipv6().udp({ sport: 5353, dport: 5353 }).payload(Buffer.alloc(i % 200)),
+    (i: number) =>
+      l2
+        .ipv4({ id: i & 0xffff })
+        .tcp({
+          sport: 1024 + (i % 60000),
+          seq: i,
+          flags: 'PA',
+          options: [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'ts', val: i, ecr: 1 }],
+        })
+        .payload(Buffer.alloc(i % 512)),
+    (i: number) =>
+      l2
+        .ipv4()
+        .udp({ sport: 1024 + (i % 60000), dport: 53 })
+        .payload(Buffer.alloc(40)),
+    (i: number) =>
+      l2
+        .ipv6({ src: 'fd00::10', dst: 'fd00::1' })
+        .tcp({ dport: 443, seq: i, flags: 'A', ack: 1 })
+        .payload(Buffer.alloc(i % 1200)),
+    (i: number) =>
+      l2
+        .vlan({ vid: 100 })
+        .ipv4()
+        .icmp({ seq: i & 0xffff })
+        .payload(Buffer.alloc(56)),
+    (i: number) =>
+      l2
+        .ipv6()
+        .udp({ sport: 5353, dport: 5353 })
+        .payload(Buffer.alloc(i % 200)),
     () => l2.arp().padding(18),
   ];
   const distinct = Array.from({ length: 600 }, (_, i) => kinds[i % kinds.length]!(i).build());
   const w = await CaptureWriter.create(file, { format: 'pcap' });
-  for (let i = 0; i < n; i++) await w.write({ data: distinct[i % distinct.length]!, timestamp: 1_700_000_000_000_000_000n + BigInt(i) * 1000n });
+  for (let i = 0; i < n; i++)
+    await w.write({ data: distinct[i % distinct.length]!, timestamp: 1_700_000_000_000_000_000n + BigInt(i) * 1000n });
   await w.close();
 }
 
@@ -46,7 +73,10 @@ export const decodeBench: Bench = {
       // Best of three each: the machine is shared, and the minimum is the least disturbed run.
       const best = async (cmd: string[]) => {
         const runs = [await measure(cmd), await measure(cmd), await measure(cmd)];
-        return { seconds: Math.min(...runs.map((r) => r.seconds)), maxrss_kib: Math.max(...runs.map((r) => r.maxrss_kib)) };
+        return {
+          seconds: Math.min(...runs.map((r) => r.seconds)),
+          maxrss_kib: Math.max(...runs.map((r) => r.maxrss_kib)),
+        };
       };
       const tcpdump = await best(['tcpdump', '-nr', file]);
       const parse = await best(node(file, 'parse'));
@@ -60,7 +90,9 @@ export const decodeBench: Bench = {
         `  xdpspec decode + summaries    ${fmt.rate(rate(summary))} frames/s   peak RSS ${fmt.mib(summary.maxrss_kib)}   ${fmt.ratio(rate(summary) / rate(tcpdump))} tcpdump's rate`,
       );
     }
-    lines.push(`memory as the file grows 4x: peak RSS ${fmt.mib(rss[0]!)} -> ${fmt.mib(rss[1]!)} (${fmt.ratio(rss[1]! / rss[0]!)})`);
+    lines.push(
+      `memory as the file grows 4x: peak RSS ${fmt.mib(rss[0]!)} -> ${fmt.mib(rss[1]!)} (${fmt.ratio(rss[1]! / rss[0]!)})`,
+    );
     return lines;
   },
 };

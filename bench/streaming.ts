@@ -33,11 +33,13 @@ export const streamingBench: Bench = {
         await execa('ip', ['netns', 'exec', ns, 'tcpreplay', '-q', '--topspeed', '-i', 'veth0', file]);
         const r = await dump.done;
         theirs.push(performance.now() - t);
-        if (!new RegExp(`${N / 2} packets captured`).test(r.stderr ?? '')) throw new Error(`tcpdump did not capture all passed frames: ${r.stderr}`);
+        if (!new RegExp(`${N / 2} packets captured`).test(r.stderr ?? ''))
+          throw new Error(`tcpdump did not capture all passed frames: ${r.stderr}`);
         t = performance.now();
         const run = await bench.stream(frames, { on: 'wan' });
         ours.push(performance.now() - t);
-        if (run.counts.passed !== N / 2 || run.counts.dropped !== N / 2) throw new Error(`stream gave ${JSON.stringify(run.counts)}`);
+        if (run.counts.passed !== N / 2 || run.counts.dropped !== N / 2)
+          throw new Error(`stream gave ${JSON.stringify(run.counts)}`);
       }
       const best = (xs: number[]) => Math.min(...xs);
       const rate = (ms: number) => N / (ms / 1000);

@@ -37,7 +37,9 @@ export const testRunBench: Bench = {
       for (let i = 0; i < CALLS / frames.length / 10; i++) await runUnit(prog, frames, { locateRedirects: false });
       return (Number(process.hrtime.bigint() - t) / CALLS) * 10;
     };
-    const c = async () => (JSON.parse((await execa(bin, [OBJECT, PROGRAM, FIXTURE, String(CALLS)])).stdout) as { ns_per_call: number }).ns_per_call;
+    const c = async () =>
+      (JSON.parse((await execa(bin, [OBJECT, PROGRAM, FIXTURE, String(CALLS)])).stdout) as { ns_per_call: number })
+        .ns_per_call;
     single(); // warm up the JIT and the kernel's caches
     // Interleaved, best of five each: the machine is shared, the minimum is the least disturbed.
     const res = { c: [] as number[], single: [] as number[], many: [] as number[], unit: [] as number[] };

@@ -30,12 +30,18 @@ class DemoReporter extends Mocha.reporters.Spec {
       for (const [name, r] of programs) {
         const n = r.passed + r.failed + r.skipped;
         cases += n;
-        out.push(`  ${name.padEnd(width)}  ${String(n).padStart(5)}  ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.skipped).padStart(7)}`);
+        out.push(
+          `  ${name.padEnd(width)}  ${String(n).padStart(5)}  ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.skipped).padStart(7)}`,
+        );
       }
       stop();
-      const seen = Object.entries(tally).filter(([, n]) => n > 0).map(([v, n]) => `${n} ${v}`);
+      const seen = Object.entries(tally)
+        .filter(([, n]) => n > 0)
+        .map(([v, n]) => `${n} ${v}`);
       out.push('', `  ${programs.size} programs, ${cases} cases.`);
-      out.push(`  Frames classified by the unit and live engines along the way: ${seen.length ? seen.join(', ') : 'none'}.`);
+      out.push(
+        `  Frames classified by the unit and live engines along the way: ${seen.length ? seen.join(', ') : 'none'}.`,
+      );
       out.push('  Each case is a spec in specs/programs/; the README has a section per program.', '');
       console.log(out.join('\n'));
     });

@@ -13,7 +13,9 @@ describe('fixtures', () => {
   it('ipv4-and-ipv6.pcap holds 20 frames, 10 IPv4 and 10 IPv6, interleaved', () => {
     const c = parseCapture(readFileSync('fixtures/ipv4-and-ipv6.pcap'));
     expect(c.format).to.equal('pcap');
-    const kinds = c.records.map((r) => (parseFrame(r.data).has('ipv6') ? '6' : parseFrame(r.data).has('ipv4') ? '4' : '?'));
+    const kinds = c.records.map((r) =>
+      parseFrame(r.data).has('ipv6') ? '6' : parseFrame(r.data).has('ipv4') ? '4' : '?',
+    );
     expect(kinds.join('')).to.equal('46'.repeat(10));
   });
 
@@ -37,7 +39,11 @@ describe('fixtures', () => {
     expect(count(/ tcp 8080 > \d+ \[RA\] /), 'the refused connection').to.equal(1);
     expect(count(/ icmp unreachable code 3 /), 'port unreachable').to.equal(1);
     // Recorded with checksum offload off: every checksum is what a wire would carry.
-    const bad = frames.flatMap((f, i) => checkChecksums(f).filter((c) => c.status !== 'valid').map((c) => `#${i} ${c.path}`));
+    const bad = frames.flatMap((f, i) =>
+      checkChecksums(f)
+        .filter((c) => c.status !== 'valid')
+        .map((c) => `#${i} ${c.path}`),
+    );
     expect(bad).to.deep.equal([]);
   });
 });

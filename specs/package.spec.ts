@@ -16,7 +16,12 @@ describe('the npm package in a project of its own', function () {
   after(t.cleanup);
   const project = t.path('project');
   // npm's cache from this checkout's npm ci serves the installs; the registry fills the rest.
-  const env = { npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+  const env = {
+    npm_config_prefer_offline: 'true',
+    npm_config_audit: 'false',
+    npm_config_fund: 'false',
+    npm_config_update_notifier: 'false',
+  };
   const run = (cmd: string, args: string[]) => execa(cmd, args, { cwd: project, env, reject: false, all: true });
   let tarball = '';
 
@@ -42,12 +47,20 @@ describe('the npm package in a project of its own', function () {
       'bpf/include/xdpspec_parse.h',
       'bpf/include/compat/gnu/stubs-32.h',
       'src/bpf/probes/Makefile',
-      ...['pass', 'watch', 'redirect', 'reference'].flatMap((p) => [`src/bpf/probes/${p}.bpf.c`, `src/bpf/probes/build/${p}.bpf.o`]),
+      ...['pass', 'watch', 'redirect', 'reference'].flatMap((p) => [
+        `src/bpf/probes/${p}.bpf.c`,
+        `src/bpf/probes/build/${p}.bpf.o`,
+      ]),
       'templates/init/specs/xdp_port_filter.spec.ts',
       'templates/init/bpf/xdp_port_filter.bpf.c',
     ]);
-    expect(files.filter((f) => f.startsWith('specs/') || f.endsWith('.map') || f.startsWith('node_modules/'))).to.deep.equal([]);
-    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string>; peerDependencies: Record<string, string> };
+    expect(
+      files.filter((f) => f.startsWith('specs/') || f.endsWith('.map') || f.startsWith('node_modules/')),
+    ).to.deep.equal([]);
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
+      dependencies: Record<string, string>;
+      peerDependencies: Record<string, string>;
+    };
     expect(pkg.dependencies).not.to.have.any.keys('cap', 'chai');
     expect(pkg.peerDependencies).to.have.key('chai');
   });
@@ -69,11 +82,16 @@ describe('the npm package in a project of its own', function () {
 
   it('type-checks the spec against the published types: a misspelt assertion is an error', async () => {
     const typo = join(project, 'specs/typo.spec.ts');
-    writeFileSync(typo, "import { bench, expect } from 'xdpspec';\ndescribe('t', () => {\n  const b = bench({ object: 'x.o' });\n  it('x', async () => {\n    expect(await b.unit(new Uint8Array(60))).to.be.rewriten;\n  });\n});\n");
+    writeFileSync(
+      typo,
+      "import { bench, expect } from 'xdpspec';\ndescribe('t', () => {\n  const b = bench({ object: 'x.o' });\n  it('x', async () => {\n    expect(await b.unit(new Uint8Array(60))).to.be.rewriten;\n  });\n});\n",
+    );
     try {
       const tsc = await run('npx', ['tsc', '--noEmit']);
       expect(tsc.exitCode).to.equal(2);
-      expect(tsc.stdout).to.include("specs/typo.spec.ts(5,52): error TS2551: Property 'rewriten' does not exist on type 'Assertion'. Did you mean 'rewritten'?");
+      expect(tsc.stdout).to.include(
+        "specs/typo.spec.ts(5,52): error TS2551: Property 'rewriten' does not exist on type 'Assertion'. Did you mean 'rewritten'?",
+      );
       expect(tsc.stdout.trim().split('\n')).to.have.length(1); // and nothing else: skipLibCheck is off
     } finally {
       unlinkSync(typo);

@@ -1,6 +1,15 @@
 import { AssertionError } from 'chai';
 import { execa } from 'execa';
-import { LiveBench, expect, frame, loadObject, parseFrame, runUnit, type LoadedObject, type UnitRun } from '../../src/index.js';
+import {
+  LiveBench,
+  expect,
+  frame,
+  loadObject,
+  parseFrame,
+  runUnit,
+  type LoadedObject,
+  type UnitRun,
+} from '../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
 
 /** The message of the AssertionError `fn` throws. */
@@ -44,20 +53,28 @@ describe('Chai assertions', () => {
         '  injected  #2  eth 02:00:00:00:00:01 > 02:00:00:00:00:02 ipv4 10.0.0.1 > 10.0.0.1 udp 12345 > 3 len 0\n' +
         '  output    unchanged',
     );
-    expect(failure(() => expect(dropped).not.to.be.dropped)).to.match(/^expected frame #1 not to be dropped by xdp_verdicts, but it was \(XDP_DROP\)\n\n {2}injected {2}#1 .*\n {2}output {4}none$/);
-    expect(failure(() => expect(redirected).to.be.redirectedTo('lan'))).to.match(/^expected frame #4 to be redirected to lan by xdp_verdicts, but it was redirected to ifindex 1 \(lo\) \(XDP_REDIRECT\)/);
+    expect(failure(() => expect(dropped).not.to.be.dropped)).to.match(
+      /^expected frame #1 not to be dropped by xdp_verdicts, but it was \(XDP_DROP\)\n\n {2}injected {2}#1 .*\n {2}output {4}none$/,
+    );
+    expect(failure(() => expect(redirected).to.be.redirectedTo('lan'))).to.match(
+      /^expected frame #4 to be redirected to lan by xdp_verdicts, but it was redirected to ifindex 1 \(lo\) \(XDP_REDIRECT\)/,
+    );
   });
 
   it('rewritten() names each field that differs, marks checksums, and states the verdict', () => {
     const r = run.frames[5]!;
     expect(r).to.be.rewritten({ 'ipv4.ttl': 63, 'ipv4.dst': '10.0.0.1' });
-    const msg = failure(() => expect(r).to.be.rewritten({ 'ipv4.ttl': 62, 'eth.dst': '02:00:00:00:00:0b', 'udp.dport': 7 }));
+    const msg = failure(() =>
+      expect(r).to.be.rewritten({ 'ipv4.ttl': 62, 'eth.dst': '02:00:00:00:00:0b', 'udp.dport': 7 }),
+    );
     expect(msg).to.match(/^expected frame #5 to be rewritten as specified, but 2 field\(s\) differ\n\n/);
     expect(msg).to.include('  ipv4.ttl       expected 62                  actual 63\n');
     expect(msg).to.include('  eth.dst        expected 02:00:00:00:00:0b   actual 02:00:00:00:00:02\n');
     expect(msg).to.match(/\n {2}ipv4\.checksum {2}actual 0x[0-9a-f]{4} \(valid for the actual header\)\n/);
     expect(msg).to.match(/\n {2}verdict {8}passed \(XDP_PASS\)$/);
-    expect(failure(() => expect(run.frames[1]).to.be.rewritten({ 'ipv4.ttl': 63 }))).to.match(/^expected frame #1 to be rewritten as specified, but it has no output: it was dropped \(XDP_DROP\)/);
+    expect(failure(() => expect(run.frames[1]).to.be.rewritten({ 'ipv4.ttl': 63 }))).to.match(
+      /^expected frame #1 to be rewritten as specified, but it has no output: it was dropped \(XDP_DROP\)/,
+    );
   });
 
   it('validChecksums checks every checksum of an output, saying which is wrong and what it should be', () => {
@@ -66,12 +83,18 @@ describe('Chai assertions', () => {
     const bad = Buffer.from(r.output!.bytes);
     bad[24] = bad[24]! ^ 0xff; // the IPv4 header checksum's first byte
     const corrupt = { ...r, output: parseFrame(bad) };
-    expect(failure(() => expect(corrupt).to.have.validChecksums)).to.match(/^expected frame #5's output to have valid checksums, but ipv4\.checksum is 0x[0-9a-f]{4}, expected 0x[0-9a-f]{4}\n\n {2}injected/);
+    expect(failure(() => expect(corrupt).to.have.validChecksums)).to.match(
+      /^expected frame #5's output to have valid checksums, but ipv4\.checksum is 0x[0-9a-f]{4}, expected 0x[0-9a-f]{4}\n\n {2}injected/,
+    );
     expect(corrupt).not.to.have.validChecksums;
-    expect(failure(() => expect(run.frames[1]).to.have.validChecksums)).to.match(/^expected frame #1's output to have valid checksums, but it has no output: it was dropped \(XDP_DROP\)/);
+    expect(failure(() => expect(run.frames[1]).to.have.validChecksums)).to.match(
+      /^expected frame #1's output to have valid checksums, but it has no output: it was dropped \(XDP_DROP\)/,
+    );
     expect(failure(() => expect(run.frames).to.all.have.validChecksums)).to.match(/^expected frame #0's output/);
     expect(r.output).to.have.validChecksums;
-    expect(failure(() => expect(corrupt.output).to.have.validChecksums)).to.match(/^expected the frame to have valid checksums, but ipv4\.checksum is 0x[0-9a-f]{4}, expected 0x[0-9a-f]{4}\n\n {2}eth /);
+    expect(failure(() => expect(corrupt.output).to.have.validChecksums)).to.match(
+      /^expected the frame to have valid checksums, but ipv4\.checksum is 0x[0-9a-f]{4}, expected 0x[0-9a-f]{4}\n\n {2}eth /,
+    );
   });
 
   it('verdicts() checks a whole run and lists the surprising frames', async () => {
@@ -79,21 +102,33 @@ describe('Chai assertions', () => {
     expect(r).to.have.verdicts({ passed: 10, dropped: 10 });
     expect(r).not.to.have.verdicts({ passed: 20 });
     const msg = failure(() => expect(r).to.have.verdicts({ passed: 12, dropped: 8 }));
-    expect(msg).to.match(/^expected 20 frames to be 12 passed, 8 dropped, but they were 10 passed, 10 dropped\n\n {2}dropped \(10, expected 8\):\n {4}#0 {2}eth .* icmp echo request id 7 seq 0 payload 12 bytes\n/);
+    expect(msg).to.match(
+      /^expected 20 frames to be 12 passed, 8 dropped, but they were 10 passed, 10 dropped\n\n {2}dropped \(10, expected 8\):\n {4}#0 {2}eth .* icmp echo request id 7 seq 0 payload 12 bytes\n/,
+    );
     expect(msg).to.include('    ... and 5 more');
-    expect(failure(() => expect(r).to.have.verdicts({ passd: 10 } as never))).to.equal('.verdicts: "passd" is not a verdict; verdicts are passed, dropped, tx, redirected, aborted, stolen');
+    expect(failure(() => expect(r).to.have.verdicts({ passd: 10 } as never))).to.equal(
+      '.verdicts: "passd" is not a verdict; verdicts are passed, dropped, tx, redirected, aborted, stolen',
+    );
   });
 
   it('.all checks every frame of an array, naming the first that fails', async () => {
     const r = await runUnit(filter.program(), 'fixtures/ipv4-and-ipv6.pcap');
     expect(r.frames.filter((f) => f.input.has('ipv6'))).to.all.be.passed;
-    expect(failure(() => expect(r.frames).to.all.be.passed)).to.match(/^expected frame #0 to be passed by xdp_ipv6_only, but it was dropped \(XDP_DROP\)/);
+    expect(failure(() => expect(r.frames).to.all.be.passed)).to.match(
+      /^expected frame #0 to be passed by xdp_ipv6_only, but it was dropped \(XDP_DROP\)/,
+    );
   });
 
   it('check their subject first', () => {
-    expect(failure(() => expect(42).to.be.passed)).to.equal('expected a frame result (from runUnit or a live replay) for .passed, got number 42');
-    expect(failure(() => expect(run.frames).to.be.passed)).to.equal('expected a frame result (from runUnit or a live replay) for .passed, got an array of 6 (use .all for arrays)');
-    expect(failure(() => expect(run.frames[0]).to.have.verdicts({ passed: 1 }))).to.match(/^expected a run \(from runUnit or a live replay\) for \.verdicts, got an object with /);
+    expect(failure(() => expect(42).to.be.passed)).to.equal(
+      'expected a frame result (from runUnit or a live replay) for .passed, got number 42',
+    );
+    expect(failure(() => expect(run.frames).to.be.passed)).to.equal(
+      'expected a frame result (from runUnit or a live replay) for .passed, got an array of 6 (use .all for arrays)',
+    );
+    expect(failure(() => expect(run.frames[0]).to.have.verdicts({ passed: 1 }))).to.match(
+      /^expected a run \(from runUnit or a live replay\) for \.verdicts, got an object with /,
+    );
   });
 
   it('work on live results too, naming the port a frame was seen on', async () => {
@@ -102,11 +137,18 @@ describe('Chai assertions', () => {
     try {
       bench.attach(v.program(), 'wan');
       const mac = bench.topology.port('wan').dutMac;
-      const live = await bench.replay([3, 5].map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d })), { on: 'wan' });
+      const live = await bench.replay(
+        [3, 5].map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d })),
+        { on: 'wan' },
+      );
       expect(live).to.have.verdicts({ passed: 1, redirected: 1 });
       expect(live.frames[1]).to.be.redirectedTo('lan');
-      expect(failure(() => expect(live.frames[0]).to.be.dropped)).to.match(/^expected frame #0 to be dropped by xdp_verdicts, but it was passed\n\n {2}injected {2}#0 on wan {2}eth .*\n {2}seen on {3}wan \(dut side\), unchanged$/);
-      expect(failure(() => expect(live.frames[1]).to.be.redirectedTo('wan'))).to.match(/but it was redirected to ifindex \d+ \(port lan\)\n/);
+      expect(failure(() => expect(live.frames[0]).to.be.dropped)).to.match(
+        /^expected frame #0 to be dropped by xdp_verdicts, but it was passed\n\n {2}injected {2}#0 on wan {2}eth .*\n {2}seen on {3}wan \(dut side\), unchanged$/,
+      );
+      expect(failure(() => expect(live.frames[1]).to.be.redirectedTo('wan'))).to.match(
+        /but it was redirected to ifindex \d+ \(port lan\)\n/,
+      );
     } finally {
       bench.close();
       v.close();
@@ -122,13 +164,25 @@ describe('Chai assertions on whole frames and runs', () => {
     try {
       const r = (await runUnit(v.program(), [frame.eth().ipv4({ id: 7 }).udp({ dport: 7 })])).frames[0]!;
       expect(r).to.equalFrame(frame.eth().ipv4({ id: 7, ttl: 63 }).udp({ dport: 7 }));
-      expect(r).ignoring('ipv4.id', 'ipv4.checksum').to.equalFrame(frame.eth().ipv4({ id: 99, ttl: 63 }).udp({ dport: 7 }));
+      expect(r)
+        .ignoring('ipv4.id', 'ipv4.checksum')
+        .to.equalFrame(frame.eth().ipv4({ id: 99, ttl: 63 }).udp({ dport: 7 }));
       expect(r).not.to.equalFrame(frame.eth().ipv4({ id: 7, ttl: 64 }).udp({ dport: 7 }));
       // masks by byte and bit range: the IPv4 id is bytes 18-19, the checksum 24-25; the TTL is byte 22
-      expect(r).ignoring('bytes 18-19', 'bytes 24-25').to.equalFrame(frame.eth().ipv4({ id: 99, ttl: 63 }).udp({ dport: 7 }));
-      expect(r).ignoring('bits 176-183', 'bytes 24-25').to.equalFrame(frame.eth().ipv4({ id: 7, ttl: 1 }).udp({ dport: 7 }));
-      expect(r).ignoring('bits 177-183', 'bytes 24-25').not.to.equalFrame(frame.eth().ipv4({ id: 7, ttl: 191 }).udp({ dport: 7 })); // 63 vs 191 differ in bit 176
-      const msg = failure(() => expect(r).ignoring('udp').to.equalFrame(frame.eth().ipv4({ id: 8, ttl: 63 }).udp({ dport: 9 })));
+      expect(r)
+        .ignoring('bytes 18-19', 'bytes 24-25')
+        .to.equalFrame(frame.eth().ipv4({ id: 99, ttl: 63 }).udp({ dport: 7 }));
+      expect(r)
+        .ignoring('bits 176-183', 'bytes 24-25')
+        .to.equalFrame(frame.eth().ipv4({ id: 7, ttl: 1 }).udp({ dport: 7 }));
+      expect(r)
+        .ignoring('bits 177-183', 'bytes 24-25')
+        .not.to.equalFrame(frame.eth().ipv4({ id: 7, ttl: 191 }).udp({ dport: 7 })); // 63 vs 191 differ in bit 176
+      const msg = failure(() =>
+        expect(r)
+          .ignoring('udp')
+          .to.equalFrame(frame.eth().ipv4({ id: 8, ttl: 63 }).udp({ dport: 9 })),
+      );
       expect(msg).to.equal(
         "expected frame #0's output to equal the expected frame (ignoring udp), but 2 field(s) differ\n\n" +
           '  ipv4.id        expected 8        actual 7\n' +
@@ -142,18 +196,25 @@ describe('Chai assertions on whole frames and runs', () => {
   });
 
   it('otherFrames: what arrived that no injected frame was, e.g. the DUT answering a ping', async () => {
-    const bench = await LiveBench.create({ ports: [{ name: 'wan', dutAddresses: ['10.9.0.1/24'], testerAddresses: ['10.9.0.2/24'] }] });
+    const bench = await LiveBench.create({
+      ports: [{ name: 'wan', dutAddresses: ['10.9.0.1/24'], testerAddresses: ['10.9.0.2/24'] }],
+    });
     const f = loadObject(OBJ.ipv6Filter);
     const v = loadObject(SPEC_OBJ.verdicts);
     try {
       const p = bench.topology.port('wan');
-      const ping = frame.eth({ src: p.testerMac, dst: p.dutMac }).ipv4({ src: '10.9.0.2', dst: '10.9.0.1' }).icmp({ id: 1, seq: 1 });
+      const ping = frame
+        .eth({ src: p.testerMac, dst: p.dutMac })
+        .ipv4({ src: '10.9.0.2', dst: '10.9.0.1' })
+        .icmp({ id: 1, seq: 1 });
       bench.attach(v.program(), 'wan'); // passes ICMP to the DUT's stack, which answers
       const answered = await bench.replay([ping], { on: 'wan', settleMs: 200 });
       expect(answered.frames[0]).to.be.passed;
       expect(answered.frames[0]!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['wan/dut']);
       expect(answered).to.have.otherFrames;
-      expect(failure(() => expect(answered).not.to.have.otherFrames)).to.match(/^expected no frames other than the outputs of injected frames, but 1 arrived\n\n {2}wan \(tester side\) {5}eth .* ipv4 10\.9\.0\.1 > 10\.9\.0\.2 icmp echo reply id 1 seq 1/);
+      expect(failure(() => expect(answered).not.to.have.otherFrames)).to.match(
+        /^expected no frames other than the outputs of injected frames, but 1 arrived\n\n {2}wan \(tester side\) {5}eth .* ipv4 10\.9\.0\.1 > 10\.9\.0\.2 icmp echo reply id 1 seq 1/,
+      );
       bench.attach(f.program(), 'wan'); // the IPv6 filter drops it: nothing comes back
       const silent = await bench.replay([ping], { on: 'wan', settleMs: 200 });
       expect(silent).not.to.have.otherFrames;
@@ -171,7 +232,10 @@ describe('the Chai plugin as a plugin', () => {
   it('fails through Chai: expected and actual for reporters, .not applied by Chai, a message given to expect() in front', async () => {
     const v = loadObject(SPEC_OBJ.verdicts);
     try {
-      const run = await runUnit(v.program(), [3, 7].map((d) => frame.eth().ipv4({ dst: '10.0.0.1' }).udp({ dport: d })));
+      const run = await runUnit(
+        v.program(),
+        [3, 7].map((d) => frame.eth().ipv4({ dst: '10.0.0.1' }).udp({ dport: d })),
+      );
       const [passed, rewritten] = run.frames;
       const err = thrown(() => expect(passed).to.be.dropped);
       expect(err).to.include({ expected: 'dropped', actual: 'passed (XDP_PASS)', showDiff: true });
@@ -179,7 +243,9 @@ describe('the Chai plugin as a plugin', () => {
       expect(fields).to.deep.include({ expected: { 'ipv4.ttl': '62' }, actual: { 'ipv4.ttl': '63' } });
       const counts = thrown(() => expect(run).to.have.verdicts({ dropped: 2 }));
       expect(counts).to.deep.include({ expected: { dropped: 2 }, actual: { passed: 2 } });
-      expect(thrown(() => expect(passed, 'the DNS rule').to.be.dropped).message).to.match(/^the DNS rule: expected frame #0 to be dropped/);
+      expect(thrown(() => expect(passed, 'the DNS rule').to.be.dropped).message).to.match(
+        /^the DNS rule: expected frame #0 to be dropped/,
+      );
     } finally {
       v.close();
     }

@@ -29,7 +29,10 @@ describe('attaching programs', () => {
 
   const linkInfo = async () => (await ip('-n', ns, '-d', 'link', 'show', 'dut0')).stdout;
 
-  for (const [mode, word] of [['native', /\bxdp\b/], ['generic', /\bxdpgeneric\b/]] as const) {
+  for (const [mode, word] of [
+    ['native', /\bxdp\b/],
+    ['generic', /\bxdpgeneric\b/],
+  ] as const) {
     it(`attaches XDP in ${mode} mode inside a namespace, and detaches`, async () => {
       const a = attachXdp(xdp.program(), { interface: 'dut0', netns: ns }, mode);
       expect(await linkInfo()).to.match(word);
@@ -41,10 +44,13 @@ describe('attaching programs', () => {
     });
   }
 
-  it('refuses to replace an XDP program already attached, saying so', async () => {
+  it('refuses to replace an XDP program already attached, saying so', () => {
     const a = attachXdp(xdp.program(), { interface: 'dut0', netns: ns }, 'native');
     try {
-      expect(() => attachXdp(xdp.program(), { interface: 'dut0', netns: ns }, 'native')).to.throw(BpfError, /an XDP program is already attached there/);
+      expect(() => attachXdp(xdp.program(), { interface: 'dut0', netns: ns }, 'native')).to.throw(
+        BpfError,
+        /an XDP program is already attached there/,
+      );
     } finally {
       a.detach();
     }
@@ -52,14 +58,21 @@ describe('attaching programs', () => {
 
   it('attaches XDP through netlink when asked, as on kernels without XDP links', async () => {
     const a = attachXdp(xdp.program(), { interface: 'dut0', netns: ns }, 'native', 'netlink');
-    expect([a.mechanism, a.description]).to.deep.equal(['netlink', `xdp xdp_ipv6_only on dut0 (netns ${ns}) (native), by netlink`]);
+    expect([a.mechanism, a.description]).to.deep.equal([
+      'netlink',
+      `xdp xdp_ipv6_only on dut0 (netns ${ns}) (native), by netlink`,
+    ]);
     expect(await linkInfo()).to.match(/prog\/xdp/);
     a.detach();
     expect(await linkInfo()).to.not.match(/prog\/xdp/);
   });
 
   it('attaches TC through a tcx link when asked, gone once detached', async () => {
-    const links = async () => JSON.parse((await execa('bpftool', ['link', 'show', '-j'])).stdout) as { type: number | string; prog_id: number }[];
+    const links = async () =>
+      JSON.parse((await execa('bpftool', ['link', 'show', '-j'])).stdout) as {
+        type: number | string;
+        prog_id: number;
+      }[];
     const a = attachTc(tc.program(), { interface: 'dut0', netns: ns }, 'egress', 'link');
     const id = tc.program().id;
     expect(a.mechanism).to.equal('link');
@@ -107,7 +120,10 @@ describe('attaching programs', () => {
 
   it('leaves no TC program attached after its process is SIGKILLed, when attached by tcx link (a clsact filter stays)', async () => {
     // bpftool 7.1 names no tcx link in `net show`; its link list does, with the program's id.
-    const tcxLinks = async () => (JSON.parse((await execa('bpftool', ['-j', 'link', 'show'])).stdout) as { prog_id?: number }[]).map((l) => l.prog_id);
+    const tcxLinks = async () =>
+      (JSON.parse((await execa('bpftool', ['-j', 'link', 'show'])).stdout) as { prog_id?: number }[]).map(
+        (l) => l.prog_id,
+      );
     const filters = async () => (await execa('tc', ['-n', ns, 'filter', 'show', 'dev', 'dut0', 'egress'])).stdout;
     const left: Record<string, boolean> = {};
     for (const via of ['link', 'netlink']) {
@@ -124,8 +140,17 @@ describe('attaching programs', () => {
   });
 
   it('names what is wrong: a missing namespace or interface, a program of the wrong type', () => {
-    expect(() => attachXdp(xdp.program(), { interface: 'dut0', netns: 'no-such-ns' })).to.throw(BpfError, 'no namespace called no-such-ns');
-    expect(() => attachXdp(xdp.program(), { interface: 'nope0', netns: ns })).to.throw(XdpspecError, `no interface nope0 in namespace ${ns}`);
-    expect(() => attachTc(xdp.program(), { interface: 'dut0', netns: ns }, 'ingress')).to.throw(XdpspecError, 'xdp_ipv6_only is a xdp program, not sched_cls');
+    expect(() => attachXdp(xdp.program(), { interface: 'dut0', netns: 'no-such-ns' })).to.throw(
+      BpfError,
+      'no namespace called no-such-ns',
+    );
+    expect(() => attachXdp(xdp.program(), { interface: 'nope0', netns: ns })).to.throw(
+      XdpspecError,
+      `no interface nope0 in namespace ${ns}`,
+    );
+    expect(() => attachTc(xdp.program(), { interface: 'dut0', netns: ns }, 'ingress')).to.throw(
+      XdpspecError,
+      'xdp_ipv6_only is a xdp program, not sched_cls',
+    );
   });
 });

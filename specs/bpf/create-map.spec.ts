@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { BpfError, XdpspecError, createMap, frame, loadObject, runUnit } from '../../src/index.js';
+import { BpfError, type XdpspecError, createMap, frame, loadObject, runUnit } from '../../src/index.js';
 import { needsBpf } from '../support/kernel.js';
 
 const thrown = (fn: () => unknown): Error => {
@@ -37,10 +37,21 @@ describe('maps made from TypeScript', () => {
     } finally {
       m.close();
     }
-    const trie = createMap({ type: 'lpm_trie', keySize: 8, valueSize: 4, maxEntries: 8, flags: 1 /* BPF_F_NO_PREALLOC */ });
+    const trie = createMap({
+      type: 'lpm_trie',
+      keySize: 8,
+      valueSize: 4,
+      maxEntries: 8,
+      flags: 1 /* BPF_F_NO_PREALLOC */,
+    });
     try {
       const key = (len: number, a: number[]) => Buffer.from([len, 0, 0, 0, ...a]);
-      expect(trie.setMany([[key(24, [10, 0, 0, 0]), 1], [key(32, [10, 0, 0, 9]), 2]])).to.equal(2);
+      expect(
+        trie.setMany([
+          [key(24, [10, 0, 0, 0]), 1],
+          [key(32, [10, 0, 0, 9]), 2],
+        ]),
+      ).to.equal(2);
       expect(trie.get(key(32, [10, 0, 0, 9]))).to.equal(2);
     } finally {
       trie.close();
@@ -62,11 +73,15 @@ describe('maps made from TypeScript', () => {
       try {
         const err = thrown(() => policies.set(1, unlike));
         expect(err).to.be.instanceOf(BpfError);
-        expect(err.message).to.match(/map unlike \(array\(4, 8\) of 1\) is not like the inner map policies was made for: type, key and value sizes and flags must match/);
+        expect(err.message).to.match(
+          /map unlike \(array\(4, 8\) of 1\) is not like the inner map policies was made for: type, key and value sizes and flags must match/,
+        );
       } finally {
         unlike.close();
       }
-      expect(thrown(() => policies.set(1, 5)).message).to.match(/^value of map policies: got number; a map of maps holds maps: give one/);
+      expect(thrown(() => policies.set(1, 5)).message).to.match(
+        /^value of map policies: got number; a map of maps holds maps: give one/,
+      );
     } finally {
       drop.close();
       o.close();
@@ -74,14 +89,22 @@ describe('maps made from TypeScript', () => {
   });
 
   it('makes maps of maps from an inner spec or map, and says what a refused spec lacks', () => {
-    const outer = createMap({ type: 'hash_of_maps', keySize: 4, valueSize: 4, maxEntries: 8, inner: { type: 'hash', keySize: 4, valueSize: 4, maxEntries: 16 } });
+    const outer = createMap({
+      type: 'hash_of_maps',
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: 8,
+      inner: { type: 'hash', keySize: 4, valueSize: 4, maxEntries: 16 },
+    });
     const inner = createMap({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 16, name: 'inner_a' });
     try {
       outer.set(3, inner);
       expect(outer.get(3)).to.deep.equal({ id: inner.id, name: 'inner_a' });
       const wrong = createMap({ type: 'hash', keySize: 8, valueSize: 4, maxEntries: 16, name: 'inner_b' });
       try {
-        expect(thrown(() => outer.set(4, wrong)).message).to.include('map inner_b (hash(8, 4) of 16) is not like the inner map xdpspec was made for, hash(4, 4) of 16');
+        expect(thrown(() => outer.set(4, wrong)).message).to.include(
+          'map inner_b (hash(8, 4) of 16) is not like the inner map xdpspec was made for, hash(4, 4) of 16',
+        );
       } finally {
         wrong.close();
       }
@@ -90,12 +113,33 @@ describe('maps made from TypeScript', () => {
       outer.close();
     }
     const bad: [Parameters<typeof createMap>[0], RegExp][] = [
-      [{ type: 'hashmap', keySize: 4, valueSize: 4, maxEntries: 1 }, /map type "hashmap" is not one the kernel has; types: hash, array, /],
-      [{ type: 'hash', keySize: -4, valueSize: 4, maxEntries: 1 }, /keySize must be a whole number from 0 to 4294967295, got -4/],
-      [{ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 1, name: 'a name that is far too long' }, /must be at most 15 letters/],
+      [
+        { type: 'hashmap', keySize: 4, valueSize: 4, maxEntries: 1 },
+        /map type "hashmap" is not one the kernel has; types: hash, array, /,
+      ],
+      [
+        { type: 'hash', keySize: -4, valueSize: 4, maxEntries: 1 },
+        /keySize must be a whole number from 0 to 4294967295, got -4/,
+      ],
+      [
+        { type: 'hash', keySize: 4, valueSize: 4, maxEntries: 1, name: 'a name that is far too long' },
+        /must be at most 15 letters/,
+      ],
       [{ type: 'array_of_maps', keySize: 4, valueSize: 4, maxEntries: 1 }, /a array_of_maps map needs inner/],
-      [{ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 1, inner: { type: 'hash', keySize: 4, valueSize: 4, maxEntries: 1 } }, /inner is for maps of maps/],
-      [{ type: 'array', keySize: 8, valueSize: 4, maxEntries: 1 }, /create map array\(8, 4\) of 1: EINVAL.*arrays take 4-byte keys/],
+      [
+        {
+          type: 'hash',
+          keySize: 4,
+          valueSize: 4,
+          maxEntries: 1,
+          inner: { type: 'hash', keySize: 4, valueSize: 4, maxEntries: 1 },
+        },
+        /inner is for maps of maps/,
+      ],
+      [
+        { type: 'array', keySize: 8, valueSize: 4, maxEntries: 1 },
+        /create map array\(8, 4\) of 1: EINVAL.*arrays take 4-byte keys/,
+      ],
     ];
     for (const [spec, says] of bad) expect(thrown(() => createMap(spec)).message).to.match(says);
   });

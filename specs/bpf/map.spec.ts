@@ -14,7 +14,8 @@ describe('BPF maps', () => {
     const flows = l.map('flows');
     const key = { saddr: '10.0.0.5', daddr: '10.0.0.2', sport: 1000, dport: 53, proto: 17 };
     const p = l.program();
-    for (let i = 0; i < 3; i++) p.testRun(frame.eth().ipv4({ src: '10.0.0.5' }).udp({ sport: 1000, dport: 53 }).payload('abc').build());
+    for (let i = 0; i < 3; i++)
+      p.testRun(frame.eth().ipv4({ src: '10.0.0.5' }).udp({ sport: 1000, dport: 53 }).payload('abc').build());
     expect(flows.get(key)).to.deep.equal({ packets: 3, bytes: 3 * 45 });
     expect([...flows.keys()]).to.deep.equal([{ ...key, pad: [0, 0, 0] }]);
     flows.set({ ...key, sport: 2000 }, { packets: 7, bytes: 700 });
@@ -34,8 +35,14 @@ describe('BPF maps', () => {
     const k = Buffer.alloc(16);
     k.writeUInt32BE(0x0a000001, 0);
     flows.set(k, Buffer.alloc(16, 1));
-    expect(flows.get({ saddr: '10.0.0.1' })).to.deep.equal({ packets: 0x0101010101010101n, bytes: 0x0101010101010101n });
-    expect(() => flows.set(Buffer.alloc(3), Buffer.alloc(16))).to.throw(XdpspecError, 'key of map flows: got 3 bytes; expected struct flow_key');
+    expect(flows.get({ saddr: '10.0.0.1' })).to.deep.equal({
+      packets: 0x0101010101010101n,
+      bytes: 0x0101010101010101n,
+    });
+    expect(() => flows.set(Buffer.alloc(3), Buffer.alloc(16))).to.throw(
+      XdpspecError,
+      'key of map flows: got 3 bytes; expected struct flow_key',
+    );
   });
 
   it('array: every index exists, 64-bit values, clear zeroes, delete is refused', () => {
@@ -71,7 +78,10 @@ describe('BPF maps', () => {
     for (let k = 2; k <= 40; k++) r.set(k, { action: k });
     expect([...r.keys()].length).to.be.at.most(4 * 2); // LRU keeps about max_entries (per-CPU free lists may hold a few more)
     expect(r.has(1)).to.equal(false);
-    expect(() => r.set(1, { ports: [1, 2, 3] })).to.throw(XdpspecError, 'ports: expected an array of 2 for __u16[2], got an array of 3');
+    expect(() => r.set(1, { ports: [1, 2, 3] })).to.throw(
+      XdpspecError,
+      'ports: expected an array of 2 for __u16[2], got an array of 3',
+    );
   });
 
   it('LPM trie: prefix keys as CIDR strings or objects, longest prefix wins in the program', () => {
@@ -83,7 +93,10 @@ describe('BPF maps', () => {
     expect(p.testRun(frame.eth().ipv4({ src: '10.1.9.9' }).udp().build()).action).to.equal('XDP_DROP');
     expect(p.testRun(frame.eth().ipv4({ src: '10.2.0.1' }).udp().build()).action).to.equal('XDP_PASS');
     expect(t.get('10.1.0.0/16')).to.equal(1);
-    expect([...t.keys()]).to.have.deep.members([{ prefixlen: 16, addr: '10.1.0.0' }, { prefixlen: 24, addr: '10.1.2.0' }]);
+    expect([...t.keys()]).to.have.deep.members([
+      { prefixlen: 16, addr: '10.1.0.0' },
+      { prefixlen: 24, addr: '10.1.2.0' },
+    ]);
   });
 
   it('devmap takes ifindexes; prog array takes program fds', () => {
@@ -109,13 +122,21 @@ describe('map layouts as real programs write them', () => {
       const [key, value] = [...m.entries()][0] as [Record<string, unknown>, Record<string, unknown>];
       // A union shows every view of its bytes, as C lets the program read any of them.
       expect(key).to.include({ src: '10.0.0.1', dst: '10.0.0.2', proto: 6 });
-      expect(key!.port16).to.deep.equal([80, 1234]);
+      expect(key.port16).to.deep.equal([80, 1234]);
       expect(value).to.deep.equal({ addrv6: 'fd00::1', weight: 3, flags: 0 });
       m.clear();
       m.set({ srcv6: 'fd00::1', dstv6: 'fd00::2', proto: 17 }, { addrv6: [1, 2, 3, 4], flags: 1 });
-      expect(m.get({ srcv6: 'fd00::1', dstv6: 'fd00::2', proto: 17 })).to.deep.equal({ addrv6: '100:0:200:0:300:0:400:0', weight: 0, flags: 1 });
-      expect(() => m.set({ srcv6: '10.0.0.1' }, {})).to.throw(/srcv6: "10\.0\.0\.1" is not an IPv6 address \(__be32\[4\] named srcv6 holds one\)/);
-      expect(() => m.set({ nosuch: 1 }, {})).to.throw(/struct flow_key has no member "nosuch" \(members: src, srcv6, dst, dstv6, ports, port16, proto\)/);
+      expect(m.get({ srcv6: 'fd00::1', dstv6: 'fd00::2', proto: 17 })).to.deep.equal({
+        addrv6: '100:0:200:0:300:0:400:0',
+        weight: 0,
+        flags: 1,
+      });
+      expect(() => m.set({ srcv6: '10.0.0.1' }, {})).to.throw(
+        /srcv6: "10\.0\.0\.1" is not an IPv6 address \(__be32\[4\] named srcv6 holds one\)/,
+      );
+      expect(() => m.set({ nosuch: 1 }, {})).to.throw(
+        /struct flow_key has no member "nosuch" \(members: src, srcv6, dst, dstv6, ports, port16, proto\)/,
+      );
       // A __u16 the program keeps in network order, declared so: host-order numbers both ways.
       m.clear();
       m.networkOrder('weight').set({ proto: 1 }, { weight: 0x0102 });

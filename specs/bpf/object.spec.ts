@@ -1,6 +1,15 @@
 import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
-import { NotFoundError, OpenedObject, PrivilegeError, VerifierError, XdpspecError, frame, loadObject, requirePrivileges } from '../../src/index.js';
+import {
+  NotFoundError,
+  OpenedObject,
+  PrivilegeError,
+  VerifierError,
+  XdpspecError,
+  frame,
+  loadObject,
+  requirePrivileges,
+} from '../../src/index.js';
 import { thrown } from '../support/thrown.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 import { tempDir } from '../support/tools.js';
@@ -15,8 +24,14 @@ describe('BPF objects', () => {
     try {
       expect(o.programs).to.deep.equal([{ name: 'xdp_count', section: 'xdp', type: 'xdp' }]);
       expect(o.maps.map((m) => [m.name, m.type])).to.deep.include.members([
-        ['flows', 'hash'], ['counters', 'array'], ['totals', 'percpu_array'], ['per_proto', 'percpu_hash'],
-        ['recent', 'lru_hash'], ['prefixes', 'lpm_trie'], ['ports', 'devmap'], ['jumps', 'prog_array'],
+        ['flows', 'hash'],
+        ['counters', 'array'],
+        ['totals', 'percpu_array'],
+        ['per_proto', 'percpu_hash'],
+        ['recent', 'lru_hash'],
+        ['prefixes', 'lpm_trie'],
+        ['ports', 'devmap'],
+        ['jumps', 'prog_array'],
       ]);
       expect(o.maps.find((m) => m.name === 'flows')).to.include({ keySize: 16, valueSize: 16, maxEntries: 64 });
       expect(o.globals).to.have.members(['drop_action', 'blocked_ip', 'watched', 'seen', 'banner']);
@@ -26,7 +41,11 @@ describe('BPF objects', () => {
   });
 
   it('sets .rodata globals before load from plain values, and reads and writes .data/.bss after', () => {
-    const l = loadObject(OBJ.maps, { blocked_ip: '10.0.0.99', drop_action: 3, watched: { saddr: '1.2.3.4', dport: 80 } });
+    const l = loadObject(OBJ.maps, {
+      blocked_ip: '10.0.0.99',
+      drop_action: 3,
+      watched: { saddr: '1.2.3.4', dport: 80 },
+    });
     try {
       expect(l.global('blocked_ip')).to.equal('10.0.0.99');
       expect(l.global('watched')).to.deep.include({ saddr: '1.2.3.4', dport: 80, sport: 0 });
@@ -38,7 +57,10 @@ describe('BPF objects', () => {
       l.setGlobal('seen', 40);
       p.testRun(frame.eth().ipv6().build());
       expect(l.global('seen')).to.equal(41);
-      expect(() => l.setGlobal('blocked_ip', '1.1.1.1')).to.throw(XdpspecError, 'global blocked_ip is read-only after load');
+      expect(() => l.setGlobal('blocked_ip', '1.1.1.1')).to.throw(
+        XdpspecError,
+        'global blocked_ip is read-only after load',
+      );
     } finally {
       l.close();
     }
@@ -66,9 +88,15 @@ describe('BPF objects', () => {
   it('names what exists when a program, map or global does not', () => {
     const l = loadObject(OBJ.maps);
     try {
-      expect(() => l.program('xdp_nope')).to.throw(NotFoundError, 'program "xdp_nope" does not exist in specs/bpf/build/maps.bpf.o; programs there: xdp_count');
+      expect(() => l.program('xdp_nope')).to.throw(
+        NotFoundError,
+        'program "xdp_nope" does not exist in specs/bpf/build/maps.bpf.o; programs there: xdp_count',
+      );
       expect(() => l.map('flow')).to.throw(NotFoundError, /map "flow" does not exist .*; maps there: .*flows/);
-      expect(() => l.global('seenn')).to.throw(NotFoundError, /global "seenn" does not exist .*; globals there: drop_action, blocked_ip, watched, banner, seen/);
+      expect(() => l.global('seenn')).to.throw(
+        NotFoundError,
+        /global "seenn" does not exist .*; globals there: drop_action, blocked_ip, watched, banner, seen/,
+      );
     } finally {
       l.close();
     }
@@ -80,8 +108,14 @@ describe('BPF objects', () => {
   it('refuses a value of the wrong shape for a global, showing the layout', () => {
     const o = OpenedObject.open(OBJ.maps);
     try {
-      expect(() => o.setGlobal('watched', { saddr: '1.2.3.4', nope: 1 })).to.throw(XdpspecError, /global watched: struct flow_key has no member "nope" \(members: saddr, daddr, sport, dport, proto, pad\); expected struct flow_key \{\n {2}saddr: __be32 \(4 bytes\)/);
-      expect(() => o.setGlobal('drop_action', -1)).to.throw(XdpspecError, 'global drop_action: -1 does not fit in __u32');
+      expect(() => o.setGlobal('watched', { saddr: '1.2.3.4', nope: 1 })).to.throw(
+        XdpspecError,
+        /global watched: struct flow_key has no member "nope" \(members: saddr, daddr, sport, dport, proto, pad\); expected struct flow_key \{\n {2}saddr: __be32 \(4 bytes\)/,
+      );
+      expect(() => o.setGlobal('drop_action', -1)).to.throw(
+        XdpspecError,
+        'global drop_action: -1 does not fit in __u32',
+      );
     } finally {
       o.close();
     }
@@ -92,21 +126,35 @@ describe('BPF objects', () => {
     expect(err).to.be.instanceOf(VerifierError);
     expect(err.program).to.equal('xdp_unchecked');
     expect(err.code).to.equal('BPF_VERIFIER');
-    expect(err.message).to.match(/^load specs\/bpf\/build\/rejected\.bpf\.o: the verifier rejected program xdp_unchecked: R1 offset is outside of the packet\n/);
+    expect(err.message).to.match(
+      /^load specs\/bpf\/build\/rejected\.bpf\.o: the verifier rejected program xdp_unchecked: R1 offset is outside of the packet\n/,
+    );
     expect(err.message).to.include('invalid access to packet, off=12 size=1');
     expect(err.log).to.include('processed 2 insns');
   });
 
   it('says what is wrong with a file that is missing or not an object', () => {
-    expect(() => OpenedObject.open('bpf/build/missing.bpf.o')).to.throw(XdpspecError, 'BPF object bpf/build/missing.bpf.o does not exist; build it first (make -C bpf)');
+    expect(() => OpenedObject.open('bpf/build/missing.bpf.o')).to.throw(
+      XdpspecError,
+      'BPF object bpf/build/missing.bpf.o does not exist; build it first (make -C bpf)',
+    );
     const notElf = t.path('x.o');
     writeFileSync(notElf, 'int main() {}');
-    expect(() => OpenedObject.open(notElf)).to.throw(XdpspecError, `${notElf} is not an ELF object file; compile the program with clang`);
+    expect(() => OpenedObject.open(notElf)).to.throw(
+      XdpspecError,
+      `${notElf} is not an ELF object file; compile the program with clang`,
+    );
   });
 
   it('names the missing capabilities for an unprivileged process', () => {
-    expect(() => requirePrivileges('loading x.o', new Set())).to.throw(PrivilegeError, 'loading x.o needs CAP_BPF (or CAP_SYS_ADMIN), CAP_NET_ADMIN, which this process lacks: run xdpspec as root');
-    expect(() => requirePrivileges('loading x.o', new Set(['CAP_BPF']))).to.throw(PrivilegeError, 'needs CAP_NET_ADMIN,');
+    expect(() => requirePrivileges('loading x.o', new Set())).to.throw(
+      PrivilegeError,
+      'loading x.o needs CAP_BPF (or CAP_SYS_ADMIN), CAP_NET_ADMIN, which this process lacks: run xdpspec as root',
+    );
+    expect(() => requirePrivileges('loading x.o', new Set(['CAP_BPF']))).to.throw(
+      PrivilegeError,
+      'needs CAP_NET_ADMIN,',
+    );
     expect(() => requirePrivileges('x', new Set(['CAP_SYS_ADMIN', 'CAP_NET_ADMIN']))).to.not.throw();
   });
 });

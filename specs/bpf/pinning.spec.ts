@@ -45,7 +45,7 @@ describe('maps pinned by name', () => {
     }
   });
 
-  it("leave nothing after a run killed outright: the next sweep unmounts its private bpffs", async () => {
+  it('leave nothing after a run killed outright: the next sweep unmounts its private bpffs', async () => {
     const { proc, names } = startChild('pinned-child.ts');
     const [root] = await names;
     expect(root).to.match(/^\/run\/xdpspec\/bpffs-\d+$/);

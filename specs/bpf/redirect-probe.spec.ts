@@ -14,8 +14,22 @@ describe('unit engine: every XDP verdict, and where redirects go', () => {
   it('classifies aborted, dropped, passed, tx and redirected, with rewrites as diffs', async () => {
     l = loadObject(SPEC_OBJ.verdicts, { redirect_ifindex: 1 });
     const run = await runUnit(l.program(), [1, 2, 3, 4, 5, 7].map(udp));
-    expect(run.frames.map((r) => r.verdict)).to.deep.equal(['aborted', 'dropped', 'passed', 'tx', 'redirected', 'passed']);
-    expect(run.frames.map((r) => r.action)).to.deep.equal(['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT', 'XDP_PASS']);
+    expect(run.frames.map((r) => r.verdict)).to.deep.equal([
+      'aborted',
+      'dropped',
+      'passed',
+      'tx',
+      'redirected',
+      'passed',
+    ]);
+    expect(run.frames.map((r) => r.action)).to.deep.equal([
+      'XDP_ABORTED',
+      'XDP_DROP',
+      'XDP_PASS',
+      'XDP_TX',
+      'XDP_REDIRECT',
+      'XDP_PASS',
+    ]);
     expect(run.frames[3]!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`)).to.deep.equal([
       'eth.dst: 02:00:00:00:00:02 -> 02:00:00:00:00:01',
       'eth.src: 02:00:00:00:00:01 -> 02:00:00:00:00:02',
@@ -34,7 +48,11 @@ describe('unit engine: every XDP verdict, and where redirects go', () => {
   it('says when the target ifindex does not exist, never guessing', async () => {
     l = loadObject(SPEC_OBJ.verdicts, { redirect_ifindex: 7777 });
     const r = (await runUnit(l.program(), [udp(5)])).frames[0]!;
-    expect(r.redirect).to.deep.equal({ known: true, ifindex: 7777, error: 'no device with ifindex 7777 in this network namespace' });
+    expect(r.redirect).to.deep.equal({
+      known: true,
+      ifindex: 7777,
+      error: 'no device with ifindex 7777 in this network namespace',
+    });
   });
 
   it('names the devmap, key and target of a bpf_redirect_map', async () => {
@@ -45,7 +63,7 @@ describe('unit engine: every XDP verdict, and where redirects go', () => {
     expect((r.redirect as { map: object }).map).to.deep.include({ name: 'ports', type: 'devmap', key: 0 });
   });
 
-  it("resolves a devmap entry in the namespace it was written from, and never sends the rerun through it", async () => {
+  it('resolves a devmap entry in the namespace it was written from, and never sends the rerun through it', async () => {
     const bench = await LiveBench.create({ ports: [{ name: 'wan' }, { name: 'lan' }] });
     try {
       l = loadObject(SPEC_OBJ.verdicts);
@@ -81,7 +99,10 @@ describe('unit engine: every XDP verdict, and where redirects go', () => {
   it('reports unknown, with the reason, when asked not to locate', async () => {
     l = loadObject(SPEC_OBJ.verdicts, { redirect_ifindex: 1 });
     const r = (await runUnit(l.program(), [udp(5)], { locateRedirects: false })).frames[0]!;
-    expect(r.redirect).to.deep.equal({ known: false, reason: 'redirect targets were not asked for (locateRedirects: false)' });
+    expect(r.redirect).to.deep.equal({
+      known: false,
+      reason: 'redirect targets were not asked for (locateRedirects: false)',
+    });
   });
 
   it('leaves no namespace behind and keeps the caller in its own namespace', async () => {

@@ -29,7 +29,10 @@ describe('BPF_PROG_TEST_RUN', () => {
   it('passes an xdp_md context when an ingress interface is named', () => {
     const p = xdp.program();
     expect(p.testRun(frame.eth().ipv6().build(), { ingressIfindex: 1, rxQueue: 0 }).action).to.equal('XDP_PASS');
-    expect(() => p.testRun(frame.eth().ipv6().build(), { ingressIfindex: 999_999 })).to.throw(BpfError, /test run xdp_ipv6_only: .*is ifindex 999999 a device in this network namespace/);
+    expect(() => p.testRun(frame.eth().ipv6().build(), { ingressIfindex: 999_999 })).to.throw(
+      BpfError,
+      /test run xdp_ipv6_only: .*is ifindex 999999 a device in this network namespace/,
+    );
   });
 
   it('notices an options object changed between runs', () => {
@@ -52,7 +55,10 @@ describe('BPF_PROG_TEST_RUN', () => {
 
   it('refuses frames it cannot run, saying why', () => {
     const p = xdp.program();
-    expect(() => p.testRun(Buffer.alloc(10))).to.throw(XdpspecError, 'frame of 10 bytes is shorter than an Ethernet header (14)');
+    expect(() => p.testRun(Buffer.alloc(10))).to.throw(
+      XdpspecError,
+      'frame of 10 bytes is shorter than an Ethernet header (14)',
+    );
     expect(() => p.testRun(Buffer.alloc(70_000))).to.throw(XdpspecError, 'frame of 70000 bytes is larger than 65536');
   });
 
@@ -86,7 +92,14 @@ describe('BPF_PROG_TEST_RUN on many frames', () => {
     try {
       const p = l.program();
       // ~300 frames of up to 3 KB (a TC test run takes less than a page): more than one 1 MiB output area's worth of outputs (each may take 68 KiB of room)
-      const frames = Array.from({ length: 300 }, (_, i) => frame.eth().ipv4({ ttl: 1 + (i % 200), id: i }).udp({ dport: i % 7 === 0 ? 9 : 53 }).payload(Buffer.alloc(i * 13 % 3000, i)).build());
+      const frames = Array.from({ length: 300 }, (_, i) =>
+        frame
+          .eth()
+          .ipv4({ ttl: 1 + (i % 200), id: i })
+          .udp({ dport: i % 7 === 0 ? 9 : 53 })
+          .payload(Buffer.alloc((i * 13) % 3000, i))
+          .build(),
+      );
       const one = frames.map((f) => p.testRun(f));
       const many = p.testRunMany(frames);
       expect(many.map((r) => r.action)).to.deep.equal(one.map((r) => r.action));
@@ -112,7 +125,12 @@ describe('BPF_PROG_TEST_RUN with programs that grow the frame', () => {
       expect(r.action).to.equal('XDP_PASS');
       expect(r.output.length).to.equal(input.length + 16 + 100);
       expect(r.output.subarray(0, 14).equals(input.subarray(0, 14))).to.equal(true);
-      expect(r.output.subarray(16 + 14).subarray(0, input.length - 14).equals(input.subarray(14))).to.equal(true);
+      expect(
+        r.output
+          .subarray(16 + 14)
+          .subarray(0, input.length - 14)
+          .equals(input.subarray(14)),
+      ).to.equal(true);
       expect(r.output.subarray(input.length + 16).equals(Buffer.alloc(100))).to.equal(true);
       // testRunMany lays grown outputs back to back without overlap
       const many = l.program().testRunMany([input, input]);
@@ -131,14 +149,27 @@ describe('BPF_PROG_TEST_RUN with the whole __sk_buff', () => {
     const o = loadObject('specs/bpf/build/tc_context.bpf.o');
     try {
       const f = frame.eth().ipv4().udp().payload('0123456789').build();
-      const r = o.program().testRun(f, { skb: { cb: [41], wireLen: 100, gsoSegs: 3, gsoSize: 1400, tstamp: 123_456n } });
+      const r = o
+        .program()
+        .testRun(f, { skb: { cb: [41], wireLen: 100, gsoSegs: 3, gsoSize: 1400, tstamp: 123_456n } });
       expect(r.action).to.equal('TC_ACT_OK');
-      expect(r.context).to.deep.include({ mark: 42, priority: 3, wireLen: 100, gsoSegs: 3, gsoSize: 1400, tstamp: 123_456n });
+      expect(r.context).to.deep.include({
+        mark: 42,
+        priority: 3,
+        wireLen: 100,
+        gsoSegs: 3,
+        gsoSize: 1400,
+        tstamp: 123_456n,
+      });
       expect(r.context!.cb).to.deep.equal([41, 100, 123_456, 0, 0]);
       const plain = o.program().testRun(f);
       expect(plain.context).to.equal(undefined); // no context given, none asked back
-      expect(() => o.program().testRun(f, { skb: { cb: [1, 2, 3, 4, 5, 6] } })).to.throw(/skb\.cb takes at most 5 numbers \(cb\[0\.\.4\]\), got 6/);
-      expect(() => o.program().testRun(f, { skb: { wireLen: f.length - 1 } })).to.throw(/EINVAL.*the kernel refused the __sk_buff context \(wire_len must be at least the frame's \d+ bytes/);
+      expect(() => o.program().testRun(f, { skb: { cb: [1, 2, 3, 4, 5, 6] } })).to.throw(
+        /skb\.cb takes at most 5 numbers \(cb\[0\.\.4\]\), got 6/,
+      );
+      expect(() => o.program().testRun(f, { skb: { wireLen: f.length - 1 } })).to.throw(
+        /EINVAL.*the kernel refused the __sk_buff context \(wire_len must be at least the frame's \d+ bytes/,
+      );
     } finally {
       o.close();
     }
@@ -166,7 +197,12 @@ describe('BPF_PROG_TEST_RUN with XDP metadata', () => {
       expect(many.map((r) => r.output)).to.deep.equal([f, f]);
       // After a run with metadata, a batch without starts the frame at byte 0 again.
       o.program().testRun(f, { meta: Buffer.from([1, 0, 0, 0]) });
-      expect(o.program().testRunMany([f]).map((r) => r.output)).to.deep.equal([f]);
+      expect(
+        o
+          .program()
+          .testRunMany([f])
+          .map((r) => r.output),
+      ).to.deep.equal([f]);
       // A context object changed between runs is noticed, not taken for the one before.
       const tc = loadObject('specs/bpf/build/tc_context.bpf.o');
       try {
@@ -177,7 +213,9 @@ describe('BPF_PROG_TEST_RUN with XDP metadata', () => {
       } finally {
         tc.close();
       }
-      expect(() => o.program().testRun(f, { meta: Buffer.alloc(3) })).to.throw(/meta must be bytes, a multiple of 4 and at most 32 \(the kernel's limits\), got 3 bytes/);
+      expect(() => o.program().testRun(f, { meta: Buffer.alloc(3) })).to.throw(
+        /meta must be bytes, a multiple of 4 and at most 32 \(the kernel's limits\), got 3 bytes/,
+      );
     } finally {
       o.close();
     }

@@ -15,20 +15,32 @@ describe('xdpspec dissect', () => {
     expect(r.exitCode).to.equal(0);
     const lines = r.stdout.split('\n');
     expect(lines).to.have.length(20);
-    expect(lines[0]).to.equal('0  54 bytes  eth 02:00:00:00:00:0a > 02:00:00:00:00:0b ipv4 10.0.0.10 > 10.0.0.1 icmp echo request id 7 seq 0 payload 12 bytes');
-    expect(lines[3]).to.equal('3  92 bytes  eth 02:00:00:00:00:0a > 02:00:00:00:00:0b ipv6 fd00::10 > fd00::1 udp 40001 > 53 len 30');
+    expect(lines[0]).to.equal(
+      '0  54 bytes  eth 02:00:00:00:00:0a > 02:00:00:00:00:0b ipv4 10.0.0.10 > 10.0.0.1 icmp echo request id 7 seq 0 payload 12 bytes',
+    );
+    expect(lines[3]).to.equal(
+      '3  92 bytes  eth 02:00:00:00:00:0a > 02:00:00:00:00:0b ipv6 fd00::10 > fd00::1 udp 40001 > 53 len 30',
+    );
   });
 
   it('prints one JSON object per line with the documented field names', async () => {
     const r = await cli('dissect', '--json', 'fixtures/ipv4-and-ipv6.pcap');
     expect(r.exitCode).to.equal(0);
-    const objs = r.stdout.split('\n').map((l) => JSON.parse(l) as { index: number; len: number; layers: Record<string, unknown>[] });
+    const objs = r.stdout
+      .split('\n')
+      .map((l) => JSON.parse(l) as { index: number; len: number; layers: Record<string, unknown>[] });
     expect(objs).to.have.length(20);
     expect(objs[4]!.index).to.equal(4);
     expect(objs[4]!.len).to.equal(58);
     expect(objs[4]!.layers.map((l) => l['name'])).to.deep.equal(['eth', 'ipv4', 'tcp']);
     expect(objs[4]!.layers[1]).to.include({ src: '10.0.0.10', dst: '10.0.0.1', ttl: 64, proto: 6 });
-    expect(objs[4]!.layers[2]).to.deep.include({ sport: 50002, dport: 80, seq: 2000, flags: 'S', options: [{ kind: 'mss', value: 1460 }] });
+    expect(objs[4]!.layers[2]).to.deep.include({
+      sport: 50002,
+      dport: 80,
+      seq: 2000,
+      flags: 'S',
+      options: [{ kind: 'mss', value: 1460 }],
+    });
     expect(objs[0]!.layers[3]).to.deep.equal({ name: 'payload', data: Buffer.from('xdpspec echo').toString('hex') });
   });
 
@@ -60,7 +72,9 @@ describe('xdpspec dissect', () => {
   });
 
   it('stops quietly when its reader goes away', async () => {
-    const r = await execa('bash', ['-c', 'node dist/cli/main.js dissect fixtures/ipv4-and-ipv6.pcap | head -n 2'], { reject: false });
+    const r = await execa('bash', ['-c', 'node dist/cli/main.js dissect fixtures/ipv4-and-ipv6.pcap | head -n 2'], {
+      reject: false,
+    });
     expect(r.exitCode).to.equal(0);
     expect(r.stdout.split('\n')).to.have.length(2);
     expect(r.stderr).to.equal('');

@@ -32,7 +32,9 @@ describe('xdpspec replay', () => {
     expect(rows[1]).to.deep.equal(['wan tester', '#1 injected on wan: passed']);
     expect(rows[2]).to.deep.equal(['wan dut', '#1 passed, seen on wan (dut side), unchanged']);
     // How the program was attached, as the DUT side's interface description says.
-    const dut = (await tsharkFields(`${t.dir}/replay.pcapng`, ['frame.interface_name', 'frame.interface_description'])).find((r) => r[0] === 'wan dut');
+    const dut = (
+      await tsharkFields(`${t.dir}/replay.pcapng`, ['frame.interface_name', 'frame.interface_description'])
+    ).find((r) => r[0] === 'wan dut');
     expect(dut?.[1]).to.match(/^xdp xdp_ipv6_only on wan \(netns xdpspec-\d+-\d+-dut\) \(native\), by BPF link$/);
   });
 
@@ -40,9 +42,18 @@ describe('xdpspec replay', () => {
     // iproute2's loader makes these in the bpffs it sees: its own, private one, not the host's.
     const skeleton = () => readdirSync('/sys/fs/bpf').filter((n) => ['tc', 'ip', 'xdp'].includes(n));
     const bpffsBefore = skeleton();
-    const r = await cli('replay', '--attached-by', `ip link set dev $PORT xdp obj ${OBJ.ipv6Filter} sec xdp`, '--pcap', 'fixtures/ipv4-and-ipv6.pcap', '--json');
+    const r = await cli(
+      'replay',
+      '--attached-by',
+      `ip link set dev $PORT xdp obj ${OBJ.ipv6Filter} sec xdp`,
+      '--pcap',
+      'fixtures/ipv4-and-ipv6.pcap',
+      '--json',
+    );
     expect(r.exitCode).to.equal(0);
-    expect(JSON.parse(r.stdout.split('\n').pop()!)).to.deep.equal({ summary: { frames: 20, passed: 10, dropped: 10, tx: 0, redirected: 0, aborted: 0, stolen: 0, others: 0 } });
+    expect(JSON.parse(r.stdout.split('\n').pop()!)).to.deep.equal({
+      summary: { frames: 20, passed: 10, dropped: 10, tx: 0, redirected: 0, aborted: 0, stolen: 0, others: 0 },
+    });
     expect(ours()).to.deep.equal([]);
     expect(skeleton()).to.deep.equal(bpffsBefore);
     expect(r.stderr).to.equal('');
@@ -66,24 +77,46 @@ describe('xdpspec replay', () => {
   });
 
   it('reads how another tool attached: XDP in generic (skb) mode and TC on ingress, each observed its own way', async () => {
-    const generic = await cli('replay', '--attached-by', `ip link set dev $PORT xdpgeneric obj ${OBJ.ipv6Filter} sec xdp`, '--pcap', 'fixtures/ipv4-and-ipv6.pcap');
+    const generic = await cli(
+      'replay',
+      '--attached-by',
+      `ip link set dev $PORT xdpgeneric obj ${OBJ.ipv6Filter} sec xdp`,
+      '--pcap',
+      'fixtures/ipv4-and-ipv6.pcap',
+    );
     expect(generic.exitCode, generic.stderr).to.equal(0);
     expect(generic.stdout.split('\n').pop()).to.equal('20 frames: 10 passed, 10 dropped');
-    const tc = await cli('replay', '--attached-by', `tc qdisc add dev $PORT clsact && tc filter add dev $PORT ingress bpf da obj ${OBJ.tcTtl} sec tc`, '--pcap', 'fixtures/ipv4-and-ipv6.pcap');
+    const tc = await cli(
+      'replay',
+      '--attached-by',
+      `tc qdisc add dev $PORT clsact && tc filter add dev $PORT ingress bpf da obj ${OBJ.tcTtl} sec tc`,
+      '--pcap',
+      'fixtures/ipv4-and-ipv6.pcap',
+    );
     expect(tc.exitCode, tc.stderr).to.equal(0);
     expect(tc.stdout.split('\n').pop()).to.match(/^20 frames: /);
     const none = await cli('replay', '--attached-by', 'true', '--pcap', 'fixtures/ipv4-and-ipv6.pcap');
     expect(none.exitCode).to.equal(1);
-    expect(none.stderr).to.match(/^xdpspec: true exited without attaching anything to wan: no XDP program on it and no TC filter on its ingress/);
+    expect(none.stderr).to.match(
+      /^xdpspec: true exited without attaching anything to wan: no XDP program on it and no TC filter on its ingress/,
+    );
     expect(ours()).to.deep.equal([]);
   });
 
   it('replays through a TC program on the egress (--egress), ours or one another tool attached there', async () => {
     const own = await cli('replay', OBJ.tcTtl, '--pcap', 'fixtures/ipv4-and-ipv6.pcap', '--egress', '--json');
     expect(own.exitCode, own.stderr).to.equal(0);
-    const lines = own.stdout.split('\n').map((l) => JSON.parse(l) as { verdict?: string; summary?: Record<string, number> });
+    const lines = own.stdout
+      .split('\n')
+      .map((l) => JSON.parse(l) as { verdict?: string; summary?: Record<string, number> });
     expect(lines.pop()!.summary).to.include({ frames: 20, passed: 20 });
-    const other = await cli('replay', '--attached-by', `tc qdisc add dev $PORT clsact && tc filter add dev $PORT egress bpf da obj ${OBJ.tcTtl} sec tc`, '--pcap', 'fixtures/ipv4-and-ipv6.pcap');
+    const other = await cli(
+      'replay',
+      '--attached-by',
+      `tc qdisc add dev $PORT clsact && tc filter add dev $PORT egress bpf da obj ${OBJ.tcTtl} sec tc`,
+      '--pcap',
+      'fixtures/ipv4-and-ipv6.pcap',
+    );
     expect(other.exitCode, other.stderr).to.equal(0);
     expect(other.stdout.split('\n').pop()).to.equal('20 frames: 20 passed');
     const xdp = await cli('replay', OBJ.ipv6Filter, '--pcap', 'fixtures/ipv4-and-ipv6.pcap', '--egress');
@@ -100,7 +133,9 @@ describe('xdpspec replay', () => {
     expect(r.stderr).to.match(/^xdpspec: replay needs --pcap FILE/);
     r = await cli('replay', '--attached-by', 'echo no such tool >&2; exit 3', '--pcap', 'fixtures/ipv4-and-ipv6.pcap');
     expect(r.exitCode).to.equal(1);
-    expect(r.stderr).to.equal('xdpspec: the attaching command failed (exit 3): echo no such tool >&2; exit 3\nno such tool');
+    expect(r.stderr).to.equal(
+      'xdpspec: the attaching command failed (exit 3): echo no such tool >&2; exit 3\nno such tool',
+    );
     expect(ours()).to.deep.equal([]);
   });
 });

@@ -4,7 +4,17 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { LAB } from '../../fixtures/generate.js';
-import { LiveBench, compareObjects, formatComparison, frame, parseCapture, parseFrame, type ChangeLabel, type Frame, type LoadedObject } from '../../src/index.js';
+import {
+  LiveBench,
+  compareObjects,
+  formatComparison,
+  frame,
+  parseCapture,
+  parseFrame,
+  type ChangeLabel,
+  type Frame,
+  type LoadedObject,
+} from '../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
 import { rejection, thrown } from '../support/thrown.js';
 
@@ -25,7 +35,9 @@ const next = (fw: LoadedObject) => {
   fw.map('ipv6_src').set(`${LAB.h3.ip6}/128`, 0);
 };
 /** What the next rule set should newly drop, read off the frames independently of the firewall. */
-const newlyBlocked = indexes((f) => (f.has('tcp') && f.get('tcp.dport') === 22) || (f.has('ipv6') && f.get('ipv6.src') === LAB.h3.ip6));
+const newlyBlocked = indexes(
+  (f) => (f.has('tcp') && f.get('tcp.dport') === 22) || (f.has('ipv6') && f.get('ipv6.src') === LAB.h3.ip6),
+);
 
 describe('compareObjects', () => {
   needsBpf();
@@ -49,29 +61,46 @@ describe('compareObjects', () => {
 
   it('reports a changed firewall rule set exactly, old rules on the old side and new ones on the new', async () => {
     expect(newlyBlocked).to.have.length(15); // 6 of h3's SSH segments over IPv4, 6 of h2's over IPv6, h3's solicitation and 2 echo requests
-    const cmp = await compareObjects({ object: OBJ.firewall, setup: deployed }, { object: OBJ.firewall, setup: next }, { frames: MIXED });
+    const cmp = await compareObjects(
+      { object: OBJ.firewall, setup: deployed },
+      { object: OBJ.firewall, setup: next },
+      { frames: MIXED },
+    );
     expect(cmp).to.have.onlyChanges(each(newlyBlocked, 'passed->dropped'));
     // The same object on both sides: same verifier work, same size.
     expect(cmp.stats.new).to.deep.equal(cmp.stats.old);
   });
 
   it('fails onlyChanges with each frame that differs from the list, both ways', async () => {
-    const cmp = await compareObjects({ object: OBJ.firewall, setup: deployed }, { object: OBJ.firewall, setup: next }, { frames: MIXED });
+    const cmp = await compareObjects(
+      { object: OBJ.firewall, setup: deployed },
+      { object: OBJ.firewall, setup: next },
+      { frames: MIXED },
+    );
     const [first, second, ...rest] = newlyBlocked;
-    const expected = { ...each(rest, 'passed->dropped'), [first!]: 'dropped->passed' as const, 3: 'passed->dropped' as const };
+    const expected = {
+      ...each(rest, 'passed->dropped'),
+      [first!]: 'dropped->passed' as const,
+      3: 'passed->dropped' as const,
+    };
     const err = thrown(() => expect(cmp).to.have.onlyChanges(expected)).message;
-    expect(err).to.match(/^expected only the listed changes from the old object to the new \(xdp_firewall\), but 3 frame\(s\) differ from the list \(65 frames, 15 changed: 15 passed->dropped\)\n\n/);
+    expect(err).to.match(
+      /^expected only the listed changes from the old object to the new \(xdp_firewall\), but 3 frame\(s\) differ from the list \(65 frames, 15 changed: 15 passed->dropped\)\n\n/,
+    );
     expect(err).to.include(`  #3  eth `);
     expect(err).to.include('      expected passed->dropped, but it did not change');
     expect(err).to.include(`  #${first}  `);
     expect(err).to.include('      expected dropped->passed, but it was passed->dropped');
     expect(err).to.include(`  #${second}  `);
     expect(err).to.include('      expected no change, but it was passed->dropped');
-    expect(() => expect({ frames: [] }).to.have.onlyChanges({})).to.throw('expected a comparison (from compareObjects) for .onlyChanges');
+    expect(() => expect({ frames: [] }).to.have.onlyChanges({})).to.throw(
+      'expected a comparison (from compareObjects) for .onlyChanges',
+    );
   });
 
   it('runs state in order through each object, each with fresh maps: a changed ISN offset rewrites only the flow the SYN opened', async () => {
-    const tcp = (sport: number, flags: string, seq: number) => frame.eth().ipv4({ src: '10.0.0.20', dst: '10.0.0.30' }).tcp({ sport, dport: 80, flags, seq });
+    const tcp = (sport: number, flags: string, seq: number) =>
+      frame.eth().ipv4({ src: '10.0.0.20', dst: '10.0.0.30' }).tcp({ sport, dport: 80, flags, seq });
     const frames = [tcp(40000, 'S', 1000), tcp(40000, 'PA', 1001), tcp(40001, 'PA', 5000), tcp(40000, 'PA', 1002)];
     const side = (offset: number) => ({ object: OBJ.egressIsn, globals: { isn_offset: offset } });
     const cmp = await compareObjects(side(0x1000), side(0x2000), { program: 'xdp_isn_out', frames });
@@ -90,8 +119,12 @@ describe('compareObjects', () => {
       const e = await rejection(p);
       return `${e.code}: ${e.message}`;
     };
-    expect(await failure(compareObjects(OBJ.ipv6Filter, OBJ.firewall, { program: 'xdp_firewall', frames: MIXED }))).to.match(/^NOT_FOUND: program "xdp_firewall" /);
-    expect(await failure(compareObjects(OBJ.ipv6Filter, 'bpf/build/nope.bpf.o', { frames: MIXED }))).to.equal('OBJECT_MISSING: BPF object bpf/build/nope.bpf.o does not exist; build it first (make -C bpf)');
+    expect(
+      await failure(compareObjects(OBJ.ipv6Filter, OBJ.firewall, { program: 'xdp_firewall', frames: MIXED })),
+    ).to.match(/^NOT_FOUND: program "xdp_firewall" /);
+    expect(await failure(compareObjects(OBJ.ipv6Filter, 'bpf/build/nope.bpf.o', { frames: MIXED }))).to.equal(
+      'OBJECT_MISSING: BPF object bpf/build/nope.bpf.o does not exist; build it first (make -C bpf)',
+    );
     expect(await failure(compareObjects(OBJ.ipv6Filter, OBJ.tcTtl, { frames: MIXED }))).to.equal(
       `COMPARE_TYPES: the old program xdp_ipv6_only is xdp and the new one tc_ttl (${OBJ.tcTtl}) is sched_cls; compare programs of one type`,
     );
@@ -105,11 +138,24 @@ describe('compareObjects', () => {
     after(() => bench?.close());
 
     it('finds the same changed frames replaying on veths as the unit engine does', async () => {
-      const cmp = await compareObjects({ object: OBJ.firewall, setup: deployed }, { object: OBJ.firewall, setup: next }, { frames: MIXED, live: { bench, port: 'veth0' } });
+      const cmp = await compareObjects(
+        { object: OBJ.firewall, setup: deployed },
+        { object: OBJ.firewall, setup: next },
+        { frames: MIXED, live: { bench, port: 'veth0' } },
+      );
       expect(cmp.engine).to.equal('live');
       expect(cmp).to.have.onlyChanges(each(newlyBlocked, 'passed->dropped'));
       // Both objects are closed, and the bench no longer counts on a program at the port.
-      expect((await rejection(bench.replay(mixed.slice(0, 1).map((f) => f.bytes), { on: 'veth0' }))).code).to.equal('NO_PROGRAM');
+      expect(
+        (
+          await rejection(
+            bench.replay(
+              mixed.slice(0, 1).map((f) => f.bytes),
+              { on: 'veth0' },
+            ),
+          )
+        ).code,
+      ).to.equal('NO_PROGRAM');
     });
   });
 });

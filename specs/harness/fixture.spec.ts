@@ -24,10 +24,23 @@ describe('bench fixture', () => {
   it('names where a failed live case wrote its capture, in the failure message', async () => {
     const t = tempDir();
     try {
-      const r = await execa('node_modules/.bin/mocha', ['--no-config', '--node-option', 'import=tsx/esm', '--reporter', 'spec', '--timeout', '20000', 'specs/support/failing-bench.fixture.ts'], {
-        reject: false,
-        env: { XDPSPEC_ARTIFACTS: t.dir },
-      });
+      const r = await execa(
+        'node_modules/.bin/mocha',
+        [
+          '--no-config',
+          '--node-option',
+          'import=tsx/esm',
+          '--reporter',
+          'spec',
+          '--timeout',
+          '20000',
+          'specs/support/failing-bench.fixture.ts',
+        ],
+        {
+          reject: false,
+          env: { XDPSPEC_ARTIFACTS: t.dir },
+        },
+      );
       expect(r.exitCode).to.equal(1);
       const file = `${t.dir}/failing-bench-fixture-ts/expects-everything-to-pass.pcapng`;
       expect(r.stdout).to.include('expected 20 frames to be 20 passed, but they were 10 passed, 10 dropped');
@@ -55,7 +68,9 @@ describe('bench fixture', () => {
     const saved = (globalThis as Record<string, unknown>)['before'];
     (globalThis as Record<string, unknown>)['before'] = undefined;
     try {
-      expect(() => bench({ object: OBJ.ipv6Filter })).to.throw('bench() declares Mocha hooks: call it inside a describe() of a spec that Mocha runs');
+      expect(() => bench({ object: OBJ.ipv6Filter })).to.throw(
+        'bench() declares Mocha hooks: call it inside a describe() of a spec that Mocha runs',
+      );
     } finally {
       (globalThis as Record<string, unknown>)['before'] = saved;
     }

@@ -3,7 +3,16 @@
 // recorded with XDPSPEC_UPDATE_GOLDEN=1 and committed.
 import { expect } from 'chai';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { GoldenMismatch, checkGolden, frame, loadObject, runUnit, runUnitSteps, type LoadedObject, type Step } from '../../src/index.js';
+import {
+  GoldenMismatch,
+  checkGolden,
+  frame,
+  loadObject,
+  runUnit,
+  runUnitSteps,
+  type LoadedObject,
+  type Step,
+} from '../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
 import { thrown } from '../support/thrown.js';
 import { tempDir, tsharkFields } from '../support/tools.js';
@@ -14,9 +23,29 @@ const ISN_GOLDEN = new URL('./isn.golden.pcapng', import.meta.url);
 /** A conversation through the egress-ISN pair: the app's SYN and data out, the far side's answers in. */
 const APP = { mac: '02:00:00:00:0a:01', ip: '10.0.0.20' };
 const FAR = { mac: '02:00:00:00:0a:02', ip: '10.0.0.30' };
-const out = (flags: string, seq: number, ack: number, data = ''): Step => ({ on: 'app', frame: frame.eth({ src: APP.mac, dst: FAR.mac }).ipv4({ src: APP.ip, dst: FAR.ip }).tcp({ sport: 40000, dport: 80, flags, seq, ack }).payload(data) });
-const back = (flags: string, seq: number, ack: number, data = ''): Step => ({ on: 'uplink', frame: frame.eth({ src: FAR.mac, dst: APP.mac }).ipv4({ src: FAR.ip, dst: APP.ip }).tcp({ sport: 80, dport: 40000, flags, seq, ack }).payload(data) });
-const conversation = (offset: number) => [out('S', 1000, 0), back('SA', 9000, 1001 + offset), out('A', 1001, 9001), out('PA', 1001, 9001, 'hello'), back('A', 9001, 1006 + offset)];
+const out = (flags: string, seq: number, ack: number, data = ''): Step => ({
+  on: 'app',
+  frame: frame
+    .eth({ src: APP.mac, dst: FAR.mac })
+    .ipv4({ src: APP.ip, dst: FAR.ip })
+    .tcp({ sport: 40000, dport: 80, flags, seq, ack })
+    .payload(data),
+});
+const back = (flags: string, seq: number, ack: number, data = ''): Step => ({
+  on: 'uplink',
+  frame: frame
+    .eth({ src: FAR.mac, dst: APP.mac })
+    .ipv4({ src: FAR.ip, dst: APP.ip })
+    .tcp({ sport: 80, dport: 40000, flags, seq, ack })
+    .payload(data),
+});
+const conversation = (offset: number) => [
+  out('S', 1000, 0),
+  back('SA', 9000, 1001 + offset),
+  out('A', 1001, 9001),
+  out('PA', 1001, 9001, 'hello'),
+  back('A', 9001, 1006 + offset),
+];
 
 describe('golden captures', () => {
   needsBpf();
@@ -30,12 +59,17 @@ describe('golden captures', () => {
     return runUnitSteps({ app: obj.program('xdp_isn_out'), uplink: obj.program('xdp_isn_in') }, conversation(offset));
   };
 
-  it("match the committed golden capture of a conversation across two ports (matchGolden with a URL next to the spec)", () => {
+  it('match the committed golden capture of a conversation across two ports (matchGolden with a URL next to the spec)', () => {
     expect(isnRun(0x10000000)).to.matchGolden(ISN_GOLDEN);
   });
 
   it('are pcapng Wireshark reads: one interface per port, a comment per frame with its verdict', async () => {
-    const rows = await tsharkFields(ISN_GOLDEN.pathname, ['frame.interface_name', 'frame.comment', 'tcp.seq_raw', 'tcp.ack_raw']);
+    const rows = await tsharkFields(ISN_GOLDEN.pathname, [
+      'frame.interface_name',
+      'frame.comment',
+      'tcp.seq_raw',
+      'tcp.ack_raw',
+    ]);
     expect(rows.map((r) => [r[0], r[1]!.split('\\n')[0], r[2], r[3]])).to.deep.equal([
       ['app', '#0 passed', String(1000 + 0x10000000), '0'],
       ['uplink', '#1 passed', '9000', '1001'],
@@ -43,12 +77,16 @@ describe('golden captures', () => {
       ['app', '#3 passed', String(1001 + 0x10000000), '9001'],
       ['uplink', '#4 passed', '9001', '1006'],
     ]);
-    expect(rows[0]![1]).to.match(/^#0 passed\\nthe output, on app: eth 02:00:00:00:0a:01 > 02:00:00:00:0a:02 ipv4 10\.0\.0\.20 > 10\.0\.0\.30 tcp 40000 > 80 \[S\] seq 268436456 /);
+    expect(rows[0]![1]).to.match(
+      /^#0 passed\\nthe output, on app: eth 02:00:00:00:0a:01 > 02:00:00:00:0a:02 ipv4 10\.0\.0\.20 > 10\.0\.0\.30 tcp 40000 > 80 \[S\] seq 268436456 /,
+    );
   });
 
   it('fail with each frame that differs, field by field', () => {
     const err = thrown(() => expect(isnRun(0x20000000)).to.matchGolden(ISN_GOLDEN));
-    expect(err.message).to.match(/^3 of 5 frames differ from the golden capture .*isn\.golden\.pcapng \(XDPSPEC_UPDATE_GOLDEN=1 records the run as the new golden\)\n\n/);
+    expect(err.message).to.match(
+      /^3 of 5 frames differ from the golden capture .*isn\.golden\.pcapng \(XDPSPEC_UPDATE_GOLDEN=1 records the run as the new golden\)\n\n/,
+    );
     expect(err.message).to.include(
       [
         '  #0  eth 02:00:00:00:0a:01 > 02:00:00:00:0a:02 ipv4 10.0.0.20 > 10.0.0.30 tcp 40000 > 80 [S] seq 536871912 win 65535 len 0',
@@ -58,7 +96,11 @@ describe('golden captures', () => {
       ].join('\n'),
     );
     // The far side's answers come out as before: their ACKs carry the new offset, taken off again.
-    expect(err.message).to.include('  #2  ').and.to.include('  #3  ').and.not.to.include('  #1  ').and.not.to.include('  #4  ');
+    expect(err.message)
+      .to.include('  #2  ')
+      .and.to.include('  #3  ')
+      .and.not.to.include('  #1  ')
+      .and.not.to.include('  #4  ');
   });
 
   it('name a changed verdict with the port on both sides', async () => {
@@ -71,7 +113,9 @@ describe('golden captures', () => {
     const err = thrown(() => checkGolden(now, file));
     expect(err).to.be.instanceOf(GoldenMismatch);
     expect((err as GoldenMismatch).frames).to.have.length(4);
-    expect((err as GoldenMismatch).frames[0]).to.equal('#0  eth 02:00:00:00:00:02 > ff:ff:ff:ff:ff:ff arp who-has 10.0.0.1 tell 10.0.0.2\n    golden: dropped on in   now: passed on in');
+    expect((err as GoldenMismatch).frames[0]).to.equal(
+      '#0  eth 02:00:00:00:00:02 > ff:ff:ff:ff:ff:ff arp who-has 10.0.0.1 tell 10.0.0.2\n    golden: dropped on in   now: passed on in',
+    );
   });
 
   it('are recorded when asked (XDPSPEC_UPDATE_GOLDEN=1), left untouched when equal, and missing ones say how to record them', async () => {
@@ -80,7 +124,9 @@ describe('golden captures', () => {
     const run = await runUnit(obj.program(), MIXED);
     const missing = thrown(() => checkGolden(run, file));
     expect(missing.code).to.equal('GOLDEN_MISSING');
-    expect(missing.message).to.equal(`no golden capture at ${file} yet; run the spec once with XDPSPEC_UPDATE_GOLDEN=1 (or xdpspec run --update-golden) to record it, then commit it`);
+    expect(missing.message).to.equal(
+      `no golden capture at ${file} yet; run the spec once with XDPSPEC_UPDATE_GOLDEN=1 (or xdpspec run --update-golden) to record it, then commit it`,
+    );
     const before = process.env.XDPSPEC_UPDATE_GOLDEN;
     process.env.XDPSPEC_UPDATE_GOLDEN = '1';
     try {
@@ -95,6 +141,8 @@ describe('golden captures', () => {
     expect(checkGolden(run, file)).to.equal('matched');
     // A capture xdpspec did not write is not a golden one.
     writeFileSync(t.path('plain.pcapng'), readFileSync(MIXED));
-    expect(thrown(() => checkGolden(run, t.path('plain.pcapng'))).message).to.match(/plain\.pcapng: record 0 has no xdpspec comment \("#3 passed \.\.\."\); a golden capture is written by xdpspec/);
+    expect(thrown(() => checkGolden(run, t.path('plain.pcapng'))).message).to.match(
+      /plain\.pcapng: record 0 has no xdpspec comment \("#3 passed \.\.\."\); a golden capture is written by xdpspec/,
+    );
   });
 });

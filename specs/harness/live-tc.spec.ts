@@ -22,8 +22,20 @@ describe('live engine (TC ingress, one frame at a time)', () => {
     const v = load(SPEC_OBJ.tcVerdicts, { redirect_ifindex: lan });
     bench.attach(v.program(), 'wan');
     const mac = bench.topology.port('wan').dutMac;
-    const run = await bench.replay([2, 3, 4, 5, 6, 7, 8, 3].map((dport) => frame.eth({ dst: mac }).ipv4().udp({ dport })), { on: 'wan' });
-    expect(run.frames.map((f) => f.verdict)).to.deep.equal(['dropped', 'passed', 'stolen', 'redirected', 'redirected', 'passed', 'redirected', 'passed']);
+    const run = await bench.replay(
+      [2, 3, 4, 5, 6, 7, 8, 3].map((dport) => frame.eth({ dst: mac }).ipv4().udp({ dport })),
+      { on: 'wan' },
+    );
+    expect(run.frames.map((f) => f.verdict)).to.deep.equal([
+      'dropped',
+      'passed',
+      'stolen',
+      'redirected',
+      'redirected',
+      'passed',
+      'redirected',
+      'passed',
+    ]);
     expect(run.frames.map(where)).to.deep.equal(['', 'wan/dut', '', 'lan/tester', 'lan/dut', 'wan/dut', '', 'wan/dut']);
     expect(run.frames[3]!.redirect).to.deep.equal({ known: true, port: 'lan', ifindex: lan, direction: 'egress' });
     expect(run.frames[4]!.redirect).to.deep.equal({ known: true, port: 'lan', ifindex: lan, direction: 'ingress' });
@@ -33,7 +45,10 @@ describe('live engine (TC ingress, one frame at a time)', () => {
     expect(run.frames[5]!.output!.get('ipv4.ttl')).to.equal(63);
     expect(run.frames[1]!.changes).to.deep.equal([]);
     expect(run.others).to.deep.equal([]);
-    const unit = await runUnit(v.program(), run.frames.map((f) => f.input.bytes));
+    const unit = await runUnit(
+      v.program(),
+      run.frames.map((f) => f.input.bytes),
+    );
     expect(unit.frames.map((f) => f.verdict)).to.deep.equal(run.frames.map((f) => f.verdict));
   });
 
@@ -44,14 +59,23 @@ describe('live engine (TC ingress, one frame at a time)', () => {
     expect(unit.counts).to.include({ passed: 20 });
     for (const f of live.frames) {
       const v4 = f.input.layers.some((l) => l.name === 'ipv4');
-      expect(f.changes.map((c) => c.path), `frame #${f.index}`).to.deep.equal(v4 ? ['ipv4.ttl', 'ipv4.checksum'] : []);
+      expect(
+        f.changes.map((c) => c.path),
+        `frame #${f.index}`,
+      ).to.deep.equal(v4 ? ['ipv4.ttl', 'ipv4.checksum'] : []);
     }
   });
 
   it('keeps VLAN tags on passed frames, though the kernel strips them before protocol handlers', async () => {
     const prog = load(OBJ.tcTtl).program();
     bench.attach(prog, 'wan');
-    const run = await bench.replay([frame.eth().vlan({ vid: 7 }).ipv4({ ttl: 9 }).udp({ dport: 53 }), frame.eth().vlan({ vid: 7 }).ipv4().udp({ dport: 9 })], { on: 'wan' });
+    const run = await bench.replay(
+      [
+        frame.eth().vlan({ vid: 7 }).ipv4({ ttl: 9 }).udp({ dport: 53 }),
+        frame.eth().vlan({ vid: 7 }).ipv4().udp({ dport: 9 }),
+      ],
+      { on: 'wan' },
+    );
     expect(run.frames.map((f) => f.verdict)).to.deep.equal(['passed', 'dropped']);
     expect(run.frames[0]!.output!.get('vlan.vid')).to.equal(7);
     expect(run.frames[0]!.changes.map((c) => c.path)).to.deep.equal(['ipv4.ttl', 'ipv4.checksum']);
@@ -64,7 +88,10 @@ describe('live engine (TC ingress, one frame at a time)', () => {
     const mac = bench.topology.port('wan').dutMac;
     // 3 of each fate but the failed redirect's, and frames of two EtherTypes passed up
     const ports = [2, 3, 4, 5, 6, 7, 8].flatMap((p) => [p, p, p]);
-    const frames = [...ports.map((dport) => frame.eth({ dst: mac }).ipv4().udp({ dport }).build()), frame.eth({ dst: mac }).ipv6().udp({ dport: 2 }).build()];
+    const frames = [
+      ...ports.map((dport) => frame.eth({ dst: mac }).ipv4().udp({ dport }).build()),
+      frame.eth({ dst: mac }).ipv6().udp({ dport: 2 }).build(),
+    ];
     const run = await bench.stream(frames, { on: 'wan' });
     expect(run.frames).to.equal(22);
     expect(run.counts).to.deep.equal({ passed: 3 + 3 + 1, dropped: 3, tx: 0, redirected: 9, aborted: 0, stolen: 3 });
@@ -97,16 +124,41 @@ describe('live engine (TC egress: frames the DUT sends)', () => {
     bench?.close();
     closeAll();
   });
-  const toTester = (dport: number, port = 'wan') => frame.eth({ src: bench.topology.port(port).dutMac, dst: bench.topology.port(port).testerMac }).ipv4().udp({ dport });
+  const toTester = (dport: number, port = 'wan') =>
+    frame
+      .eth({ src: bench.topology.port(port).dutMac, dst: bench.topology.port(port).testerMac })
+      .ipv4()
+      .udp({ dport });
 
   it('tells every fate apart on egress, as the unit engine does: shot, ok, stolen, redirected to egress and to ingress, a failed redirect', async () => {
     const lan = bench.topology.port('lan').dutIfindex;
     const v = load(SPEC_OBJ.tcVerdicts, { redirect_ifindex: lan });
     const a = bench.attachTc(v.program(), 'wan', 'egress');
     expect(a.description).to.match(/tc_verdicts on wan .* egress/);
-    const run = await bench.replay([2, 3, 4, 5, 6, 7, 8, 3].map((d) => toTester(d)), { on: 'wan' });
-    expect(run.frames.map((f) => f.verdict)).to.deep.equal(['dropped', 'passed', 'stolen', 'redirected', 'redirected', 'passed', 'redirected', 'passed']);
-    expect(run.frames.map(where)).to.deep.equal(['', 'wan/tester', '', 'lan/tester', 'lan/dut', 'wan/tester', '', 'wan/tester']);
+    const run = await bench.replay(
+      [2, 3, 4, 5, 6, 7, 8, 3].map((d) => toTester(d)),
+      { on: 'wan' },
+    );
+    expect(run.frames.map((f) => f.verdict)).to.deep.equal([
+      'dropped',
+      'passed',
+      'stolen',
+      'redirected',
+      'redirected',
+      'passed',
+      'redirected',
+      'passed',
+    ]);
+    expect(run.frames.map(where)).to.deep.equal([
+      '',
+      'wan/tester',
+      '',
+      'lan/tester',
+      'lan/dut',
+      'wan/tester',
+      '',
+      'wan/tester',
+    ]);
     expect(run.frames[3]!.redirect).to.deep.equal({ known: true, port: 'lan', ifindex: lan, direction: 'egress' });
     expect(run.frames[4]!.redirect).to.deep.equal({ known: true, port: 'lan', ifindex: lan, direction: 'ingress' });
     expect(run.frames[6]!.redirect).to.include({ known: false });
@@ -114,9 +166,14 @@ describe('live engine (TC egress: frames the DUT sends)', () => {
     expect(run.frames[1]!.changes).to.deep.equal([]);
     expect(run.others).to.deep.equal([]);
     expect(run.attachments.wan).to.match(/egress/);
-    const unit = await runUnit(v.program(), run.frames.map((f) => f.input.bytes));
+    const unit = await runUnit(
+      v.program(),
+      run.frames.map((f) => f.input.bytes),
+    );
     expect(unit.frames.map((f) => f.verdict)).to.deep.equal(run.frames.map((f) => f.verdict));
-    for (const f of run.frames) if (f.output) expect(f.output.bytes.equals(unit.frames[f.index]!.output!.bytes), `frame #${f.index}`).to.equal(true);
+    for (const f of run.frames)
+      if (f.output)
+        expect(f.output.bytes.equals(unit.frames[f.index]!.output!.bytes), `frame #${f.index}`).to.equal(true);
   });
 
   it('streams through TC egress with exact counts', async () => {

@@ -2,7 +2,17 @@ import { expect } from 'chai';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EngineDisagreement, LiveBench, XdpspecError, checkChecksums, expect as expectX, frame, loadObject, runBoth, runUnit } from '../../src/index.js';
+import {
+  EngineDisagreement,
+  LiveBench,
+  XdpspecError,
+  checkChecksums,
+  expect as expectX,
+  frame,
+  loadObject,
+  runBoth,
+  runUnit,
+} from '../../src/index.js';
 import { startChild } from '../support/children.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
 import { objects } from '../support/objects.js';
@@ -34,14 +44,18 @@ describe('live engine (native XDP, one frame at a time)', () => {
     }
   });
 
-  it("refuses to replay or stream into a program whose object was closed, instead of waiting on counters that will not move", async () => {
+  it('refuses to replay or stream into a program whose object was closed, instead of waiting on counters that will not move', async () => {
     const o = loadObject(OBJ.ipv6Filter);
     bench.attach(o.program(), 'lan');
     o.close(); // unloads and detaches the program
     const err = await rejection(bench.replay([frame.eth().ipv6().udp()], { on: 'lan' }));
     expect(err.code).to.equal('NO_PROGRAM');
-    expect(err.message).to.equal('the program on port lan (xdp_ipv6_only) went when its object was closed; attach a loaded one before replaying');
-    expect((await rejection(bench.stream([frame.eth().ipv6().udp().build()], { on: 'lan' }))).message).to.match(/went when its object was closed; attach a loaded one before streaming$/);
+    expect(err.message).to.equal(
+      'the program on port lan (xdp_ipv6_only) went when its object was closed; attach a loaded one before replaying',
+    );
+    expect((await rejection(bench.stream([frame.eth().ipv6().udp().build()], { on: 'lan' }))).message).to.match(
+      /went when its object was closed; attach a loaded one before streaming$/,
+    );
     bench.detach('lan');
   });
 
@@ -49,20 +63,40 @@ describe('live engine (native XDP, one frame at a time)', () => {
     const v = load(SPEC_OBJ.verdicts, { redirect_ifindex: bench.topology.port('lan').dutIfindex });
     bench.attach(v.program(), 'wan');
     const mac = bench.topology.port('wan').dutMac;
-    const run = await bench.replay([1, 2, 3, 4, 5, 7].map((dport) => frame.eth({ dst: mac, src: '02:00:00:00:00:99' }).ipv4().udp({ dport })), { on: 'wan' });
-    expect(run.frames.map((f) => f.verdict)).to.deep.equal(['aborted', 'dropped', 'passed', 'tx', 'redirected', 'passed']);
+    const run = await bench.replay(
+      [1, 2, 3, 4, 5, 7].map((dport) => frame.eth({ dst: mac, src: '02:00:00:00:00:99' }).ipv4().udp({ dport })),
+      { on: 'wan' },
+    );
+    expect(run.frames.map((f) => f.verdict)).to.deep.equal([
+      'aborted',
+      'dropped',
+      'passed',
+      'tx',
+      'redirected',
+      'passed',
+    ]);
     const [aborted, dropped, passed, tx, redirected, rewritten] = run.frames;
     expect(aborted!.outputs).to.deep.equal([]);
     expect(dropped!.outputs).to.deep.equal([]);
     expect(passed!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['wan/dut']);
     expect(tx!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['wan/tester']);
-    expect(tx!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`)).to.deep.equal([`eth.dst: ${mac} -> 02:00:00:00:00:99`, `eth.src: 02:00:00:00:00:99 -> ${mac}`]);
-    expect(redirected!.redirect).to.deep.equal({ known: true, port: 'lan', ifindex: bench.topology.port('lan').dutIfindex });
+    expect(tx!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`)).to.deep.equal([
+      `eth.dst: ${mac} -> 02:00:00:00:00:99`,
+      `eth.src: 02:00:00:00:00:99 -> ${mac}`,
+    ]);
+    expect(redirected!.redirect).to.deep.equal({
+      known: true,
+      port: 'lan',
+      ifindex: bench.topology.port('lan').dutIfindex,
+    });
     expect(redirected!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['lan/tester']);
     expect(rewritten!.changes.map((c) => c.path)).to.deep.equal(['ipv4.ttl', 'ipv4.checksum']);
     expect(rewritten!.output!.get('ipv4.ttl')).to.equal(63);
     // and the unit engine agrees on every one of them
-    const unit = await runUnit(v.program(), run.frames.map((f) => f.input.bytes));
+    const unit = await runUnit(
+      v.program(),
+      run.frames.map((f) => f.input.bytes),
+    );
     expect(unit.frames.map((f) => f.verdict)).to.deep.equal(run.frames.map((f) => f.verdict));
   });
 
@@ -71,16 +105,40 @@ describe('live engine (native XDP, one frame at a time)', () => {
       const v = load(SPEC_OBJ.verdicts, { redirect_ifindex: bench.topology.port('lan').dutIfindex });
       bench.attach(v.program(), 'wan', mode);
       const mac = bench.topology.port('wan').dutMac;
-      const run = await bench.replay([1, 2, 3, 4, 5, 7].map((dport) => frame.eth({ dst: mac }).ipv4().udp({ dport })), { on: 'wan' });
-      expect(run.frames.map((f) => f.verdict)).to.deep.equal(['aborted', 'dropped', 'passed', 'tx', 'redirected', 'passed']);
-      expect(run.frames.map((f) => f.outputs.map((o) => `${o.port}/${o.side}`).join())).to.deep.equal(['', '', 'wan/dut', 'wan/tester', 'lan/tester', 'wan/dut']);
+      const run = await bench.replay(
+        [1, 2, 3, 4, 5, 7].map((dport) => frame.eth({ dst: mac }).ipv4().udp({ dport })),
+        { on: 'wan' },
+      );
+      expect(run.frames.map((f) => f.verdict)).to.deep.equal([
+        'aborted',
+        'dropped',
+        'passed',
+        'tx',
+        'redirected',
+        'passed',
+      ]);
+      expect(run.frames.map((f) => f.outputs.map((o) => `${o.port}/${o.side}`).join())).to.deep.equal([
+        '',
+        '',
+        'wan/dut',
+        'wan/tester',
+        'lan/tester',
+        'wan/dut',
+      ]);
       expect(run.frames[5]!.changes.map((c) => c.path)).to.deep.equal(['ipv4.ttl', 'ipv4.checksum']);
       expect(run.others).to.deep.equal([]);
-      const unit = await runUnit(v.program(), run.frames.map((x) => x.input.bytes), { locateRedirects: false });
+      const unit = await runUnit(
+        v.program(),
+        run.frames.map((x) => x.input.bytes),
+        { locateRedirects: false },
+      );
       expect(unit.frames.map((x) => x.verdict)).to.deep.equal(run.frames.map((x) => x.verdict));
       const f = load(OBJ.ipv6Filter);
       bench.attach(f.program(), 'wan', mode);
-      expect((await bench.replay('fixtures/ipv4-and-ipv6.pcap', { on: 'wan' })).counts).to.include({ passed: 10, dropped: 10 });
+      expect((await bench.replay('fixtures/ipv4-and-ipv6.pcap', { on: 'wan' })).counts).to.include({
+        passed: 10,
+        dropped: 10,
+      });
     });
   }
 
@@ -89,23 +147,51 @@ describe('live engine (native XDP, one frame at a time)', () => {
     bench.setDeviceMap(v.map('ports'), 0, 'lan'); // inside the DUT namespace: see setDeviceMap
     bench.attach(v.program(), 'wan');
     const mac = bench.topology.port('wan').dutMac;
-    const run = await bench.replay([6, 9].map((dport) => frame.eth({ dst: mac }).ipv4().udp({ dport }).payload('x')), { on: 'wan' });
+    const run = await bench.replay(
+      [6, 9].map((dport) => frame.eth({ dst: mac }).ipv4().udp({ dport }).payload('x')),
+      { on: 'wan' },
+    );
     expectX(run.frames[0]).to.be.redirectedTo('lan');
     expectX(run.frames[1]).to.be.passed.and.rewritten({ 'udp.dport': 99 });
     expect(run.frames[1]!.changes.map((c) => c.path)).to.deep.equal(['udp.dport', 'udp.checksum']);
     expect(checkChecksums(run.frames[1]!.output!).map((c) => c.status)).to.deep.equal(['valid', 'valid']);
-    const unit = await runUnit(v.program(), run.frames.map((x) => x.input.bytes));
+    const unit = await runUnit(
+      v.program(),
+      run.frames.map((x) => x.input.bytes),
+    );
     expect(unit.frames[1]!.output!.bytes.equals(run.frames[1]!.output!.bytes)).to.equal(true);
   });
 
   it('says what is missing: an unknown port, a port with no program, an unsupported mode, a frame too short to send', async () => {
-    expect((await rejection(bench.replay([frame.eth().ipv4()], { on: 'dmz' }))).message).to.include('port "dmz" does not exist; ports: wan, lan');
-    expect((await rejection(bench.replay([frame.eth().ipv4()], { on: 'lan' }))).message).to.include('no XDP program is attached to port lan');
-    expect(() => bench.attach(load(OBJ.ipv6Filter).program(), 'lan', 'auto' as never)).to.throw(XdpspecError, 'live runs need to know the mode (native or generic)');
+    expect((await rejection(bench.replay([frame.eth().ipv4()], { on: 'dmz' }))).message).to.include(
+      'port "dmz" does not exist; ports: wan, lan',
+    );
+    expect((await rejection(bench.replay([frame.eth().ipv4()], { on: 'lan' }))).message).to.include(
+      'no XDP program is attached to port lan',
+    );
+    expect(() => bench.attach(load(OBJ.ipv6Filter).program(), 'lan', 'auto' as never)).to.throw(
+      XdpspecError,
+      'live runs need to know the mode (native or generic)',
+    );
     // A frame that cannot be sent is refused before any frame is: the first one never runs.
     const counted = load(SPEC_OBJ.ingressSeen);
     bench.attach(counted.program(), 'lan');
-    expect((await rejection(bench.replay([frame.eth({ dst: bench.topology.port('lan').dutMac }).ipv4().udp(), Buffer.alloc(10)], { on: 'lan' }))).message).to.include('frame #1 is 10 bytes, shorter than an Ethernet header (14)');
+    expect(
+      (
+        await rejection(
+          bench.replay(
+            [
+              frame
+                .eth({ dst: bench.topology.port('lan').dutMac })
+                .ipv4()
+                .udp(),
+              Buffer.alloc(10),
+            ],
+            { on: 'lan' },
+          ),
+        )
+      ).message,
+    ).to.include('frame #1 is 10 bytes, shorter than an Ethernet header (14)');
     expect(counted.map('seen').get(0), 'ingress ifindex recorded by a frame that ran').to.equal(0);
   });
 
@@ -133,7 +219,12 @@ describe('both engines on one case', () => {
       const r = await runBoth(f.program(), bench, 'wan', 'fixtures/ipv4-and-ipv6.pcap');
       expect(r.live.counts).to.include({ passed: 10, dropped: 10 });
       const mac = bench.topology.port('wan').dutMac;
-      const both = await runBoth(v.program(), bench, 'wan', [1, 2, 3, 4, 5, 7].map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d })));
+      const both = await runBoth(
+        v.program(),
+        bench,
+        'wan',
+        [1, 2, 3, 4, 5, 7].map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d })),
+      );
       expect(both.unit.frames.map((x) => x.verdict)).to.deep.equal(both.live.frames.map((x) => x.verdict));
     } finally {
       f.close();
@@ -145,7 +236,11 @@ describe('both engines on one case', () => {
     const f = loadObject(OBJ.ipv6Filter);
     try {
       const mac = bench.topology.port('wan').dutMac;
-      const r = await runBoth(f.program(), bench, 'wan', [frame.eth({ dst: mac }).vlan({ vid: 10 }).ipv6().udp(), frame.eth({ dst: mac }).vlan({ vid: 10 }).ipv4().udp(), frame.eth({ dst: mac }).vlan({ vid: 10 }).vlan({ vid: 20 }).ipv6().udp()]);
+      const r = await runBoth(f.program(), bench, 'wan', [
+        frame.eth({ dst: mac }).vlan({ vid: 10 }).ipv6().udp(),
+        frame.eth({ dst: mac }).vlan({ vid: 10 }).ipv4().udp(),
+        frame.eth({ dst: mac }).vlan({ vid: 10 }).vlan({ vid: 20 }).ipv6().udp(),
+      ]);
       expect(r.live.frames.map((x) => x.verdict)).to.deep.equal(['passed', 'dropped', 'passed']);
       expect(r.live.frames[2]!.output!.layers.map((l) => l.name)).to.deep.equal(['eth', 'vlan', 'vlan', 'ipv6', 'udp']);
     } finally {
@@ -156,13 +251,20 @@ describe('both engines on one case', () => {
   it('fail when the two runs leave the maps in different states, and agree once the unit run has the same ingress device', async () => {
     const o = loadObject(SPEC_OBJ.ingressSeen);
     try {
-      const f = frame.eth({ dst: bench.topology.port('wan').dutMac }).ipv4().udp();
+      const f = frame
+        .eth({ dst: bench.topology.port('wan').dutMac })
+        .ipv4()
+        .udp();
       const err = await runBoth(o.program(), bench, 'wan', [f]).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(EngineDisagreement);
       expect((err as EngineDisagreement).frames).to.deep.equal([]);
       expect((err as EngineDisagreement).maps).to.have.length(1);
-      expect((err as Error).message).to.match(/^the unit and live engines agree on the one frame\n\nbut they left maps in different states:\n {2}ingress_seen\.bpf\.o\/seen: 1 entry differs, first key 00000000: live ([0-9a-f]{8}), unit (?!\1)[0-9a-f]{8}$/);
-      await runBoth(o.program(), bench, 'wan', [f], { unit: { ingressIfindex: bench.topology.port('wan').dutIfindex, netns: bench.topology.dut } });
+      expect((err as Error).message).to.match(
+        /^the unit and live engines agree on the one frame\n\nbut they left maps in different states:\n {2}ingress_seen\.bpf\.o\/seen: 1 entry differs, first key 00000000: live ([0-9a-f]{8}), unit (?!\1)[0-9a-f]{8}$/,
+      );
+      await runBoth(o.program(), bench, 'wan', [f], {
+        unit: { ingressIfindex: bench.topology.port('wan').dutIfindex, netns: bench.topology.dut },
+      });
       expect(o.map('seen').get(0)).to.equal(bench.topology.port('wan').dutIfindex);
     } finally {
       o.close();
@@ -173,10 +275,17 @@ describe('both engines on one case', () => {
     const v = loadObject(SPEC_OBJ.verdicts);
     try {
       const mac = bench.topology.port('wan').dutMac;
-      const err = await runBoth(v.program(), bench, 'wan', [3, 8].map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d }))).catch((e: unknown) => e);
+      const err = await runBoth(
+        v.program(),
+        bench,
+        'wan',
+        [3, 8].map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d })),
+      ).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(EngineDisagreement);
       expect((err as EngineDisagreement).frames).to.deep.equal([1]);
-      expect(String((err as Error).message)).to.match(/^the unit and live engines disagree on 1 of 2 frames\n\n {2}#1 {2}eth .* udp 12345 > 8 len 0\n {7}unit: passed \(XDP_PASS\) {3}live: dropped$/);
+      expect(String((err as Error).message)).to.match(
+        /^the unit and live engines disagree on 1 of 2 frames\n\n {2}#1 {2}eth .* udp 12345 > 8 len 0\n {7}unit: passed \(XDP_PASS\) {3}live: dropped$/,
+      );
     } finally {
       v.close();
     }
@@ -225,7 +334,10 @@ describe('live benches under stress', () => {
   });
 
   it('run side by side, each counting only its own frames', async () => {
-    const [a, b] = await Promise.all([LiveBench.create({ ports: [{ name: 'wan' }] }), LiveBench.create({ ports: [{ name: 'wan' }] })]);
+    const [a, b] = await Promise.all([
+      LiveBench.create({ ports: [{ name: 'wan' }] }),
+      LiveBench.create({ ports: [{ name: 'wan' }] }),
+    ]);
     const f = loadObject(OBJ.ipv6Filter);
     const v = loadObject(SPEC_OBJ.verdicts);
     try {
@@ -234,7 +346,15 @@ describe('live benches under stress', () => {
       const mb = b.topology.port('wan').dutMac;
       const [ra, rb] = await Promise.all([
         a.replay('fixtures/ipv4-and-ipv6.pcap', { on: 'wan' }),
-        b.replay(Array.from({ length: 20 }, (_, i) => frame.eth({ dst: mb }).ipv4().udp({ dport: i % 2 ? 2 : 3 })), { on: 'wan' }),
+        b.replay(
+          Array.from({ length: 20 }, (_, i) =>
+            frame
+              .eth({ dst: mb })
+              .ipv4()
+              .udp({ dport: i % 2 ? 2 : 3 }),
+          ),
+          { on: 'wan' },
+        ),
       ]);
       expect(ra.counts).to.include({ passed: 10, dropped: 10 });
       expect(rb.counts).to.include({ passed: 10, dropped: 10 });
@@ -253,9 +373,13 @@ describe('live benches under stress', () => {
     const f = loadObject(OBJ.ipv6Filter);
     try {
       c.attach(f.program(), 'wan');
-      const err = await c.replay([frame.eth().ipv6().udp(), frame.eth().ipv6().udp().payload(Buffer.alloc(1400))], { on: 'wan' }).catch((e: unknown) => e);
+      const err = await c
+        .replay([frame.eth().ipv6().udp(), frame.eth().ipv6().udp().payload(Buffer.alloc(1400))], { on: 'wan' })
+        .catch((e: unknown) => e);
       expect(err).to.be.instanceOf(XdpspecError);
-      expect(String(err)).to.match(/frame #1 \(eth .* udp 12345 > 53 len 1400\): send a frame on wan: EMSGSIZE \(90\): the frame of 1462 bytes is larger than wan's MTU allows/);
+      expect(String(err)).to.match(
+        /frame #1 \(eth .* udp 12345 > 53 len 1400\): send a frame on wan: EMSGSIZE \(90\): the frame of 1462 bytes is larger than wan's MTU allows/,
+      );
     } finally {
       c.close();
       f.close();
@@ -279,7 +403,14 @@ describe('live streaming', () => {
       const fixture = (await readCapture('fixtures/ipv4-and-ipv6.pcap')).records.map((r) => r.data);
       const frames = Array.from({ length: 20_000 }, (_, i) => fixture[i % 20]!);
       const run = await bench.stream(frames, { on: 'wan' });
-      expect(run.counts).to.deep.equal({ passed: 10_000, dropped: 10_000, tx: 0, redirected: 0, aborted: 0, stolen: 0 });
+      expect(run.counts).to.deep.equal({
+        passed: 10_000,
+        dropped: 10_000,
+        tx: 0,
+        redirected: 0,
+        aborted: 0,
+        stolen: 0,
+      });
       expect(run.unmatched).to.equal(0);
       expect(run.others).to.equal(0);
       // every IPv6 input was seen, unchanged, on the DUT side; no IPv4 one was
@@ -297,9 +428,13 @@ describe('live streaming', () => {
       const { readCapture, writeCapture } = await import('../../src/index.js');
       const fixture = (await readCapture('fixtures/ipv4-and-ipv6.pcap')).records.map((r) => r.data);
       const file = join(dir, 'big.pcapng');
-      await writeCapture(file, (function* () {
-        for (let i = 0; i < 30_000; i++) yield { data: fixture[i % 20]! };
-      })(), { format: 'pcapng' });
+      await writeCapture(
+        file,
+        (function* () {
+          for (let i = 0; i < 30_000; i++) yield { data: fixture[i % 20]! };
+        })(),
+        { format: 'pcapng' },
+      );
       const run = await bench.stream(file, { on: 'wan' });
       expect(run.frames).to.equal(30_000);
       expect(run.counts).to.include({ passed: 15_000, dropped: 15_000 });
@@ -321,7 +456,14 @@ describe('live streaming', () => {
       const kinds = [1, 2, 3, 4, 5, 7].map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d }).build());
       const frames = Array.from({ length: 6000 }, (_, i) => kinds[i % 6]!);
       const run = await bench.stream(frames, { on: 'wan' });
-      expect(run.counts).to.deep.equal({ aborted: 1000, dropped: 1000, passed: 2000, tx: 1000, redirected: 1000, stolen: 0 });
+      expect(run.counts).to.deep.equal({
+        aborted: 1000,
+        dropped: 1000,
+        passed: 2000,
+        tx: 1000,
+        redirected: 1000,
+        stolen: 0,
+      });
       // unchanged: passed (port 3) and redirected (5); rewritten: tx (MACs swapped) and TTL (7)
       expect(run.unmatched).to.equal(2000);
       expect(run.seen.filter((s) => s === 'wan/dut')).to.have.length(1000);

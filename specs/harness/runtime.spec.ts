@@ -25,7 +25,18 @@ describe('run-time gate', () => {
   /** A baseline file as a user's earlier run would have recorded it, with the ratio the spec chooses. */
   const baseline = (name: string, ratio: number) => {
     const file = t.path(name);
-    writeFileSync(file, JSON.stringify({ program: 'xdp_busy', ratio, nsPerFrame: ratio * 80, referenceNsPerFrame: 80, frames: 1, repeat: 10000, kernel: release() }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        program: 'xdp_busy',
+        ratio,
+        nsPerFrame: ratio * 80,
+        referenceNsPerFrame: 80,
+        frames: 1,
+        repeat: 10000,
+        kernel: release(),
+      }),
+    );
     return file;
   };
 
@@ -44,10 +55,16 @@ describe('run-time gate', () => {
     const ok = checkRunTime(program, FRAMES, { ...QUICK, baseline: baseline('generous.json', 1000), factor: 1.5 });
     expect(ok.recorded).to.equal(false);
     expect(ok.growth).to.be.lessThan(0.1);
-    const err = thrown(() => checkRunTime(program, FRAMES, { ...QUICK, baseline: baseline('strict.json', 0.001), factor: 1.5 }));
+    const err = thrown(() =>
+      checkRunTime(program, FRAMES, { ...QUICK, baseline: baseline('strict.json', 0.001), factor: 1.5 }),
+    );
     expect(err).to.be.instanceOf(RunTimeRegression);
-    expect(err.message).to.match(/^xdp_busy does \d+\.\d\dx the work per frame of its baseline \(allowed 1\.5x\)\n\n {2}now {7}\d+\.\d ns per frame, \d+\.\d\dx the reference program \(\d+\.\d ns\)\n {2}baseline {2}0\.1 ns per frame, 0\.00x the reference program \(80\.0 ns\), kernel /);
-    expect(err.message).to.include('strict.json; if the cost is intended, record it again with XDPSPEC_UPDATE_BASELINE=1 (or xdpspec run --update-baseline)');
+    expect(err.message).to.match(
+      /^xdp_busy does \d+\.\d\dx the work per frame of its baseline \(allowed 1\.5x\)\n\n {2}now {7}\d+\.\d ns per frame, \d+\.\d\dx the reference program \(\d+\.\d ns\)\n {2}baseline {2}0\.1 ns per frame, 0\.00x the reference program \(80\.0 ns\), kernel /,
+    );
+    expect(err.message).to.include(
+      'strict.json; if the cost is intended, record it again with XDPSPEC_UPDATE_BASELINE=1 (or xdpspec run --update-baseline)',
+    );
   });
 
   it('records a baseline, which the same program then meets and a heavier one does not', () => {
@@ -58,7 +75,9 @@ describe('run-time gate', () => {
     expect(saved).to.have.keys('program', 'ratio', 'nsPerFrame', 'referenceNsPerFrame', 'frames', 'repeat', 'kernel');
     expect(saved).to.include({ program: 'xdp_busy', frames: 1, repeat: 10000, kernel: release() });
     expect(busy(10)).to.have.runTimeWithin(1.5, { ...QUICK, baseline: file, frames: FRAMES });
-    expect(() => expect(busy(2000)).to.have.runTimeWithin(1.5, { ...QUICK, baseline: file, frames: FRAMES })).to.throw(/^xdp_busy does \d+\.\d\dx the work per frame of its baseline \(allowed 1\.5x\)/);
+    expect(() => expect(busy(2000)).to.have.runTimeWithin(1.5, { ...QUICK, baseline: file, frames: FRAMES })).to.throw(
+      /^xdp_busy does \d+\.\d\dx the work per frame of its baseline \(allowed 1\.5x\)/,
+    );
   });
 
   it('records when XDPSPEC_UPDATE_BASELINE=1, and says how to record a missing baseline', () => {
@@ -76,15 +95,23 @@ describe('run-time gate', () => {
   });
 
   it('refuses a factor below 1, a baseline that is not one, and programs other than XDP and TC', () => {
-    expect(thrown(() => checkRunTime(busy(1), FRAMES, { baseline: baseline('b.json', 1), factor: 0.5 })).code).to.equal('RUNTIME_FACTOR');
+    expect(thrown(() => checkRunTime(busy(1), FRAMES, { baseline: baseline('b.json', 1), factor: 0.5 })).code).to.equal(
+      'RUNTIME_FACTOR',
+    );
     writeFileSync(t.path('junk.json'), '{"ratio": "fast"}');
-    expect(thrown(() => checkRunTime(busy(1), FRAMES, { ...QUICK, baseline: t.path('junk.json') })).message).to.equal(`${t.path('junk.json')} is not a run-time baseline: it has no positive "ratio"; record it with XDPSPEC_UPDATE_BASELINE=1`);
+    expect(thrown(() => checkRunTime(busy(1), FRAMES, { ...QUICK, baseline: t.path('junk.json') })).message).to.equal(
+      `${t.path('junk.json')} is not a run-time baseline: it has no positive "ratio"; record it with XDPSPEC_UPDATE_BASELINE=1`,
+    );
     // Short of a number the regression message would print: refused up front, not a crash later.
     writeFileSync(t.path('short.json'), '{"ratio": 0.001}');
-    expect(thrown(() => checkRunTime(busy(1), FRAMES, { ...QUICK, baseline: t.path('short.json') })).message).to.equal(`${t.path('short.json')} is not a run-time baseline: it has no positive "nsPerFrame"; record it with XDPSPEC_UPDATE_BASELINE=1`);
+    expect(thrown(() => checkRunTime(busy(1), FRAMES, { ...QUICK, baseline: t.path('short.json') })).message).to.equal(
+      `${t.path('short.json')} is not a run-time baseline: it has no positive "nsPerFrame"; record it with XDPSPEC_UPDATE_BASELINE=1`,
+    );
     const probe = load('src/bpf/probes/build/watch.bpf.o');
     const tracer = probe.programs.find((p) => p.type !== 'xdp' && p.type !== 'sched_cls')!;
-    expect(thrown(() => measureRunTime(probe.program(tracer.name), FRAMES)).message).to.equal(`run-time baselines are for XDP and TC programs; ${tracer.name} is ${tracer.type}`);
+    expect(thrown(() => measureRunTime(probe.program(tracer.name), FRAMES)).message).to.equal(
+      `run-time baselines are for XDP and TC programs; ${tracer.name} is ${tracer.type}`,
+    );
     // A TC program measures against the reference's TC twin.
     const tc = load(OBJ.tcTtl);
     expect(measureRunTime(tc.program(), FRAMES, QUICK).ratio).to.be.greaterThan(0);

@@ -27,7 +27,9 @@ describe('skipIfNotSupported', () => {
 
   it('fails the case on any other error, and passes on what the body returns', async () => {
     const ctx = context();
-    const err = await skipIfNotSupported(ctx, () => Promise.reject(new XdpspecError('NO_PORT', 'no port'))).catch((e: unknown) => e);
+    const err = await skipIfNotSupported(ctx, () => Promise.reject(new XdpspecError('NO_PORT', 'no port'))).catch(
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(XdpspecError).with.property('code', 'NO_PORT');
     expect(await skipIfNotSupported(ctx, () => 42)).to.equal(42);
     expect(ctx.skipped).to.equal(false);

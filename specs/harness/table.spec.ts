@@ -1,6 +1,14 @@
 import { expect } from 'chai';
 import { AssertionError } from 'chai';
-import { formatField, formatTable, frame, loadObject, parseFrame, runTable, type LoadedObject } from '../../src/index.js';
+import {
+  formatField,
+  formatTable,
+  frame,
+  loadObject,
+  parseFrame,
+  runTable,
+  type LoadedObject,
+} from '../../src/index.js';
 import { SPEC_OBJ, needsBpf } from '../support/kernel.js';
 
 const failure = (fn: () => void): string => {
@@ -50,14 +58,22 @@ describe('fixture tables', () => {
         '3 rows: 1 matched, 2 did not (xdp_verdicts)',
       ].join('\n'),
     );
-    expect(failure(() => expect(table).to.have.everyRowMatched)).to.match(/^expected every row of the table to match xdp_verdicts, but 2 of 3 did not\n\n {2}wrong code /);
+    expect(failure(() => expect(table).to.have.everyRowMatched)).to.match(
+      /^expected every row of the table to match xdp_verdicts, but 2 of 3 did not\n\n {2}wrong code /,
+    );
   });
 
   it('checks the bytes a program left before dropping, and takes options per row', async () => {
     const rd = loadObject('specs/bpf/build/rewrite_drop.bpf.o');
     const mark = loadObject('specs/bpf/build/tc_mark.bpf.o');
     try {
-      const dropped = await runTable(rd.program(), [{ input: udp(9), expect: 'XDP_DROP', output: frame.eth({ dst: '02:00:00:00:00:ee' }).ipv4({ dst: '10.0.0.1' }).udp({ dport: 9 }) }]);
+      const dropped = await runTable(rd.program(), [
+        {
+          input: udp(9),
+          expect: 'XDP_DROP',
+          output: frame.eth({ dst: '02:00:00:00:00:ee' }).ipv4({ dst: '10.0.0.1' }).udp({ dport: 9 }),
+        },
+      ]);
       expect(dropped).to.have.everyRowMatched;
       const marked = await runTable(mark.program(), [
         { input: udp(1), options: { mark: 1 }, expect: 'TC_ACT_SHOT' },
@@ -76,6 +92,8 @@ describe('fixture tables', () => {
     expect((err as Error).message).to.equal('row #0 input is not hex bytes: "zz"');
     const raw = v.program().testRun(udp(2).build());
     expect(raw).to.be.dropped;
-    expect(failure(() => expect(raw).to.be.passed)).to.equal('expected frame #0 to be passed by the program, but it was dropped (XDP_DROP)\n\n  injected  (not known: a raw test-run result)\n  output    none');
+    expect(failure(() => expect(raw).to.be.passed)).to.equal(
+      'expected frame #0 to be passed by the program, but it was dropped (XDP_DROP)\n\n  injected  (not known: a raw test-run result)\n  output    none',
+    );
   });
 });

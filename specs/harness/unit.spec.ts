@@ -18,10 +18,17 @@ describe('unit engine', () => {
   it('classifies frames from builders, buffers and capture files alike', async () => {
     const frames = [frame.eth().ipv4().udp({ dport: 9 }), frame.eth().ipv4().tcp().build(), frame.eth().ipv6().udp()];
     const file = t.path('in.pcapng');
-    await writeCapture(file, frames.map((f) => ({ data: Buffer.isBuffer(f) ? f : (f as { build(): Buffer }).build() })));
+    await writeCapture(
+      file,
+      frames.map((f) => ({ data: Buffer.isBuffer(f) ? f : (f as { build(): Buffer }).build() })),
+    );
     for (const src of [frames, file]) {
       const run = await runUnit(tc.program(), src);
-      expect(run.frames.map((r) => [r.verdict, r.action])).to.deep.equal([['dropped', 'TC_ACT_SHOT'], ['passed', 'TC_ACT_OK'], ['passed', 'TC_ACT_OK']]);
+      expect(run.frames.map((r) => [r.verdict, r.action])).to.deep.equal([
+        ['dropped', 'TC_ACT_SHOT'],
+        ['passed', 'TC_ACT_OK'],
+        ['passed', 'TC_ACT_OK'],
+      ]);
       expect(run.counts).to.include({ passed: 2, dropped: 1, tx: 0, redirected: 0, aborted: 0 });
     }
   });
@@ -29,7 +36,10 @@ describe('unit engine', () => {
   it('reports the rewrite of each output as a field diff, and no output for drops', async () => {
     const run = await runUnit(tc.program(), [frame.eth().ipv4({ ttl: 9 }).tcp(), frame.eth().ipv4().udp({ dport: 9 })]);
     const [ok, shot] = run.frames;
-    expect(ok!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`)).to.deep.equal(['ipv4.ttl: 9 -> 8', `ipv4.checksum: ${ok!.changes[1]!.from} -> ${ok!.changes[1]!.to}`]);
+    expect(ok!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`)).to.deep.equal([
+      'ipv4.ttl: 9 -> 8',
+      `ipv4.checksum: ${ok!.changes[1]!.from} -> ${ok!.changes[1]!.to}`,
+    ]);
     expect(ok!.output!.get('ipv4.ttl')).to.equal(8);
     expect(shot!.output).to.equal(undefined);
     expect(shot!.changes).to.deep.equal([]);
@@ -40,10 +50,23 @@ describe('redirect descriptions', () => {
   it('say what is known and why the rest is not', async () => {
     const { describeRedirect } = await import('../../src/index.js');
     expect(describeRedirect({ known: true, ifindex: 3, device: 'veth0' })).to.equal('to ifindex 3 (veth0)');
-    expect(describeRedirect({ known: true, ifindex: 3, port: 'lan', device: 'veth0' })).to.equal('to ifindex 3 (port lan)');
-    expect(describeRedirect({ known: true, ifindex: 1, device: 'lo', map: { name: 'ports', type: 'devmap', id: 9, key: 0 } })).to.equal('to ifindex 1 (lo) via devmap ports[0]');
-    expect(describeRedirect({ known: true, map: { name: 'cpus', type: 'cpumap', id: 9, key: 2 } })).to.equal('to cpumap cpus[2]');
-    expect(describeRedirect({ known: true, ifindex: 7, error: 'no device' })).to.equal('to ifindex 7, failed: no device');
+    expect(describeRedirect({ known: true, ifindex: 3, port: 'lan', device: 'veth0' })).to.equal(
+      'to ifindex 3 (port lan)',
+    );
+    expect(
+      describeRedirect({
+        known: true,
+        ifindex: 1,
+        device: 'lo',
+        map: { name: 'ports', type: 'devmap', id: 9, key: 0 },
+      }),
+    ).to.equal('to ifindex 1 (lo) via devmap ports[0]');
+    expect(describeRedirect({ known: true, map: { name: 'cpus', type: 'cpumap', id: 9, key: 2 } })).to.equal(
+      'to cpumap cpus[2]',
+    );
+    expect(describeRedirect({ known: true, ifindex: 7, error: 'no device' })).to.equal(
+      'to ifindex 7, failed: no device',
+    );
     expect(describeRedirect({ known: false, reason: 'TC' })).to.equal('to an unknown target (TC)');
   });
 
@@ -60,7 +83,7 @@ describe('redirect descriptions', () => {
     }
   });
 
-  it('takes test-run options per frame over the run\'s own, as a list or a function of the index', async () => {
+  it("takes test-run options per frame over the run's own, as a list or a function of the index", async () => {
     const o = loadObject('specs/bpf/build/tc_mark.bpf.o');
     try {
       const frames = [0, 1, 2, 3].map(() => frame.eth().ipv4().udp());

@@ -1,6 +1,16 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { DriverStats, PacketSocket, Topology, XdpspecError, attachXdp, frame, loadObject, until, type LoadedObject } from '../../src/index.js';
+import {
+  DriverStats,
+  PacketSocket,
+  Topology,
+  XdpspecError,
+  attachXdp,
+  frame,
+  loadObject,
+  until,
+  type LoadedObject,
+} from '../../src/index.js';
 import { SPEC_OBJ, needsBpf } from '../support/kernel.js';
 
 describe('driver statistics', () => {
@@ -23,12 +33,12 @@ describe('driver statistics', () => {
     const s = DriverStats.open(t.dut, 'wan');
     const ours = s.read();
     s.close();
-    const theirs = Object.fromEntries(
-      (await execa('ip', ['netns', 'exec', t.dut, 'ethtool', '-S', 'wan'])).stdout
+    const theirs: Record<string, number> = Object.fromEntries(
+      String((await execa('ip', ['netns', 'exec', t.dut, 'ethtool', '-S', 'wan'])).stdout)
         .split('\n')
         .slice(1)
         .map((l) => l.trim().split(/:\s+/))
-        .map(([k, v]) => [k, Number(v)]),
+        .map(([k, v]): [string, number] => [k!, Number(v)]),
     );
     expect(Object.keys(ours)).to.deep.equal(Object.keys(theirs));
     expect(ours['peer_ifindex']).to.equal(theirs['peer_ifindex']);
@@ -42,11 +52,25 @@ describe('driver statistics', () => {
     const inj = PacketSocket.open(t.tester, 'wan');
     try {
       const k = (x: Record<string, number>, n: string) => x[`rx_queue_0_${n}`]!;
-      for (const [dport, counter] of [[2, 'xdp_drops'], [1, 'xdp_drops'], [4, 'xdp_tx'], [3, undefined]] as const) {
+      for (const [dport, counter] of [
+        [2, 'xdp_drops'],
+        [1, 'xdp_drops'],
+        [4, 'xdp_tx'],
+        [3, undefined],
+      ] as const) {
         const before = s.read();
-        inj.send(frame.eth({ dst: t.port('wan').dutMac }).ipv4().udp({ dport }).build());
+        inj.send(
+          frame
+            .eth({ dst: t.port('wan').dutMac })
+            .ipv4()
+            .udp({ dport })
+            .build(),
+        );
         let after = before;
-        await until(() => k((after = s.read()), 'xdp_packets') === k(before, 'xdp_packets') + 1, `XDP running on the frame to port ${dport}`);
+        await until(
+          () => k((after = s.read()), 'xdp_packets') === k(before, 'xdp_packets') + 1,
+          `XDP running on the frame to port ${dport}`,
+        );
         for (const c of ['xdp_drops', 'xdp_tx', 'xdp_redirect', 'xdp_tx_errors']) {
           expect(k(after, c) - k(before, c), `${c} after a frame to port ${dport}`).to.equal(c === counter ? 1 : 0);
         }
@@ -64,6 +88,9 @@ describe('driver statistics', () => {
   });
 
   it('name the interface that does not exist', () => {
-    expect(() => DriverStats.open(t.dut, 'nope0')).to.throw(XdpspecError, `read driver info of nope0 in ${t.dut}: ENODEV`);
+    expect(() => DriverStats.open(t.dut, 'nope0')).to.throw(
+      XdpspecError,
+      `read driver info of nope0 in ${t.dut}: ENODEV`,
+    );
   });
 });

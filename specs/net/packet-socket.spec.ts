@@ -21,7 +21,14 @@ describe('packet sockets', () => {
   after(() => t?.close());
 
   it('inject on the tester end, capture on the DUT end, byte for byte and in order', async () => {
-    const frames = Array.from({ length: 50 }, (_, i) => frame.eth({ dst: t.port('wan').dutMac }).ipv4({ id: i }).udp().payload(Buffer.alloc(i)).build());
+    const frames = Array.from({ length: 50 }, (_, i) =>
+      frame
+        .eth({ dst: t.port('wan').dutMac })
+        .ipv4({ id: i })
+        .udp()
+        .payload(Buffer.alloc(i))
+        .build(),
+    );
     for (const f of frames) tester.send(f);
     const got: Buffer[] = [];
     await until(() => (got.push(...dut.receive()), got.length >= frames.length), '50 frames reaching the DUT end');
@@ -39,7 +46,10 @@ describe('packet sockets', () => {
     ];
     for (const f of frames) tester.send(f);
     const got: Buffer[] = [];
-    await until(() => (got.push(...dut.receive()), got.length >= frames.length), 'the tagged frames reaching the DUT end');
+    await until(
+      () => (got.push(...dut.receive()), got.length >= frames.length),
+      'the tagged frames reaching the DUT end',
+    );
     expect(got).to.deep.equal(frames);
   });
 
@@ -49,7 +59,10 @@ describe('packet sockets', () => {
       const f = frame.eth().ipv6().udp().build();
       tester.send(f);
       let seen: Buffer[] = [];
-      await until(() => (seen = seen.concat(all.receive())).length > 0, 'the outgoing frame on a socket that keeps them');
+      await until(
+        () => (seen = seen.concat(all.receive())).length > 0,
+        'the outgoing frame on a socket that keeps them',
+      );
       expect(seen[0]).to.deep.equal(f);
     } finally {
       all.close();
@@ -57,7 +70,10 @@ describe('packet sockets', () => {
   });
 
   it('refuses a frame larger than the MTU allows, saying so', () => {
-    expect(() => tester.send(frame.eth().ipv4().udp().payload(Buffer.alloc(1600)).build())).to.throw(XdpspecError, /larger than wan's MTU allows/);
+    expect(() => tester.send(frame.eth().ipv4().udp().payload(Buffer.alloc(1600)).build())).to.throw(
+      XdpspecError,
+      /larger than wan's MTU allows/,
+    );
   });
 
   it("reports capture loss from the kernel's counters, never hiding it", async () => {

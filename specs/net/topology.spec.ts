@@ -1,7 +1,18 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { Topology, XdpspecError, attachTc, attachXdp, egressLab, loadBalancerLab, loadObject, ownedNamespaces, sweepLeftovers, until } from '../../src/index.js';
+import {
+  Topology,
+  XdpspecError,
+  attachTc,
+  attachXdp,
+  egressLab,
+  loadBalancerLab,
+  loadObject,
+  ownedNamespaces,
+  sweepLeftovers,
+  until,
+} from '../../src/index.js';
 import { startChild } from '../support/children.js';
 import { tempDir } from '../support/tools.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
@@ -13,20 +24,36 @@ const ipIn = async (ns: string, ...a: string[]) => (await execa('ip', ['-n', ns,
 
 const child = (mode: 'wait' | 'throw') => startChild('topology-child.ts', mode);
 
+/** What `ip -j -d link show` says of a link, as far as these specs read it. */
+interface IpLink {
+  readonly address: string;
+  readonly mtu: number;
+  readonly operstate: string;
+  readonly linkinfo: { readonly info_kind: string; readonly info_data?: Record<string, unknown> };
+}
+
 describe('topology', () => {
   needsBpf();
 
   it('creates a DUT and a tester namespace joined by a veth pair per port, as specified', async () => {
     const t = await Topology.create({
       ports: [
-        { name: 'wan', dutMac: '02:00:00:00:0a:01', testerMac: '02:00:00:00:0a:02', dutAddresses: ['10.0.0.1/24'], testerAddresses: ['10.0.0.2/24'], mtu: 1400, dutRoutes: ['default via 10.0.0.2'] },
+        {
+          name: 'wan',
+          dutMac: '02:00:00:00:0a:01',
+          testerMac: '02:00:00:00:0a:02',
+          dutAddresses: ['10.0.0.1/24'],
+          testerAddresses: ['10.0.0.2/24'],
+          mtu: 1400,
+          dutRoutes: ['default via 10.0.0.2'],
+        },
         { name: 'lan', ipv6: true, dutAddresses: ['fd00:1::1/64'] },
       ],
     });
     try {
       expect(t.dut).to.match(new RegExp(`^xdpspec-${process.pid}-\\d+-dut$`));
       expect(namespaces()).to.include.members([t.dut, t.tester]);
-      const wan = JSON.parse(await ipIn(t.dut, '-j', '-d', 'link', 'show', 'wan'))[0];
+      const wan = (JSON.parse(await ipIn(t.dut, '-j', '-d', 'link', 'show', 'wan')) as IpLink[])[0]!;
       expect(wan).to.include({ address: '02:00:00:00:0a:01', mtu: 1400, operstate: wan.operstate });
       expect(wan.linkinfo.info_kind).to.equal('veth');
       expect(t.port('wan')).to.include({ dutMac: '02:00:00:00:0a:01', testerMac: '02:00:00:00:0a:02' });
@@ -35,8 +62,12 @@ describe('topology', () => {
       expect(await ipIn(t.tester, '-4', '-br', 'addr', 'show', 'wan')).to.include('10.0.0.2/24');
       expect(await ipIn(t.dut, 'route', 'show', 'default')).to.include('default via 10.0.0.2 dev wan');
       // static neighbours both ways, so no ARP is ever sent
-      expect((await ipIn(t.dut, 'neigh', 'show', 'dev', 'wan')).trim()).to.equal('10.0.0.2 lladdr 02:00:00:00:0a:02 PERMANENT');
-      expect((await ipIn(t.tester, 'neigh', 'show', 'dev', 'wan')).trim()).to.equal('10.0.0.1 lladdr 02:00:00:00:0a:01 PERMANENT');
+      expect((await ipIn(t.dut, 'neigh', 'show', 'dev', 'wan')).trim()).to.equal(
+        '10.0.0.2 lladdr 02:00:00:00:0a:02 PERMANENT',
+      );
+      expect((await ipIn(t.tester, 'neigh', 'show', 'dev', 'wan')).trim()).to.equal(
+        '10.0.0.1 lladdr 02:00:00:00:0a:01 PERMANENT',
+      );
       // No IPv6 noise: ports without ipv6 have no IPv6 at all, the ipv6 port only its static address.
       expect(await ipIn(t.dut, '-6', 'addr', 'show', 'wan')).to.equal('');
       expect(await ipIn(t.tester, '-6', 'addr', 'show', 'lan')).to.equal('');
@@ -56,20 +87,33 @@ describe('topology', () => {
       const h2 = t.host('h2');
       expect(namespaces()).to.include(h2.netns);
       expect(await ipIn(h2.netns, '-4', '-br', 'addr', 'show', 'h2')).to.include('10.0.0.2/24');
-      const br = JSON.parse(await ipIn(t.tester, '-j', '-d', 'link', 'show', 'br0'))[0];
+      const br = (JSON.parse(await ipIn(t.tester, '-j', '-d', 'link', 'show', 'br0')) as IpLink[])[0]!;
       expect(br.linkinfo.info_kind).to.equal('bridge');
       expect(br.linkinfo.info_data).to.include({ stp_state: 0, forward_delay: 0, mcast_snooping: 0 });
-      for (const port of ['lb', 'h2', 'h3', 'client']) expect(await ipIn(t.tester, '-br', 'link', 'show', 'master', 'br0')).to.include(port);
+      for (const port of ['lb', 'h2', 'h3', 'client'])
+        expect(await ipIn(t.tester, '-br', 'link', 'show', 'master', 'br0')).to.include(port);
       // Every address on the bridge's segment, and only those, is a static neighbour.
-      const neigh = async (ns: string, dev: string) => (await ipIn(ns, 'neigh', 'show', 'dev', dev)).trim().split('\n').map((l) => l.trim()).sort();
+      const neigh = async (ns: string, dev: string) =>
+        (await ipIn(ns, 'neigh', 'show', 'dev', dev))
+          .trim()
+          .split('\n')
+          .map((l) => l.trim())
+          .sort();
       const lb = t.port('lb').dutMac;
-      expect(await neigh(h2.netns, 'h2')).to.deep.equal([`10.0.0.10 lladdr ${lb} PERMANENT`, `10.0.0.3 lladdr ${t.host('h3').mac} PERMANENT`, `10.0.1.1 lladdr ${t.host('client').mac} PERMANENT`, `10.0.1.10 lladdr ${lb} PERMANENT`]);
+      expect(await neigh(h2.netns, 'h2')).to.deep.equal([
+        `10.0.0.10 lladdr ${lb} PERMANENT`,
+        `10.0.0.3 lladdr ${t.host('h3').mac} PERMANENT`,
+        `10.0.1.1 lladdr ${t.host('client').mac} PERMANENT`,
+        `10.0.1.10 lladdr ${lb} PERMANENT`,
+      ]);
       expect(await neigh(t.dut, 'lb')).to.have.length(3);
       expect(await ipIn(h2.netns, 'route', 'show', '10.0.1.0/24')).to.include('via 10.0.0.10');
       expect(() => t.host('h9')).to.throw(XdpspecError, 'hosts: h2, h3, client');
       // The egress lab: both DUT ends are ports of one bridge; its hosts know each other.
       expect(await ipIn(e.dut, '-br', 'link', 'show', 'master', 'br0')).to.match(/app[\s\S]*uplink/);
-      expect((await ipIn(e.port('app').testerNetns, 'neigh', 'show', 'dev', 'app')).trim()).to.equal(`10.0.0.3 lladdr ${e.port('uplink').testerMac} PERMANENT`);
+      expect((await ipIn(e.port('app').testerNetns, 'neigh', 'show', 'dev', 'app')).trim()).to.equal(
+        `10.0.0.3 lladdr ${e.port('uplink').testerMac} PERMANENT`,
+      );
     } finally {
       t.close();
       e.close();
@@ -92,7 +136,10 @@ describe('topology', () => {
   });
 
   it('lets two topologies exist at once, with distinct names', async () => {
-    const [a, b] = await Promise.all([Topology.create({ ports: [{ name: 'wan' }] }), Topology.create({ ports: [{ name: 'wan' }] })]);
+    const [a, b] = await Promise.all([
+      Topology.create({ ports: [{ name: 'wan' }] }),
+      Topology.create({ ports: [{ name: 'wan' }] }),
+    ]);
     try {
       expect(new Set([a.dut, a.tester, b.dut, b.tester]).size).to.equal(4);
       expect(ownedNamespaces()).to.include.members([a.dut, b.tester]);
@@ -110,12 +157,24 @@ describe('topology', () => {
       [{ ports: [] }, 'a topology needs at least one port'],
       [{ ports: [{ name: 'a-name-much-too-long' }] }, 'is not a usable interface name'],
       [{ ports: [{ name: 'wan' }, { name: 'wan' }] }, 'port wan is given twice'],
-      [{ ports: [{ name: 'wan', dutAddresses: ['10.0.0.1'] }] }, 'is not an address with a prefix length, e.g. 10.0.0.1/24'],
+      [
+        { ports: [{ name: 'wan', dutAddresses: ['10.0.0.1'] }] },
+        'is not an address with a prefix length, e.g. 10.0.0.1/24',
+      ],
       [{ ports: [{ name: 'wan', mtu: 20 }] }, 'MTU 20 is outside 68-65535'],
       [{ ports: [{ name: 'lb', testerBridge: 'br0', separateHost: true }] }, 'drop separateHost or testerBridge'],
-      [{ ports: [{ name: 'lb', testerBridge: 'br0' }], hosts: [{ name: 'lb', bridge: 'br0' }] }, 'lb names two ports or hosts'],
-      [{ ports: [{ name: 'lb', testerBridge: 'h2' }], hosts: [{ name: 'h2', bridge: 'h2' }] }, 'h2 names both a bridge and a port or host'],
-      [{ ports: [{ name: 'lb' }], hosts: [{ name: 'h2', bridge: 'br0', addresses: ['10.0.0.2'] }] }, 'host h2: "10.0.0.2" is not an address with a prefix length'],
+      [
+        { ports: [{ name: 'lb', testerBridge: 'br0' }], hosts: [{ name: 'lb', bridge: 'br0' }] },
+        'lb names two ports or hosts',
+      ],
+      [
+        { ports: [{ name: 'lb', testerBridge: 'h2' }], hosts: [{ name: 'h2', bridge: 'h2' }] },
+        'h2 names both a bridge and a port or host',
+      ],
+      [
+        { ports: [{ name: 'lb' }], hosts: [{ name: 'h2', bridge: 'br0', addresses: ['10.0.0.2'] }] },
+        'host h2: "10.0.0.2" is not an address with a prefix length',
+      ],
     ] as const;
     for (const [spec, msg] of bad) {
       const err = await Topology.create(spec as never).catch((e: unknown) => e);
@@ -127,7 +186,9 @@ describe('topology', () => {
 
   it('removes what it made when ip fails half-way', async () => {
     const before = mine();
-    const err = await Topology.create({ ports: [{ name: 'wan', dutRoutes: ['10.9.0.0/16 via 10.99.0.1'] }] }).catch((e: unknown) => e);
+    const err = await Topology.create({ ports: [{ name: 'wan', dutRoutes: ['10.9.0.0/16 via 10.99.0.1'] }] }).catch(
+      (e: unknown) => e,
+    );
     expect(String(err)).to.match(/ip -n xdpspec-\d+-\d+-dut -batch - failed/);
     expect(mine()).to.deep.equal(before);
   });
@@ -139,7 +200,10 @@ describe('topology', () => {
     writeFileSync(t.path('ip'), '#!/bin/sh\necho "ip: quits at once" >&2\nexit 1\n', { mode: 0o755 });
     process.env.PATH = `${t.dir}:${path}`;
     try {
-      const ports = Array.from({ length: 400 }, (_, i) => ({ name: `p${i}`, dutAddresses: [`10.${i >> 8}.${i & 255}.1/30`] }));
+      const ports = Array.from({ length: 400 }, (_, i) => ({
+        name: `p${i}`,
+        dutAddresses: [`10.${i >> 8}.${i & 255}.1/30`],
+      }));
       const err = await Topology.create({ ports }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(XdpspecError);
       expect(String(err)).to.match(/ip -batch - failed: ip: quits at once/);
@@ -189,15 +253,20 @@ describe('topology', () => {
 
   it('sweeps the leftovers of a killed run whose process is a zombie, which kill(pid, 0) calls alive', async () => {
     // The run's parent is a shell that exec'd sleep: it never reaps, so the killed run stays a zombie.
-    const holder = execa('sh', ['-c', 'node --import tsx/esm specs/support/topology-child.ts wait & exec sleep 600'], { reject: false });
+    const holder = execa('sh', ['-c', 'node --import tsx/esm specs/support/topology-child.ts wait & exec sleep 600'], {
+      reject: false,
+    });
     try {
       const ns = await new Promise<string[]>((resolve, reject) => {
-        holder.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()) as string[]));
+        holder.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()) as string[]));
         void holder.then((r) => reject(new Error(`the child ended first: ${String(r.stderr)}`)));
       });
       const pid = Number(/^xdpspec-(\d+)-/.exec(ns[0]!)![1]);
       process.kill(pid, 'SIGKILL');
-      await until(() => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z'), `process ${pid} becoming a zombie`);
+      await until(
+        () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z'),
+        `process ${pid} becoming a zombie`,
+      );
       expect(() => process.kill(pid, 0)).not.to.throw(); // what the sweep used to ask
       expect(sweepLeftovers()).to.include.members(ns);
       expect(namespaces()).to.not.include.members(ns);

@@ -6,7 +6,15 @@ describe('frame builder', () => {
     const f = frame.eth().ipv4().udp().parse();
     expect(f.layers.map((l) => l.name)).to.deep.equal(['eth', 'ipv4', 'udp']);
     expect(f.layer('eth')).to.include({ src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02', type: 0x0800 });
-    expect(f.layer('ipv4')).to.include({ src: '10.0.0.1', dst: '10.0.0.2', ttl: 64, proto: 17, len: 28, ihl: 5, id: 1 });
+    expect(f.layer('ipv4')).to.include({
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      ttl: 64,
+      proto: 17,
+      len: 28,
+      ihl: 5,
+      id: 1,
+    });
     expect(f.layer('udp')).to.include({ sport: 12345, dport: 53, len: 8 });
     const t = frame.eth().ipv6().tcp().parse();
     expect(t.layer('ipv6')).to.include({ src: 'fd00::1', dst: 'fd00::2', hlim: 64, nh: 6, plen: 20 });
@@ -14,7 +22,18 @@ describe('frame builder', () => {
   });
 
   it('fills type, protocol and length fields from what follows', () => {
-    const q = frame.eth().vlan({ vid: 10 }).vlan({ vid: 20 }).ipv6().hopopts().routing().fragment().dstopts().icmpv6().payload('abc').parse();
+    const q = frame
+      .eth()
+      .vlan({ vid: 10 })
+      .vlan({ vid: 20 })
+      .ipv6()
+      .hopopts()
+      .routing()
+      .fragment()
+      .dstopts()
+      .icmpv6()
+      .payload('abc')
+      .parse();
     expect(q.layer('eth')!.type).to.equal(0x88a8); // QinQ: the outer tag is a service tag
     expect(q.layer('vlan')!.type).to.equal(0x8100);
     expect(q.layer('vlan', 1)).to.include({ vid: 20, type: 0x86dd });
@@ -30,7 +49,12 @@ describe('frame builder', () => {
   });
 
   it('writes given fields exactly, even inconsistent ones', () => {
-    const b = frame.eth({ type: 0x1234 }).ipv4({ len: 9999, ihl: 7, proto: 99, ttl: 0 }).udp({ len: 3 }).payload('hi').build();
+    const b = frame
+      .eth({ type: 0x1234 })
+      .ipv4({ len: 9999, ihl: 7, proto: 99, ttl: 0 })
+      .udp({ len: 3 })
+      .payload('hi')
+      .build();
     expect(b.readUInt16BE(12)).to.equal(0x1234);
     expect(b[14]).to.equal(0x47);
     expect(b.readUInt16BE(16)).to.equal(9999);
@@ -79,9 +103,15 @@ describe('frame builder', () => {
 
   it('refuses layers in an order that cannot be, saying what can follow', () => {
     const eth = frame.eth() as unknown as Record<string, (s?: object) => unknown>;
-    expect(() => eth['tcp']!()).to.throw(FrameBuildError, 'tcp: cannot follow eth: after eth come vlan, ipv4, ipv6, arp, payload, padding');
+    expect(() => eth['tcp']!()).to.throw(
+      FrameBuildError,
+      'tcp: cannot follow eth: after eth come vlan, ipv4, ipv6, arp, payload, padding',
+    );
     const v4 = frame.eth().ipv4() as unknown as Record<string, (s?: object) => unknown>;
-    expect(() => v4['icmpv6']!()).to.throw(FrameBuildError, 'icmpv6: cannot follow ipv4: after ipv4 come tcp, udp, icmp, ipv4, ipv6, gre, payload, padding');
+    expect(() => v4['icmpv6']!()).to.throw(
+      FrameBuildError,
+      'icmpv6: cannot follow ipv4: after ipv4 come tcp, udp, icmp, ipv4, ipv6, gre, payload, padding',
+    );
   });
 
   it('refuses values that do not fit, naming layer and field', () => {
@@ -94,9 +124,31 @@ describe('frame builder', () => {
       [() => frame.eth().ipv4().tcp({ dport: -1 }).build(), 'tcp.dport: -1 does not fit in 16 bits'],
       [() => frame.eth().ipv4().tcp({ flags: 'SX' }).build(), 'tcp.flags: "SX" has "X", which is not a flag'],
       [() => frame.eth().ipv4().tcp({ seq: 1.5 }).build(), 'tcp.seq: 1.5 does not fit in 32 bits'],
-      [() => frame.eth().payload({} as unknown as string).build(), 'payload.data: expected bytes'],
-      [() => frame.eth().ipv4().tcp({ options: Array(41).fill({ kind: 'nop' }) }).build(), 'tcp.options: 41 option bytes do not fit: a TCP header holds at most 40'],
-      [() => frame.eth().ipv4({ options: Buffer.alloc(44) }).build(), 'ipv4.options: 44 option bytes do not fit: an IPv4 header holds at most 40'],
+      [
+        () =>
+          frame
+            .eth()
+            .payload({} as unknown as string)
+            .build(),
+        'payload.data: expected bytes',
+      ],
+      [
+        () =>
+          frame
+            .eth()
+            .ipv4()
+            .tcp({ options: Array(41).fill({ kind: 'nop' }) })
+            .build(),
+        'tcp.options: 41 option bytes do not fit: a TCP header holds at most 40',
+      ],
+      [
+        () =>
+          frame
+            .eth()
+            .ipv4({ options: Buffer.alloc(44) })
+            .build(),
+        'ipv4.options: 44 option bytes do not fit: an IPv4 header holds at most 40',
+      ],
     ];
     for (const [fn, msg] of cases) expect(fn).to.throw(FrameBuildError, msg);
   });

@@ -1,3 +1,4 @@
+import { valueText } from '../../src/sys/text.js';
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { frame, parseCapture, parseFrame, writeCapture, type Built } from '../../src/index.js';
@@ -6,17 +7,48 @@ import { tempDir, tsharkFields } from '../support/tools.js';
 /** Frames covering every layer and option kind, for lossless and tshark-agreement checks. */
 const corpus: Built[] = [
   frame.eth().ipv4().udp().payload('dns?'),
-  frame.eth().vlan({ vid: 42, pcp: 5, dei: 1 }).ipv4({ tos: 0xb8, df: true, id: 4242 }).tcp({ flags: 'PA', seq: 100, ack: 200, win: 512, urp: 3 }).payload('data'),
+  frame
+    .eth()
+    .vlan({ vid: 42, pcp: 5, dei: 1 })
+    .ipv4({ tos: 0xb8, df: true, id: 4242 })
+    .tcp({ flags: 'PA', seq: 100, ack: 200, win: 512, urp: 3 })
+    .payload('data'),
   frame.eth().vlan({ vid: 100 }).vlan({ vid: 200 }).ipv6({ tc: 0x2e, flow: 0xabcde }).udp({ sport: 1, dport: 2 }),
-  frame.eth().ipv4({ options: [0x94, 0x04, 0x00, 0x00] }).tcp({ options: [{ kind: 'mss', value: 1460 }, { kind: 'sackok' }, { kind: 'ts', val: 7, ecr: 9 }, { kind: 'nop' }, { kind: 'wscale', value: 7 }] }),
-  frame.eth().ipv4().tcp({ flags: 'A', options: [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'sack', blocks: [[1000, 2000]] }] }),
+  frame
+    .eth()
+    .ipv4({ options: [0x94, 0x04, 0x00, 0x00] })
+    .tcp({
+      options: [
+        { kind: 'mss', value: 1460 },
+        { kind: 'sackok' },
+        { kind: 'ts', val: 7, ecr: 9 },
+        { kind: 'nop' },
+        { kind: 'wscale', value: 7 },
+      ],
+    }),
+  frame
+    .eth()
+    .ipv4()
+    .tcp({ flags: 'A', options: [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'sack', blocks: [[1000, 2000]] }] }),
   frame.eth().ipv4({ mf: true, id: 9 }).udp().payload(Buffer.alloc(16, 1)),
   frame.eth().ipv4({ frag: 3, id: 9 }).payload(Buffer.alloc(16, 2)),
-  frame.eth().ipv6().hopopts({ options: [5, 2, 0, 0, 1, 0] }).routing({ type: 4, segleft: 1, data: Buffer.alloc(20) }).dstopts().tcp(),
+  frame
+    .eth()
+    .ipv6()
+    .hopopts({ options: [5, 2, 0, 0, 1, 0] })
+    .routing({ type: 4, segleft: 1, data: Buffer.alloc(20) })
+    .dstopts()
+    .tcp(),
   frame.eth().ipv6().fragment({ id: 0x12345678, offset: 0, mf: true }).udp().payload('first'),
   frame.eth().ipv6().fragment({ id: 0x12345678, offset: 2, mf: false }).payload('rest!'),
-  frame.eth().ipv6().icmpv6({ type: 135, target: 'fe80::1', options: [{ type: 1, lladdr: '02:00:00:00:00:0a' }] }),
-  frame.eth().ipv6().icmpv6({ type: 136, flags: 'RSO', target: 'fe80::2', options: [{ type: 2, lladdr: '02:00:00:00:00:0b' }] }),
+  frame
+    .eth()
+    .ipv6()
+    .icmpv6({ type: 135, target: 'fe80::1', options: [{ type: 1, lladdr: '02:00:00:00:00:0a' }] }),
+  frame
+    .eth()
+    .ipv6()
+    .icmpv6({ type: 136, flags: 'RSO', target: 'fe80::2', options: [{ type: 2, lladdr: '02:00:00:00:00:0b' }] }),
   frame.eth().ipv6().icmpv6({ type: 129, id: 5, seq: 6 }).payload('pong'),
   frame.eth().ipv6().icmpv6({ type: 2, rest: 1280 }).payload(Buffer.alloc(8)),
   frame.eth().ipv4().icmp({ type: 0, id: 11, seq: 12 }),
@@ -33,7 +65,11 @@ describe('frame parser', () => {
   it('decodes the same field values as tshark, layer by layer', async () => {
     const file = t.path('corpus.pcap');
     const frames = corpus.map((f) => f.build());
-    await writeCapture(file, frames.map((data) => ({ data })), { format: 'pcap' });
+    await writeCapture(
+      file,
+      frames.map((data) => ({ data })),
+      { format: 'pcap' },
+    );
     const fields: [string, (f: ReturnType<typeof parseFrame>) => unknown][] = [
       ['eth.src', (f) => f.get('eth.src')],
       // tshark files tags by TPID: 0x8100 under vlan, 0x88a8 (802.1ad) under ieee8021ad
@@ -66,7 +102,16 @@ describe('frame parser', () => {
       ['arp.dst.proto_ipv4', (f) => str(f.get('arp.tpa'))],
     ];
     // Relative sequence numbers and reassembly would make tshark show other values than the wire's.
-    const rows = await tsharkFields(file, fields.map(([n]) => n), ['tcp.relative_sequence_numbers:FALSE', 'tcp.analyze_sequence_numbers:FALSE', 'ip.defragment:FALSE', 'ipv6.defragment:FALSE']);
+    const rows = await tsharkFields(
+      file,
+      fields.map(([n]) => n),
+      [
+        'tcp.relative_sequence_numbers:FALSE',
+        'tcp.analyze_sequence_numbers:FALSE',
+        'ip.defragment:FALSE',
+        'ipv6.defragment:FALSE',
+      ],
+    );
     expect(rows.length).to.equal(corpus.length);
     rows.forEach((row, i) => {
       const f = parseFrame(frames[i]!);
@@ -74,7 +119,9 @@ describe('frame parser', () => {
         let theirs = (row[j] ?? '').toLowerCase();
         if (name === 'tcp.flags.str') theirs = letters(theirs); // tshark writes e.g. '·······AP···'
         theirs = norm(theirs);
-        expect(norm(String(ours(f))), `frame ${i} (${corpus[i]!.specs.map((s) => s.name).join('/')}) ${name}`).to.equal(theirs);
+        expect(norm(String(ours(f))), `frame ${i} (${corpus[i]!.specs.map((s) => s.name).join('/')}) ${name}`).to.equal(
+          theirs,
+        );
       });
     });
   });
@@ -83,13 +130,15 @@ describe('frame parser', () => {
     for (const [i, f] of corpus.entries()) {
       const bytes = f.build();
       const again = frame.fromLayers(parseFrame(bytes).layers);
-      if (!again.equals(bytes)) expect.fail(`frame ${i}: ${bytes.toString('hex')} re-emitted as ${again.toString('hex')}`);
+      if (!again.equals(bytes))
+        expect.fail(`frame ${i}: ${bytes.toString('hex')} re-emitted as ${again.toString('hex')}`);
     }
   });
 
   it('re-emits every frame of the bundled fixtures byte for byte', () => {
     const c = parseCapture(readFileSync('fixtures/ipv4-and-ipv6.pcap'));
-    for (const r of c.records) expect(frame.fromLayers(parseFrame(r.data).layers).equals(r.data), `record ${r.index}`).to.equal(true);
+    for (const r of c.records)
+      expect(frame.fromLayers(parseFrame(r.data).layers).equals(r.data), `record ${r.index}`).to.equal(true);
   });
 
   it('reports truncated headers with layer, offset and byte counts, and never throws', () => {
@@ -107,7 +156,9 @@ describe('frame parser', () => {
       const b = c.build();
       for (let n = 0; n <= b.length; n++) {
         const p = parseFrame(b.subarray(0, n));
-        expect(frame.fromLayers(p.layers).equals(b.subarray(0, n)), `prefix ${n} of ${b.toString('hex')}`).to.equal(true);
+        expect(frame.fromLayers(p.layers).equals(b.subarray(0, n)), `prefix ${n} of ${b.toString('hex')}`).to.equal(
+          true,
+        );
       }
     }
     let seed = 1;
@@ -133,9 +184,14 @@ describe('frame parser', () => {
 });
 
 /** Numbers compare by value whatever their width or base (tshark writes 0x0000002e for a traffic class). */
-const norm = (s: string) => s.toLowerCase().split(',').map((x) => (/^(0x[0-9a-f]+|\d+)$/.test(x) ? String(Number(x)) : x)).join(',');
+const norm = (s: string) =>
+  s
+    .toLowerCase()
+    .split(',')
+    .map((x) => (/^(0x[0-9a-f]+|\d+)$/.test(x) ? String(Number(x)) : x))
+    .join(',');
 const letters = (s: string) => [...s.toLowerCase().replace(/[^a-z]/g, '')].sort().join('');
-const str = (v: unknown) => (v === undefined ? '' : String(v));
+const str = (v: unknown) => (v === undefined ? '' : valueText(v));
 const bool = (v: unknown) => (v === undefined ? '' : v ? '1' : '0');
 const hexN = (n: number) => (v: unknown) => (v === undefined ? '' : `0x${(v as number).toString(16).padStart(n, '0')}`);
 const hex2 = hexN(2);
@@ -148,7 +204,8 @@ function tags(f: ReturnType<typeof parseFrame>, tpid: number, field: 'vid' | 'pc
   const out: number[] = [];
   f.layers.forEach((l, i) => {
     const prev = f.layers[i - 1];
-    if (l.name === 'vlan' && prev && (prev.name === 'eth' || prev.name === 'vlan') && prev.type === tpid) out.push(l[field]);
+    if (l.name === 'vlan' && prev && (prev.name === 'eth' || prev.name === 'vlan') && prev.type === tpid)
+      out.push(l[field]);
   });
   return out.join(',');
 }

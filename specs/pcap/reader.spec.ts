@@ -1,7 +1,16 @@
 import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { execa } from 'execa';
-import { CaptureReader, PcapFormatError, PcapLinkTypeError, encodeCapture, frame, parseCapture, readCapture, writeCapture } from '../../src/index.js';
+import {
+  CaptureReader,
+  PcapFormatError,
+  PcapLinkTypeError,
+  encodeCapture,
+  frame,
+  parseCapture,
+  readCapture,
+  writeCapture,
+} from '../../src/index.js';
 import * as craft from '../support/craft.js';
 import { tempDir } from '../support/tools.js';
 
@@ -36,7 +45,13 @@ describe('pcap reader', () => {
     });
 
     it('reads big-endian and nanosecond files', () => {
-      const bytes = craft.classicFile([{ data: f1, sec: 5, frac: 7 }, { data: f3, sec: 6, frac: 999_999_999 }], { order: 'be', ns: true });
+      const bytes = craft.classicFile(
+        [
+          { data: f1, sec: 5, frac: 7 },
+          { data: f3, sec: 6, frac: 999_999_999 },
+        ],
+        { order: 'be', ns: true },
+      );
       const c = parseCapture(bytes);
       expect(c.records.map((r) => r.data)).to.deep.equal([f1, f3]);
       expect(c.records.map((r) => r.timestamp)).to.deep.equal([5_000_000_007n, 6_999_999_999n]);
@@ -52,7 +67,12 @@ describe('pcap reader', () => {
 
   describe('pcapng', () => {
     it('reads big-endian sections', () => {
-      const bytes = Buffer.concat([craft.shb('be'), craft.idb({ order: 'be' }), craft.epb(f1, { order: 'be', tsLow: 1_500_000 }), craft.epb(f2, { order: 'be' })]);
+      const bytes = Buffer.concat([
+        craft.shb('be'),
+        craft.idb({ order: 'be' }),
+        craft.epb(f1, { order: 'be', tsLow: 1_500_000 }),
+        craft.epb(f2, { order: 'be' }),
+      ]);
       const c = parseCapture(bytes);
       expect(c.format).to.equal('pcapng');
       expect(c.records.map((r) => r.data)).to.deep.equal([f1, f2]);
@@ -95,8 +115,18 @@ describe('pcap reader', () => {
     });
 
     it('starts over with the interfaces of a second section', () => {
-      const bytes = Buffer.concat([craft.shb(), craft.idb(), craft.epb(f1), craft.shb('be'), craft.idb({ order: 'be' }), craft.epb(f2, { order: 'be' })]);
-      expect(parseCapture(bytes).records.map((r) => [r.index, r.data])).to.deep.equal([[0, f1], [1, f2]]);
+      const bytes = Buffer.concat([
+        craft.shb(),
+        craft.idb(),
+        craft.epb(f1),
+        craft.shb('be'),
+        craft.idb({ order: 'be' }),
+        craft.epb(f2, { order: 'be' }),
+      ]);
+      expect(parseCapture(bytes).records.map((r) => [r.index, r.data])).to.deep.equal([
+        [0, f1],
+        [1, f2],
+      ]);
     });
   });
 
@@ -107,7 +137,9 @@ describe('pcap reader', () => {
     it('streams a capture larger than its read buffer in order, in batches', async () => {
       // About 5 MiB: several 1 MiB chunks, so records straddle chunk boundaries.
       const n = 40_000;
-      const distinct = Array.from({ length: 200 }, (_, i) => frame.eth().ipv4({ id: i }).udp({ sport: i }).payload(Buffer.alloc(i)).build());
+      const distinct = Array.from({ length: 200 }, (_, i) =>
+        frame.eth().ipv4({ id: i }).udp({ sport: i }).payload(Buffer.alloc(i)).build(),
+      );
       const frames = Array.from({ length: n }, (_, i) => ({ data: distinct[i % 200]!, timestamp: BigInt(i) }));
       for (const format of ['pcap', 'pcapng'] as const) {
         const file = t.path(`big.${format}`);
@@ -165,7 +197,11 @@ describe('pcap reader', () => {
 
     it('reads what tcpdump writes (pcap, micro- and nanosecond) with identical bytes and timestamps', async () => {
       const src = t.path('src.pcap');
-      await writeCapture(src, frames.map((data, i) => ({ data, timestamp: 1_700_000_000_000_000_000n + BigInt(i) * 1_000_123_000n })), { format: 'pcap' });
+      await writeCapture(
+        src,
+        frames.map((data, i) => ({ data, timestamp: 1_700_000_000_000_000_000n + BigInt(i) * 1_000_123_000n })),
+        { format: 'pcap' },
+      );
       for (const precision of ['micro', 'nano']) {
         const out = t.path(`tcpdump-${precision}.pcap`);
         await execa('tcpdump', ['-r', src, '-w', out, `--time-stamp-precision=${precision}`]);
@@ -180,8 +216,16 @@ describe('pcap reader', () => {
     it('reads what tshark writes (pcapng) with identical bytes, several interfaces and comments', async () => {
       const a = t.path('a.pcap');
       const b = t.path('b.pcap');
-      await writeCapture(a, frames.slice(0, 2).map((data, i) => ({ data, timestamp: BigInt(i) * 1000n })), { format: 'pcap' });
-      await writeCapture(b, frames.slice(2).map((data, i) => ({ data, timestamp: 500n + BigInt(i) * 1000n })), { format: 'pcap', resolution: 'ns', snapLength: 9000 });
+      await writeCapture(
+        a,
+        frames.slice(0, 2).map((data, i) => ({ data, timestamp: BigInt(i) * 1000n })),
+        { format: 'pcap' },
+      );
+      await writeCapture(
+        b,
+        frames.slice(2).map((data, i) => ({ data, timestamp: 500n + BigInt(i) * 1000n })),
+        { format: 'pcap', resolution: 'ns', snapLength: 9000 },
+      );
       const merged = t.path('merged.pcapng');
       await execa('mergecap', ['-F', 'pcapng', '-w', merged, a, b]);
       const commented = t.path('commented.pcapng');
@@ -219,15 +263,23 @@ describe('pcap reader', () => {
     it('a truncated record header and truncated record data', () => {
       const good = craft.classicFile([{ data: f1 }]);
       let e = formatError(parse(Buffer.concat([good, Buffer.alloc(7)])));
-      expect(e).to.include({ offset: good.length, record: 1, reason: 'record header truncated: need 16 bytes, have 7' });
+      expect(e).to.include({
+        offset: good.length,
+        record: 1,
+        reason: 'record header truncated: need 16 bytes, have 7',
+      });
       e = formatError(parse(craft.classicFile([{ data: f1 }, { data: f2 }]).subarray(0, good.length + 16 + 3)));
       expect(e).to.include({ offset: good.length, record: 1 });
-      expect(e.reason).to.equal(`record truncated: need ${16 + f2.length} bytes (16-byte header and ${f2.length} captured bytes), have 19`);
+      expect(e.reason).to.equal(
+        `record truncated: need ${16 + f2.length} bytes (16-byte header and ${f2.length} captured bytes), have 19`,
+      );
     });
 
     it('a captured length over the snap length, and over 256 KiB', () => {
       let e = formatError(parse(craft.classicFile([{ data: f1 }, { data: f2, incl: 70000 }])));
-      expect(e.message).to.equal(`bad.pcap: record 1 at byte ${24 + 16 + f1.length}: captured length 70000 is larger than the snap length 65535`);
+      expect(e.message).to.equal(
+        `bad.pcap: record 1 at byte ${24 + 16 + f1.length}: captured length 70000 is larger than the snap length 65535`,
+      );
       e = formatError(parse(craft.classicFile([{ data: f1, incl: 300_000 }], { snap: 0 })));
       expect(e.reason).to.match(/^captured length 300000 is larger than 262144 \(256 KiB\)/);
       e = formatError(parse(Buffer.concat([craft.shb(), craft.idb({ snap: 40 }), craft.epb(f1)])));
@@ -237,7 +289,9 @@ describe('pcap reader', () => {
     it('a link type other than Ethernet, named', () => {
       let e = formatError(parse(craft.classicFile([{ data: f1 }], { linkType: 113 })));
       expect(e).to.be.instanceOf(PcapLinkTypeError);
-      expect(e.message).to.match(/^bad\.pcap: at byte 20: link type 113 \(LINUX_SLL \(Linux cooked capture\)\) is not supported/);
+      expect(e.message).to.match(
+        /^bad\.pcap: at byte 20: link type 113 \(LINUX_SLL \(Linux cooked capture\)\) is not supported/,
+      );
       e = formatError(parse(Buffer.concat([craft.shb(), craft.idb({ linkType: 101 }), craft.epb(f1)])));
       expect(e).to.be.instanceOf(PcapLinkTypeError);
       expect((e as PcapLinkTypeError).linkType).to.equal(101);
@@ -248,7 +302,11 @@ describe('pcap reader', () => {
       const head = Buffer.concat([craft.shb(), craft.idb()]);
       const at = head.length;
       let e = formatError(parse(Buffer.concat([head, craft.block(6, Buffer.alloc(20), { total: 0 })])));
-      expect(e).to.include({ offset: at, record: 0, reason: 'block length 0 of block type 0x6 is less than the minimum of 12' });
+      expect(e).to.include({
+        offset: at,
+        record: 0,
+        reason: 'block length 0 of block type 0x6 is less than the minimum of 12',
+      });
       e = formatError(parse(Buffer.concat([head, craft.block(6, Buffer.alloc(20), { total: 30 })])));
       expect(e.reason).to.equal('block length 30 of block type 0x6 is not a multiple of 4');
       e = formatError(parse(Buffer.concat([head, craft.block(6, Buffer.alloc(20), { total: 4096 })])));

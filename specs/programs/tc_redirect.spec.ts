@@ -3,7 +3,16 @@
 // The two outer namespaces are separate hosts, so a socket in the first can only reach the
 // last through the DUT.
 import { expect } from 'chai';
-import { LiveBench, PacketSocket, frame, loadObject, parseFrame, runBoth, until, type LoadedObject } from '../../src/index.js';
+import {
+  LiveBench,
+  PacketSocket,
+  frame,
+  loadObject,
+  parseFrame,
+  runBoth,
+  until,
+  type LoadedObject,
+} from '../../src/index.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 import { txChecksumOff } from '../support/netns.js';
 import { udpListener, udpSend } from '../support/udp.js';
@@ -15,8 +24,20 @@ describe('tc_redirect', () => {
   before(async () => {
     bench = await LiveBench.create({
       ports: [
-        { name: 'veth1', dutAddresses: ['10.0.1.11/24'], testerAddresses: ['10.0.1.10/24'], testerRoutes: ['10.0.2.0/24 via 10.0.1.11'], separateHost: true },
-        { name: 'veth2', dutAddresses: ['10.0.2.10/24'], testerAddresses: ['10.0.2.11/24'], testerRoutes: ['10.0.1.0/24 via 10.0.2.10'], separateHost: true },
+        {
+          name: 'veth1',
+          dutAddresses: ['10.0.1.11/24'],
+          testerAddresses: ['10.0.1.10/24'],
+          testerRoutes: ['10.0.2.0/24 via 10.0.1.11'],
+          separateHost: true,
+        },
+        {
+          name: 'veth2',
+          dutAddresses: ['10.0.2.10/24'],
+          testerAddresses: ['10.0.2.11/24'],
+          testerRoutes: ['10.0.1.0/24 via 10.0.2.10'],
+          separateHost: true,
+        },
       ],
     });
   });
@@ -24,7 +45,12 @@ describe('tc_redirect', () => {
   after(() => bench?.close());
 
   const load = (toIngress = 0) => {
-    obj = loadObject(OBJ.tcRedirect, { target_ifindex: bench.topology.port('veth2').dutIfindex, match_daddr: '10.0.2.11', next_hop_mac: bench.topology.port('veth2').testerMac, to_ingress: toIngress });
+    obj = loadObject(OBJ.tcRedirect, {
+      target_ifindex: bench.topology.port('veth2').dutIfindex,
+      match_daddr: '10.0.2.11',
+      next_hop_mac: bench.topology.port('veth2').testerMac,
+      to_ingress: toIngress,
+    });
     return obj.program();
   };
   const l2 = () => frame.eth({ src: bench.topology.port('veth1').testerMac, dst: bench.topology.port('veth1').dutMac });
@@ -39,14 +65,23 @@ describe('tc_redirect', () => {
     const { live } = await runBoth(load(), bench, 'veth1', frames);
     expect(live.frames.map((f) => f.verdict)).to.deep.equal(['redirected', 'passed', 'passed', 'passed']);
     const [hello] = live.frames;
-    expect(hello!.redirect).to.deep.equal({ known: true, port: 'veth2', ifindex: bench.topology.port('veth2').dutIfindex, direction: 'egress' });
+    expect(hello!.redirect).to.deep.equal({
+      known: true,
+      port: 'veth2',
+      ifindex: bench.topology.port('veth2').dutIfindex,
+      direction: 'egress',
+    });
     expect(hello!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['veth2/tester']);
-    expect(hello!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`)).to.deep.equal([`eth.dst: ${bench.topology.port('veth1').dutMac} -> ${bench.topology.port('veth2').testerMac}`]);
+    expect(hello!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`)).to.deep.equal([
+      `eth.dst: ${bench.topology.port('veth1').dutMac} -> ${bench.topology.port('veth2').testerMac}`,
+    ]);
     for (const f of live.frames.slice(1)) expect(f.changes, `frame #${f.index}`).to.deep.equal([]);
   });
 
   it('with to_ingress set, into the receive path of veth2 instead (BPF_F_INGRESS)', async () => {
-    const { live } = await runBoth(load(1), bench, 'veth1', [l2().ipv4({ src: '10.0.1.10', dst: '10.0.2.11' }).udp({ dport: 7777 }).payload('hello')]);
+    const { live } = await runBoth(load(1), bench, 'veth1', [
+      l2().ipv4({ src: '10.0.1.10', dst: '10.0.2.11' }).udp({ dport: 7777 }).payload('hello'),
+    ]);
     expect(live.frames[0]!.verdict).to.equal('redirected');
     expect(live.frames[0]!.redirect).to.include({ port: 'veth2', direction: 'ingress' });
     expect(live.frames[0]!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['veth2/dut']);
@@ -64,7 +99,10 @@ describe('tc_redirect', () => {
       const listener = await udpListener(last, '10.0.2.11', 7777, 2);
       await udpSend(first, '10.0.2.11', 7777, Buffer.from('hello\n'));
       let out: Buffer[] = [];
-      await until(() => (out = out.concat(sent.receive())).some((f) => parseFrame(f).has('udp')), 'the datagram leaving host_ns');
+      await until(
+        () => (out = out.concat(sent.receive())).some((f) => parseFrame(f).has('udp')),
+        'the datagram leaving host_ns',
+      );
       const datagram = out.find((f) => parseFrame(f).has('udp'))!;
       // The same bytes once more, through the live engine: redirected out of veth2, and the
       // listener gets this copy too.
@@ -80,9 +118,10 @@ describe('tc_redirect', () => {
     }
   });
 
-  describe('attached at egress (the article\'s other hook: frames the DUT sends)', () => {
+  describe("attached at egress (the article's other hook: frames the DUT sends)", () => {
     // What netns_1 sends towards host_ns out of veth1, as its stack would address it.
-    const out1 = () => frame.eth({ src: bench.topology.port('veth1').dutMac, dst: bench.topology.port('veth1').testerMac });
+    const out1 = () =>
+      frame.eth({ src: bench.topology.port('veth1').dutMac, dst: bench.topology.port('veth1').testerMac });
 
     it('redirects what the DUT sends for 10.0.2.11 out of veth2 instead, and lets the rest leave through veth1: both engines agree', async () => {
       const frames = [
@@ -95,21 +134,38 @@ describe('tc_redirect', () => {
       expect(live.frames.map((f) => f.verdict)).to.deep.equal(['redirected', 'passed', 'passed']);
       expect(unit.frames.map((f) => f.action)).to.deep.equal(['TC_ACT_REDIRECT', 'TC_ACT_OK', 'TC_ACT_OK']);
       const [hello, host] = live.frames;
-      expect(hello!.redirect).to.deep.equal({ known: true, port: 'veth2', ifindex: bench.topology.port('veth2').dutIfindex, direction: 'egress' });
-      expect(hello!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`)).to.deep.equal([`eth.dst: ${bench.topology.port('veth1').testerMac} -> ${bench.topology.port('veth2').testerMac}`]);
+      expect(hello!.redirect).to.deep.equal({
+        known: true,
+        port: 'veth2',
+        ifindex: bench.topology.port('veth2').dutIfindex,
+        direction: 'egress',
+      });
+      expect(hello!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`)).to.deep.equal([
+        `eth.dst: ${bench.topology.port('veth1').testerMac} -> ${bench.topology.port('veth2').testerMac}`,
+      ]);
       expect(host!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['veth1/tester']);
       expect(host!.changes).to.deep.equal([]);
     });
 
     it('with to_ingress set, into the receive path of veth2 (BPF_F_INGRESS), in both engines', async () => {
-      const { live } = await runBoth(load(1), bench, 'veth1', [out1().ipv4({ src: '10.0.1.11', dst: '10.0.2.11' }).udp({ dport: 7777 })], { tc: 'egress' });
+      const { live } = await runBoth(
+        load(1),
+        bench,
+        'veth1',
+        [out1().ipv4({ src: '10.0.1.11', dst: '10.0.2.11' }).udp({ dport: 7777 })],
+        { tc: 'egress' },
+      );
       expect(live.frames[0]!.redirect).to.include({ port: 'veth2', direction: 'ingress' });
       expect(live.frames[0]!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['veth2/dut']);
     });
 
     it("catches a datagram the DUT's own socket sends: out of veth2 instead of veth1, the destination MAC rewritten", async () => {
       // match host_ns's address: what the DUT sends there is diverted to netns_2's side
-      obj = loadObject(OBJ.tcRedirect, { target_ifindex: bench.topology.port('veth2').dutIfindex, match_daddr: '10.0.1.10', next_hop_mac: bench.topology.port('veth2').testerMac });
+      obj = loadObject(OBJ.tcRedirect, {
+        target_ifindex: bench.topology.port('veth2').dutIfindex,
+        match_daddr: '10.0.1.10',
+        next_hop_mac: bench.topology.port('veth2').testerMac,
+      });
       bench.attachTc(obj.program(), 'veth1', 'egress');
       const first = bench.topology.port('veth1').testerNetns;
       const last = bench.topology.port('veth2').testerNetns;

@@ -5,7 +5,21 @@
 // Scripted frames use addresses no namespace owns (10.0.0.20 and 10.0.0.30), so the hosts drop
 // them silently and nothing but the spec's frames enters the DUT.
 import { expect } from 'chai';
-import { LiveBench, PacketSocket, egressLab, frame, loadObject, parseFrame, runBothSteps, runUnit, until, type Frame, type LoadedObject, type Step, type TcpOption } from '../../src/index.js';
+import {
+  LiveBench,
+  PacketSocket,
+  egressLab,
+  frame,
+  loadObject,
+  parseFrame,
+  runBothSteps,
+  runUnit,
+  until,
+  type Frame,
+  type LoadedObject,
+  type Step,
+  type TcpOption,
+} from '../../src/index.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 import { txChecksumOff } from '../support/netns.js';
 import { tcpConnect, tcpServer } from '../support/tcp.js';
@@ -33,13 +47,27 @@ describe('xdp_egress_isn (egress XDP through a veth pair)', () => {
   };
   const out = (flags: string, seq: number, ack: number, data = '', options: readonly TcpOption[] = []): Step => ({
     on: 'app',
-    frame: frame.eth({ src: app().testerMac, dst: uplink().testerMac }).ipv4({ src: APP, dst: FAR }).tcp({ sport: 40000, dport: 80, flags, seq, ack, options }).payload(data),
+    frame: frame
+      .eth({ src: app().testerMac, dst: uplink().testerMac })
+      .ipv4({ src: APP, dst: FAR })
+      .tcp({ sport: 40000, dport: 80, flags, seq, ack, options })
+      .payload(data),
   });
   const back = (flags: string, seq: number, ack: number, data = ''): Step => ({
     on: 'uplink',
-    frame: frame.eth({ src: uplink().testerMac, dst: app().testerMac }).ipv4({ src: FAR, dst: APP }).tcp({ sport: 80, dport: 40000, flags, seq, ack }).payload(data),
+    frame: frame
+      .eth({ src: uplink().testerMac, dst: app().testerMac })
+      .ipv4({ src: FAR, dst: APP })
+      .tcp({ sport: 80, dport: 40000, flags, seq, ack })
+      .payload(data),
   });
-  const LINUX_SYN_OPTIONS: TcpOption[] = [{ kind: 'mss', value: 1460 }, { kind: 'sackok' }, { kind: 'ts', val: 1, ecr: 0 }, { kind: 'nop' }, { kind: 'wscale', value: 7 }];
+  const LINUX_SYN_OPTIONS: TcpOption[] = [
+    { kind: 'mss', value: 1460 },
+    { kind: 'sackok' },
+    { kind: 'ts', val: 1, ecr: 0 },
+    { kind: 'nop' },
+    { kind: 'wscale', value: 7 },
+  ];
 
   it("shifts a SYN's sequence number and its flow's after it, and the answers' acknowledgements back", async () => {
     const programs = load();
@@ -51,7 +79,11 @@ describe('xdp_egress_isn (egress XDP through a veth pair)', () => {
       back('A', 9001, add(1006, OFFSET)),
     ]);
     expect(live.frames.map((f) => f.verdict)).to.deep.equal(['passed', 'passed', 'passed', 'passed', 'passed']);
-    const numbers = live.frames.map((f) => f.changes.filter((c) => c.path === 'tcp.seq' || c.path === 'tcp.ack').map((c) => `${c.path}: ${c.from} -> ${c.to}`));
+    const numbers = live.frames.map((f) =>
+      f.changes
+        .filter((c) => c.path === 'tcp.seq' || c.path === 'tcp.ack')
+        .map((c) => `${c.path}: ${c.from} -> ${c.to}`),
+    );
     expect(numbers).to.deep.equal([
       [`tcp.seq: 1000 -> ${1000 + OFFSET}`],
       [`tcp.ack: ${1001 + OFFSET} -> 1001`],
@@ -60,9 +92,13 @@ describe('xdp_egress_isn (egress XDP through a veth pair)', () => {
       [`tcp.ack: ${1006 + OFFSET} -> 1006`],
     ]);
     expect(live.frames).to.all.have.validChecksums;
-    const syn = live.frames[0]!.output!.layers.find((l) => l.name === 'tcp') as unknown as { options: { kind: string }[] };
+    const syn = live.frames[0]!.output!.layers.find((l) => l.name === 'tcp') as unknown as {
+      options: { kind: string }[];
+    };
     expect(syn.options.map((o) => o.kind)).to.deep.equal(['mss', 'nop', 'nop', 'ts', 'nop', 'wscale']);
-    expect(obj!.map('isn_flows').get({ local_addr: APP, remote_addr: FAR, local_port: 40000, remote_port: 80 })).to.deep.equal({ offset: OFFSET, sack_stripped: 1, packets_out: 3, packets_in: 2 });
+    expect(
+      obj!.map('isn_flows').get({ local_addr: APP, remote_addr: FAR, local_port: 40000, remote_port: 80 }),
+    ).to.deep.equal({ offset: OFFSET, sack_stripped: 1, packets_out: 3, packets_in: 2 });
   });
 
   it('leaves alone flows it did not see open, and everything that is not TCP', async () => {
@@ -70,7 +106,14 @@ describe('xdp_egress_isn (egress XDP through a veth pair)', () => {
     const { live } = await runBothSteps(bench, programs, [
       out('PA', 5000, 7000, 'opened before the program'),
       back('A', 7000, 5025),
-      { on: 'app', frame: frame.eth({ src: app().testerMac, dst: uplink().testerMac }).ipv4({ src: APP, dst: FAR }).udp({ sport: 5353, dport: 53 }).payload('query') },
+      {
+        on: 'app',
+        frame: frame
+          .eth({ src: app().testerMac, dst: uplink().testerMac })
+          .ipv4({ src: APP, dst: FAR })
+          .udp({ sport: 5353, dport: 53 })
+          .payload('query'),
+      },
     ]);
     expect(live.frames.map((f) => [f.verdict, f.changes.length])).to.deep.equal([
       ['passed', 0],
@@ -81,14 +124,24 @@ describe('xdp_egress_isn (egress XDP through a veth pair)', () => {
 
   it('takes SACK-permitted out wherever it sits among the options, with the checksum right at odd and even offsets', async () => {
     const programs = load();
-    const layouts: TcpOption[][] = [[{ kind: 'nop' }, { kind: 'sackok' }, { kind: 'nop' }, { kind: 'nop' }, { kind: 'nop' }], [{ kind: 'sackok' }, { kind: 'nop' }, { kind: 'nop' }], [{ kind: 'mss', value: 1400 }]];
+    const layouts: TcpOption[][] = [
+      [{ kind: 'nop' }, { kind: 'sackok' }, { kind: 'nop' }, { kind: 'nop' }, { kind: 'nop' }],
+      [{ kind: 'sackok' }, { kind: 'nop' }, { kind: 'nop' }],
+      [{ kind: 'mss', value: 1400 }],
+    ];
     for (const options of layouts) {
       const run = await runUnit(programs.app, [out('S', 42, 0, '', options).frame]);
       const f = run.frames[0]!;
-      const kinds = (f.output!.layers.find((l) => l.name === 'tcp') as unknown as { options: { kind: string }[] }).options.map((o) => o.kind);
+      const kinds = (
+        f.output!.layers.find((l) => l.name === 'tcp') as unknown as { options: { kind: string }[] }
+      ).options.map((o) => o.kind);
       expect(kinds, JSON.stringify(options)).to.not.include('sackok');
-      const before = (f.input.layers.find((l) => l.name === 'tcp') as unknown as { options: { kind: string }[] }).options.map((o) => o.kind);
-      expect(kinds, JSON.stringify(options)).to.deep.equal(before.flatMap((k) => (k === 'sackok' ? ['nop', 'nop'] : [k])));
+      const before = (
+        f.input.layers.find((l) => l.name === 'tcp') as unknown as { options: { kind: string }[] }
+      ).options.map((o) => o.kind);
+      expect(kinds, JSON.stringify(options)).to.deep.equal(
+        before.flatMap((k) => (k === 'sackok' ? ['nop', 'nop'] : [k])),
+      );
       expect(f).to.have.validChecksums;
     }
   });
@@ -113,7 +166,14 @@ describe('xdp_egress_isn (egress XDP through a veth pair)', () => {
       const atApp: Frame[] = [];
       const atFar: Frame[] = [];
       // The sockets got every frame before the connection ended; read until both SYNs are in.
-      await until(() => (atApp.push(...tcp(sent.receive())), atFar.push(...tcp(arrived.receive())), atApp.some(isSyn) && atFar.some(isSyn)), 'the SYN captured on both sides');
+      await until(
+        () => (
+          atApp.push(...tcp(sent.receive())),
+          atFar.push(...tcp(arrived.receive())),
+          atApp.some(isSyn) && atFar.some(isSyn)
+        ),
+        'the SYN captured on both sides',
+      );
       const isn = atApp.find(isSyn)!.get('tcp.seq') as number;
       expect(atFar.find(isSyn)!.get('tcp.seq')).to.equal(add(isn, OFFSET));
       const toServer = atFar.filter((f) => f.get('tcp.dport') === 8080);

@@ -3,7 +3,17 @@
 // frame), then reads the firewall's own counters the way `xdp-filter status` shows them.
 import { expect } from 'chai';
 import { LAB } from '../../fixtures/generate.js';
-import { LiveBench, frame, loadObject, readCapture, runBoth, runUnit, type Built, type FrameSource, type LoadedObject } from '../../src/index.js';
+import {
+  LiveBench,
+  frame,
+  loadObject,
+  readCapture,
+  runBoth,
+  runUnit,
+  type Built,
+  type FrameSource,
+  type LoadedObject,
+} from '../../src/index.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 
 const XDP_DROP = 1;
@@ -18,7 +28,12 @@ describe('xdp_firewall', () => {
   before(async () => {
     // veth0 is the host's end of the link to lb (the article's first attachment); veth1 is
     // lb's own end, "the twin interface", which receives what the host sends to lb.
-    bench = await LiveBench.create({ ports: [{ name: 'veth0', dutMac: LAB.host.mac }, { name: 'veth1', dutMac: LAB.lb.mac }] });
+    bench = await LiveBench.create({
+      ports: [
+        { name: 'veth0', dutMac: LAB.host.mac },
+        { name: 'veth1', dutMac: LAB.lb.mac },
+      ],
+    });
   });
   beforeEach(() => {
     fw = loadObject(OBJ.firewall);
@@ -43,13 +58,28 @@ describe('xdp_firewall', () => {
     expect(fw.map('ipv4_src').get('10.0.0.10/32')).to.equal(5);
     const lab = (await readCapture('fixtures/firewall-lab.pcap')).records.map((r) => r.data.length);
     expect(stats(XDP_DROP)).to.deep.equal({ packets: 5, bytes: [0, 2, 4, 12, 13].reduce((s, i) => s + lab[i]!, 0) });
-    expect(stats(XDP_PASS)).to.deep.equal({ packets: 11, bytes: lab.reduce((s, n) => s + n, 0) - stats(XDP_DROP).bytes });
+    expect(stats(XDP_PASS)).to.deep.equal({
+      packets: 11,
+      bytes: lab.reduce((s, n) => s + n, 0) - stats(XDP_DROP).bytes,
+    });
   });
 
   it('the same block as a destination rule on the twin interface drops the echo replies to lb', async () => {
     fw.map('ipv4_dst').set('10.0.0.10/32', 0);
-    const reply = (dst: string, seq: number) => frame.eth({ src: LAB.host.mac, dst: LAB.lb.mac }).ipv4({ src: LAB.host.ip, dst }).icmp({ type: 0, id: 42, seq }).payload('xdpspec ping');
-    const frames = [reply('10.0.0.10', 1), reply('10.0.0.10', 2), reply('10.0.0.11', 1), frame.eth({ src: LAB.host.mac, dst: LAB.lb.mac }).arp({ op: 2, sha: LAB.host.mac, spa: LAB.host.ip, tha: LAB.lb.mac, tpa: LAB.lb.ip })];
+    const reply = (dst: string, seq: number) =>
+      frame
+        .eth({ src: LAB.host.mac, dst: LAB.lb.mac })
+        .ipv4({ src: LAB.host.ip, dst })
+        .icmp({ type: 0, id: 42, seq })
+        .payload('xdpspec ping');
+    const frames = [
+      reply('10.0.0.10', 1),
+      reply('10.0.0.10', 2),
+      reply('10.0.0.11', 1),
+      frame
+        .eth({ src: LAB.host.mac, dst: LAB.lb.mac })
+        .arp({ op: 2, sha: LAB.host.mac, spa: LAB.host.ip, tha: LAB.lb.mac, tpa: LAB.lb.ip }),
+    ];
     expect(await dropped(frames, 'veth1')).to.deep.equal([0, 1]);
     expect(fw.map('ipv4_dst').get('10.0.0.10/32')).to.equal(2);
   });
@@ -60,16 +90,76 @@ describe('xdp_firewall', () => {
   const v4 = (src: string, dst: string = LAB.host.ip) => l2().ipv4({ src, dst });
   const v6 = (src: string, dst: string = LAB.host.ip6) => l2().ipv6({ src, dst });
   const kinds: { kind: string; map: string; key: unknown; hit: Built; miss: Built }[] = [
-    { kind: 'source MAC', map: 'mac_src', key: { mac: LAB.h3.mac }, hit: l2(LAB.h3.mac).ipv4().udp(), miss: l2(LAB.h2.mac).ipv4().udp() },
-    { kind: 'destination MAC', map: 'mac_dst', key: { mac: LAB.host.mac }, hit: l2(LAB.h2.mac, LAB.host.mac).ipv6().udp(), miss: l2(LAB.h2.mac, LAB.lb.mac).ipv6().udp() },
-    { kind: 'source IPv4, exact', map: 'ipv4_src', key: '10.0.0.3/32', hit: v4('10.0.0.3').icmp(), miss: v4('10.0.0.4').icmp() },
-    { kind: 'source IPv4, prefix', map: 'ipv4_src', key: '10.0.0.0/29', hit: v4('10.0.0.7').icmp(), miss: v4('10.0.0.8').icmp() },
-    { kind: 'destination IPv4, prefix', map: 'ipv4_dst', key: '192.0.2.0/24', hit: v4(LAB.h2.ip, '192.0.2.99').tcp(), miss: v4(LAB.h2.ip, '198.51.100.1').tcp() },
-    { kind: 'source IPv6, prefix', map: 'ipv6_src', key: 'fd00::/126', hit: v6('fd00::3').icmpv6(), miss: v6('fd00::10').icmpv6() },
-    { kind: 'destination IPv6, exact', map: 'ipv6_dst', key: 'fd00::1/128', hit: v6('fd00::2', 'fd00::1').udp(), miss: v6('fd00::2', 'fd00::9').udp() },
-    { kind: 'TCP source port', map: 'port_src', key: { proto: 6, port: 443 }, hit: v4(LAB.h2.ip).tcp({ sport: 443 }), miss: v4(LAB.h2.ip).udp({ sport: 443 }) },
-    { kind: 'TCP destination port', map: 'port_dst', key: { proto: 6, port: 22 }, hit: v6('fd00::2').tcp({ dport: 22 }), miss: v6('fd00::2').tcp({ dport: 23 }) },
-    { kind: 'UDP destination port', map: 'port_dst', key: { proto: 17, port: 53 }, hit: v4(LAB.h2.ip).udp({ dport: 53 }), miss: v4(LAB.h2.ip).tcp({ dport: 53 }) },
+    {
+      kind: 'source MAC',
+      map: 'mac_src',
+      key: { mac: LAB.h3.mac },
+      hit: l2(LAB.h3.mac).ipv4().udp(),
+      miss: l2(LAB.h2.mac).ipv4().udp(),
+    },
+    {
+      kind: 'destination MAC',
+      map: 'mac_dst',
+      key: { mac: LAB.host.mac },
+      hit: l2(LAB.h2.mac, LAB.host.mac).ipv6().udp(),
+      miss: l2(LAB.h2.mac, LAB.lb.mac).ipv6().udp(),
+    },
+    {
+      kind: 'source IPv4, exact',
+      map: 'ipv4_src',
+      key: '10.0.0.3/32',
+      hit: v4('10.0.0.3').icmp(),
+      miss: v4('10.0.0.4').icmp(),
+    },
+    {
+      kind: 'source IPv4, prefix',
+      map: 'ipv4_src',
+      key: '10.0.0.0/29',
+      hit: v4('10.0.0.7').icmp(),
+      miss: v4('10.0.0.8').icmp(),
+    },
+    {
+      kind: 'destination IPv4, prefix',
+      map: 'ipv4_dst',
+      key: '192.0.2.0/24',
+      hit: v4(LAB.h2.ip, '192.0.2.99').tcp(),
+      miss: v4(LAB.h2.ip, '198.51.100.1').tcp(),
+    },
+    {
+      kind: 'source IPv6, prefix',
+      map: 'ipv6_src',
+      key: 'fd00::/126',
+      hit: v6('fd00::3').icmpv6(),
+      miss: v6('fd00::10').icmpv6(),
+    },
+    {
+      kind: 'destination IPv6, exact',
+      map: 'ipv6_dst',
+      key: 'fd00::1/128',
+      hit: v6('fd00::2', 'fd00::1').udp(),
+      miss: v6('fd00::2', 'fd00::9').udp(),
+    },
+    {
+      kind: 'TCP source port',
+      map: 'port_src',
+      key: { proto: 6, port: 443 },
+      hit: v4(LAB.h2.ip).tcp({ sport: 443 }),
+      miss: v4(LAB.h2.ip).udp({ sport: 443 }),
+    },
+    {
+      kind: 'TCP destination port',
+      map: 'port_dst',
+      key: { proto: 6, port: 22 },
+      hit: v6('fd00::2').tcp({ dport: 22 }),
+      miss: v6('fd00::2').tcp({ dport: 23 }),
+    },
+    {
+      kind: 'UDP destination port',
+      map: 'port_dst',
+      key: { proto: 17, port: 53 },
+      hit: v4(LAB.h2.ip).udp({ dport: 53 }),
+      miss: v4(LAB.h2.ip).tcp({ dport: 53 }),
+    },
   ];
   for (const mode of [ALLOW, DENY]) {
     it(`every kind of rule in ${mode === ALLOW ? 'allow' : 'deny'} mode, with its hit counter`, async () => {
@@ -80,7 +170,10 @@ describe('xdp_firewall', () => {
         const frames = [k.hit, k.miss, k.hit];
         const { live } = await runBoth(fw.program(), bench, 'veth0', frames);
         const want = mode === ALLOW ? ['dropped', 'passed', 'dropped'] : ['passed', 'dropped', 'passed'];
-        expect(live.frames.map((f) => f.verdict), k.kind).to.deep.equal(want);
+        expect(
+          live.frames.map((f) => f.verdict),
+          k.kind,
+        ).to.deep.equal(want);
         expect(fw.map(k.map).get(k.key), `${k.kind}: hits`).to.equal(2);
         expect(stats(mode === ALLOW ? XDP_DROP : XDP_PASS).packets, `${k.kind}: stats`).to.equal(2);
       }
@@ -96,9 +189,14 @@ describe('xdp_firewall', () => {
   });
 
   it('ARP always passes, even from a blocked MAC in deny mode; other non-IP traffic follows the mode', async () => {
-    const arp = frame.eth({ src: LAB.h3.mac, dst: 'ff:ff:ff:ff:ff:ff' }).arp({ sha: LAB.h3.mac, spa: LAB.h3.ip, tpa: LAB.host.ip });
+    const arp = frame
+      .eth({ src: LAB.h3.mac, dst: 'ff:ff:ff:ff:ff:ff' })
+      .arp({ sha: LAB.h3.mac, spa: LAB.h3.ip, tpa: LAB.host.ip });
     const other = frame.eth({ src: LAB.h3.mac, dst: LAB.host.mac, type: 0x88b5 }).payload('local experimental');
-    const tagged = frame.eth({ src: LAB.h3.mac, dst: 'ff:ff:ff:ff:ff:ff' }).vlan({ vid: 10 }).arp({ sha: LAB.h3.mac, spa: LAB.h3.ip, tpa: LAB.host.ip });
+    const tagged = frame
+      .eth({ src: LAB.h3.mac, dst: 'ff:ff:ff:ff:ff:ff' })
+      .vlan({ vid: 10 })
+      .arp({ sha: LAB.h3.mac, spa: LAB.h3.ip, tpa: LAB.host.ip });
     fw.map('mac_src').set({ mac: LAB.h3.mac }, 0);
     expect(await dropped([arp, other, tagged])).to.deep.equal([1]); // allow mode: the MAC rule drops only the non-ARP frame
     fw.close();

@@ -29,7 +29,14 @@ describe('xdp_ipv6_filter (unit)', () => {
       // 14 bytes announcing IPv6 with nothing after: the filter decides on the EtherType alone
       frame.eth({ type: 0x86dd }),
     ]);
-    expect(run.frames.map((r) => r.verdict)).to.deep.equal(['passed', 'passed', 'dropped', 'dropped', 'dropped', 'passed']);
+    expect(run.frames.map((r) => r.verdict)).to.deep.equal([
+      'passed',
+      'passed',
+      'dropped',
+      'dropped',
+      'dropped',
+      'passed',
+    ]);
   });
 
   it('passes a VLAN tag cut short instead of reading past the frame', async () => {

@@ -16,12 +16,27 @@ describe('xdp_redirect', () => {
     bench = await LiveBench.create({
       forwarding: true,
       ports: [
-        { name: 'veth1', dutAddresses: ['10.0.1.11/24', 'fd01::11/64'], testerAddresses: ['10.0.1.10/24', 'fd01::10/64'], testerRoutes: ['10.0.2.0/24 via 10.0.1.11'], ipv6: true, separateHost: true },
-        { name: 'veth2', dutAddresses: ['10.0.2.10/24', 'fd02::10/64'], testerAddresses: ['10.0.2.11/24', 'fd02::11/64'], testerRoutes: ['10.0.1.0/24 via 10.0.2.10'], ipv6: true, separateHost: true },
+        {
+          name: 'veth1',
+          dutAddresses: ['10.0.1.11/24', 'fd01::11/64'],
+          testerAddresses: ['10.0.1.10/24', 'fd01::10/64'],
+          testerRoutes: ['10.0.2.0/24 via 10.0.1.11'],
+          ipv6: true,
+          separateHost: true,
+        },
+        {
+          name: 'veth2',
+          dutAddresses: ['10.0.2.10/24', 'fd02::10/64'],
+          testerAddresses: ['10.0.2.11/24', 'fd02::11/64'],
+          testerRoutes: ['10.0.1.0/24 via 10.0.2.10'],
+          ipv6: true,
+          separateHost: true,
+        },
       ],
     });
     obj = loadObject(OBJ.xdpRedirect);
-    for (const port of ['veth1', 'veth2']) bench.setDeviceMap(obj.map('tx_ports'), bench.topology.port(port).dutIfindex, port);
+    for (const port of ['veth1', 'veth2'])
+      bench.setDeviceMap(obj.map('tx_ports'), bench.topology.port(port).dutIfindex, port);
   });
   after(() => {
     bench?.close();
@@ -31,7 +46,10 @@ describe('xdp_redirect', () => {
   const p1 = () => bench.topology.port('veth1');
   const p2 = () => bench.topology.port('veth2');
   const l2 = () => frame.eth({ src: p1().testerMac, dst: p1().dutMac });
-  const both = (frames: Parameters<typeof runBoth>[3]) => runBoth(obj.program(), bench, 'veth1', frames, { unit: { netns: bench.topology.dut, ingressIfindex: p1().dutIfindex } });
+  const both = (frames: Parameters<typeof runBoth>[3]) =>
+    runBoth(obj.program(), bench, 'veth1', frames, {
+      unit: { netns: bench.topology.dut, ingressIfindex: p1().dutIfindex },
+    });
 
   it('forwards by route and neighbour out of veth2: next-hop MACs, TTL and hop limit one lower, checksum updated', async () => {
     const { live } = await both([
@@ -44,7 +62,10 @@ describe('xdp_redirect', () => {
     }
     const [v4, v6] = live.frames;
     const macs = [`eth.dst: ${p1().dutMac} -> ${p2().testerMac}`, `eth.src: ${p1().testerMac} -> ${p2().dutMac}`];
-    expect(v4!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`).slice(0, 3)).to.deep.equal([...macs, 'ipv4.ttl: 64 -> 63']);
+    expect(v4!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`).slice(0, 3)).to.deep.equal([
+      ...macs,
+      'ipv4.ttl: 64 -> 63',
+    ]);
     expect(v4!.changes.map((c) => c.path)[3]).to.equal('ipv4.checksum');
     expect(live.frames).to.all.have.validChecksums;
     expect(v6!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`)).to.deep.equal([...macs, 'ipv6.hlim: 64 -> 63']);
@@ -60,7 +81,9 @@ describe('xdp_redirect', () => {
     expect(live.frames.map((f) => f.verdict)).to.deep.equal(['passed', 'passed', 'passed', 'passed']);
     for (const f of live.frames) expect(f.changes, `frame #${f.index}`).to.deep.equal([]);
     // the kernel then did its part: time exceeded for the TTL of 1, an echo reply from the router
-    const icmp = live.others.filter((o) => o.port === 'veth1' && o.side === 'tester').map((o) => o.frame.get('icmp.type') ?? o.frame.get('icmpv6.type'));
+    const icmp = live.others
+      .filter((o) => o.port === 'veth1' && o.side === 'tester')
+      .map((o) => o.frame.get('icmp.type') ?? o.frame.get('icmpv6.type'));
     expect(icmp).to.include.members([11, 0]);
   });
 

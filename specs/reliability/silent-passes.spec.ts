@@ -28,7 +28,9 @@ describe('silent passes', () => {
       expect([newMap.fd, now.program().fd]).to.deep.equal(oldFds); // the reuse that made it dangerous
       expect(thrown(() => oldMap.set({ proto: 6, port: 22 }, 0)).code).to.equal('OBJECT_CLOSED');
       expect(thrown(() => oldMap.get({ proto: 6, port: 22 })).code).to.equal('OBJECT_CLOSED');
-      expect(thrown(() => oldProgram.testRun(frame.eth().ipv4().tcp({ dport: 22 }).build())).message).to.match(/^program xdp_firewall of .* is closed with its object; load the object again$/);
+      expect(thrown(() => oldProgram.testRun(frame.eth().ipv4().tcp({ dport: 22 }).build())).message).to.match(
+        /^program xdp_firewall of .* is closed with its object; load the object again$/,
+      );
       expect([...newMap.keys()]).to.deep.equal([]); // nothing reached the new object's map
     } finally {
       now.close();
@@ -40,7 +42,9 @@ describe('silent passes', () => {
     try {
       const m = fw.map('mac_src');
       for (const text of ['zz:zz', 'none', '02:00:00:00:00', 'aa-bb-cc-dd-ee-ff']) {
-        expect(thrown(() => m.set({ mac: text }, 0)).message, text).to.equal(`key of map mac_src: mac: ${JSON.stringify(text)} is not a MAC address; write it as six hex bytes with colons, e.g. 02:00:00:00:00:01; expected struct mac_key {\n  mac: __u8[6] (6 bytes)\n}`);
+        expect(thrown(() => m.set({ mac: text }, 0)).message, text).to.equal(
+          `key of map mac_src: mac: ${JSON.stringify(text)} is not a MAC address; write it as six hex bytes with colons, e.g. 02:00:00:00:00:01; expected struct mac_key {\n  mac: __u8[6] (6 bytes)\n}`,
+        );
       }
       m.set({ mac: '02:00:00:00:00:0a' }, 0);
       expect([...m.keys()]).to.deep.equal([{ mac: '02:00:00:00:00:0a' }]);

@@ -20,10 +20,21 @@ describe('live verdicts that used to be wrong or late', () => {
     const f = loadObject(OBJ.ipv6Filter);
     objects.push(f);
     b.attach(f.program(), 'wan');
-    const passed = frame.eth({ dst: b.topology.port('wan').dutMac }).ipv6().udp({ dport: 9 }).build();
-    const err = await b.stream(Array.from({ length: 20_000 }, () => passed), { on: 'wan' }).catch((e: unknown) => e);
+    const passed = frame
+      .eth({ dst: b.topology.port('wan').dutMac })
+      .ipv6()
+      .udp({ dport: 9 })
+      .build();
+    const err = await b
+      .stream(
+        Array.from({ length: 20_000 }, () => passed),
+        { on: 'wan' },
+      )
+      .catch((e: unknown) => e);
     expect(err).to.be.instanceOf(XdpspecError).with.property('code', 'CAPTURE_LOSS');
-    expect((err as Error).message).to.match(/^the capture lost \d+ frame\(s\) \(the kernel dropped them from a full socket queue\); nothing was counted as a drop$/);
+    expect((err as Error).message).to.match(
+      /^the capture lost \d+ frame\(s\) \(the kernel dropped them from a full socket queue\); nothing was counted as a drop$/,
+    );
   });
 
   it('counts a failed XDP_REDIRECT in native mode as redirected to an unknown target, one frame or streamed, naming the ifindex as the unit engine does', async () => {
@@ -36,16 +47,30 @@ describe('live verdicts that used to be wrong or late', () => {
     const frames = [5, 3].map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d }));
     const live = await b.replay(frames, { on: 'wan' });
     expect(live.frames.map((r) => r.verdict)).to.deep.equal(['redirected', 'passed']);
-    expect(live.frames[0]!.redirect).to.deep.equal({ known: true, ifindex: 9999, error: "the redirect failed with EINVAL (22): no device with ifindex 9999 in the DUT's network namespace, or it cannot take frames; the frame was freed" });
+    expect(live.frames[0]!.redirect).to.deep.equal({
+      known: true,
+      ifindex: 9999,
+      error:
+        "the redirect failed with EINVAL (22): no device with ifindex 9999 in the DUT's network namespace, or it cannot take frames; the frame was freed",
+    });
     expect(live.frames[0]!.outputs).to.deep.equal([]);
     const unit = await runUnit(v.program(), frames);
     expect(unit.frames.map((r) => r.verdict)).to.deep.equal(['redirected', 'passed']);
     expect(unit.frames[0]!.redirect).to.deep.include({ known: true, ifindex: 9999 });
-    const streamed = await b.stream(Array.from({ length: 2000 }, (_, i) => frame.eth({ dst: mac }).ipv4().udp({ dport: i % 2 ? 5 : 3 }).build()), { on: 'wan' });
+    const streamed = await b.stream(
+      Array.from({ length: 2000 }, (_, i) =>
+        frame
+          .eth({ dst: mac })
+          .ipv4()
+          .udp({ dport: i % 2 ? 5 : 3 })
+          .build(),
+      ),
+      { on: 'wan' },
+    );
     expect(streamed.counts).to.deep.equal({ passed: 1000, dropped: 0, tx: 0, redirected: 1000, aborted: 0, stolen: 0 });
   });
 
-  it('says what to check when a program was detached behind the bench\'s back, instead of only that a count did not move', async () => {
+  it("says what to check when a program was detached behind the bench's back, instead of only that a count did not move", async () => {
     const b = await LiveBench.create({ ports: [{ name: 'wan' }] });
     benches.push(b);
     const f = loadObject(OBJ.ipv6Filter);
@@ -58,8 +83,20 @@ describe('live verdicts that used to be wrong or late', () => {
       delete process.env.XDPSPEC_ATTACH;
     }
     execFileSync('ip', ['-n', b.topology.dut, 'link', 'set', 'dev', 'wan', 'xdp', 'off']);
-    const err = await b.replay([frame.eth({ dst: b.topology.port('wan').dutMac }).ipv6().udp()], { on: 'wan' }).catch((e: unknown) => e);
+    const err = await b
+      .replay(
+        [
+          frame
+            .eth({ dst: b.topology.port('wan').dutMac })
+            .ipv6()
+            .udp(),
+        ],
+        { on: 'wan' },
+      )
+      .catch((e: unknown) => e);
     expect(err).to.be.instanceOf(XdpspecError).with.property('code', 'TIMEOUT');
-    expect((err as Error).message).to.match(/^XDP on port wan running on frame #0 did not happen within 2000 ms: the driver counted no XDP run for it\. Check that the program is still attached to wan in native mode .*ip -n xdpspec-\d+-\d+-dut link show dev wan/);
+    expect((err as Error).message).to.match(
+      /^XDP on port wan running on frame #0 did not happen within 2000 ms: the driver counted no XDP run for it\. Check that the program is still attached to wan in native mode .*ip -n xdpspec-\d+-\d+-dut link show dev wan/,
+    );
   });
 });

@@ -5,7 +5,10 @@ import { readdirSync } from 'node:fs';
  * Runs the built CLI and remembers each process it started, so that `ours()` lists only the
  * namespaces those processes made: another run on the machine has its own.
  */
-export function trackedCli(): { cli: (...args: string[]) => ReturnType<typeof execa<{ reject: false }>>; ours: () => string[] } {
+export function trackedCli(): {
+  cli: (...args: string[]) => ReturnType<typeof execa<{ reject: false }>>;
+  ours: () => string[];
+} {
   const started: number[] = [];
   return {
     cli: (...args: string[]) => {

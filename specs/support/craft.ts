@@ -42,10 +42,19 @@ export function classicHeader(o: { order?: Order; ns?: boolean; snap?: number; l
 }
 
 export function classicRecord(r: ClassicRecord, order: Order = 'le'): Buffer {
-  return Buffer.concat([u32(r.sec ?? 0, order), u32(r.frac ?? 0, order), u32(r.incl ?? r.data.length, order), u32(r.orig ?? r.data.length, order), r.data]);
+  return Buffer.concat([
+    u32(r.sec ?? 0, order),
+    u32(r.frac ?? 0, order),
+    u32(r.incl ?? r.data.length, order),
+    u32(r.orig ?? r.data.length, order),
+    r.data,
+  ]);
 }
 
-export function classicFile(records: ClassicRecord[], o: { order?: Order; ns?: boolean; snap?: number; linkType?: number } = {}): Buffer {
+export function classicFile(
+  records: ClassicRecord[],
+  o: { order?: Order; ns?: boolean; snap?: number; linkType?: number } = {},
+): Buffer {
   return Buffer.concat([classicHeader(o), ...records.map((r) => classicRecord(r, o.order ?? 'le'))]);
 }
 
@@ -70,12 +79,22 @@ export function shb(order: Order = 'le', major = 1): Buffer {
 export function idb(o: { order?: Order; linkType?: number; snap?: number; options?: Buffer[] } = {}): Buffer {
   const order = o.order ?? 'le';
   const opts = o.options && o.options.length ? Buffer.concat([...o.options, endOfOptions(order)]) : Buffer.alloc(0);
-  return block(1, Buffer.concat([u16(o.linkType ?? 1, order), u16(0, order), u32(o.snap ?? 0, order), opts]), { order });
+  return block(1, Buffer.concat([u16(o.linkType ?? 1, order), u16(0, order), u32(o.snap ?? 0, order), opts]), {
+    order,
+  });
 }
 
 export function epb(
   data: Buffer,
-  o: { order?: Order; iface?: number; tsHigh?: number; tsLow?: number; cap?: number; orig?: number; options?: Buffer[] } = {},
+  o: {
+    order?: Order;
+    iface?: number;
+    tsHigh?: number;
+    tsLow?: number;
+    cap?: number;
+    orig?: number;
+    options?: Buffer[];
+  } = {},
 ): Buffer {
   const order = o.order ?? 'le';
   const opts = o.options && o.options.length ? Buffer.concat([...o.options, endOfOptions(order)]) : Buffer.alloc(0);

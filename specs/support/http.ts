@@ -28,7 +28,12 @@ with urllib.request.urlopen(sys.argv[1], timeout=10) as r:
 `;
 
 /** An HTTP server in `netns` answering every GET with "served by NAME"; `stop()` ends it and gives the requests it served. */
-export async function httpServer(netns: string, addr: string, port: number, name: string): Promise<{ stop: () => Promise<{ client: string; path: string }[]> }> {
+export async function httpServer(
+  netns: string,
+  addr: string,
+  port: number,
+  name: string,
+): Promise<{ stop: () => Promise<{ client: string; path: string }[]> }> {
   const proc = python(netns, SERVE, [addr, String(port), name], { reject: false });
   const served: { client: string; path: string }[] = [];
   await lines(proc, (l) => served.push(JSON.parse(l) as { client: string; path: string }), `the HTTP server ${name}`);
@@ -43,5 +48,5 @@ export async function httpServer(netns: string, addr: string, port: number, name
 
 /** GETs `url` from `netns` (a 10 s timeout bounds an answer that never comes) and returns the body. */
 export async function httpGet(netns: string, url: string): Promise<string> {
-  return (await python(netns, GET, [url])).stdout as string;
+  return (await python(netns, GET, [url])).stdout;
 }

@@ -27,5 +27,10 @@ export const OBJ = {
   lb: 'bpf/build/xdp_lb.bpf.o',
 };
 
-export const SPEC_OBJ = { verdicts: 'specs/bpf/build/verdicts.bpf.o', tcVerdicts: 'specs/bpf/build/tc_verdicts.bpf.o', ingressSeen: 'specs/bpf/build/ingress_seen.bpf.o', ipv6FilterV2: 'specs/bpf/build/ipv6_filter_v2.bpf.o', busy: 'specs/bpf/build/busy.bpf.o' };
-
+export const SPEC_OBJ = {
+  verdicts: 'specs/bpf/build/verdicts.bpf.o',
+  tcVerdicts: 'specs/bpf/build/tc_verdicts.bpf.o',
+  ingressSeen: 'specs/bpf/build/ingress_seen.bpf.o',
+  ipv6FilterV2: 'specs/bpf/build/ipv6_filter_v2.bpf.o',
+  busy: 'specs/bpf/build/busy.bpf.o',
+};

@@ -6,12 +6,22 @@ import { execa, type ResultPromise } from 'execa';
 type RunOptions = { reject?: boolean };
 
 /** Runs `command` in network namespace `netns`. */
-export function inNetnsRun(netns: string, command: string, args: readonly string[], options: RunOptions = {}): ResultPromise<RunOptions> {
+export function inNetnsRun(
+  netns: string,
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): ResultPromise<RunOptions> {
   return execa('nsenter', [`--net=/run/netns/${netns}`, command, ...args], options);
 }
 
 /** Runs a python3 script in `netns`, with `args` as sys.argv[1:]. */
-export function python(netns: string, script: string, args: readonly string[], options: RunOptions = {}): ResultPromise<RunOptions> {
+export function python(
+  netns: string,
+  script: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): ResultPromise<RunOptions> {
   return inNetnsRun(netns, 'python3', ['-c', script, ...args], options);
 }
 
@@ -19,16 +29,23 @@ export function python(netns: string, script: string, args: readonly string[], o
  * Feeds the lines a helper process prints to `onLine`, and resolves once it printed "ready"
  * (rejects if it ends before that, with its stderr). A line may come in two chunks.
  */
-export async function lines(proc: ResultPromise<RunOptions>, onLine: (line: string) => void, what: string): Promise<void> {
+export async function lines(
+  proc: ResultPromise<RunOptions>,
+  onLine: (line: string) => void,
+  what: string,
+): Promise<void> {
   let ready!: () => void;
   const isReady = new Promise<void>((r) => (ready = r));
   let partial = '';
-  proc.stdout!.on('data', (d: Buffer) => {
+  proc.stdout.on('data', (d: Buffer) => {
     const parts = (partial + d.toString()).split('\n');
     partial = parts.pop()!;
-    for (const l of parts.filter(Boolean)) (l === 'ready' ? ready() : onLine(l));
+    for (const l of parts.filter(Boolean)) l === 'ready' ? ready() : onLine(l);
   });
-  await Promise.race([isReady, proc.then((r) => Promise.reject(new Error(`${what} ended before it was ready: ${String(r.stderr)}`)))]);
+  await Promise.race([
+    isReady,
+    proc.then((r) => Promise.reject(new Error(`${what} ended before it was ready: ${String(r.stderr)}`))),
+  ]);
 }
 
 /**

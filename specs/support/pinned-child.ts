@@ -4,5 +4,11 @@ import { readdirSync } from 'node:fs';
 import { loadObject } from '../../src/index.js';
 
 loadObject('specs/bpf/build/pinned.bpf.o');
-process.stdout.write(JSON.stringify(readdirSync('/run/xdpspec').filter((n) => n === `bpffs-${process.pid}`).map((n) => `/run/xdpspec/${n}`)) + '\n');
+process.stdout.write(
+  JSON.stringify(
+    readdirSync('/run/xdpspec')
+      .filter((n) => n === `bpffs-${process.pid}`)
+      .map((n) => `/run/xdpspec/${n}`),
+  ) + '\n',
+);
 setInterval(() => undefined, 1 << 30);

@@ -5,7 +5,13 @@ import { LiveBench, frame, loadObject } from '../../src/index.js';
 const bench = await LiveBench.create({ ports: [{ name: 'wan' }, { name: 'lan' }] });
 const obj = loadObject('bpf/build/xdp_ipv6_filter.bpf.o');
 bench.attach(obj.program(), 'wan');
-const frames = Array.from({ length: 20_000 }, (_, i) => frame.eth({ dst: bench.topology.port('wan').dutMac }).ipv6({ flow: i & 0xfffff }).udp().build());
+const frames = Array.from({ length: 20_000 }, (_, i) =>
+  frame
+    .eth({ dst: bench.topology.port('wan').dutMac })
+    .ipv6({ flow: i & 0xfffff })
+    .udp()
+    .build(),
+);
 let told = false;
 await bench.replay(frames, {
   on: 'wan',

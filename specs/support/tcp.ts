@@ -56,13 +56,20 @@ export interface Accepted {
  * answers `prefix` + what it read. `accepted` gives the peers and what they sent; `stop()`
  * ends it early (then `accepted` has what it took so far).
  */
-export async function tcpServer(netns: string, addr: string, port: number, count: number, prefix = 'echo:'): Promise<{ accepted: Promise<Accepted[]>; stop: () => void }> {
+export async function tcpServer(
+  netns: string,
+  addr: string,
+  port: number,
+  count: number,
+  prefix = 'echo:',
+): Promise<{ accepted: Promise<Accepted[]>; stop: () => void }> {
   const proc = python(netns, SERVE, [addr, String(port), String(count), prefix], { reject: false });
   const got: Accepted[] = [];
   await lines(proc, (l) => got.push(JSON.parse(l) as Accepted), 'the TCP server');
   return {
     accepted: proc.then((r) => {
-      if (r.exitCode !== 0 && !r.isTerminated) throw new Error(`the TCP server failed (exit ${r.exitCode}) after ${got.length} connection(s): ${r.stderr}`);
+      if (r.exitCode !== 0 && !r.isTerminated)
+        throw new Error(`the TCP server failed (exit ${r.exitCode}) after ${got.length} connection(s): ${r.stderr}`);
       return got;
     }),
     stop: () => proc.kill(),
@@ -76,7 +83,13 @@ export type Connected = { local: string; port: number; reply: string } | { error
  * end. `timeoutS` bounds each socket operation: for a connection that must fail it is how long
  * to wait for a SYN-ACK that should not come.
  */
-export async function tcpConnect(netns: string, addr: string, port: number, data: string, timeoutS = 10): Promise<Connected> {
+export async function tcpConnect(
+  netns: string,
+  addr: string,
+  port: number,
+  data: string,
+  timeoutS = 10,
+): Promise<Connected> {
   const r = await python(netns, CONNECT, [addr, String(port), data, String(timeoutS)]);
   return JSON.parse(r.stdout) as Connected;
 }

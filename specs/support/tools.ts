@@ -36,7 +36,10 @@ export async function tsharkFields(file: string, fields: string[], prefs: string
   for (const p of prefs) args.push('-o', p);
   for (const f of fields) args.push('-e', f);
   const { stdout } = await execa('tshark', args);
-  return stdout.split('\n').filter((l) => l.length > 0).map((l) => l.split('\t'));
+  return stdout
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => l.split('\t'));
 }
 
 /** A fresh temporary directory, removed by the returned cleanup. */

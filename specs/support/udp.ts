@@ -21,13 +21,19 @@ s.sendto(bytes.fromhex(sys.argv[3]), (sys.argv[1], int(sys.argv[2])))
 `;
 
 /** Listens in `netns` on addr:port for `count` datagrams; `received` gives payloads and senders. */
-export async function udpListener(netns: string, addr: string, port: number, count: number): Promise<{ received: Promise<{ payload: Buffer; from: string }[]> }> {
+export async function udpListener(
+  netns: string,
+  addr: string,
+  port: number,
+  count: number,
+): Promise<{ received: Promise<{ payload: Buffer; from: string }[]> }> {
   const proc = python(netns, LISTEN, [addr, String(port), String(count)], { reject: false });
   const got: string[] = [];
   await lines(proc, (l) => got.push(l), 'the UDP listener');
   return {
     received: proc.then((r) => {
-      if (r.exitCode !== 0) throw new Error(`the UDP listener failed (exit ${r.exitCode}) after ${got.length} datagram(s): ${r.stderr}`);
+      if (r.exitCode !== 0)
+        throw new Error(`the UDP listener failed (exit ${r.exitCode}) after ${got.length} datagram(s): ${r.stderr}`);
       return got.map((l) => ({ payload: Buffer.from(l.split(' ')[0]!, 'hex'), from: l.split(' ')[1]! }));
     }),
   };

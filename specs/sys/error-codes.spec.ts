@@ -19,7 +19,9 @@ describe('the error catalogue', () => {
   });
 
   it('lists only codes the sources raise, each with a meaning and what to do', () => {
-    const text = sources('src').map((f) => readFileSync(f, 'utf8')).join('\n');
+    const text = sources('src')
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
     const unused = Object.keys(ERROR_CODES).filter((c) => !text.includes(`'${c}'`));
     expect(unused).to.deep.equal([]);
     for (const [code, e] of Object.entries(ERROR_CODES)) {

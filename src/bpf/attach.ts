@@ -71,7 +71,7 @@ function linkCreate(progFd: number, ifindex: number, type: number, flags: number
   const opts = Buffer.alloc(LINK_OPTS_SIZE);
   opts.writeBigUInt64LE(BigInt(LINK_OPTS_SIZE), 0);
   opts.writeUInt32LE(flags, 8);
-  const fd = ffi().bpf_link_create(progFd, ifindex, type, opts) as number;
+  const fd = ffi().bpf_link_create(progFd, ifindex, type, opts);
   return fd >= 0 ? fd : -(errno() || -fd);
 }
 
@@ -100,7 +100,13 @@ function track(a: Attachment, program: Program): Attachment {
  * An attachment whose `undo` runs once, inside the target's namespace, and not at all when the
  * namespace is gone (deleting it detached everything); tracked for exit and for its object.
  */
-function attachment(description: string, program: Program, target: AttachTarget, mechanism: AttachMechanism, undo: () => void): Attachment {
+function attachment(
+  description: string,
+  program: Program,
+  target: AttachTarget,
+  mechanism: AttachMechanism,
+  undo: () => void,
+): Attachment {
   let done = false;
   const a: Attachment = {
     description: `${description}, by ${mechanism === 'link' ? 'BPF link' : mechanism}`,
@@ -120,7 +126,8 @@ function attachment(description: string, program: Program, target: AttachTarget,
 
 function ifindexOf(t: AttachTarget): number {
   const i = libc().if_nametoindex(t.interface);
-  if (i === 0) throw new XdpspecError('NO_INTERFACE', `no interface ${t.interface}${t.netns ? ` in namespace ${t.netns}` : ''}`);
+  if (i === 0)
+    throw new XdpspecError('NO_INTERFACE', `no interface ${t.interface}${t.netns ? ` in namespace ${t.netns}` : ''}`);
   return i;
 }
 
@@ -135,11 +142,25 @@ const where = (t: AttachTarget) => `${t.interface}${t.netns ? ` (netns ${t.netns
  * already there.
  * @throws BpfError naming the interface and the reason (EBUSY: something is attached; the mode is not supported).
  */
-export function attachXdp(program: Program, target: AttachTarget, mode: XdpMode = 'auto', via: AttachVia = defaultVia()): Attachment {
-  if (program.typeId !== PROG_TYPE.xdp) throw new XdpspecError('WRONG_PROGRAM_TYPE', `attach xdp to ${where(target)}: ${program.name} is a ${program.type} program, not xdp`);
+export function attachXdp(
+  program: Program,
+  target: AttachTarget,
+  mode: XdpMode = 'auto',
+  via: AttachVia = defaultVia(),
+): Attachment {
+  if (program.typeId !== PROG_TYPE.xdp)
+    throw new XdpspecError(
+      'WRONG_PROGRAM_TYPE',
+      `attach xdp to ${where(target)}: ${program.name} is a ${program.type} program, not xdp`,
+    );
   const flags = XDP_FLAGS[mode];
   const fail = (e: number): never => {
-    const hint = e === constants.errno.EBUSY || e === constants.errno.EEXIST ? ': an XDP program is already attached there' : e === constants.errno.EOPNOTSUPP ? `: the driver does not support ${mode} mode` : '';
+    const hint =
+      e === constants.errno.EBUSY || e === constants.errno.EEXIST
+        ? ': an XDP program is already attached there'
+        : e === constants.errno.EOPNOTSUPP
+          ? `: the driver does not support ${mode} mode`
+          : '';
     throw new BpfError(`attach xdp ${program.name} to ${where(target)}`, e, `${errnoName(e)}${hint}`);
   };
   const made = inNetns(target.netns, () => {
@@ -147,7 +168,11 @@ export function attachXdp(program: Program, target: AttachTarget, mode: XdpMode 
     if (via !== 'netlink') {
       const fd = linkCreate(program.fd, i, BPF_XDP, flags);
       if (fd >= 0) return { ifindex: i, link: fd };
-      if (via === 'link' && lacksLinks(-fd) && -fd !== constants.errno.EOPNOTSUPP) throw new NotSupportedError('XDP links', `attach xdp ${program.name} to ${where(target)} by BPF link: ${errnoName(-fd)}: this kernel has no XDP links (5.9+); attach through netlink (via 'netlink')`);
+      if (via === 'link' && lacksLinks(-fd) && -fd !== constants.errno.EOPNOTSUPP)
+        throw new NotSupportedError(
+          'XDP links',
+          `attach xdp ${program.name} to ${where(target)} by BPF link: ${errnoName(-fd)}: this kernel has no XDP links (5.9+); attach through netlink (via 'netlink')`,
+        );
       if (via === 'link' || !NO_LINK.has(-fd)) fail(-fd);
     }
     if (ffi().bpf_xdp_attach(i, program.fd, flags | XDP_FLAGS_UPDATE_IF_NOEXIST, null) !== 0) fail(errno());
@@ -164,8 +189,17 @@ export function attachXdp(program: Program, target: AttachTarget, mode: XdpMode 
  * made it); or, with `via` `'link'` (or `'auto'` where the kernel has tcx, 6.6+), through a tcx
  * link, gone with this process (see defaultTcVia for why that is not the default).
  */
-export function attachTc(program: Program, target: AttachTarget, direction: TcDirection, via: AttachVia = defaultTcVia()): Attachment {
-  if (program.typeId !== PROG_TYPE.sched_cls) throw new XdpspecError('WRONG_PROGRAM_TYPE', `attach tc to ${where(target)}: ${program.name} is a ${program.type} program, not sched_cls`);
+export function attachTc(
+  program: Program,
+  target: AttachTarget,
+  direction: TcDirection,
+  via: AttachVia = defaultTcVia(),
+): Attachment {
+  if (program.typeId !== PROG_TYPE.sched_cls)
+    throw new XdpspecError(
+      'WRONG_PROGRAM_TYPE',
+      `attach tc to ${where(target)}: ${program.name} is a ${program.type} program, not sched_cls`,
+    );
   const f = ffi();
   const hookSize = koffi.sizeof(TcHook);
   const optsSize = koffi.sizeof(TcOpts);
@@ -177,21 +211,35 @@ export function attachTc(program: Program, target: AttachTarget, direction: TcDi
       return linkCreate(program.fd, i, BPF_TCX[direction], 0);
     });
     if (made >= 0) return attachment(what, program, target, 'link', () => libc().close(made));
-    if (via === 'link' && lacksLinks(-made)) throw new NotSupportedError('tcx links', `attach tc ${program.name} to ${where(target)} ${direction} by tcx link: ${errnoName(-made)}: this kernel has no tcx links (6.6+); attach as a clsact filter (via 'netlink')`);
-    if (via === 'link' || !NO_LINK.has(-made)) throw new BpfError(`attach tc ${program.name} to ${where(target)} ${direction}`, -made, errnoName(-made));
+    if (via === 'link' && lacksLinks(-made))
+      throw new NotSupportedError(
+        'tcx links',
+        `attach tc ${program.name} to ${where(target)} ${direction} by tcx link: ${errnoName(-made)}: this kernel has no tcx links (6.6+); attach as a clsact filter (via 'netlink')`,
+      );
+    if (via === 'link' || !NO_LINK.has(-made))
+      throw new BpfError(`attach tc ${program.name} to ${where(target)} ${direction}`, -made, errnoName(-made));
   }
   const state = inNetns(target.netns, () => {
     const ifindex = ifindexOf(target);
     const hook = { sz: hookSize, ifindex, attach_point: TC_POINT[direction], parent: 0, _pad: 0 };
     const rc = f.bpf_tc_hook_create(hook);
-    if (rc !== 0 && rc !== -constants.errno.EEXIST) throw new BpfError(`create clsact qdisc on ${where(target)}`, -rc, errnoName(-rc));
+    if (rc !== 0 && rc !== -constants.errno.EEXIST)
+      throw new BpfError(`create clsact qdisc on ${where(target)}`, -rc, errnoName(-rc));
     const opts = { sz: optsSize, prog_fd: program.fd, flags: 0, prog_id: 0, handle: 0, priority: 0, _pad: 0 };
     const ar = f.bpf_tc_attach(hook, opts);
     if (ar !== 0) throw new BpfError(`attach tc ${program.name} to ${where(target)} ${direction}`, -ar, errnoName(-ar));
     return { ifindex, hook, created: rc === 0, handle: opts.handle, priority: opts.priority };
   });
   return attachment(what, program, target, 'tc-filter', () => {
-    f.bpf_tc_detach(state.hook, { sz: optsSize, prog_fd: 0, flags: 0, prog_id: 0, handle: state.handle, priority: state.priority, _pad: 0 });
+    f.bpf_tc_detach(state.hook, {
+      sz: optsSize,
+      prog_fd: 0,
+      flags: 0,
+      prog_id: 0,
+      handle: state.handle,
+      priority: state.priority,
+      _pad: 0,
+    });
     if (state.created) f.bpf_tc_hook_destroy({ ...state.hook, attach_point: TC_POINT.ingress | TC_POINT.egress });
   });
 }

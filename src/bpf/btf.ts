@@ -2,9 +2,26 @@
 // to turn map keys, values and globals into plain JS shapes and back.
 
 export const enum Kind {
-  Void = 0, Int = 1, Ptr = 2, Array = 3, Struct = 4, Union = 5, Enum = 6, Fwd = 7, Typedef = 8,
-  Volatile = 9, Const = 10, Restrict = 11, Func = 12, FuncProto = 13, Var = 14, Datasec = 15,
-  Float = 16, DeclTag = 17, TypeTag = 18, Enum64 = 19,
+  Void = 0,
+  Int = 1,
+  Ptr = 2,
+  Array = 3,
+  Struct = 4,
+  Union = 5,
+  Enum = 6,
+  Fwd = 7,
+  Typedef = 8,
+  Volatile = 9,
+  Const = 10,
+  Restrict = 11,
+  Func = 12,
+  FuncProto = 13,
+  Var = 14,
+  Datasec = 15,
+  Float = 16,
+  DeclTag = 17,
+  TypeTag = 18,
+  Enum64 = 19,
 }
 
 export interface Member {
@@ -37,7 +54,28 @@ export interface BtfType {
   readonly enumerators?: readonly { name: string; value: number }[];
 }
 
-const KIND_NAMES = ['void', 'int', 'ptr', 'array', 'struct', 'union', 'enum', 'fwd', 'typedef', 'volatile', 'const', 'restrict', 'func', 'func_proto', 'var', 'datasec', 'float', 'decl_tag', 'type_tag', 'enum64'];
+const KIND_NAMES = [
+  'void',
+  'int',
+  'ptr',
+  'array',
+  'struct',
+  'union',
+  'enum',
+  'fwd',
+  'typedef',
+  'volatile',
+  'const',
+  'restrict',
+  'func',
+  'func_proto',
+  'var',
+  'datasec',
+  'float',
+  'decl_tag',
+  'type_tag',
+  'enum64',
+];
 
 /** All types of one BTF blob, by id (0 is void). */
 export class Btf {
@@ -71,11 +109,24 @@ export class Btf {
         case Kind.Int: {
           const enc = raw.readUInt32LE(p);
           p += 4;
-          this.types.push({ ...base, type: 0, intSigned: ((enc >>> 24) & 1) === 1, intChar: ((enc >>> 24) & 2) === 2, intBool: ((enc >>> 24) & 4) === 4, intBits: enc & 0xff });
+          this.types.push({
+            ...base,
+            type: 0,
+            intSigned: ((enc >>> 24) & 1) === 1,
+            intChar: ((enc >>> 24) & 2) === 2,
+            intBool: ((enc >>> 24) & 4) === 4,
+            intBits: enc & 0xff,
+          });
           break;
         }
         case Kind.Array:
-          this.types.push({ ...base, size: 0, type: 0, elemType: raw.readUInt32LE(p), nelems: raw.readUInt32LE(p + 8) });
+          this.types.push({
+            ...base,
+            size: 0,
+            type: 0,
+            elemType: raw.readUInt32LE(p),
+            nelems: raw.readUInt32LE(p + 8),
+          });
           p += 12;
           break;
         case Kind.Struct:
@@ -83,14 +134,23 @@ export class Btf {
           const members: Member[] = [];
           for (let i = 0; i < vlen; i++, p += 12) {
             const off = raw.readUInt32LE(p + 8);
-            members.push({ name: str(raw.readUInt32LE(p)), type: raw.readUInt32LE(p + 4), bitOffset: kflag ? off & 0xffffff : off, bitSize: kflag ? off >>> 24 : 0 });
+            members.push({
+              name: str(raw.readUInt32LE(p)),
+              type: raw.readUInt32LE(p + 4),
+              bitOffset: kflag ? off & 0xffffff : off,
+              bitSize: kflag ? off >>> 24 : 0,
+            });
           }
           this.types.push({ ...base, type: 0, members });
           break;
         }
         case Kind.Enum: {
           const enumerators = [];
-          for (let i = 0; i < vlen; i++, p += 8) enumerators.push({ name: str(raw.readUInt32LE(p)), value: kflag ? raw.readInt32LE(p + 4) : raw.readUInt32LE(p + 4) });
+          for (let i = 0; i < vlen; i++, p += 8)
+            enumerators.push({
+              name: str(raw.readUInt32LE(p)),
+              value: kflag ? raw.readInt32LE(p + 4) : raw.readUInt32LE(p + 4),
+            });
           this.types.push({ ...base, type: 0, intSigned: kflag, enumerators });
           break;
         }
@@ -108,7 +168,8 @@ export class Btf {
           break;
         case Kind.Datasec: {
           const vars = [];
-          for (let i = 0; i < vlen; i++, p += 12) vars.push({ type: raw.readUInt32LE(p), offset: raw.readUInt32LE(p + 4), size: raw.readUInt32LE(p + 8) });
+          for (let i = 0; i < vlen; i++, p += 12)
+            vars.push({ type: raw.readUInt32LE(p), offset: raw.readUInt32LE(p + 4), size: raw.readUInt32LE(p + 8) });
           this.types.push({ ...base, type: 0, vars });
           break;
         }
@@ -131,7 +192,14 @@ export class Btf {
   /** Follows typedefs and qualifiers to the type that has a layout. */
   resolve(id: number): BtfType {
     let t = this.get(id);
-    while (t.kind === Kind.Typedef || t.kind === Kind.Volatile || t.kind === Kind.Const || t.kind === Kind.Restrict || t.kind === Kind.TypeTag) t = this.get(t.type);
+    while (
+      t.kind === Kind.Typedef ||
+      t.kind === Kind.Volatile ||
+      t.kind === Kind.Const ||
+      t.kind === Kind.Restrict ||
+      t.kind === Kind.TypeTag
+    )
+      t = this.get(t.type);
     return t;
   }
 
@@ -175,7 +243,12 @@ export class Btf {
   describe(id: number, indent = ''): string {
     const t = this.resolve(id);
     if ((t.kind === Kind.Struct || t.kind === Kind.Union) && t.members) {
-      const inner = t.members.map((m) => `${indent}  ${m.name || '(its members stand beside the others)'}: ${this.describe(m.type, indent + '  ')}`).join('\n');
+      const inner = t.members
+        .map(
+          (m) =>
+            `${indent}  ${m.name || '(its members stand beside the others)'}: ${this.describe(m.type, indent + '  ')}`,
+        )
+        .join('\n');
       return `${this.typeName(t.id)} {\n${inner}\n${indent}}`;
     }
     return `${this.typeName(id).replace(/^((const|volatile) )+/, '')} (${this.sizeOf(id)} bytes)`;

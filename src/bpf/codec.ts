@@ -1,6 +1,7 @@
+import { valueText } from '../sys/text.js';
 import ipaddr from 'ipaddr.js';
 import { XdpspecError } from '../sys/errors.js';
-import { Btf, Kind, type Member } from './btf.js';
+import { type Btf, Kind, type Member } from './btf.js';
 
 /** Map value or key that does not fit its type; the message shows the expected layout. */
 export class ValueShapeError extends XdpspecError {
@@ -67,12 +68,15 @@ export class Codec {
         if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) this.fail(`${String(v)} does not fit in 32 bits`);
         out.writeUInt32LE(n);
       } else {
-        if ((typeof v === 'number' && !Number.isSafeInteger(v)) || BigInt(v) < 0n || BigInt(v) >= 1n << 64n) this.fail(`${String(v)} does not fit in 64 bits (whole numbers from 0 to 2^64-1)`);
+        if ((typeof v === 'number' && !Number.isSafeInteger(v)) || BigInt(v) < 0n || BigInt(v) >= 1n << 64n)
+          this.fail(`${String(v)} does not fit in 64 bits (whole numbers from 0 to 2^64-1)`);
         out.writeBigUInt64LE(BigInt(v));
       }
       return out;
     }
-    this.fail(`got ${typeof v}; this map has no BTF for it, so give a Buffer of ${this.size} bytes${this.size === 4 || this.size === 8 ? ' or a number' : ''}`);
+    this.fail(
+      `got ${typeof v}; this map has no BTF for it, so give a Buffer of ${this.size} bytes${this.size === 4 || this.size === 8 ? ' or a number' : ''}`,
+    );
   }
 
   decode(b: Buffer): unknown {
@@ -95,7 +99,10 @@ export class Codec {
         if (t.intBool && typeof v === 'boolean') v = v ? 1 : 0;
         if (typeof v === 'string' && t.enumerators) {
           const e = t.enumerators.find((x) => x.name === v);
-          if (!e) this.fail(`${at}${JSON.stringify(v)} is not a value of ${tn}; it has ${t.enumerators.map((x) => x.name).join(', ')}`);
+          if (!e)
+            this.fail(
+              `${at}${JSON.stringify(v)} is not a value of ${tn}; it has ${t.enumerators.map((x) => x.name).join(', ')}`,
+            );
           v = e.value;
         }
         const be = btf.isBigEndian(id) || this.network.has(name);
@@ -104,14 +111,19 @@ export class Codec {
           Buffer.from(ipaddr.IPv4.parse(v).toByteArray()).copy(out, off);
           return;
         }
-        if (typeof v !== 'number' && typeof v !== 'bigint') this.fail(`${at}expected a number for ${tn}, got ${describe(v)}`);
-        if (typeof v === 'number' && !Number.isInteger(v)) this.fail(`${at}${String(v)} is not a whole number; ${tn} takes ${intRange(t.size, !!t.intSigned)}`);
-        writeInt(out, off, t.size, !!t.intSigned, be, v, () => this.fail(`${at}${String(v)} does not fit in ${tn}, which takes ${intRange(t.size, !!t.intSigned)}`));
+        if (typeof v !== 'number' && typeof v !== 'bigint')
+          this.fail(`${at}expected a number for ${tn}, got ${describe(v)}`);
+        if (typeof v === 'number' && !Number.isInteger(v))
+          this.fail(`${at}${String(v)} is not a whole number; ${tn} takes ${intRange(t.size, !!t.intSigned)}`);
+        writeInt(out, off, t.size, !!t.intSigned, be, v, () =>
+          this.fail(`${at}${String(v)} does not fit in ${tn}, which takes ${intRange(t.size, !!t.intSigned)}`),
+        );
         return;
       }
       case Kind.Ptr:
         if (typeof v !== 'number' && typeof v !== 'bigint') this.fail(`${at}expected a number for a pointer`);
-        if ((typeof v === 'number' && !Number.isSafeInteger(v)) || BigInt(v) < 0n || BigInt(v) >= 1n << 64n) this.fail(`${at}${String(v)} is not an address (a whole number from 0 to 2^64-1)`);
+        if ((typeof v === 'number' && !Number.isSafeInteger(v)) || BigInt(v) < 0n || BigInt(v) >= 1n << 64n)
+          this.fail(`${at}${String(v)} is not an address (a whole number from 0 to 2^64-1)`);
         out.writeBigUInt64LE(BigInt(v), off);
         return;
       case Kind.Float:
@@ -125,14 +137,18 @@ export class Codec {
         const bytes = elem.kind === Kind.Int && elem.size === 1;
         if (typeof v === 'string' && bytes) {
           const b = stringBytes(v, n, name, isChar(elem));
-          if (!b && n === 6 && !isChar(elem)) this.fail(`${at}${JSON.stringify(v)} is not a MAC address; write it as six hex bytes with colons, e.g. 02:00:00:00:00:01`);
+          if (!b && n === 6 && !isChar(elem))
+            this.fail(
+              `${at}${JSON.stringify(v)} is not a MAC address; write it as six hex bytes with colons, e.g. 02:00:00:00:00:01`,
+            );
           if (!b) this.fail(`${at}${JSON.stringify(v)} does not fit in ${tn}`);
           b.copy(out, off);
           return;
         }
         // An IPv6 address kept as __u32[4] or __be32[4] (Katran's, Cilium's): the bytes in wire order.
         if (typeof v === 'string' && isAddr32x4(elem, n, name)) {
-          if (!ipaddr.IPv6.isValid(v)) this.fail(`${at}${JSON.stringify(v)} is not an IPv6 address (${tn} named ${name} holds one)`);
+          if (!ipaddr.IPv6.isValid(v))
+            this.fail(`${at}${JSON.stringify(v)} is not an IPv6 address (${tn} named ${name} holds one)`);
           Buffer.from(ipaddr.IPv6.parse(v).toByteArray()).copy(out, off);
           return;
         }
@@ -141,7 +157,8 @@ export class Codec {
           out.set(v, off);
           return;
         }
-        if (!Array.isArray(v) || v.length !== n) this.fail(`${at}expected an array of ${n} for ${tn}, got ${describe(v)}`);
+        if (!Array.isArray(v) || v.length !== n)
+          this.fail(`${at}expected an array of ${n} for ${tn}, got ${describe(v)}`);
         const es = btf.sizeOf(t.elemType!);
         v.forEach((x, i) => this.put(out, off + i * es, t.elemType!, x, `${path || ''}[${i}]`, name));
         return;
@@ -150,10 +167,12 @@ export class Codec {
       case Kind.Union: {
         const members = flatMembers(btf, t.members!);
         if (typeof v === 'string' && t.kind === Kind.Struct && this.putCidr(out, off, members, v)) return;
-        if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(`${at}expected an object for ${tn}, got ${describe(v)}`);
+        if (v === null || typeof v !== 'object' || Array.isArray(v))
+          this.fail(`${at}expected an object for ${tn}, got ${describe(v)}`);
         const known = new Set(members.map((m) => m.name));
         for (const k of Object.keys(v)) {
-          if (!known.has(k)) this.fail(`${at}${tn} has no member ${JSON.stringify(k)} (members: ${[...known].join(', ')})`);
+          if (!known.has(k))
+            this.fail(`${at}${tn} has no member ${JSON.stringify(k)} (members: ${[...known].join(', ')})`);
         }
         for (const m of members) {
           const x = (v as Record<string, unknown>)[m.name];
@@ -161,7 +180,10 @@ export class Codec {
           const p = path ? `${path}.${m.name}` : m.name;
           if (m.bitSize) {
             if (typeof x !== 'number') this.fail(`${p}: expected a number for a bitfield`);
-            if (!Number.isInteger(x) || x < 0 || x >= 2 ** m.bitSize) this.fail(`${p}: ${String(x)} does not fit in a ${m.bitSize}-bit field, which takes whole numbers from 0 to ${2 ** m.bitSize - 1}`);
+            if (!Number.isInteger(x) || x < 0 || x >= 2 ** m.bitSize)
+              this.fail(
+                `${p}: ${String(x)} does not fit in a ${m.bitSize}-bit field, which takes whole numbers from 0 to ${2 ** m.bitSize - 1}`,
+              );
             writeBits(out, off, m.bitOffset, m.bitSize, x);
           } else this.put(out, off + m.bitOffset / 8, m.type, x, p, m.name);
         }
@@ -173,7 +195,12 @@ export class Codec {
   }
 
   /** `'10.0.0.0/24'` for an LPM-trie key of the form `{ prefixlen, <address> }`. */
-  private putCidr(out: Buffer, off: number, members: readonly { name: string; type: number; bitOffset: number }[], v: string): boolean {
+  private putCidr(
+    out: Buffer,
+    off: number,
+    members: readonly { name: string; type: number; bitOffset: number }[],
+    v: string,
+  ): boolean {
     const m = /^(.+)\/(\d+)$/.exec(v);
     if (!m || members.length !== 2 || !ipaddr.isValid(m[1]!)) return false;
     const [plen, addr] = members;
@@ -223,7 +250,9 @@ export class Codec {
       case Kind.Union: {
         const o: Record<string, unknown> = {};
         for (const m of flatMembers(btf, t.members!)) {
-          o[m.name] = m.bitSize ? readBits(b, off, m.bitOffset, m.bitSize) : this.get(b, off + m.bitOffset / 8, m.type, m.name);
+          o[m.name] = m.bitSize
+            ? readBits(b, off, m.bitOffset, m.bitSize)
+            : this.get(b, off + m.bitOffset / 8, m.type, m.name);
         }
         return o;
       }
@@ -285,21 +314,51 @@ function readInt(b: Buffer, off: number, size: number, signed: boolean, be: bool
     case 1:
       return signed ? b.readInt8(off) : b[off]!;
     case 2:
-      return be ? (signed ? b.readInt16BE(off) : b.readUInt16BE(off)) : signed ? b.readInt16LE(off) : b.readUInt16LE(off);
+      return be
+        ? signed
+          ? b.readInt16BE(off)
+          : b.readUInt16BE(off)
+        : signed
+          ? b.readInt16LE(off)
+          : b.readUInt16LE(off);
     case 4:
-      return be ? (signed ? b.readInt32BE(off) : b.readUInt32BE(off)) : signed ? b.readInt32LE(off) : b.readUInt32LE(off);
+      return be
+        ? signed
+          ? b.readInt32BE(off)
+          : b.readUInt32BE(off)
+        : signed
+          ? b.readInt32LE(off)
+          : b.readUInt32LE(off);
     default:
-      return toNumber(be ? (signed ? b.readBigInt64BE(off) : b.readBigUInt64BE(off)) : signed ? b.readBigInt64LE(off) : b.readBigUInt64LE(off));
+      return toNumber(
+        be
+          ? signed
+            ? b.readBigInt64BE(off)
+            : b.readBigUInt64BE(off)
+          : signed
+            ? b.readBigInt64LE(off)
+            : b.readBigUInt64LE(off),
+      );
   }
 }
 
 /** The values an integer type holds, for messages: "whole numbers from 0 to 255". */
 function intRange(size: number, signed: boolean): string {
   const bits = BigInt(size * 8);
-  return signed ? `whole numbers from ${-(1n << (bits - 1n))} to ${(1n << (bits - 1n)) - 1n}` : `whole numbers from 0 to ${(1n << bits) - 1n}`;
+  return signed
+    ? `whole numbers from ${-(1n << (bits - 1n))} to ${(1n << (bits - 1n)) - 1n}`
+    : `whole numbers from 0 to ${(1n << bits) - 1n}`;
 }
 
-function writeInt(b: Buffer, off: number, size: number, signed: boolean, be: boolean, v: number | bigint, fail: () => never): void {
+function writeInt(
+  b: Buffer,
+  off: number,
+  size: number,
+  signed: boolean,
+  be: boolean,
+  v: number | bigint,
+  fail: () => never,
+): void {
   if (typeof v === 'number' && !Number.isInteger(v)) fail();
   const big = BigInt(v);
   const bits = BigInt(size * 8);
@@ -335,5 +394,5 @@ function describe(x: unknown): string {
   if (x === null) return 'null';
   if (Array.isArray(x)) return `an array of ${x.length}`;
   if (x instanceof Uint8Array) return `${x.length} bytes`;
-  return typeof x === 'string' ? JSON.stringify(x) : typeof x === 'object' ? 'an object' : String(x);
+  return typeof x === 'string' ? JSON.stringify(x) : typeof x === 'object' ? 'an object' : valueText(x);
 }

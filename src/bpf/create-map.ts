@@ -29,7 +29,19 @@ export class CreatedMap extends BpfMap {
 
   constructor(spec: MapSpec, typeId: number, fd: number, innerSpec: string | undefined) {
     const state = { isClosed: false, path: `createMap(${spec.name ?? 'xdpspec'})` };
-    super(spec.name ?? 'xdpspec', typeId, fd, spec.keySize, OUTER_MAPS.has(typeId) ? 4 : spec.valueSize, spec.maxEntries, undefined, 0, 0, false, state);
+    super(
+      spec.name ?? 'xdpspec',
+      typeId,
+      fd,
+      spec.keySize,
+      OUTER_MAPS.has(typeId) ? 4 : spec.valueSize,
+      spec.maxEntries,
+      undefined,
+      0,
+      0,
+      false,
+      state,
+    );
     this.state = state;
     this.path = state.path;
     this.innerSpec = innerSpec;
@@ -59,13 +71,23 @@ const OPT_MAP_FLAGS = 28;
 
 function check(spec: Omit<MapSpec, 'inner'>, what: string): number {
   const typeId = typeIds[spec.type];
-  if (typeId === undefined) throw new XdpspecError('MAP_SPEC', `${what}: map type ${JSON.stringify(spec.type)} is not one the kernel has; types: ${Object.keys(typeIds).join(', ')}`);
+  if (typeId === undefined)
+    throw new XdpspecError(
+      'MAP_SPEC',
+      `${what}: map type ${JSON.stringify(spec.type)} is not one the kernel has; types: ${Object.keys(typeIds).join(', ')}`,
+    );
   for (const k of ['keySize', 'valueSize', 'maxEntries'] as const) {
     const v = spec[k];
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new XdpspecError('MAP_SPEC', `${what}: ${k} must be a whole number from 0 to 4294967295, got ${String(v)}`);
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+      throw new XdpspecError('MAP_SPEC', `${what}: ${k} must be a whole number from 0 to 4294967295, got ${String(v)}`);
   }
-  if (spec.flags !== undefined && (!Number.isInteger(spec.flags) || spec.flags < 0 || spec.flags > 0xffffffff)) throw new XdpspecError('MAP_SPEC', `${what}: flags must be a 32-bit number, got ${String(spec.flags)}`);
-  if (spec.name !== undefined && !/^[A-Za-z0-9_.]{0,15}$/.test(spec.name)) throw new XdpspecError('MAP_SPEC', `${what}: name ${JSON.stringify(spec.name)} must be at most 15 letters, digits, _ or .`);
+  if (spec.flags !== undefined && (!Number.isInteger(spec.flags) || spec.flags < 0 || spec.flags > 0xffffffff))
+    throw new XdpspecError('MAP_SPEC', `${what}: flags must be a 32-bit number, got ${String(spec.flags)}`);
+  if (spec.name !== undefined && !/^[A-Za-z0-9_.]{0,15}$/.test(spec.name))
+    throw new XdpspecError(
+      'MAP_SPEC',
+      `${what}: name ${JSON.stringify(spec.name)} must be at most 15 letters, digits, _ or .`,
+    );
   return typeId;
 }
 
@@ -76,10 +98,21 @@ function make(spec: Omit<MapSpec, 'inner'>, typeId: number, innerFd: number, wha
   opts.writeBigUInt64LE(BigInt(OPTS_SIZE), 0);
   opts.writeUInt32LE(innerFd, OPT_INNER_MAP_FD);
   opts.writeUInt32LE(spec.flags ?? 0, OPT_MAP_FLAGS);
-  const fd = ffi().bpf_map_create(typeId, spec.name ?? 'xdpspec', spec.keySize, OUTER_MAPS.has(typeId) ? 4 : spec.valueSize, spec.maxEntries, opts) as number;
+  const fd = ffi().bpf_map_create(
+    typeId,
+    spec.name ?? 'xdpspec',
+    spec.keySize,
+    OUTER_MAPS.has(typeId) ? 4 : spec.valueSize,
+    spec.maxEntries,
+    opts,
+  );
   if (fd < 0) {
     const e = -fd || errno();
-    throw new BpfError(`create ${what} ${describe(spec)}`, e, `${errnoName(e)}: the kernel refused this type with these sizes, entries and flags (arrays take 4-byte keys; hash maps need max_entries above 0; maps of maps need their inner map)`);
+    throw new BpfError(
+      `create ${what} ${describe(spec)}`,
+      e,
+      `${errnoName(e)}: the kernel refused this type with these sizes, entries and flags (arrays take 4-byte keys; hash maps need max_entries above 0; maps of maps need their inner map)`,
+    );
   }
   return fd;
 }
@@ -95,8 +128,16 @@ export function createMap(spec: MapSpec): CreatedMap {
   const typeId = check(spec, 'createMap');
   requirePrivileges('creating a BPF map');
   const outer = OUTER_MAPS.has(typeId);
-  if (outer && spec.inner === undefined) throw new XdpspecError('MAP_SPEC', `createMap: a ${spec.type} map needs inner: the map (or the spec of one) its values are like`);
-  if (!outer && spec.inner !== undefined) throw new XdpspecError('MAP_SPEC', `createMap: inner is for maps of maps (array_of_maps, hash_of_maps), not ${spec.type}`);
+  if (outer && spec.inner === undefined)
+    throw new XdpspecError(
+      'MAP_SPEC',
+      `createMap: a ${spec.type} map needs inner: the map (or the spec of one) its values are like`,
+    );
+  if (!outer && spec.inner !== undefined)
+    throw new XdpspecError(
+      'MAP_SPEC',
+      `createMap: inner is for maps of maps (array_of_maps, hash_of_maps), not ${spec.type}`,
+    );
   let innerFd = 0;
   let template: CreatedMap | undefined;
   let innerSpec: string | undefined;

@@ -1,4 +1,11 @@
-export { OpenedObject, LoadedObject, loadObject, type LoadOptions, type ProgramInfo, type ProgramTypeName } from './object.js';
+export {
+  OpenedObject,
+  LoadedObject,
+  loadObject,
+  type LoadOptions,
+  type ProgramInfo,
+  type ProgramTypeName,
+} from './object.js';
 export { Program, type ProgramRun, type ProgramStats } from './program.js';
 export { BpfMap, type MapInfo, type UpdateMode } from './map.js';
 export { createMap, CreatedMap, type MapSpec } from './create-map.js';
@@ -8,4 +15,13 @@ export { returnCodeName, type XdpAction, type TcAction } from './kinds.js';
 export { effectiveCapabilities, requirePrivileges } from '../sys/privileges.js';
 export { RedirectProbe, type RedirectTarget } from './redirect-probe.js';
 export { inPrivateNetns, inNetns, interfaceName } from '../sys/netns.js';
-export { attachXdp, attachTc, type AttachMechanism, type Attachment, type AttachTarget, type AttachVia, type XdpMode, type TcDirection } from './attach.js';
+export {
+  attachXdp,
+  attachTc,
+  type AttachMechanism,
+  type Attachment,
+  type AttachTarget,
+  type AttachVia,
+  type XdpMode,
+  type TcDirection,
+} from './attach.js';

@@ -7,7 +7,11 @@ import { ffi, koffi, processWide } from './ffi.js';
 
 const BUF_SIZE = 4 << 20; // a verifier log of a large program runs to megabytes
 // libbpf has one print callback per process: every copy of xdpspec shares it and what it collects.
-const state = processWide('libbpf-log', () => ({ installed: false, buf: undefined as Buffer | undefined, collected: [] as string[] }));
+const state = processWide('libbpf-log', () => ({
+  installed: false,
+  buf: undefined as Buffer | undefined,
+  collected: [] as string[],
+}));
 const collected = state.collected;
 
 function install(): void {

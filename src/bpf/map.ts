@@ -60,7 +60,11 @@ export class BpfMap implements MapInfo {
    *   belong to another map, which a stale handle would then read or change.
    */
   get fd(): number {
-    if (this.owner?.isClosed) throw new XdpspecError('OBJECT_CLOSED', `map ${this.name} of ${this.owner.path} is closed with its object; load the object again`);
+    if (this.owner?.isClosed)
+      throw new XdpspecError(
+        'OBJECT_CLOSED',
+        `map ${this.name} of ${this.owner.path} is closed with its object; load the object again`,
+      );
     return this.mapFd;
   }
 
@@ -105,7 +109,9 @@ export class BpfMap implements MapInfo {
       this.fail('look up', e);
     }
     if (!this.perCpu) return this.valueCodec.decode(v);
-    return Array.from({ length: this.cpus }, (_, i) => this.valueCodec.decode(v.subarray(i * this.stride, i * this.stride + this.valueSize)));
+    return Array.from({ length: this.cpus }, (_, i) =>
+      this.valueCodec.decode(v.subarray(i * this.stride, i * this.stride + this.valueSize)),
+    );
   }
 
   /** Per-CPU maps: the values of all CPUs added up, field by field (numbers only). */
@@ -125,17 +131,32 @@ export class BpfMap implements MapInfo {
   set(key: unknown, value: unknown, mode: UpdateMode = 'any'): void {
     this.checkOpen();
     // undefined would reach the kernel as flags 0 (or a BigInt of nothing): a typo must not pass.
-    if (!Object.hasOwn(UPDATE_FLAGS, mode)) throw new XdpspecError('MAP_UPDATE_MODE', `map ${this.name}: update mode ${JSON.stringify(mode)} is not one of ${Object.keys(UPDATE_FLAGS).map((m) => `'${m}'`).join(', ')}`);
+    if (!Object.hasOwn(UPDATE_FLAGS, mode))
+      throw new XdpspecError(
+        'MAP_UPDATE_MODE',
+        `map ${this.name}: update mode ${JSON.stringify(mode)} is not one of ${Object.keys(UPDATE_FLAGS)
+          .map((m) => `'${m}'`)
+          .join(', ')}`,
+      );
     const k = this.keyCodec.encode(key);
     let v: Buffer;
     if (this.holdsMaps) {
-      if (!(value instanceof BpfMap)) throw new ValueShapeError(`value of map ${this.name}`, `got ${value === null ? 'null' : typeof value}; a map of maps holds maps: give one (object.map(name) or createMap(...))`, `an inner map${this.innerSpec ? ` of ${this.innerSpec}` : ''}`);
+      if (!(value instanceof BpfMap))
+        throw new ValueShapeError(
+          `value of map ${this.name}`,
+          `got ${value === null ? 'null' : typeof value}; a map of maps holds maps: give one (object.map(name) or createMap(...))`,
+          `an inner map${this.innerSpec ? ` of ${this.innerSpec}` : ''}`,
+        );
       v = Buffer.alloc(4);
       v.writeUInt32LE(value.fd);
       if (ffi().bpf_map_update_elem(this.fd, k, v, UPDATE_FLAGS[mode]) !== 0) {
         const e = errno();
         if (e === constants.errno.EINVAL || e === constants.errno.EBADF) {
-          throw new BpfError(`update map ${this.name}`, e, `${errnoName(e)}: map ${value.name} (${value.describe()}) is not like the inner map ${this.name} was made for${this.innerSpec ? `, ${this.innerSpec}` : ''}: type, key and value sizes and flags must match`);
+          throw new BpfError(
+            `update map ${this.name}`,
+            e,
+            `${errnoName(e)}: map ${value.name} (${value.describe()}) is not like the inner map ${this.name} was made for${this.innerSpec ? `, ${this.innerSpec}` : ''}: type, key and value sizes and flags must match`,
+          );
         }
         this.fail('update', e, key);
       }
@@ -143,7 +164,10 @@ export class BpfMap implements MapInfo {
     }
     if (this.perCpu) {
       v = Buffer.alloc(this.stride * this.cpus);
-      const values = Array.isArray(value) && value.length === this.cpus && !this.isArrayValue() ? value : Array(this.cpus).fill(value);
+      const values =
+        Array.isArray(value) && value.length === this.cpus && !this.isArrayValue()
+          ? value
+          : Array(this.cpus).fill(value);
       values.forEach((x, i) => this.valueCodec.encode(x).copy(v, i * this.stride));
     } else v = this.valueCodec.encode(value);
     if (ffi().bpf_map_update_elem(this.fd, k, v, UPDATE_FLAGS[mode]) !== 0) this.fail('update', errno(), key);
@@ -157,7 +181,13 @@ export class BpfMap implements MapInfo {
    */
   setMany(entries: Iterable<readonly [unknown, unknown]>, mode: UpdateMode = 'any'): number {
     this.checkOpen();
-    if (!Object.hasOwn(UPDATE_FLAGS, mode)) throw new XdpspecError('MAP_UPDATE_MODE', `map ${this.name}: update mode ${JSON.stringify(mode)} is not one of ${Object.keys(UPDATE_FLAGS).map((m) => `'${m}'`).join(', ')}`);
+    if (!Object.hasOwn(UPDATE_FLAGS, mode))
+      throw new XdpspecError(
+        'MAP_UPDATE_MODE',
+        `map ${this.name}: update mode ${JSON.stringify(mode)} is not one of ${Object.keys(UPDATE_FLAGS)
+          .map((m) => `'${m}'`)
+          .join(', ')}`,
+      );
     const list = [...entries];
     if (list.length === 0) return 0;
     // The kernel's batch update takes no BPF_NOEXIST/BPF_EXIST per element: those go one by one.
@@ -181,7 +211,8 @@ export class BpfMap implements MapInfo {
     if (ffi().bpf_map_update_batch(this.fd, keys, values, count, opts) === 0) {
       if (DEVICE_MAPS.has(this.typeId)) {
         const id = this.id;
-        for (let i = 0; i < list.length; i++) recordDeviceWrite(id, keys.subarray(i * this.keySize, (i + 1) * this.keySize), { netns: currentNetns() });
+        for (let i = 0; i < list.length; i++)
+          recordDeviceWrite(id, keys.subarray(i * this.keySize, (i + 1) * this.keySize), { netns: currentNetns() });
       }
       return list.length;
     }
@@ -200,7 +231,10 @@ export class BpfMap implements MapInfo {
   delete(key: unknown): boolean {
     this.checkOpen();
     if (FIXED_MAPS.has(this.typeId)) {
-      throw new XdpspecError('BPF_MAP_OP', `map ${this.name}: an ${this.type} map cannot delete entries (they always exist); set the value to zero instead`);
+      throw new XdpspecError(
+        'BPF_MAP_OP',
+        `map ${this.name}: an ${this.type} map cannot delete entries (they always exist); set the value to zero instead`,
+      );
     }
     if (ffi().bpf_map_delete_elem(this.fd, this.keyCodec.encode(key)) !== 0) {
       const e = errno();
@@ -243,7 +277,10 @@ export class BpfMap implements MapInfo {
    * and write as numbers in host order, as `__be16` fields do. Returns the map.
    */
   networkOrder(...fields: string[]): this {
-    for (const f of fields) (this.keyCodec.network.add(f), this.valueCodec.network.add(f));
+    for (const f of fields) {
+      this.keyCodec.network.add(f);
+      this.valueCodec.network.add(f);
+    }
     return this;
   }
 
@@ -338,7 +375,8 @@ function addValues(a: unknown, b: unknown): unknown {
   if (Array.isArray(a) && Array.isArray(b)) return a.map((x, i) => addValues(x, b[i]));
   if (a && b && typeof a === 'object' && typeof b === 'object') {
     const o: Record<string, unknown> = {};
-    for (const k of Object.keys(a)) o[k] = addValues((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]);
+    for (const k of Object.keys(a))
+      o[k] = addValues((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]);
     return o;
   }
   return a;

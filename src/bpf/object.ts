@@ -77,7 +77,8 @@ function mayUseMetadata(prog: Ptr): boolean {
   for (let i = 0; i < n; i++) {
     if (insns[i * 8] !== BPF_CALL) continue;
     const src = insns[i * 8 + 1]! >> 4;
-    if (src === BPF_PSEUDO_CALL || (src === 0 && insns.readInt32LE(i * 8 + 4) === BPF_FUNC_XDP_ADJUST_META)) return true;
+    if (src === BPF_PSEUDO_CALL || (src === 0 && insns.readInt32LE(i * 8 + 4) === BPF_FUNC_XDP_ADJUST_META))
+      return true;
   }
   return false;
 }
@@ -87,7 +88,16 @@ function list(obj: Ptr): Handles {
   const progs: Handles['progs'] = [];
   for (let p = f.bpf_object__next_program(obj, 0n); p !== 0n; p = f.bpf_object__next_program(obj, p)) {
     const typeId = f.bpf_program__type(p);
-    progs.push({ ptr: p, typeId, usesMeta: mayUseMetadata(p), info: { name: f.bpf_program__name(p), section: f.bpf_program__section_name(p), type: PROG_TYPES[typeId] ?? `type ${typeId}` } });
+    progs.push({
+      ptr: p,
+      typeId,
+      usesMeta: mayUseMetadata(p),
+      info: {
+        name: f.bpf_program__name(p),
+        section: f.bpf_program__section_name(p),
+        type: PROG_TYPES[typeId] ?? `type ${typeId}`,
+      },
+    });
   }
   const maps: Handles['maps'] = [];
   for (let m = f.bpf_object__next_map(obj, 0n); m !== 0n; m = f.bpf_object__next_map(obj, m)) {
@@ -95,7 +105,13 @@ function list(obj: Ptr): Handles {
     maps.push({
       ptr: m,
       typeId,
-      info: { name: f.bpf_map__name(m), type: MAP_TYPES[typeId] ?? `type ${typeId}`, keySize: f.bpf_map__key_size(m), valueSize: f.bpf_map__value_size(m), maxEntries: f.bpf_map__max_entries(m) },
+      info: {
+        name: f.bpf_map__name(m),
+        type: MAP_TYPES[typeId] ?? `type ${typeId}`,
+        keySize: f.bpf_map__key_size(m),
+        valueSize: f.bpf_map__value_size(m),
+        maxEntries: f.bpf_map__max_entries(m),
+      },
     });
   }
   let btf: Btf | undefined;
@@ -217,9 +233,22 @@ export class OpenedObject {
   setProgramType(type: ProgramTypeName, name?: string): this {
     this.check();
     const id = PROGRAM_TYPE_IDS[type];
-    if (id === undefined) throw new XdpspecError('PROGRAM_TYPE', `program type ${JSON.stringify(type)} is not one of ${Object.keys(PROGRAM_TYPE_IDS).join(', ')}`);
-    const targets = name === undefined ? this.h.progs.filter((p) => p.typeId === 0) : this.h.progs.filter((p) => p.info.name === name);
-    if (name !== undefined && targets.length === 0) throw new NotFoundError('program', name, this.h.progs.map((p) => p.info.name), this.path);
+    if (id === undefined)
+      throw new XdpspecError(
+        'PROGRAM_TYPE',
+        `program type ${JSON.stringify(type)} is not one of ${Object.keys(PROGRAM_TYPE_IDS).join(', ')}`,
+      );
+    const targets =
+      name === undefined
+        ? this.h.progs.filter((p) => p.typeId === 0)
+        : this.h.progs.filter((p) => p.info.name === name);
+    if (name !== undefined && targets.length === 0)
+      throw new NotFoundError(
+        'program',
+        name,
+        this.h.progs.map((p) => p.info.name),
+        this.path,
+      );
     for (const p of targets) {
       if (ffi().bpf_program__set_type(p.ptr, id) !== 0) {
         const e = errno();
@@ -252,7 +281,11 @@ export class OpenedObject {
           `load ${this.path}: libbpf cannot tell the type of program ${untyped[1]} from its section name "${untyped[2]}" (a legacy name); give the type: loadObject(path, globals, { programType: 'xdp' }) or 'tc', --type xdp on the command line, or rename the section SEC("xdp") / SEC("tc")`,
         );
       }
-      throw new BpfError(op, e, `${errnoName(e)}${e === constants.errno.EPERM ? ' (run as root)' : ''}${log ? `\n${indent(log)}` : ''}`);
+      throw new BpfError(
+        op,
+        e,
+        `${errnoName(e)}${e === constants.errno.EPERM ? ' (run as root)' : ''}${log ? `\n${indent(log)}` : ''}`,
+      );
     }
     this.closed = true; // ownership moves to the loaded object
     return new LoadedObject(this.path, this.obj, this.h);
@@ -298,8 +331,16 @@ export class LoadedObject {
     this.check();
     const names = this.h.progs.map((p) => p.info.name);
     if (name === undefined) {
-      if (this.h.progs.length === 0) throw new XdpspecError('NO_PROGRAMS', `${this.path} has no programs, only maps or data; a program is a function in a section such as SEC("xdp") or SEC("tc"): check the source, or name the object that has it`);
-      if (this.h.progs.length !== 1) throw new XdpspecError('PROGRAM_AMBIGUOUS', `${this.path} has ${this.h.progs.length} programs (${names.join(', ')}); name one`);
+      if (this.h.progs.length === 0)
+        throw new XdpspecError(
+          'NO_PROGRAMS',
+          `${this.path} has no programs, only maps or data; a program is a function in a section such as SEC("xdp") or SEC("tc"): check the source, or name the object that has it`,
+        );
+      if (this.h.progs.length !== 1)
+        throw new XdpspecError(
+          'PROGRAM_AMBIGUOUS',
+          `${this.path} has ${this.h.progs.length} programs (${names.join(', ')}); name one`,
+        );
       name = names[0]!;
     }
     let p = this.progCache.get(name);
@@ -317,11 +358,31 @@ export class LoadedObject {
     this.check();
     let m = this.mapCache.get(name);
     if (!m) {
-      const h = this.h.maps.find((x) => x.info.name === name) ?? this.h.maps.find((x) => isInternal(x.info.name) && x.info.name.endsWith(name));
-      if (!h) throw new NotFoundError('map', name, this.maps.map((x) => x.name), this.path);
+      const h =
+        this.h.maps.find((x) => x.info.name === name) ??
+        this.h.maps.find((x) => isInternal(x.info.name) && x.info.name.endsWith(name));
+      if (!h)
+        throw new NotFoundError(
+          'map',
+          name,
+          this.maps.map((x) => x.name),
+          this.path,
+        );
       const f = ffi();
       const i = h.info;
-      m = new BpfMap(i.name, h.typeId, f.bpf_map__fd(h.ptr), i.keySize, i.valueSize, i.maxEntries, this.h.btf, f.bpf_map__btf_key_type_id(h.ptr), f.bpf_map__btf_value_type_id(h.ptr), false, this);
+      m = new BpfMap(
+        i.name,
+        h.typeId,
+        f.bpf_map__fd(h.ptr),
+        i.keySize,
+        i.valueSize,
+        i.maxEntries,
+        this.h.btf,
+        f.bpf_map__btf_key_type_id(h.ptr),
+        f.bpf_map__btf_value_type_id(h.ptr),
+        false,
+        this,
+      );
       this.mapCache.set(name, m);
     }
     return m;
@@ -348,7 +409,9 @@ export class LoadedObject {
     for (const { name, g } of vars) {
       let raw = sections.get(g.section);
       if (!raw) sections.set(g.section, (raw = this.sectionMap(g.section).get(0) as Buffer));
-      out[name] = new Codec(this.h.btf, g.type, g.size, `global ${name}`, false, name).decode(raw.subarray(g.offset, g.offset + g.size));
+      out[name] = new Codec(this.h.btf, g.type, g.size, `global ${name}`, false, name).decode(
+        raw.subarray(g.offset, g.offset + g.size),
+      );
     }
     return out;
   }
@@ -360,7 +423,11 @@ export class LoadedObject {
   setGlobal(name: string, value: unknown): void {
     this.check();
     const g = findGlobal(this.h, name, this.path);
-    if (g.section === '.rodata') throw new XdpspecError('BPF_GLOBAL', `global ${name} is read-only after load (const volatile, in .rodata); set it before load with OpenedObject.setGlobal or the globals option`);
+    if (g.section === '.rodata')
+      throw new XdpspecError(
+        'BPF_GLOBAL',
+        `global ${name} is read-only after load (const volatile, in .rodata); set it before load with OpenedObject.setGlobal or the globals option`,
+      );
     const m = this.sectionMap(g.section);
     const raw = Buffer.from(m.get(0) as Buffer);
     new Codec(this.h.btf, g.type, g.size, `global ${name}`, false, name).encode(value).copy(raw, g.offset);
@@ -373,7 +440,19 @@ export class LoadedObject {
     if (!m) {
       const h = this.h.maps.find((x) => x.info.name.endsWith(section))!;
       const i = h.info;
-      m = new BpfMap(i.name, h.typeId, ffi().bpf_map__fd(h.ptr), i.keySize, i.valueSize, i.maxEntries, undefined, 0, 0, true, this);
+      m = new BpfMap(
+        i.name,
+        h.typeId,
+        ffi().bpf_map__fd(h.ptr),
+        i.keySize,
+        i.valueSize,
+        i.maxEntries,
+        undefined,
+        0,
+        0,
+        true,
+        this,
+      );
       this.sectionMaps.set(section, m);
     }
     return m;
@@ -395,7 +474,22 @@ export class LoadedObject {
     const f = ffi();
     return this.h.maps.map((h) => {
       const i = h.info;
-      return { typeId: h.typeId, map: new BpfMap(i.name, h.typeId, f.bpf_map__fd(h.ptr), i.keySize, i.valueSize, i.maxEntries, undefined, 0, 0, true, this) };
+      return {
+        typeId: h.typeId,
+        map: new BpfMap(
+          i.name,
+          h.typeId,
+          f.bpf_map__fd(h.ptr),
+          i.keySize,
+          i.valueSize,
+          i.maxEntries,
+          undefined,
+          0,
+          0,
+          true,
+          this,
+        ),
+      };
     });
   }
 
@@ -419,7 +513,10 @@ export class LoadedObject {
     try {
       for (const p of h.progs) {
         if (p.info.name !== name) f.bpf_program__set_autoload(p.ptr, false);
-        else if (p.typeId !== program.typeId) (f.bpf_program__set_type(p.ptr, program.typeId), (p.typeId = program.typeId));
+        else if (p.typeId !== program.typeId) {
+          f.bpf_program__set_type(p.ptr, program.typeId);
+          p.typeId = program.typeId;
+        }
       }
       for (const m of h.maps) {
         const mine = this.h.maps.find((x) => x.info.name === m.info.name);
@@ -432,13 +529,20 @@ export class LoadedObject {
         }
       }
       const { result: rc, log } = withLibbpfLog(() => f.bpf_object__load(obj));
-      if (rc !== 0) throw new BpfError(`load ${this.path} again for a redirect rerun`, -rc || errno(), `${errnoName(-rc || errno())}${log ? `\n${indent(log)}` : ''}`);
+      if (rc !== 0)
+        throw new BpfError(
+          `load ${this.path} again for a redirect rerun`,
+          -rc || errno(),
+          `${errnoName(-rc || errno())}${log ? `\n${indent(log)}` : ''}`,
+        );
     } catch (err) {
       f.bpf_object__close(obj);
       throw err;
     }
     const copy = new LoadedObject(this.path, obj, h);
-    const deviceMaps = h.maps.filter((m) => DEVICE_MAPS.has(m.typeId)).map((m) => ({ original: this.map(m.info.name), copy: copy.map(m.info.name) }));
+    const deviceMaps = h.maps
+      .filter((m) => DEVICE_MAPS.has(m.typeId))
+      .map((m) => ({ original: this.map(m.info.name), copy: copy.map(m.info.name) }));
     return { object: copy, deviceMaps };
   }
 
@@ -468,7 +572,11 @@ export class LoadedObject {
 }
 
 /** Opens and loads in one step, setting globals in between. */
-export function loadObject(path: string, globals: Record<string, unknown> = {}, options: LoadOptions = {}): LoadedObject {
+export function loadObject(
+  path: string,
+  globals: Record<string, unknown> = {},
+  options: LoadOptions = {},
+): LoadedObject {
   const o = OpenedObject.open(path);
   try {
     if (options.programType !== undefined) o.setProgramType(options.programType);
@@ -485,7 +593,18 @@ function isInternal(name: string): boolean {
 }
 
 // ELF e_machine values worth naming when a file is an object, but not a BPF one.
-const MACHINES: Record<number, string> = { 3: 'x86 (32-bit)', 8: 'MIPS', 20: 'PowerPC', 21: 'PowerPC 64', 22: 'S/390', 40: 'ARM', 62: 'x86-64', 183: 'AArch64', 243: 'RISC-V', 258: 'LoongArch' };
+const MACHINES: Record<number, string> = {
+  3: 'x86 (32-bit)',
+  8: 'MIPS',
+  20: 'PowerPC',
+  21: 'PowerPC 64',
+  22: 'S/390',
+  40: 'ARM',
+  62: 'x86-64',
+  183: 'AArch64',
+  243: 'RISC-V',
+  258: 'LoongArch',
+};
 const EM_BPF = 247;
 const COMPILE = 'compile the program with clang -O2 -g -target bpf -c prog.bpf.c -o prog.bpf.o';
 
@@ -495,7 +614,9 @@ const COMPILE = 'compile the program with clang -O2 -g -target bpf -c prog.bpf.c
  */
 function checkElf(path: string): void {
   const size = regularFile(path, 'BPF object', (err) => {
-    throw new XdpspecError('OBJECT_MISSING', `BPF object ${path} does not exist; build it first (make -C bpf)`, { cause: err });
+    throw new XdpspecError('OBJECT_MISSING', `BPF object ${path} does not exist; build it first (make -C bpf)`, {
+      cause: err,
+    });
   });
   const head = Buffer.alloc(64);
   const fd = openSync(path, 'r');
@@ -506,29 +627,52 @@ function checkElf(path: string): void {
     closeSync(fd);
   }
   if (n < 4 || !head.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) {
-    throw new XdpspecError('OBJECT_NOT_ELF', `${path} is not an ELF object file${size === 0 ? ' (it is empty)' : ''}; ${COMPILE}`);
+    throw new XdpspecError(
+      'OBJECT_NOT_ELF',
+      `${path} is not an ELF object file${size === 0 ? ' (it is empty)' : ''}; ${COMPILE}`,
+    );
   }
   // A BPF object is 64-bit ELF (class 2), little- or big-endian as the machine it is for.
   if (n < 64 || head[4] !== 2) {
-    throw new XdpspecError('OBJECT_NOT_BPF', `${path} is ${n < 64 ? `cut short: ${size} bytes, less than an ELF header` : '32-bit ELF, not a BPF object'}; ${COMPILE}`);
+    throw new XdpspecError(
+      'OBJECT_NOT_BPF',
+      `${path} is ${n < 64 ? `cut short: ${size} bytes, less than an ELF header` : '32-bit ELF, not a BPF object'}; ${COMPILE}`,
+    );
   }
   const le = head[5] !== 2;
   const u16 = (o: number) => (le ? head.readUInt16LE(o) : head.readUInt16BE(o));
   const machine = u16(18);
   const type = u16(16);
   if (machine !== EM_BPF) {
-    const kind = type === 2 ? 'an executable' : type === 3 ? 'a shared library or executable' : type === 1 ? 'an object file' : 'an ELF file';
-    throw new XdpspecError('OBJECT_NOT_BPF', `${path} is ${kind} for ${MACHINES[machine] ?? `machine ${machine}`} (ELF e_machine ${machine}), not a BPF object (e_machine ${EM_BPF}); ${COMPILE}`);
+    const kind =
+      type === 2
+        ? 'an executable'
+        : type === 3
+          ? 'a shared library or executable'
+          : type === 1
+            ? 'an object file'
+            : 'an ELF file';
+    throw new XdpspecError(
+      'OBJECT_NOT_BPF',
+      `${path} is ${kind} for ${MACHINES[machine] ?? `machine ${machine}`} (ELF e_machine ${machine}), not a BPF object (e_machine ${EM_BPF}); ${COMPILE}`,
+    );
   }
   const shoff = Number(le ? head.readBigUInt64LE(40) : head.readBigUInt64BE(40));
   const shentsize = u16(58);
   const shnum = u16(60);
   const end = shoff + shentsize * shnum;
   if (end > size) {
-    throw new XdpspecError('OBJECT_NOT_BPF', `${path} is cut short at byte ${size}: its section headers end at byte ${end}; rebuild it (an interrupted copy or build leaves such a file)`);
+    throw new XdpspecError(
+      'OBJECT_NOT_BPF',
+      `${path} is cut short at byte ${size}: its section headers end at byte ${end}; rebuild it (an interrupted copy or build leaves such a file)`,
+    );
   }
 }
 
 function indent(s: string): string {
-  return s.trimEnd().split('\n').map((l) => `  ${l}`).join('\n');
+  return s
+    .trimEnd()
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
 }

@@ -49,7 +49,11 @@ export class Program implements ProgramInfo {
    *   belong to another program or map, which a stale handle would then run or change.
    */
   get fd(): number {
-    if (this.object.isClosed) throw new XdpspecError('OBJECT_CLOSED', `program ${this.info.name} of ${this.object.path} is closed with its object; load the object again`);
+    if (this.object.isClosed)
+      throw new XdpspecError(
+        'OBJECT_CLOSED',
+        `program ${this.info.name} of ${this.object.path} is closed with its object; load the object again`,
+      );
     return this.progFd;
   }
 
@@ -81,7 +85,12 @@ export class Program implements ProgramInfo {
     const fd = this.fd; // checks the object is open, every run
     this.runner ??= new TestRunner(fd, this.typeId, this.name, this.usesMeta);
     const r = this.runner.run(frame, options);
-    const run: ProgramRun = { retval: r.retval, output: r.output, durationNs: r.durationNs, action: returnCodeName(this.typeId, r.retval) };
+    const run: ProgramRun = {
+      retval: r.retval,
+      output: r.output,
+      durationNs: r.durationNs,
+      action: returnCodeName(this.typeId, r.retval),
+    };
     if (r.context) (run as { context?: typeof r.context }).context = r.context;
     if (r.meta) (run as { meta?: Buffer }).meta = r.meta;
     return run;
@@ -91,7 +100,12 @@ export class Program implements ProgramInfo {
   testRunMany(frames: readonly Uint8Array[], options?: TestRunOptions): ProgramRun[] {
     const fd = this.fd;
     this.runner ??= new TestRunner(fd, this.typeId, this.name, this.usesMeta);
-    return this.runner.runMany(frames, options).map((r) => ({ retval: r.retval, output: r.output, durationNs: r.durationNs, action: returnCodeName(this.typeId, r.retval) }));
+    return this.runner.runMany(frames, options).map((r) => ({
+      retval: r.retval,
+      output: r.output,
+      durationNs: r.durationNs,
+      action: returnCodeName(this.typeId, r.retval),
+    }));
   }
 
   /**

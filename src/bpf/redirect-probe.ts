@@ -75,7 +75,11 @@ export class RedirectProbe {
       // bpf_get_current_pid_tgid: the thread group (process) id high, the thread id low; the
       // test run executes on this, the main, thread, whose id is the process id.
       obj.setGlobal('watched_pid_tgid', (BigInt(process.pid) << 32n) | BigInt(process.pid));
-      for (const [prog, tp] of [['on_redirect', 'xdp_redirect'], ['on_redirect_err', 'xdp_redirect_err']] as const) links.push(TraceLink.rawTracepoint(obj.program(prog), tp));
+      for (const [prog, tp] of [
+        ['on_redirect', 'xdp_redirect'],
+        ['on_redirect_err', 'xdp_redirect_err'],
+      ] as const)
+        links.push(TraceLink.rawTracepoint(obj.program(prog), tp));
     } catch (err) {
       closeAll(links);
       obj.close();
@@ -87,8 +91,16 @@ export class RedirectProbe {
   /** Reruns `frame` through `program` to find its redirect target. */
   locate(program: Program, frame: Buffer, options: TestRunOptions = {}): RedirectTarget {
     if (this.closed) throw new XdpspecError('PROBE_CLOSED', 'the redirect probe is closed');
-    if (program.typeId !== PROG_TYPE.xdp) return { known: false, reason: `only XDP redirects can be located in a unit run (${program.type} has no redirect tracepoint); use the live engine` };
-    if (frame.length > LIVE_FRAMES_MAX) return { known: false, reason: `frame of ${frame.length} bytes is too large for a live-frames rerun (at most ${LIVE_FRAMES_MAX})` };
+    if (program.typeId !== PROG_TYPE.xdp)
+      return {
+        known: false,
+        reason: `only XDP redirects can be located in a unit run (${program.type} has no redirect tracepoint); use the live engine`,
+      };
+    if (frame.length > LIVE_FRAMES_MAX)
+      return {
+        known: false,
+        reason: `frame of ${frame.length} bytes is too large for a live-frames rerun (at most ${LIVE_FRAMES_MAX})`,
+      };
     const maps = program.object.allMaps();
     // Device maps hold the devices themselves: a rerun through the program's own would really
     // transmit, on whatever device an entry names (a bench's veth, the machine's interface). The
@@ -106,13 +118,23 @@ export class RedirectProbe {
           lo.writeUInt32LE(1, 0); // ifindex 1: the private namespace's loopback
           for (const [k] of d.original.snapshot()) d.copy.set(k, lo);
         }
-        (rerun?.program ?? program).testRun(frame, { ...options, ingressIfindex: undefined, rxQueue: undefined, repeat: 1, liveFrames: true });
+        (rerun?.program ?? program).testRun(frame, {
+          ...options,
+          ingressIfindex: undefined,
+          rxQueue: undefined,
+          repeat: 1,
+          liveFrames: true,
+        });
       });
     } finally {
       for (const s of state) s.map.restore(s.snap);
     }
     const ev = this.events()[0];
-    if (!ev) return { known: false, reason: 'the live rerun did not redirect (the program decided differently the second time)' };
+    if (!ev)
+      return {
+        known: false,
+        reason: 'the live rerun did not redirect (the program decided differently the second time)',
+      };
     return this.describe(ev, maps, rerun);
   }
 
@@ -132,25 +154,47 @@ export class RedirectProbe {
       // bpf_redirect(ifindex): the rerun's empty namespace has no such device, so an error is
       // expected there; whether the target exists is a question for the caller's namespace.
       const device = interfaceName(ev.index);
-      return device ? { known: true, ifindex: ev.index, device } : { known: true, ifindex: ev.index, error: `no device with ifindex ${ev.index} in this network namespace` };
+      return device
+        ? { known: true, ifindex: ev.index, device }
+        : { known: true, ifindex: ev.index, error: `no device with ifindex ${ev.index} in this network namespace` };
     }
     // Through the copy's device map: its entry stands for the original's at the same key.
     const viaCopy = rerun?.deviceMaps.find((d) => d.copy.id === ev.mapId);
     // The raw view of the map (allMaps), whose values are the bytes the kernel keeps.
-    const m = viaCopy ? maps.find((x) => x.map.name === viaCopy.original.name) : maps.find((x) => x.map.id === ev.mapId);
+    const m = viaCopy
+      ? maps.find((x) => x.map.name === viaCopy.original.name)
+      : maps.find((x) => x.map.id === ev.mapId);
     const id = viaCopy ? viaCopy.original.id : ev.mapId;
-    const map = { name: m?.map.name ?? `map id ${ev.mapId}`, type: MAP_TYPES[ev.mapType] ?? `type ${ev.mapType}`, id, key: ev.index };
+    const map = {
+      name: m?.map.name ?? `map id ${ev.mapId}`,
+      type: MAP_TYPES[ev.mapType] ?? `type ${ev.mapType}`,
+      id,
+      key: ev.index,
+    };
     // The copy's loopback refuses every frame: that failure is the rerun's, not the program's.
-    const error = ev.kind === 2 && !viaCopy ? `redirect through ${map.name}[${ev.index}] failed: ${errnoName(-ev.err)}` : undefined;
+    const error =
+      ev.kind === 2 && !viaCopy ? `redirect through ${map.name}[${ev.index}] failed: ${errnoName(-ev.err)}` : undefined;
     if (m && DEVICE_MAPS.has(ev.mapType)) {
       const key = Buffer.from(Uint32Array.of(ev.index).buffer);
       const v = m.map.get(key) as Buffer | undefined;
-      if (!v) return { known: true, map, error: `${map.name} has no entry at key ${ev.index}: the redirect fails and the frame is dropped` };
+      if (!v)
+        return {
+          known: true,
+          map,
+          error: `${map.name} has no entry at key ${ev.index}: the redirect fails and the frame is dropped`,
+        };
       const ifindex = v.readUInt32LE(0); // the value is the ifindex, or struct bpf_devmap_val starting with it
       // The device has that number in the namespace the entry was written from.
       const written = deviceWrite(id, key);
       const device = inNetns(written?.netns, () => interfaceName(ifindex));
-      return { known: true, ifindex, ...(device ? { device } : {}), ...(written?.port ? { port: written.port } : {}), map, ...(error ? { error } : {}) };
+      return {
+        known: true,
+        ifindex,
+        ...(device ? { device } : {}),
+        ...(written?.port ? { port: written.port } : {}),
+        map,
+        ...(error ? { error } : {}),
+      };
     }
     return { known: true, map, ...(error ? { error } : {}) };
   }
@@ -158,7 +202,10 @@ export class RedirectProbe {
   private events(): Event[] {
     const count = Math.min(Number(this.obj.global('count')), 16);
     const evMap = this.obj.map('events');
-    return Array.from({ length: count }, (_, i) => evMap.get(i) as { kind: number; err: number; map_type: number; map_id: number; index: number }).map((e) => ({
+    return Array.from(
+      { length: count },
+      (_, i) => evMap.get(i) as { kind: number; err: number; map_type: number; map_id: number; index: number },
+    ).map((e) => ({
       kind: e.kind,
       err: e.err,
       mapType: e.map_type,

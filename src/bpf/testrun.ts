@@ -1,3 +1,4 @@
+import { valueText } from '../sys/text.js';
 import { constants } from 'node:os';
 import { BpfError, NotSupportedError, XdpspecError } from '../sys/errors.js';
 import { allocNative, errno, ffi, koffi, TestRunOpts, type NativeBlock } from './ffi.js';
@@ -41,7 +42,18 @@ export interface SkbContextOut {
 }
 
 // struct __sk_buff offsets (include/uapi/linux/bpf.h).
-const SKB = { mark: 8, priority: 32, ingressIfindex: 36, ifindex: 40, cb: 48, tstamp: 152, wireLen: 160, gsoSegs: 164, gsoSize: 176, hwtstamp: 184 } as const;
+const SKB = {
+  mark: 8,
+  priority: 32,
+  ingressIfindex: 36,
+  ifindex: 40,
+  cb: 48,
+  tstamp: 152,
+  wireLen: 160,
+  gsoSegs: 164,
+  gsoSize: 176,
+  hwtstamp: 184,
+} as const;
 
 export interface TestRunOptions {
   /** XDP: `xdp_md.ingress_ifindex` (the device must exist in this namespace). TC: `__sk_buff.ingress_ifindex`. */
@@ -102,8 +114,15 @@ const SKB_SIZE = 192;
 /** Field by field, so an options object changed between runs is noticed. */
 function sameOptions(a: TestRunOptions, b: TestRunOptions | undefined): boolean {
   return (
-    b !== undefined && a.ingressIfindex === b.ingressIfindex && a.rxQueue === b.rxQueue && a.ifindex === b.ifindex &&
-    a.mark === b.mark && a.priority === b.priority && a.repeat === b.repeat && a.liveFrames === b.liveFrames && a.meta === b.meta &&
+    b !== undefined &&
+    a.ingressIfindex === b.ingressIfindex &&
+    a.rxQueue === b.rxQueue &&
+    a.ifindex === b.ifindex &&
+    a.mark === b.mark &&
+    a.priority === b.priority &&
+    a.repeat === b.repeat &&
+    a.liveFrames === b.liveFrames &&
+    a.meta === b.meta &&
     sameSkb(a.skb, b.skb)
   );
 }
@@ -111,7 +130,14 @@ function sameOptions(a: TestRunOptions, b: TestRunOptions | undefined): boolean 
 function sameSkb(a: SkbContext | undefined, b: SkbContext | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   const cb = (x: SkbContext) => (x.cb ?? []).join(',');
-  return cb(a) === cb(b) && a.tstamp === b.tstamp && a.wireLen === b.wireLen && a.gsoSegs === b.gsoSegs && a.gsoSize === b.gsoSize && a.hwtstamp === b.hwtstamp;
+  return (
+    cb(a) === cb(b) &&
+    a.tstamp === b.tstamp &&
+    a.wireLen === b.wireLen &&
+    a.gsoSegs === b.gsoSegs &&
+    a.gsoSize === b.gsoSize &&
+    a.hwtstamp === b.hwtstamp
+  );
 }
 
 /**
@@ -163,8 +189,16 @@ export class TestRunner {
     const b = this.native();
     const v = b.view;
     const len = frame.length;
-    if (len + (o.meta?.length ?? 0) > MAX_IN) throw new XdpspecError('FRAME_TOO_LARGE', `test run ${this.progName}: frame of ${len} bytes is larger than ${MAX_IN}, the most a test run takes`);
-    if (len < 14) throw new XdpspecError('FRAME_TOO_SHORT', `test run ${this.progName}: frame of ${len} bytes is shorter than an Ethernet header (14); the kernel refuses such frames`);
+    if (len + (o.meta?.length ?? 0) > MAX_IN)
+      throw new XdpspecError(
+        'FRAME_TOO_LARGE',
+        `test run ${this.progName}: frame of ${len} bytes is larger than ${MAX_IN}, the most a test run takes`,
+      );
+    if (len < 14)
+      throw new XdpspecError(
+        'FRAME_TOO_SHORT',
+        `test run ${this.progName}: frame of ${len} bytes is shorter than an Ethernet header (14); the kernel refuses such frames`,
+      );
     const meta = o.meta;
     const metaLen = meta?.length ?? 0;
     if (meta) v.set(meta, this.dataIn);
@@ -199,7 +233,8 @@ export class TestRunner {
     const output = Buffer.allocUnsafe(outLen - metaOut);
     v.copy(output, 0, this.dataOut + metaOut, this.dataOut + outLen);
     const run = { retval: v.readUInt32LE(OFF.retval), output, durationNs: v.readUInt32LE(OFF.duration) };
-    if ((meta || metaOut) && !live) return { ...run, meta: Buffer.from(v.subarray(this.dataOut, this.dataOut + metaOut)) };
+    if ((meta || metaOut) && !live)
+      return { ...run, meta: Buffer.from(v.subarray(this.dataOut, this.dataOut + metaOut)) };
     if (!this.tcContext) return run;
     const c = this.ctxOut;
     const context: SkbContextOut = {
@@ -234,7 +269,8 @@ export class TestRunner {
     let off = 0;
     const flush = () => {
       const copy = Buffer.from(out.view.subarray(0, off));
-      for (const p of pending) results.push({ retval: p.retval, durationNs: p.durationNs, output: copy.subarray(p.start, p.start + p.len) });
+      for (const p of pending)
+        results.push({ retval: p.retval, durationNs: p.durationNs, output: copy.subarray(p.start, p.start + p.len) });
       pending.length = 0;
       off = 0;
     };
@@ -271,7 +307,12 @@ export class TestRunner {
       const outLen = v.readUInt32LE(OFF.sizeOut);
       // Metadata a program made room for comes first in the output (see run()).
       const metaOut = this.contextLength >= 0 ? Math.min(v.readUInt32LE(this.ctxOut), outLen) : 0;
-      pending.push({ retval: v.readUInt32LE(OFF.retval), durationNs: v.readUInt32LE(OFF.duration), start: off + metaOut, len: outLen - metaOut });
+      pending.push({
+        retval: v.readUInt32LE(OFF.retval),
+        durationNs: v.readUInt32LE(OFF.duration),
+        start: off + metaOut,
+        len: outLen - metaOut,
+      });
       off += (outLen + 7) & ~7;
     }
     flush();
@@ -288,7 +329,17 @@ export class TestRunner {
     const xdp = this.progType === PROG_TYPE.xdp;
     // The kernel's output starts at data_meta, and only ctx_out says how much of it is metadata
     // a program made room for (bpf_xdp_adjust_meta): programs that may do so always pass xdp_md.
-    const wantCtx = xdp ? this.alwaysContext || o.ingressIfindex !== undefined || o.rxQueue !== undefined || o.liveFrames === true || o.meta !== undefined : o.ifindex !== undefined || o.ingressIfindex !== undefined || o.mark !== undefined || o.priority !== undefined || o.skb !== undefined;
+    const wantCtx = xdp
+      ? this.alwaysContext ||
+        o.ingressIfindex !== undefined ||
+        o.rxQueue !== undefined ||
+        o.liveFrames === true ||
+        o.meta !== undefined
+      : o.ifindex !== undefined ||
+        o.ingressIfindex !== undefined ||
+        o.mark !== undefined ||
+        o.priority !== undefined ||
+        o.skb !== undefined;
     this.tcContext = !xdp && wantCtx && o.liveFrames !== true;
     if (!wantCtx) {
       v.writeBigUInt64LE(0n, OFF.ctxIn);
@@ -345,12 +396,21 @@ export class TestRunner {
   private fail(e: number, len: number, o: TestRunOptions): never {
     const op = `test run ${this.progName}`;
     let hint = '';
-    if (e === constants.errno.ENOSPC) hint = `: the output did not fit in ${MAX_OUT} bytes (the program grew the frame too much)`;
-    else if (e === constants.errno.EINVAL && o.liveFrames) hint = ': live-frames mode takes XDP programs only, frames of at most about 3.4 KB, and no repeat beyond 1 per frame here';
-    else if ((e === constants.errno.EINVAL || e === constants.errno.ENODEV) && o.ingressIfindex) hint = `: is ifindex ${o.ingressIfindex} a device in this network namespace, and rx queue ${o.rxQueue ?? 0} one of its queues?`;
-    else if (e === constants.errno.EINVAL && o.skb) hint = `: the kernel refused the __sk_buff context (wire_len must be at least the frame's ${len} bytes, gso_segs at most 65535) or the frame`;
+    if (e === constants.errno.ENOSPC)
+      hint = `: the output did not fit in ${MAX_OUT} bytes (the program grew the frame too much)`;
+    else if (e === constants.errno.EINVAL && o.liveFrames)
+      hint =
+        ': live-frames mode takes XDP programs only, frames of at most about 3.4 KB, and no repeat beyond 1 per frame here';
+    else if ((e === constants.errno.EINVAL || e === constants.errno.ENODEV) && o.ingressIfindex)
+      hint = `: is ifindex ${o.ingressIfindex} a device in this network namespace, and rx queue ${o.rxQueue ?? 0} one of its queues?`;
+    else if (e === constants.errno.EINVAL && o.skb)
+      hint = `: the kernel refused the __sk_buff context (wire_len must be at least the frame's ${len} bytes, gso_segs at most 65535) or the frame`;
     else if (e === constants.errno.EINVAL) hint = `: the kernel refused a frame of ${len} bytes for this program type`;
-    else if (e === constants.errno.ENOTSUP || e === ENOTSUPP) throw new NotSupportedError(`test runs of ${PROG_TYPES[this.progType] ?? `type ${this.progType}`} programs`, `${op}: ${errnoName(e)}: this kernel has no test run for ${PROG_TYPES[this.progType] ?? `type ${this.progType}`} programs`);
+    else if (e === constants.errno.ENOTSUP || e === ENOTSUPP)
+      throw new NotSupportedError(
+        `test runs of ${PROG_TYPES[this.progType] ?? `type ${this.progType}`} programs`,
+        `${op}: ${errnoName(e)}: this kernel has no test run for ${PROG_TYPES[this.progType] ?? `type ${this.progType}`} programs`,
+      );
     else if (e === constants.errno.EPERM) hint = ': run as root';
     throw new BpfError(op, e, `${errnoName(e)}${hint}`);
   }
@@ -366,25 +426,45 @@ export class TestRunner {
 /** @throws XdpspecError `TEST_RUN_OPTIONS` for options the kernel would misread. */
 function checkOptions(o: TestRunOptions, prog: string): void {
   if (o.repeat !== undefined && (!Number.isInteger(o.repeat) || o.repeat < 1 || o.repeat > MAX_REPEAT)) {
-    throw new XdpspecError('TEST_RUN_OPTIONS', `test run ${prog}: repeat must be a whole number from 1 to ${MAX_REPEAT}, got ${String(o.repeat)}`);
+    throw new XdpspecError(
+      'TEST_RUN_OPTIONS',
+      `test run ${prog}: repeat must be a whole number from 1 to ${MAX_REPEAT}, got ${String(o.repeat)}`,
+    );
   }
   const u32 = (k: string, v: unknown) => {
     if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff)) {
-      throw new XdpspecError('TEST_RUN_OPTIONS', `test run ${prog}: ${k} must be a whole number from 0 to 4294967295, got ${String(v)}`);
+      throw new XdpspecError(
+        'TEST_RUN_OPTIONS',
+        `test run ${prog}: ${k} must be a whole number from 0 to 4294967295, got ${valueText(v)}`,
+      );
     }
   };
   for (const k of ['ingressIfindex', 'rxQueue', 'ifindex', 'mark', 'priority'] as const) u32(k, o[k]);
   if (o.meta !== undefined && (!(o.meta instanceof Uint8Array) || o.meta.length % 4 !== 0 || o.meta.length > 32)) {
-    throw new XdpspecError('TEST_RUN_OPTIONS', `test run ${prog}: meta must be bytes, a multiple of 4 and at most 32 (the kernel's limits), got ${o.meta instanceof Uint8Array ? `${o.meta.length} bytes` : typeof o.meta}`);
+    throw new XdpspecError(
+      'TEST_RUN_OPTIONS',
+      `test run ${prog}: meta must be bytes, a multiple of 4 and at most 32 (the kernel's limits), got ${o.meta instanceof Uint8Array ? `${o.meta.length} bytes` : typeof o.meta}`,
+    );
   }
   const skb = o.skb;
   if (skb !== undefined) {
-    if (skb.cb !== undefined && (!Array.isArray(skb.cb) || skb.cb.length > 5)) throw new XdpspecError('TEST_RUN_OPTIONS', `test run ${prog}: skb.cb takes at most 5 numbers (cb[0..4]), got ${Array.isArray(skb.cb) ? skb.cb.length : typeof skb.cb}`);
+    if (skb.cb !== undefined && (!Array.isArray(skb.cb) || skb.cb.length > 5))
+      throw new XdpspecError(
+        'TEST_RUN_OPTIONS',
+        `test run ${prog}: skb.cb takes at most 5 numbers (cb[0..4]), got ${Array.isArray(skb.cb) ? skb.cb.length : typeof skb.cb}`,
+      );
     (skb.cb ?? []).forEach((x, i) => u32(`skb.cb[${i}]`, x));
     for (const k of ['wireLen', 'gsoSegs', 'gsoSize'] as const) u32(`skb.${k}`, skb[k]);
     for (const k of ['tstamp', 'hwtstamp'] as const) {
       const v = skb[k];
-      if (v !== undefined && ((typeof v === 'number' && !Number.isSafeInteger(v)) || BigInt(v) < 0n || BigInt(v) >= 1n << 64n)) throw new XdpspecError('TEST_RUN_OPTIONS', `test run ${prog}: skb.${k} must be a whole number of ns from 0 to 2^64-1, got ${String(v)}`);
+      if (
+        v !== undefined &&
+        ((typeof v === 'number' && !Number.isSafeInteger(v)) || BigInt(v) < 0n || BigInt(v) >= 1n << 64n)
+      )
+        throw new XdpspecError(
+          'TEST_RUN_OPTIONS',
+          `test run ${prog}: skb.${k} must be a whole number of ns from 0 to 2^64-1, got ${valueText(v)}`,
+        );
     }
   }
 }

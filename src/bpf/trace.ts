@@ -20,7 +20,8 @@ export class TraceLink {
   /** Attaches `program` (SEC("raw_tp/...")) to the kernel's raw tracepoint `tracepoint`. */
   static rawTracepoint(program: Program, tracepoint: string): TraceLink {
     const link = ffi().bpf_program__attach_raw_tracepoint(program.handle, tracepoint);
-    if (link === 0n) throw new BpfError(`attach ${program.name} to raw tracepoint ${tracepoint}`, errno(), errnoName(errno()));
+    if (link === 0n)
+      throw new BpfError(`attach ${program.name} to raw tracepoint ${tracepoint}`, errno(), errnoName(errno()));
     return new TraceLink(link, `${program.name} on raw tracepoint ${tracepoint}`);
   }
 
@@ -41,12 +42,12 @@ export class TraceLink {
 
 /** Closes every link given, even when one of them throws; rethrows the first error. */
 export function closeAll(links: Iterable<{ close(): void }>): void {
-  let first: unknown;
+  let first: Error | undefined;
   for (const l of links) {
     try {
       l.close();
     } catch (err) {
-      first ??= err;
+      first ??= err instanceof Error ? err : new Error(String(err));
     }
   }
   if (first !== undefined) throw first;

@@ -4,7 +4,15 @@ import { parseArgs } from 'node:util';
 import { regularFile } from '../sys/files.js';
 import { UsageError } from '../sys/errors.js';
 import type { LoadedObject } from '../bpf/index.js';
-import { LiveBench, compareObjects, encodeGolden, formatChange, formatStats, formatSummary, type Comparison } from '../harness/index.js';
+import {
+  LiveBench,
+  compareObjects,
+  encodeGolden,
+  formatChange,
+  formatStats,
+  formatSummary,
+  type Comparison,
+} from '../harness/index.js';
 import { writeCapture } from '../pcap/index.js';
 import { Output } from './output.js';
 import { parseGlobal, parseType } from './test-run.js';
@@ -45,7 +53,9 @@ async function readMaps(file: string | undefined, option: string): Promise<Entri
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`${option} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new UsageError(
+      `${option} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
   let json: unknown;
   try {
@@ -58,7 +68,8 @@ async function readMaps(file: string | undefined, option: string): Promise<Entri
   const out: Entries = {};
   for (const [name, v] of Object.entries(json as Record<string, unknown>)) {
     if (Array.isArray(v)) {
-      if (!v.every((p) => Array.isArray(p) && p.length === 2)) throw new UsageError(`${shape}; map ${name} has a list whose items are not all [key, value]`);
+      if (!v.every((p) => Array.isArray(p) && p.length === 2))
+        throw new UsageError(`${shape}; map ${name} has a list whose items are not all [key, value]`);
       out[name] = v as [unknown, unknown][];
     } else if (v && typeof v === 'object') out[name] = Object.entries(v);
     else throw new UsageError(`${shape}; map ${name} is ${JSON.stringify(v)}`);
@@ -74,8 +85,16 @@ const fill = (entries: Entries) => (obj: LoadedObject) => {
 };
 
 function changeJson(c: Comparison['changed'][number]): string {
-  const side = (f: Comparison['changed'][number]['old']) => ({ verdict: f.verdict, ...(f.action ? { action: f.action } : {}), to: f.to, ...(f.output ? { len: f.output.length } : {}) });
-  return JSON.stringify({ index: c.index, label: c.label, old: side(c.old), new: side(c.new), outputDiff: c.outputDiff }) + '\n';
+  const side = (f: Comparison['changed'][number]['old']) => ({
+    verdict: f.verdict,
+    ...(f.action ? { action: f.action } : {}),
+    to: f.to,
+    ...(f.output ? { len: f.output.length } : {}),
+  });
+  return (
+    JSON.stringify({ index: c.index, label: c.label, old: side(c.old), new: side(c.new), outputDiff: c.outputDiff }) +
+    '\n'
+  );
 }
 
 export async function runDiff(args: string[]): Promise<number> {
@@ -102,18 +121,30 @@ export async function runDiff(args: string[]): Promise<number> {
     process.stdout.write(DIFF_USAGE + '\n');
     return 0;
   }
-  if (positionals.length !== 2) throw new UsageError(`diff takes two BPF objects, the old and the new, got ${positionals.length}\n${DIFF_USAGE}`);
+  if (positionals.length !== 2)
+    throw new UsageError(`diff takes two BPF objects, the old and the new, got ${positionals.length}\n${DIFF_USAGE}`);
   if (!values.pcap) throw new UsageError(`diff needs --pcap FILE: the frames to compare on\n${DIFF_USAGE}`);
   const globals = (list: string[] | undefined) => Object.fromEntries((list ?? []).map(parseGlobal));
   const type = parseType(values.type);
-  const [both, oldMaps, newMaps] = await Promise.all([readMaps(values.maps, '--maps'), readMaps(values['old-maps'], '--old-maps'), readMaps(values['new-maps'], '--new-maps')]);
+  const [both, oldMaps, newMaps] = await Promise.all([
+    readMaps(values.maps, '--maps'),
+    readMaps(values['old-maps'], '--old-maps'),
+    readMaps(values['new-maps'], '--new-maps'),
+  ]);
   const bench = values.live ? await LiveBench.create({ ports: [{ name: 'wan' }] }) : undefined;
   let cmp: Comparison;
   try {
     cmp = await compareObjects(
       { object: positionals[0]!, globals: globals(values['old-set-global']), setup: fill(oldMaps) },
       { object: positionals[1]!, globals: globals(values['new-set-global']), setup: fill(newMaps) },
-      { program: values.program, ...type, frames: values.pcap, globals: globals(values['set-global']), setup: fill(both), ...(bench ? { live: { bench, port: 'wan' } } : {}) },
+      {
+        program: values.program,
+        ...type,
+        frames: values.pcap,
+        globals: globals(values['set-global']),
+        setup: fill(both),
+        ...(bench ? { live: { bench, port: 'wan' } } : {}),
+      },
     );
   } finally {
     bench?.close();
@@ -121,7 +152,18 @@ export async function runDiff(args: string[]): Promise<number> {
   const out = new Output();
   if (values.json) {
     for (const c of cmp.changed) await out.write(changeJson(c));
-    await out.write(JSON.stringify({ summary: { program: cmp.program, engine: cmp.engine, frames: cmp.frames, changed: cmp.changed.length, ...cmp.summary }, stats: cmp.stats }) + '\n');
+    await out.write(
+      JSON.stringify({
+        summary: {
+          program: cmp.program,
+          engine: cmp.engine,
+          frames: cmp.frames,
+          changed: cmp.changed.length,
+          ...cmp.summary,
+        },
+        stats: cmp.stats,
+      }) + '\n',
+    );
   } else {
     for (const c of cmp.changed) await out.write(formatChange(c) + '\n');
     await out.write(`${cmp.changed.length ? '\n' : ''}${formatSummary(cmp)}\n${formatStats(cmp.stats)}\n`);

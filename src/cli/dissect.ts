@@ -14,13 +14,18 @@ export async function runDissect(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      json: { type: 'boolean' },
+      verbose: { type: 'boolean', short: 'v' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
     process.stdout.write(DISSECT_USAGE + '\n');
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`dissect takes one capture file, got ${positionals.length}\n${DISSECT_USAGE}`);
+  if (positionals.length !== 1)
+    throw new UsageError(`dissect takes one capture file, got ${positionals.length}\n${DISSECT_USAGE}`);
   if (values.json && values.verbose) throw new UsageError(`--json and --verbose do not go together\n${DISSECT_USAGE}`);
   const reader = await CaptureReader.open(positionals[0]!);
   const out = new Output();

@@ -66,7 +66,10 @@ function readManifest(file: string): Manifest | undefined {
     if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new Error('not a JSON object');
     return m as Manifest;
   } catch (err) {
-    throw new XdpspecError('INIT_PACKAGE_JSON', `${file} is not valid JSON (${err instanceof Error ? err.message : String(err)}); fix it, then run xdpspec init again`);
+    throw new XdpspecError(
+      'INIT_PACKAGE_JSON',
+      `${file} is not valid JSON (${err instanceof Error ? err.message : String(err)}); fix it, then run xdpspec init again`,
+    );
   }
 }
 
@@ -75,12 +78,24 @@ function mergeManifest(dir: string, own: Manifest): { outcome: Outcome; added: s
   const file = join(dir, 'package.json');
   const existing = readManifest(file);
   // A new project is an ES module package: specs may use top-level await there.
-  const m: Manifest = existing ?? { name: basename(resolve(dir)).toLowerCase().replace(/[^a-z0-9._-]+/g, '-') || 'xdp-programs', version: '0.0.0', private: true, type: 'module' };
+  const m: Manifest = existing ?? {
+    name:
+      basename(resolve(dir))
+        .toLowerCase()
+        .replace(/[^a-z0-9._-]+/g, '-') || 'xdp-programs',
+    version: '0.0.0',
+    private: true,
+    type: 'module',
+  };
   const added: string[] = [];
   const scripts = (m.scripts ??= {});
-  const wanted: Record<string, string> = { 'build:bpf': 'make -C bpf', test: 'npm run build:bpf && tsc --noEmit && xdpspec run' };
+  const wanted: Record<string, string> = {
+    'build:bpf': 'make -C bpf',
+    test: 'npm run build:bpf && tsc --noEmit && xdpspec run',
+  };
   // npm init writes a placeholder test script that only fails; that one is replaced.
-  const placeholder = (s: string | undefined) => s === undefined || /^echo "Error: no test specified" && exit 1$/.test(s);
+  const placeholder = (s: string | undefined) =>
+    s === undefined || /^echo "Error: no test specified" && exit 1$/.test(s);
   for (const [k, v] of Object.entries(wanted)) {
     if (k === 'test' ? placeholder(scripts[k]) : scripts[k] === undefined) {
       scripts[k] = v;
@@ -123,7 +138,12 @@ function exampleCapture(): Buffer {
   );
 }
 
-export async function runInit(args: string[]): Promise<number> {
+/** `xdpspec init`: the command table takes a promise; the work itself is synchronous. */
+export function runInit(args: string[]): Promise<number> {
+  return Promise.resolve(init(args));
+}
+
+function init(args: string[]): number {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -133,15 +153,21 @@ export async function runInit(args: string[]): Promise<number> {
     process.stdout.write(INIT_USAGE + '\n');
     return 0;
   }
-  if (positionals.length > 1) throw new UsageError(`init takes at most one directory, got ${positionals.length}\n${INIT_USAGE}`);
+  if (positionals.length > 1)
+    throw new UsageError(`init takes at most one directory, got ${positionals.length}\n${INIT_USAGE}`);
   const dir = resolve(positionals[0] ?? '.');
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`${dir} is not a directory; name a directory (it is created if missing)`);
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    throw new UsageError(`${dir} is not a directory; name a directory (it is created if missing)`);
   mkdirSync(dir, { recursive: true });
   const own = readManifest(join(PACKAGE_ROOT, 'package.json'))!;
 
   const report: [Outcome, string, string?][] = [];
   const pkg = mergeManifest(dir, own);
-  report.push([pkg.outcome, 'package.json', pkg.added.length ? `added ${pkg.added.join(', ')}` : 'has what xdpspec needs']);
+  report.push([
+    pkg.outcome,
+    'package.json',
+    pkg.added.length ? `added ${pkg.added.join(', ')}` : 'has what xdpspec needs',
+  ]);
 
   const put = (rel: string, write: (to: string) => void) => {
     const to = join(dir, rel);
@@ -172,13 +198,18 @@ export async function runInit(args: string[]): Promise<number> {
   } else report.push(['kept', '.gitignore', 'has the lines xdpspec needs']);
 
   const w = Math.max(...report.map(([, p]) => p.length));
-  process.stdout.write(`xdpspec init in ${dir}:\n${report.map(([o, p, why]) => `  ${o.padEnd(7)}  ${why ? `${p.padEnd(w)}  (${why})` : p}`).join('\n')}\n`);
+  process.stdout.write(
+    `xdpspec init in ${dir}:\n${report.map(([o, p, why]) => `  ${o.padEnd(7)}  ${why ? `${p.padEnd(w)}  (${why})` : p}`).join('\n')}\n`,
+  );
 
   if (pkg.deps && !values['no-install']) {
     process.stdout.write('\nnpm install (the devDependencies added above)\n');
     const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: dir, stdio: 'inherit' });
     if (r.error || r.status !== 0) {
-      throw new XdpspecError('INIT_INSTALL', `npm install in ${dir} failed (${r.error?.message ?? `exit status ${r.status}`}); the files are written: run npm install there yourself, then npm test`);
+      throw new XdpspecError(
+        'INIT_INSTALL',
+        `npm install in ${dir} failed (${r.error?.message ?? `exit status ${r.status}`}); the files are written: run npm install there yourself, then npm test`,
+      );
     }
   }
   const cd = relative(process.cwd(), dir);

@@ -23,7 +23,6 @@ interface Case {
   readonly test: Mocha.Runnable;
 }
 
-
 const esc = (s: string) =>
   s
     // Characters XML 1.0 cannot hold at all (terminal colour escapes among them) are dropped.
@@ -33,7 +32,10 @@ const esc = (s: string) =>
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;');
-const attrs = (a: Record<string, string | number>) => Object.entries(a).map(([k, v]) => ` ${k}="${esc(String(v))}"`).join('');
+const attrs = (a: Record<string, string | number>) =>
+  Object.entries(a)
+    .map(([k, v]) => ` ${k}="${esc(String(v))}"`)
+    .join('');
 
 /** The reason a skipped case gives: xdpspec's skips end the title with "(skipped: why)". */
 function skipReason(t: Mocha.Runnable): string {
@@ -45,25 +47,51 @@ function skipReason(t: Mocha.Runnable): string {
 function caseOf(t: Mocha.Runnable, state: Case['state'], err?: Error): Case {
   const path = t.titlePath();
   const file = t.file ? relative(process.cwd(), t.file) : 'specs';
-  const base = { file, classname: path.slice(0, -1).join(' › ') || file, name: path[path.length - 1] ?? t.title, seconds: (t.duration ?? 0) / 1000, state, test: t };
+  const base = {
+    file,
+    classname: path.slice(0, -1).join(' › ') || file,
+    name: path[path.length - 1] ?? t.title,
+    seconds: (t.duration ?? 0) / 1000,
+    state,
+    test: t,
+  };
   if (state === 'skipped') return { ...base, message: skipReason(t) };
   if (!err) return base;
-  return { ...base, message: err.message.split('\n')[0] ?? '', type: err.name || 'Error', detail: err.stack ?? err.message };
+  return {
+    ...base,
+    message: err.message.split('\n')[0] ?? '',
+    type: err.name || 'Error',
+    detail: err.stack ?? err.message,
+  };
 }
 
 function xml(cases: readonly Case[], seconds: number): string {
   const files = [...new Set(cases.map((c) => c.file))];
   const count = (cs: readonly Case[], s: Case['state']) => cs.filter((c) => c.state === s).length;
-  const totals = (cs: readonly Case[]) => ({ tests: cs.length, failures: count(cs, 'failure'), errors: count(cs, 'error'), skipped: count(cs, 'skipped') });
-  const out = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites${attrs({ name: 'xdpspec', ...totals(cases), time: seconds.toFixed(3) })}>`];
+  const totals = (cs: readonly Case[]) => ({
+    tests: cs.length,
+    failures: count(cs, 'failure'),
+    errors: count(cs, 'error'),
+    skipped: count(cs, 'skipped'),
+  });
+  const out = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites${attrs({ name: 'xdpspec', ...totals(cases), time: seconds.toFixed(3) })}>`,
+  ];
   for (const f of files) {
     const cs = cases.filter((c) => c.file === f);
-    out.push(`  <testsuite${attrs({ name: f, ...totals(cs), time: cs.reduce((s, c) => s + c.seconds, 0).toFixed(3), file: f })}>`);
+    out.push(
+      `  <testsuite${attrs({ name: f, ...totals(cs), time: cs.reduce((s, c) => s + c.seconds, 0).toFixed(3), file: f })}>`,
+    );
     for (const c of cs) {
-      out.push(`    <testcase${attrs({ classname: c.classname, name: c.name, time: c.seconds.toFixed(3), file: c.file })}>`);
+      out.push(
+        `    <testcase${attrs({ classname: c.classname, name: c.name, time: c.seconds.toFixed(3), file: c.file })}>`,
+      );
       if (c.state === 'skipped') out.push(`      <skipped${attrs({ message: c.message ?? 'skipped' })}/>`);
       if (c.state === 'failure' || c.state === 'error') {
-        out.push(`      <${c.state}${attrs({ message: c.message ?? '', type: c.type ?? 'Error' })}>${esc(c.detail ?? '')}</${c.state}>`);
+        out.push(
+          `      <${c.state}${attrs({ message: c.message ?? '', type: c.type ?? 'Error' })}>${esc(c.detail ?? '')}</${c.state}>`,
+        );
       }
       const artifact = (c.test as unknown as Record<symbol, string | undefined>)[ARTIFACT];
       // Jenkins' JUnit attachments plugin and GitLab both read this line from system-out.
@@ -90,7 +118,9 @@ export function withJunit(Base: ReporterClass, file: string): ReporterClass {
       const started = Date.now();
       runner.on('pass', (t) => cases.push(caseOf(t, 'passed')));
       runner.on('pending', (t) => cases.push(caseOf(t, 'skipped')));
-      runner.on('fail', (t: Mocha.Runnable, err: Error) => cases.push(caseOf(t, (t as { type?: string }).type === 'hook' ? 'error' : 'failure', err)));
+      runner.on('fail', (t: Mocha.Runnable, err: Error) =>
+        cases.push(caseOf(t, (t as { type?: string }).type === 'hook' ? 'error' : 'failure', err)),
+      );
       // After every hook has run (bench()'s afterEach records the capture it wrote on the test).
       runner.once('end', () => {
         mkdirSync(dirname(file), { recursive: true });

@@ -72,7 +72,9 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`xdpspec: ${err.message}\n`);
       process.exitCode = 2;
     } else {
-      process.stderr.write(`xdpspec: internal error (please report it): ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.stderr.write(
+        `xdpspec: internal error (please report it): ${err instanceof Error ? err.stack : String(err)}\n`,
+      );
       process.exitCode = 70;
     }
   },

@@ -48,12 +48,24 @@ export async function runReplay(args: string[]): Promise<number> {
     return 0;
   }
   const external = values['attached-by'];
-  if (external === undefined && positionals.length !== 1) throw new UsageError(`replay takes one BPF object (or --attached-by COMMAND), got ${positionals.length}\n${REPLAY_USAGE}`);
-  if (external !== undefined && positionals.length !== 0) throw new UsageError(`replay takes a BPF object or --attached-by, not both\n${REPLAY_USAGE}`);
-  if (external !== undefined && values.egress) throw new UsageError(`--egress attaches xdpspec's own TC program; with --attached-by, the direction is read from what the command attached\n${REPLAY_USAGE}`);
+  if (external === undefined && positionals.length !== 1)
+    throw new UsageError(
+      `replay takes one BPF object (or --attached-by COMMAND), got ${positionals.length}\n${REPLAY_USAGE}`,
+    );
+  if (external !== undefined && positionals.length !== 0)
+    throw new UsageError(`replay takes a BPF object or --attached-by, not both\n${REPLAY_USAGE}`);
+  if (external !== undefined && values.egress)
+    throw new UsageError(
+      `--egress attaches xdpspec's own TC program; with --attached-by, the direction is read from what the command attached\n${REPLAY_USAGE}`,
+    );
   if (!values.pcap) throw new UsageError(`replay needs --pcap FILE: the frames to replay\n${REPLAY_USAGE}`);
   let obj: LoadedObject | undefined;
-  if (external === undefined) obj = loadObject(positionals[0]!, Object.fromEntries((values['set-global'] ?? []).map(parseGlobal)), parseType(values.type));
+  if (external === undefined)
+    obj = loadObject(
+      positionals[0]!,
+      Object.fromEntries((values['set-global'] ?? []).map(parseGlobal)),
+      parseType(values.type),
+    );
   const bench = await LiveBench.create({ ports: [{ name: 'wan' }] }).catch((e: unknown) => {
     obj?.close();
     throw e;
@@ -61,7 +73,10 @@ export async function runReplay(args: string[]): Promise<number> {
   try {
     if (obj) {
       const program = obj.program(values.program);
-      if (values.egress && program.typeId !== PROG_TYPE.sched_cls) throw new UsageError(`--egress is for TC programs; ${program.name} is ${program.type === 'xdp' ? 'an' : 'a'} ${program.type} program, which runs on receive only`);
+      if (values.egress && program.typeId !== PROG_TYPE.sched_cls)
+        throw new UsageError(
+          `--egress is for TC programs; ${program.name} is ${program.type === 'xdp' ? 'an' : 'a'} ${program.type} program, which runs on receive only`,
+        );
       if (values.egress) bench.attachTc(program, 'wan', 'egress');
       else bench.attach(program, 'wan');
     } else {
@@ -72,10 +87,26 @@ export async function runReplay(args: string[]): Promise<number> {
       // instead of holding the DUT namespace (and its veths) alive.
       const r = await execa(
         'nsenter',
-        [`--net=/run/netns/${bench.topology.dut}`, 'unshare', '--mount', '--propagation', 'private', 'setpriv', '--pdeathsig', 'KILL', 'sh', '-c', 'mount -t bpf bpf /sys/fs/bpf && exec sh -c "$XDPSPEC_COMMAND"'],
+        [
+          `--net=/run/netns/${bench.topology.dut}`,
+          'unshare',
+          '--mount',
+          '--propagation',
+          'private',
+          'setpriv',
+          '--pdeathsig',
+          'KILL',
+          'sh',
+          '-c',
+          'mount -t bpf bpf /sys/fs/bpf && exec sh -c "$XDPSPEC_COMMAND"',
+        ],
         { env: { PORT: 'wan', XDPSPEC_COMMAND: external! }, reject: false },
       );
-      if (r.exitCode !== 0) throw new XdpspecError('ATTACH_COMMAND', `the attaching command failed (exit ${r.exitCode}): ${external}\n${r.stderr || r.stdout}`);
+      if (r.exitCode !== 0)
+        throw new XdpspecError(
+          'ATTACH_COMMAND',
+          `the attaching command failed (exit ${r.exitCode}): ${external}\n${r.stderr || r.stdout}`,
+        );
       bench.attachedElsewhere('wan', external!.split(/\s+/)[0]!);
     }
     // Progress only for people: on a terminal, and never mixed into --json.
@@ -84,13 +115,22 @@ export async function runReplay(args: string[]): Promise<number> {
     const run = await bench.replay(values.pcap, {
       on: 'wan',
       onProgress: tty
-        ? (done, total) => process.stderr.write(`\r${done} of ${total} frames, ${Math.round(done / ((performance.now() - started) / 1000) || 0)} frames/s${done === total ? '\n' : ''}`)
+        ? (done, total) =>
+            process.stderr.write(
+              `\r${done} of ${total} frames, ${Math.round(done / ((performance.now() - started) / 1000) || 0)} frames/s${done === total ? '\n' : ''}`,
+            )
         : undefined,
     });
     const out = new Output();
     for (const r of run.frames) await out.write(values.json ? frameJson(r) : frameLine(r));
-    if (values.json) await out.write(JSON.stringify({ summary: { frames: run.frames.length, ...run.counts, others: run.others.length } }) + '\n');
-    else await out.write(`${run.frames.length} frames: ${formatCounts(run.counts)}${run.others.length ? `; ${run.others.length} other frame(s) seen` : ''}\n`);
+    if (values.json)
+      await out.write(
+        JSON.stringify({ summary: { frames: run.frames.length, ...run.counts, others: run.others.length } }) + '\n',
+      );
+    else
+      await out.write(
+        `${run.frames.length} frames: ${formatCounts(run.counts)}${run.others.length ? `; ${run.others.length} other frame(s) seen` : ''}\n`,
+      );
     if (values.artifacts) {
       const file = await writeArtifact(run, ['wan'], `${values.artifacts}/replay.pcapng`);
       if (!values.json) await out.write(`artifact: ${file}\n`);

@@ -44,7 +44,10 @@ function walk(dir: string, out: string[]): void {
 /** The spec files the arguments name, sorted by path relative to the working directory. */
 export function specFiles(args: readonly string[]): string[] {
   const roots = args.length ? [...args] : DEFAULT_DIRS.filter((d) => existsSync(d)).slice(0, 1);
-  if (roots.length === 0) throw new UsageError(`no specs named and none of ${DEFAULT_DIRS.map((d) => `${d}/`).join(', ')} exists here; name spec files or directories`);
+  if (roots.length === 0)
+    throw new UsageError(
+      `no specs named and none of ${DEFAULT_DIRS.map((d) => `${d}/`).join(', ')} exists here; name spec files or directories`,
+    );
   const files: string[] = [];
   for (const r of roots) {
     if (!existsSync(r)) throw new UsageError(`${r}: no such file or directory`);
@@ -58,7 +61,9 @@ export function specFiles(args: readonly string[]): string[] {
 
 /** What to do about the load failures a project's set-up causes, rather than the spec's code. */
 function loadHint(message: string): string {
-  if (/Top-level await is currently not supported with the "?cjs"? output format|ERR_REQUIRE_ASYNC_MODULE/.test(message)) {
+  if (
+    /Top-level await is currently not supported with the "?cjs"? output format|ERR_REQUIRE_ASYNC_MODULE/.test(message)
+  ) {
     return '\n  The spec uses top-level await, which a CommonJS package cannot: add "type": "module" to package.json, rename the spec to .spec.mts, or move the await into a before() hook.';
   }
   if (/ERR_PACKAGE_PATH_NOT_EXPORTED|ERR_REQUIRE_ESM/.test(message)) {
@@ -72,7 +77,8 @@ export function parseShard(text: string): [number, number] {
   const m = /^(\d+)\/(\d+)$/.exec(text);
   const i = Number(m?.[1]);
   const n = Number(m?.[2]);
-  if (!m || n < 1 || i < 1 || i > n) throw new UsageError(`--shard takes I/N with 1 <= I <= N (e.g. 2/3), got ${JSON.stringify(text)}`);
+  if (!m || n < 1 || i < 1 || i > n)
+    throw new UsageError(`--shard takes I/N with 1 <= I <= N (e.g. 2/3), got ${JSON.stringify(text)}`);
   return [i, n];
 }
 
@@ -103,7 +109,8 @@ export async function runRun(args: string[]): Promise<number> {
     return 0;
   }
   const timeout = values.timeout === undefined ? 30000 : Number(values.timeout);
-  if (!Number.isInteger(timeout) || timeout < 0) throw new UsageError(`--timeout takes milliseconds, got ${JSON.stringify(values.timeout)}`);
+  if (!Number.isInteger(timeout) || timeout < 0)
+    throw new UsageError(`--timeout takes milliseconds, got ${JSON.stringify(values.timeout)}`);
   const reporterOptions: Record<string, string> = {};
   for (const o of values['reporter-option'] ?? []) {
     const eq = o.indexOf('=');
@@ -122,7 +129,8 @@ export async function runRun(args: string[]): Promise<number> {
   if (values['update-golden']) process.env.XDPSPEC_UPDATE_GOLDEN = '1';
   if (values['update-baseline']) process.env.XDPSPEC_UPDATE_BASELINE = '1';
 
-  if (values.junit === '') throw new UsageError('--junit takes the path of the XML file to write, e.g. --junit reports/xdpspec.xml');
+  if (values.junit === '')
+    throw new UsageError('--junit takes the path of the XML file to write, e.g. --junit reports/xdpspec.xml');
 
   // TypeScript specs load through tsx, registered in this process for both ways Mocha loads a
   // file: require() first (specs in a package that is not "type": "module"), then import().
@@ -148,7 +156,9 @@ export async function runRun(args: string[]): Promise<number> {
   try {
     mocha.reporter(values.reporter ?? 'spec', reporterOptions);
   } catch (err) {
-    throw new UsageError(`--reporter ${values.reporter}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}; give one of Mocha's (spec, dot, list, tap, json, min, progress, landing, doc, markdown, json-stream, xunit), an installed package or a path`);
+    throw new UsageError(
+      `--reporter ${values.reporter}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}; give one of Mocha's (spec, dot, list, tap, json, min, progress, landing, doc, markdown, json-stream, xunit), an installed package or a path`,
+    );
   }
   if (values.junit !== undefined) {
     const { withJunit } = await import('./junit.js');

@@ -59,7 +59,8 @@ export async function runTestRun(args: string[]): Promise<number> {
     process.stdout.write(TEST_RUN_USAGE + '\n');
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`test-run takes one BPF object, got ${positionals.length}\n${TEST_RUN_USAGE}`);
+  if (positionals.length !== 1)
+    throw new UsageError(`test-run takes one BPF object, got ${positionals.length}\n${TEST_RUN_USAGE}`);
   if (!values.pcap) throw new UsageError(`test-run needs --pcap FILE: the frames to run\n${TEST_RUN_USAGE}`);
   const globals = Object.fromEntries((values['set-global'] ?? []).map(parseGlobal));
   const obj = loadObject(positionals[0]!, globals, parseType(values.type));
@@ -72,7 +73,9 @@ export async function runTestRun(args: string[]): Promise<number> {
     else await out.write(`${run.frames.length} frames: ${formatCounts(run.counts)}\n`);
     if (values.out) {
       const pcap = values.out.endsWith('.pcap');
-      const records = run.frames.filter((r) => r.output).map((r) => ({ data: r.output!.bytes, comment: pcap ? undefined : `#${r.index} ${r.action} ${r.verdict}` }));
+      const records = run.frames
+        .filter((r) => r.output)
+        .map((r) => ({ data: r.output!.bytes, comment: pcap ? undefined : `#${r.index} ${r.action} ${r.verdict}` }));
       await writeCapture(values.out, records, { format: pcap ? 'pcap' : 'pcapng' });
     }
     return 0;

@@ -17,13 +17,29 @@ export async function writeArtifact(run: LiveRun, ports: readonly string[], file
   const records: RecordInput[] = [];
   let ts = 0n;
   for (const f of run.frames) {
-    records.push({ data: f.input.bytes, interfaceId: iface(run.port, 'tester'), timestamp: ts++, comment: `#${f.index} injected on ${run.port}: ${f.verdict}` });
+    records.push({
+      data: f.input.bytes,
+      interfaceId: iface(run.port, 'tester'),
+      timestamp: ts++,
+      comment: `#${f.index} injected on ${run.port}: ${f.verdict}`,
+    });
     for (const o of f.outputs) {
       const diff = formatChanges(f.changes);
-      records.push({ data: o.frame.bytes, interfaceId: iface(o.port, o.side), timestamp: ts++, comment: `#${f.index} ${f.verdict}, seen on ${o.port} (${o.side} side)${diff ? `\n${diff}` : ', unchanged'}` });
+      records.push({
+        data: o.frame.bytes,
+        interfaceId: iface(o.port, o.side),
+        timestamp: ts++,
+        comment: `#${f.index} ${f.verdict}, seen on ${o.port} (${o.side} side)${diff ? `\n${diff}` : ', unchanged'}`,
+      });
     }
   }
-  for (const o of run.others) records.push({ data: o.frame.bytes, interfaceId: iface(o.port, o.side), timestamp: ts++, comment: `not caused by an injected frame, seen on ${o.port} (${o.side} side)` });
+  for (const o of run.others)
+    records.push({
+      data: o.frame.bytes,
+      interfaceId: iface(o.port, o.side),
+      timestamp: ts++,
+      comment: `not caused by an injected frame, seen on ${o.port} (${o.side} side)`,
+    });
   await mkdir(dirname(file), { recursive: true });
   // The DUT side's interface says how the port's program was attached (if_description).
   const described = ifaces.map((name) => {

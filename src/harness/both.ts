@@ -23,8 +23,12 @@ export class EngineDisagreement extends XdpspecError {
       return `  #${i}  ${summarize(u.input)}\n       unit: ${u.verdict} (${u.action})   live: ${l.verdict}${out}`;
     });
     const more = frames.length > 10 ? `\n  ... and ${frames.length - 10} more` : '';
-    const head = frames.length ? `the unit and live engines disagree on ${frames.length} of ${unit.frames.length} frames\n\n${lines.join('\n')}${more}` : `the unit and live engines agree on ${unit.frames.length === 1 ? 'the one frame' : `all ${unit.frames.length} frames`}`;
-    const tail = maps.length ? `\n\n${frames.length ? 'and they' : 'but they'} left maps in different states:\n${maps.map((m) => `  ${m}`).join('\n')}` : '';
+    const head = frames.length
+      ? `the unit and live engines disagree on ${frames.length} of ${unit.frames.length} frames\n\n${lines.join('\n')}${more}`
+      : `the unit and live engines agree on ${unit.frames.length === 1 ? 'the one frame' : `all ${unit.frames.length} frames`}`;
+    const tail = maps.length
+      ? `\n\n${frames.length ? 'and they' : 'but they'} left maps in different states:\n${maps.map((m) => `  ${m}`).join('\n')}`
+      : '';
     super('ENGINES_DISAGREE', head + tail);
   }
 }
@@ -33,7 +37,12 @@ export class EngineDisagreement extends XdpspecError {
 function state(objects: readonly LoadedObject[]): Map<string, Map<string, string>> {
   const out = new Map<string, Map<string, string>>();
   for (const o of objects) {
-    for (const m of o.stateMaps()) if (!m.perCpu) out.set(`${basename(o.path)}/${m.name}`, new Map(m.snapshot().map(([k, v]) => [k.toString('hex'), v.toString('hex')])));
+    for (const m of o.stateMaps())
+      if (!m.perCpu)
+        out.set(
+          `${basename(o.path)}/${m.name}`,
+          new Map(m.snapshot().map(([k, v]) => [k.toString('hex'), v.toString('hex')])),
+        );
   }
   return out;
 }
@@ -46,7 +55,9 @@ function stateDiff(live: Map<string, Map<string, string>>, unit: Map<string, Map
     const differ = [...keys].filter((k) => l.get(k) !== u.get(k));
     if (differ.length === 0) continue;
     const k = differ[0]!;
-    out.push(`${name}: ${differ.length} entr${differ.length === 1 ? 'y differs' : 'ies differ'}, first key ${k}: live ${l.get(k) ?? '(none)'}, unit ${u.get(k) ?? '(none)'}`);
+    out.push(
+      `${name}: ${differ.length} entr${differ.length === 1 ? 'y differs' : 'ies differ'}, first key ${k}: live ${l.get(k) ?? '(none)'}, unit ${u.get(k) ?? '(none)'}`,
+    );
   }
   return out;
 }
@@ -73,7 +84,13 @@ export interface BothOptions {
  * program keeps (all but per-CPU ones) are compared entry by entry. They end as the unit run
  * left them.
  */
-export async function runBoth(program: Program, bench: LiveBench, port: string, frames: FrameSource, options: BothOptions = {}): Promise<{ unit: UnitRun; live: LiveRun }> {
+export async function runBoth(
+  program: Program,
+  bench: LiveBench,
+  port: string,
+  frames: FrameSource,
+  options: BothOptions = {},
+): Promise<{ unit: UnitRun; live: LiveRun }> {
   const inputs = await collectFrames(frames);
   return runBothSteps(
     bench,
@@ -88,9 +105,16 @@ export async function runBoth(program: Program, bench: LiveBench, port: string, 
  * (each is attached there for the live run), and each step's frame is sent in on its port,
  * in order, through both engines.
  */
-export async function runBothSteps(bench: LiveBench, programs: Readonly<Record<string, Program>>, steps: readonly Step[], options: BothOptions = {}): Promise<{ unit: UnitRun; live: LiveRun }> {
+export async function runBothSteps(
+  bench: LiveBench,
+  programs: Readonly<Record<string, Program>>,
+  steps: readonly Step[],
+  options: BothOptions = {},
+): Promise<{ unit: UnitRun; live: LiveRun }> {
   const objects = [...new Set(Object.values(programs).map((p) => p.object))];
-  const maps: { m: BpfMap; snap: [Buffer, Buffer][] }[] = objects.flatMap((o) => o.stateMaps().map((m) => ({ m, snap: m.snapshot() })));
+  const maps: { m: BpfMap; snap: [Buffer, Buffer][] }[] = objects.flatMap((o) =>
+    o.stateMaps().map((m) => ({ m, snap: m.snapshot() })),
+  );
   for (const [port, program] of Object.entries(programs)) {
     if (program.typeId === PROG_TYPE.sched_cls) bench.attachTc(program, port, options.tc ?? 'ingress');
     else bench.attach(program, port);

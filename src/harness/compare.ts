@@ -86,7 +86,16 @@ interface Result {
 }
 
 function fate(r: Result): Fate {
-  const to = r.verdict === 'passed' ? 'up the stack' : r.verdict === 'tx' ? 'back out' : r.verdict === 'redirected' ? (r.redirect ? describeRedirect(r.redirect) : 'to an unknown target') : 'nowhere';
+  const to =
+    r.verdict === 'passed'
+      ? 'up the stack'
+      : r.verdict === 'tx'
+        ? 'back out'
+        : r.verdict === 'redirected'
+          ? r.redirect
+            ? describeRedirect(r.redirect)
+            : 'to an unknown target'
+          : 'nowhere';
   return { verdict: r.verdict, ...(r.action ? { action: r.action } : {}), to, output: r.output };
 }
 
@@ -98,11 +107,22 @@ function change(o: Result, n: Result): FrameChange | undefined {
   else if (a.to !== b.to) label = 'target changed';
   else if (a.output && b.output && !a.output.bytes.equals(b.output.bytes)) label = 'rewrite changed';
   else return undefined;
-  return { index: o.index, input: o.input, old: a, new: b, label, outputDiff: a.output && b.output ? diffFrames(a.output, b.output) : [] };
+  return {
+    index: o.index,
+    input: o.input,
+    old: a,
+    new: b,
+    label,
+    outputDiff: a.output && b.output ? diffFrames(a.output, b.output) : [],
+  };
 }
 
 async function load(side: CompareSide, options: CompareOptions): Promise<LoadedObject> {
-  const obj = loadObject(side.object, { ...options.globals, ...side.globals }, options.programType === undefined ? {} : { programType: options.programType });
+  const obj = loadObject(
+    side.object,
+    { ...options.globals, ...side.globals },
+    options.programType === undefined ? {} : { programType: options.programType },
+  );
   try {
     await options.setup?.(obj);
     await side.setup?.(obj);
@@ -113,14 +133,22 @@ async function load(side: CompareSide, options: CompareOptions): Promise<LoadedO
   }
 }
 
-async function runSide(side: CompareSide, inputs: Buffer[], options: CompareOptions, sameTypeAs?: { program: string; type: string }): Promise<{ run: UnitRun | LiveRun; stats: ProgramStats; program: string; type: string }> {
+async function runSide(
+  side: CompareSide,
+  inputs: Buffer[],
+  options: CompareOptions,
+  sameTypeAs?: { program: string; type: string },
+): Promise<{ run: UnitRun | LiveRun; stats: ProgramStats; program: string; type: string }> {
   // Each side gets its own fresh object, so state one leaves in maps cannot leak into the other.
   const obj = await load(side, options);
   try {
     const program = obj.program(options.program);
     // Verdicts of different program types mean different things (XDP_PASS is no TC_ACT_OK).
     if (sameTypeAs && program.type !== sameTypeAs.type) {
-      throw new XdpspecError('COMPARE_TYPES', `the old program ${sameTypeAs.program} is ${sameTypeAs.type} and the new one ${program.name} (${side.object}) is ${program.type}; compare programs of one type`);
+      throw new XdpspecError(
+        'COMPARE_TYPES',
+        `the old program ${sameTypeAs.program} is ${sameTypeAs.type} and the new one ${program.name} (${side.object}) is ${program.type}; compare programs of one type`,
+      );
     }
     const stats = program.stats();
     if (options.live) {
@@ -149,7 +177,11 @@ const asSide = (s: string | CompareSide): CompareSide => (typeof s === 'string' 
  * @throws NotFoundError when the program is missing from an object; XdpspecError
  * `COMPARE_TYPES` when the two are of different types (XDP and TC).
  */
-export async function compareObjects(oldSide: string | CompareSide, newSide: string | CompareSide, options: CompareOptions): Promise<Comparison> {
+export async function compareObjects(
+  oldSide: string | CompareSide,
+  newSide: string | CompareSide,
+  options: CompareOptions,
+): Promise<Comparison> {
   const inputs = await collectFrames(options.frames);
   const o = await runSide(asSide(oldSide), inputs, options);
   const n = await runSide(asSide(newSide), inputs, options, o);
@@ -178,7 +210,8 @@ export function formatSummary(c: Comparison): string {
   return `${c.frames} frame${c.frames === 1 ? '' : 's'}, ${c.changed.length} changed${parts.length ? `: ${parts.join(', ')}` : ''}`;
 }
 
-const describeFate = (f: Fate) => `${f.action ? `${f.action} ` : ''}${f.verdict}${f.verdict === 'redirected' ? ` ${f.to}` : ''}`;
+const describeFate = (f: Fate) =>
+  `${f.action ? `${f.action} ` : ''}${f.verdict}${f.verdict === 'redirected' ? ` ${f.to}` : ''}`;
 
 /** One changed frame: its input, both fates, and the old -> new output fields. */
 export function formatChange(c: FrameChange): string {
@@ -192,7 +225,9 @@ const delta = (a: number, b: number) => (a === 0 ? '' : ` (${b >= a ? '+' : ''}$
 /** Verifier work and sizes, old -> new, one line each. */
 export function formatStats(s: StatsChange): string {
   const line = (what: string, a: number | undefined, b: number | undefined, unit: string) =>
-    a === undefined || b === undefined ? `${what}: not reported by this kernel` : `${what}: ${a} -> ${b} ${unit}${delta(a, b)}`;
+    a === undefined || b === undefined
+      ? `${what}: not reported by this kernel`
+      : `${what}: ${a} -> ${b} ${unit}${delta(a, b)}`;
   return [
     line('verifier', s.old.verifiedInstructions, s.new.verifiedInstructions, 'instructions processed'),
     line('xlated', s.old.xlatedBytes, s.new.xlatedBytes, 'bytes'),

@@ -57,7 +57,12 @@ type Hook = (fn: (this: { currentTest?: MochaTest }) => unknown) => void;
  */
 export const ARTIFACT = Symbol.for('xdpspec.artifact');
 
-const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'case';
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 80) || 'case';
 
 /**
  * Declares a bench for the cases of the enclosing `describe`: set up before them (object loaded,
@@ -69,7 +74,11 @@ const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(
  */
 export function bench(o: BenchOptions): SpecBench {
   const g = globalThis as unknown as { before?: Hook; after?: Hook; afterEach?: Hook };
-  if (!g.before || !g.after || !g.afterEach) throw new XdpspecError('NOT_IN_MOCHA', 'bench() declares Mocha hooks: call it inside a describe() of a spec that Mocha runs');
+  if (!g.before || !g.after || !g.afterEach)
+    throw new XdpspecError(
+      'NOT_IN_MOCHA',
+      'bench() declares Mocha hooks: call it inside a describe() of a spec that Mocha runs',
+    );
   let obj: LoadedObject | undefined;
   let live: LiveBench | undefined;
   let snapshot: { restore(): void }[] = [];
@@ -77,7 +86,11 @@ export function bench(o: BenchOptions): SpecBench {
   const ports = (o.ports ?? []).map((p) => (typeof p === 'string' ? { name: p } : p));
   const attachTo = o.attachTo ?? ports[0]?.name;
   const ready = <T>(x: T | undefined, what: string): T => {
-    if (x === undefined) throw new XdpspecError('BENCH_NOT_READY', `the bench's ${what} exists inside cases (it(...)), after the bench's before() hook; not while describe() runs`);
+    if (x === undefined)
+      throw new XdpspecError(
+        'BENCH_NOT_READY',
+        `the bench's ${what} exists inside cases (it(...)), after the bench's before() hook; not while describe() runs`,
+      );
     return x;
   };
 
@@ -98,7 +111,11 @@ export function bench(o: BenchOptions): SpecBench {
     const failed = t?.state === 'failed' && t.err !== undefined;
     if (t && lastRun && (failed || o.writeArtifacts === 'always')) {
       const file = `${o.artifacts ?? 'artifacts'}/${slug(basename(t.file ?? 'spec'))}/${slug(t.title)}.pcapng`;
-      await writeArtifact(lastRun, ports.map((p) => p.name), file);
+      await writeArtifact(
+        lastRun,
+        ports.map((p) => p.name),
+        file,
+      );
       (t as unknown as Record<symbol, string>)[ARTIFACT] = file;
       if (failed && t.err) {
         // Reporters print the stack, which has the message as it was when thrown: change both.
@@ -126,7 +143,9 @@ export function bench(o: BenchOptions): SpecBench {
     },
     unit: (async (frames: FrameSource, uo?: UnitOptions) => {
       const run = await runUnit(program(), frames, uo);
-      const single = frames instanceof Uint8Array || (typeof frames === 'object' && !Array.isArray(frames) && typeof (frames as Built).build === 'function');
+      const single =
+        frames instanceof Uint8Array ||
+        (typeof frames === 'object' && !Array.isArray(frames) && typeof (frames as Built).build === 'function');
       return single ? run.frames[0]! : run;
     }) as SpecBench['unit'],
     live: {
@@ -134,7 +153,10 @@ export function bench(o: BenchOptions): SpecBench {
         return ready(live, 'live bench (give ports to bench())');
       },
       async replay(frames: FrameSource, ro?: { on?: string; settleMs?: number }) {
-        lastRun = await ready(live, 'live bench (give ports to bench())').replay(frames, { on: ro?.on ?? attachTo!, ...(ro?.settleMs ? { settleMs: ro.settleMs } : {}) });
+        lastRun = await ready(live, 'live bench (give ports to bench())').replay(frames, {
+          on: ro?.on ?? attachTo!,
+          ...(ro?.settleMs ? { settleMs: ro.settleMs } : {}),
+        });
         return lastRun;
       },
     },

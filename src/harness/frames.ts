@@ -42,5 +42,8 @@ export function collectFramesNow(src: FrameSource): Buffer[] {
   if (src instanceof Uint8Array) return [Buffer.from(src)];
   if (isBuilt(src)) return [src.build()];
   if (Array.isArray(src)) return src.map((x: Uint8Array | Built) => frameBytes(x));
-  throw new XdpspecError('FRAME_SOURCE', `expected frames (a Buffer, a frame builder, an array of them, or a capture file path), got ${typeof src}`);
+  throw new XdpspecError(
+    'FRAME_SOURCE',
+    `expected frames (a Buffer, a frame builder, an array of them, or a capture file path), got ${typeof src}`,
+  );
 }

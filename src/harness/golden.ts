@@ -48,7 +48,13 @@ export function goldenEntries(run: GoldenRun): GoldenEntry[] {
   return run.frames.map((f) => {
     const inPort = f.port ?? run.port ?? UNIT_PORT;
     if (!f.output) return { index: f.index, verdict: f.verdict, port: inPort, frame: f.input, output: false };
-    return { index: f.index, verdict: f.verdict, port: f.verdict === 'redirected' ? targetPort(f.redirect) : inPort, frame: f.output, output: true };
+    return {
+      index: f.index,
+      verdict: f.verdict,
+      port: f.verdict === 'redirected' ? targetPort(f.redirect) : inPort,
+      frame: f.output,
+      output: true,
+    };
   });
 }
 
@@ -77,9 +83,18 @@ export function decodeGolden(bytes: Buffer, file: string): GoldenEntry[] {
   return cap.records.map((r) => {
     const m = /^#(\d+) (\w+)\n(the output|the input)/.exec(r.comment ?? '');
     if (!m || !VERDICTS.includes(m[2] as Verdict)) {
-      throw new XdpspecError('GOLDEN_FORMAT', `${file}: record ${r.index} has no xdpspec comment ("#3 passed ..."); a golden capture is written by xdpspec (XDPSPEC_UPDATE_GOLDEN=1), not edited by hand`);
+      throw new XdpspecError(
+        'GOLDEN_FORMAT',
+        `${file}: record ${r.index} has no xdpspec comment ("#3 passed ..."); a golden capture is written by xdpspec (XDPSPEC_UPDATE_GOLDEN=1), not edited by hand`,
+      );
     }
-    return { index: Number(m[1]), verdict: m[2] as Verdict, port: cap.interfaces[r.interfaceId]?.name ?? `interface ${r.interfaceId}`, frame: parseFrame(r.data), output: m[3] === 'the output' };
+    return {
+      index: Number(m[1]),
+      verdict: m[2] as Verdict,
+      port: cap.interfaces[r.interfaceId]?.name ?? `interface ${r.interfaceId}`,
+      frame: parseFrame(r.data),
+      output: m[3] === 'the output',
+    };
   });
 }
 
@@ -95,14 +110,19 @@ export function goldenDiff(golden: readonly GoldenEntry[], now: readonly GoldenE
       continue;
     }
     if (!c) {
-      out.push(`#${g.index}  (golden: ${g.verdict} on ${g.port}, ${summarize(g.frame)})\n    now: the run has only ${now.length} frames`);
+      out.push(
+        `#${g.index}  (golden: ${g.verdict} on ${g.port}, ${summarize(g.frame)})\n    now: the run has only ${now.length} frames`,
+      );
       continue;
     }
     const head = `#${c.index}  ${summarize(c.output ? c.frame : g.frame)}`;
-    if (g.verdict !== c.verdict || g.port !== c.port) out.push(`${head}\n    golden: ${g.verdict} on ${g.port}   now: ${c.verdict} on ${c.port}`);
+    if (g.verdict !== c.verdict || g.port !== c.port)
+      out.push(`${head}\n    golden: ${g.verdict} on ${g.port}   now: ${c.verdict} on ${c.port}`);
     else if (!g.frame.bytes.equals(c.frame.bytes)) {
       const fields = formatChanges(diffFrames(g.frame, c.frame));
-      out.push(`${head}\n    ${c.output ? 'output' : 'input'} differs, golden -> now:\n${(fields || `${g.frame.length} -> ${c.frame.length} bytes`).replace(/^/gm, '      ')}`);
+      out.push(
+        `${head}\n    ${c.output ? 'output' : 'input'} differs, golden -> now:\n${(fields || `${g.frame.length} -> ${c.frame.length} bytes`).replace(/^/gm, '      ')}`,
+      );
     }
   }
   return out;
@@ -118,7 +138,10 @@ export class GoldenMismatch extends XdpspecError {
   ) {
     const shown = frames.slice(0, 20).join('\n');
     const more = frames.length > 20 ? `\n  ... and ${frames.length - 20} more` : '';
-    super('GOLDEN_MISMATCH', `${frames.length} of ${total} frames differ from the golden capture ${file} (XDPSPEC_UPDATE_GOLDEN=1 records the run as the new golden)\n\n${shown.replace(/^/gm, '  ')}${more}`);
+    super(
+      'GOLDEN_MISMATCH',
+      `${frames.length} of ${total} frames differ from the golden capture ${file} (XDPSPEC_UPDATE_GOLDEN=1 records the run as the new golden)\n\n${shown.replace(/^/gm, '  ')}${more}`,
+    );
   }
 }
 
@@ -135,7 +158,11 @@ export function updatingGolden(): boolean {
  * @throws GoldenMismatch naming every frame that differs; XdpspecError `GOLDEN_MISSING` when
  * there is no golden capture yet.
  */
-export function checkGolden(run: GoldenRun, file: string | URL, options: { update?: boolean } = {}): 'recorded' | 'matched' {
+export function checkGolden(
+  run: GoldenRun,
+  file: string | URL,
+  options: { update?: boolean } = {},
+): 'recorded' | 'matched' {
   const path = file instanceof URL ? fileURLToPath(file) : file;
   if (options.update ?? updatingGolden()) {
     const bytes = encodeGolden(run);
@@ -144,7 +171,11 @@ export function checkGolden(run: GoldenRun, file: string | URL, options: { updat
     writeFileSync(path, bytes);
     return 'recorded';
   }
-  if (!existsSync(path)) throw new XdpspecError('GOLDEN_MISSING', `no golden capture at ${path} yet; run the spec once with XDPSPEC_UPDATE_GOLDEN=1 (or xdpspec run --update-golden) to record it, then commit it`);
+  if (!existsSync(path))
+    throw new XdpspecError(
+      'GOLDEN_MISSING',
+      `no golden capture at ${path} yet; run the spec once with XDPSPEC_UPDATE_GOLDEN=1 (or xdpspec run --update-golden) to record it, then commit it`,
+    );
   const differ = goldenDiff(decodeGolden(readFileSync(path), path), goldenEntries(run));
   if (differ.length) throw new GoldenMismatch(path, differ, run.frames.length);
   return 'matched';

@@ -8,7 +8,6 @@ import { loadObject, type Program } from '../bpf/index.js';
 import { probeObject } from '../bpf/probe-objects.js';
 import { collectFramesNow, type FrameSource } from './frames.js';
 
-
 /** A program's kernel run time next to the reference workload's, measured side by side. */
 export interface RunTime {
   readonly program: string;
@@ -72,12 +71,18 @@ export function measureRunTime(program: Program, frames: FrameSource, options: R
   const { repeat = 10000, samples = 5 } = options;
   const inputs = collectFramesNow(frames);
   if (inputs.length === 0) throw new XdpspecError('RUNTIME_FRAMES', 'measureRunTime needs at least one frame');
-  const refName = program.type === 'xdp' ? 'xdpspec_reference' : program.type === 'sched_cls' ? 'xdpspec_reference_tc' : undefined;
-  if (!refName) throw new XdpspecError('RUNTIME_TYPE', `run-time baselines are for XDP and TC programs; ${program.name} is ${program.type}`);
+  const refName =
+    program.type === 'xdp' ? 'xdpspec_reference' : program.type === 'sched_cls' ? 'xdpspec_reference_tc' : undefined;
+  if (!refName)
+    throw new XdpspecError(
+      'RUNTIME_TYPE',
+      `run-time baselines are for XDP and TC programs; ${program.name} is ${program.type}`,
+    );
   const ref = loadObject(probeObject('reference'));
   try {
     const reference = ref.program(refName);
-    const mean = (p: Program) => inputs.reduce((sum, f) => sum + p.testRun(f, { repeat }).durationNs, 0) / inputs.length;
+    const mean = (p: Program) =>
+      inputs.reduce((sum, f) => sum + p.testRun(f, { repeat }).durationNs, 0) / inputs.length;
     const own: number[] = [];
     const refs: number[] = [];
     const ratios: number[] = [];
@@ -88,7 +93,15 @@ export function measureRunTime(program: Program, frames: FrameSource, options: R
       refs.push(b);
       ratios.push(a / Math.max(b, 1));
     }
-    return { program: program.name, nsPerFrame: median(own), referenceNsPerFrame: median(refs), ratio: median(ratios), frames: inputs.length, repeat, samples };
+    return {
+      program: program.name,
+      nsPerFrame: median(own),
+      referenceNsPerFrame: median(refs),
+      ratio: median(ratios),
+      frames: inputs.length,
+      repeat,
+      samples,
+    };
   } finally {
     ref.close();
   }
@@ -96,7 +109,11 @@ export function measureRunTime(program: Program, frames: FrameSource, options: R
 
 /** A program's run time grew beyond the allowed factor of its baseline. */
 export class RunTimeRegression extends XdpspecError {
-  constructor(readonly check: RunTimeCheck, readonly factor: number, readonly file: string) {
+  constructor(
+    readonly check: RunTimeCheck,
+    readonly factor: number,
+    readonly file: string,
+  ) {
     const b = check.baseline;
     super(
       'RUNTIME_REGRESSION',
@@ -122,7 +139,11 @@ function readBaseline(path: string): RunTimeBaseline {
   }
   // Every number a regression message prints must be there, positive.
   for (const k of ['ratio', 'nsPerFrame', 'referenceNsPerFrame'] as const) {
-    if (typeof b[k] !== 'number' || !(b[k] > 0)) throw new XdpspecError('BASELINE_FORMAT', `${path} is not a run-time baseline: it has no positive "${k}"; record it with XDPSPEC_UPDATE_BASELINE=1`);
+    if (typeof b[k] !== 'number' || !(b[k] > 0))
+      throw new XdpspecError(
+        'BASELINE_FORMAT',
+        `${path} is not a run-time baseline: it has no positive "${k}"; record it with XDPSPEC_UPDATE_BASELINE=1`,
+      );
   }
   return b as RunTimeBaseline;
 }
@@ -136,15 +157,35 @@ function readBaseline(path: string): RunTimeBaseline {
  * @throws RunTimeRegression beyond the factor; XdpspecError `BASELINE_MISSING` when there is no
  * baseline yet.
  */
-export function checkRunTime(program: Program, frames: FrameSource, options: RunTimeOptions & { baseline: string | URL; factor?: number; update?: boolean }): RunTimeCheck {
+export function checkRunTime(
+  program: Program,
+  frames: FrameSource,
+  options: RunTimeOptions & { baseline: string | URL; factor?: number; update?: boolean },
+): RunTimeCheck {
   const path = options.baseline instanceof URL ? fileURLToPath(options.baseline) : options.baseline;
   const factor = options.factor ?? 1.5;
-  if (!(factor >= 1)) throw new XdpspecError('RUNTIME_FACTOR', `the allowed growth factor is at least 1 (1.5 allows 50% more work per frame), got ${factor}`);
+  if (!(factor >= 1))
+    throw new XdpspecError(
+      'RUNTIME_FACTOR',
+      `the allowed growth factor is at least 1 (1.5 allows 50% more work per frame), got ${factor}`,
+    );
   const update = options.update ?? updatingBaseline();
-  if (!update && !existsSync(path)) throw new XdpspecError('BASELINE_MISSING', `no run-time baseline at ${path} yet; run the spec once with XDPSPEC_UPDATE_BASELINE=1 (or xdpspec run --update-baseline) to record it, then commit it`);
+  if (!update && !existsSync(path))
+    throw new XdpspecError(
+      'BASELINE_MISSING',
+      `no run-time baseline at ${path} yet; run the spec once with XDPSPEC_UPDATE_BASELINE=1 (or xdpspec run --update-baseline) to record it, then commit it`,
+    );
   const now = measureRunTime(program, frames, options);
   if (update) {
-    const baseline: RunTimeBaseline = { program: now.program, ratio: round(now.ratio), nsPerFrame: round(now.nsPerFrame), referenceNsPerFrame: round(now.referenceNsPerFrame), frames: now.frames, repeat: now.repeat, kernel: release() };
+    const baseline: RunTimeBaseline = {
+      program: now.program,
+      ratio: round(now.ratio),
+      nsPerFrame: round(now.nsPerFrame),
+      referenceNsPerFrame: round(now.referenceNsPerFrame),
+      frames: now.frames,
+      repeat: now.repeat,
+      kernel: release(),
+    };
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, JSON.stringify(baseline, null, 2) + '\n');
     return { ...now, baseline, growth: now.ratio / baseline.ratio, recorded: true };

@@ -45,7 +45,8 @@ const VERDICT_WORDS = new Set<string>(VERDICTS);
 function bytesOf(x: Uint8Array | Built | string, what: string): Buffer {
   if (typeof x !== 'string') return frameBytes(x);
   const hex = x.replace(/\s+/g, '');
-  if (!/^([0-9a-f]{2})*$/i.test(hex)) throw new XdpspecError('TABLE_ROW', `${what} is not hex bytes: ${JSON.stringify(x.slice(0, 40))}`);
+  if (!/^([0-9a-f]{2})*$/i.test(hex))
+    throw new XdpspecError('TABLE_ROW', `${what} is not hex bytes: ${JSON.stringify(x.slice(0, 40))}`);
   return Buffer.from(hex, 'hex');
 }
 
@@ -55,9 +56,14 @@ function bytesOf(x: Uint8Array | Built | string, what: string): Buffer {
  * its expectations. Returns every row's result; `formatTable` prints the mismatches.
  * @throws XdpspecError `TABLE_ROW` for a row that is not well formed (no input, bad hex).
  */
-export async function runTable(program: Program, rows: readonly TableRow[], options: UnitOptions = {}): Promise<TableRun> {
+export async function runTable(
+  program: Program,
+  rows: readonly TableRow[],
+  options: UnitOptions = {},
+): Promise<TableRun> {
   const inputs = rows.map((r, i) => {
-    if (r.input === undefined) throw new XdpspecError('TABLE_ROW', `row #${i}${r.name ? ` (${r.name})` : ''} has no input`);
+    if (r.input === undefined)
+      throw new XdpspecError('TABLE_ROW', `row #${i}${r.name ? ` (${r.name})` : ''} has no input`);
     return bytesOf(r.input, `row #${i} input`);
   });
   const wanted = rows.map((r, i) => (r.output === undefined ? undefined : bytesOf(r.output, `row #${i} output`)));
@@ -74,8 +80,12 @@ export async function runTable(program: Program, rows: readonly TableRow[], opti
       const actual = result.buffer ?? Buffer.alloc(0);
       if (!actual.equals(want)) {
         const fields: FieldChange[] = diffFrames(parseFrame(want), parseFrame(actual));
-        if (fields.length === 0) mismatches.push(`output differs in bytes no field shows: expected ${want.toString('hex')}, got ${actual.toString('hex')}`);
-        for (const f of fields) mismatches.push(`${f.path}: expected ${f.from ?? '(absent)'}, got ${f.to ?? '(absent)'}`);
+        if (fields.length === 0)
+          mismatches.push(
+            `output differs in bytes no field shows: expected ${want.toString('hex')}, got ${actual.toString('hex')}`,
+          );
+        for (const f of fields)
+          mismatches.push(`${f.path}: expected ${f.from ?? '(absent)'}, got ${f.to ?? '(absent)'}`);
       }
     }
     return { index: i, name: row.name ?? `#${i}`, ok: mismatches.length === 0, mismatches, result };
@@ -89,5 +99,7 @@ export function formatTable(run: TableRun): string {
   const lines = run.rows
     .filter((r) => !r.ok)
     .flatMap((r) => [`${r.name}  ${summarize(r.result.input)}`, ...r.mismatches.map((m) => `    ${m}`)]);
-  return [...lines, `${run.rows.length} rows: ${run.passed} matched, ${run.failed} did not (${run.program})`].join('\n');
+  return [...lines, `${run.rows.length} rows: ${run.passed} matched, ${run.failed} did not (${run.program})`].join(
+    '\n',
+  );
 }

@@ -53,14 +53,26 @@ export async function runUnit(program: Program, frames: FrameSource, options: Un
  * LAN-side and a WAN-side program of one object) see each other's state as they would live.
  * Each result names its port. @throws XdpspecError `NO_PROGRAM` for a port with no program.
  */
-export function runUnitSteps(programs: Readonly<Record<string, Program>>, steps: readonly Step[], options: UnitOptions = {}): UnitRun {
+export function runUnitSteps(
+  programs: Readonly<Record<string, Program>>,
+  steps: readonly Step[],
+  options: UnitOptions = {},
+): UnitRun {
   const items = steps.map((s, i) => {
     const program = programs[s.on];
-    if (!program) throw new XdpspecError('NO_PROGRAM', `step #${i} is on port ${s.on}, which has no program; programs are given for: ${Object.keys(programs).join(', ')}`);
+    if (!program)
+      throw new XdpspecError(
+        'NO_PROGRAM',
+        `step #${i} is on port ${s.on}, which has no program; programs are given for: ${Object.keys(programs).join(', ')}`,
+      );
     return { program, bytes: frameBytes(s.frame), port: s.on };
   });
   const results = runAll(items, options);
-  return { program: [...new Set(items.map((x) => x.program.name))].join(', '), frames: results, counts: countVerdicts(results) };
+  return {
+    program: [...new Set(items.map((x) => x.program.name))].join(', '),
+    frames: results,
+    counts: countVerdicts(results),
+  };
 }
 
 /** Defines `key` on `o` as an enumerable property computed once, when first read. */
@@ -71,13 +83,19 @@ function lazy(o: Record<string, unknown>, key: string, make: () => unknown): voi
     enumerable: true,
     configurable: true,
     get() {
-      if (!done) (value = make()), (done = true);
+      if (!done) {
+        value = make();
+        done = true;
+      }
       return value;
     },
   });
 }
 
-function runAll(items: readonly { program: Program; bytes: Buffer; port?: string }[], options: UnitOptions): FrameResult[] {
+function runAll(
+  items: readonly { program: Program; bytes: Buffer; port?: string }[],
+  options: UnitOptions,
+): FrameResult[] {
   const { redirectProbe, locateRedirects = true, netns, perFrame, ...runOptions } = options;
   const optionsFor = (index: number): TestRunOptions => {
     const own = typeof perFrame === 'function' ? perFrame(index) : perFrame?.[index];
@@ -87,12 +105,16 @@ function runAll(items: readonly { program: Program; bytes: Buffer; port?: string
   const ownProbe = redirectProbe === undefined;
 
   const locate = (program: Program, bytes: Buffer, o: TestRunOptions): RedirectTarget => {
-    if (!locateRedirects) return { known: false, reason: 'redirect targets were not asked for (locateRedirects: false)' };
+    if (!locateRedirects)
+      return { known: false, reason: 'redirect targets were not asked for (locateRedirects: false)' };
     probe ??= RedirectProbe.open();
     return probe.locate(program, bytes, o);
   };
 
-  const classify = ({ program, bytes, port }: { program: Program; bytes: Buffer; port?: string }, index: number): FrameResult => {
+  const classify = (
+    { program, bytes, port }: { program: Program; bytes: Buffer; port?: string },
+    index: number,
+  ): FrameResult => {
     const o = optionsFor(index);
     const r = program.testRun(bytes, o);
     const verdict = verdictOf(r.action);
@@ -112,7 +134,10 @@ function runAll(items: readonly { program: Program; bytes: Buffer; port?: string
     let input: Frame | undefined;
     let output: Frame | undefined | null = null;
     const inputOf = () => (input ??= parseFrame(bytes));
-    const outputOf = () => (output === null ? (output = verdict !== 'dropped' && verdict !== 'aborted' ? parseFrame(r.output) : undefined) : output);
+    const outputOf = () =>
+      output === null
+        ? (output = verdict !== 'dropped' && verdict !== 'aborted' ? parseFrame(r.output) : undefined)
+        : output;
     lazy(result, 'input', inputOf);
     lazy(result, 'output', outputOf);
     lazy(result, 'changes', () => {

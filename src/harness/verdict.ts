@@ -102,7 +102,8 @@ export function formatCounts(c: VerdictCounts): string {
 export function describeRedirect(t: RedirectTarget): string {
   if (!t.known) return `to an unknown target (${t.reason})`;
   const parts: string[] = [];
-  if (t.ifindex !== undefined) parts.push(`ifindex ${t.ifindex}${t.port ? ` (port ${t.port})` : t.device ? ` (${t.device})` : ''}`);
+  if (t.ifindex !== undefined)
+    parts.push(`ifindex ${t.ifindex}${t.port ? ` (port ${t.port})` : t.device ? ` (${t.device})` : ''}`);
   if (t.map) parts.push(`${parts.length ? 'via ' : ''}${t.map.type} ${t.map.name}[${t.map.key}]`);
   return `to ${parts.join(' ')}${t.error ? `, failed: ${t.error}` : ''}`;
 }

@@ -81,7 +81,11 @@ export class DriverStats {
     const v = this.buf.view;
     v.writeUInt32LE(ETHTOOL_GSTATS, 0);
     v.writeUInt32LE(n, 4);
-    if (libc().ioctl(this.fd, SIOCETHTOOL, this.req) !== 0) throw new XdpspecError('ETHTOOL', `read statistics of ${this.ifname}${this.netns ? ` in ${this.netns}` : ''}: ${errnoName(errno())}`);
+    if (libc().ioctl(this.fd, SIOCETHTOOL, this.req) !== 0)
+      throw new XdpspecError(
+        'ETHTOOL',
+        `read statistics of ${this.ifname}${this.netns ? ` in ${this.netns}` : ''}: ${errnoName(errno())}`,
+      );
     const out: Record<string, number> = {};
     for (let i = 0; i < n; i++) out[this.names[i]!] = Number(v.readBigUInt64LE(8 + 8 * i));
     return out;
@@ -95,7 +99,11 @@ export class DriverStats {
   }
 }
 
-function withSocket<T>(netns: string | undefined, ifname: string, fn: (ioctl: (data: bigint, what: string) => void) => T): T {
+function withSocket<T>(
+  netns: string | undefined,
+  ifname: string,
+  fn: (ioctl: (data: bigint, what: string) => void) => T,
+): T {
   const f = libc();
   const fd = f.socket(AF_INET, SOCK_DGRAM, 0);
   if (fd < 0) throw new XdpspecError('ETHTOOL', `socket: ${errnoName(errno())}`);
@@ -104,7 +112,8 @@ function withSocket<T>(netns: string | undefined, ifname: string, fn: (ioctl: (d
       const req = Buffer.alloc(40); // struct ifreq: name, then ifr_data
       req.write(ifname, 0, 15, 'latin1');
       req.writeBigUInt64LE(data, 16);
-      if (f.ioctl(fd, SIOCETHTOOL, req) !== 0) throw new XdpspecError('ETHTOOL', `${what} of ${ifname}${netns ? ` in ${netns}` : ''}: ${errnoName(errno())}`);
+      if (f.ioctl(fd, SIOCETHTOOL, req) !== 0)
+        throw new XdpspecError('ETHTOOL', `${what} of ${ifname}${netns ? ` in ${netns}` : ''}: ${errnoName(errno())}`);
     });
   } finally {
     f.close(fd);

@@ -63,8 +63,18 @@ export function loadBalancerLab(o: LoadBalancerLabOptions = {}): TopologySpec {
   return {
     ports: [{ name: 'lb', dutAddresses: lb, testerBridge: 'br0' }],
     hosts: [
-      ...backends.map((b) => ({ name: b.name, bridge: 'br0', addresses: [b.address], routes: [`${subnet(client.address)} via ${lbOn(b.address)}`] })),
-      { name: client.name, bridge: 'br0', addresses: [client.address], routes: [`default via ${lbOn(client.address)}`] },
+      ...backends.map((b) => ({
+        name: b.name,
+        bridge: 'br0',
+        addresses: [b.address],
+        routes: [`${subnet(client.address)} via ${lbOn(b.address)}`],
+      })),
+      {
+        name: client.name,
+        bridge: 'br0',
+        addresses: [client.address],
+        routes: [`default via ${lbOn(client.address)}`],
+      },
     ],
   };
 }

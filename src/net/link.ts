@@ -24,9 +24,11 @@ export function linksUp(netns: string, names: readonly string[]): void {
       for (const name of names) {
         const req = Buffer.alloc(IFREQ_SIZE);
         req.write(name, 0, 15, 'latin1');
-        if (f.ioctl(fd, SIOCGIFFLAGS, req) !== 0) throw new XdpspecError('LINK', `read flags of ${name} in ${netns}: ${errnoName(errno())}`);
+        if (f.ioctl(fd, SIOCGIFFLAGS, req) !== 0)
+          throw new XdpspecError('LINK', `read flags of ${name} in ${netns}: ${errnoName(errno())}`);
         req.writeUInt16LE(req.readUInt16LE(16) | IFF_UP, 16);
-        if (f.ioctl(fd, SIOCSIFFLAGS, req) !== 0) throw new XdpspecError('LINK', `bring ${name} up in ${netns}: ${errnoName(errno())}`);
+        if (f.ioctl(fd, SIOCSIFFLAGS, req) !== 0)
+          throw new XdpspecError('LINK', `bring ${name} up in ${netns}: ${errnoName(errno())}`);
       }
     } finally {
       f.close(fd);

@@ -9,7 +9,8 @@ const g = globalThis as { [SEQ]?: number };
 
 /** A new namespace name owned by this process. */
 export function namespaceName(role: string): string {
-  if (!/^[a-z0-9]{1,12}$/.test(role)) throw new Error(`namespace role ${JSON.stringify(role)} must be 1-12 lower-case letters or digits`);
+  if (!/^[a-z0-9]{1,12}$/.test(role))
+    throw new Error(`namespace role ${JSON.stringify(role)} must be 1-12 lower-case letters or digits`);
   const n = g[SEQ] ?? 0;
   g[SEQ] = n + 1;
   return `${PREFIX}${process.pid}-${n}-${role}`;

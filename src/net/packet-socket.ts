@@ -95,10 +95,17 @@ export class PacketSocket {
       const ifindex = f.if_nametoindex(ifname);
       if (ifindex === 0) throw new XdpspecError('PACKET_SOCKET', `no interface ${where}`);
       // Protocol 0 until bind: no frame of another interface is queued meanwhile.
-      const fd = f.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol === ETH_P_ALL ? htons(ETH_P_ALL) : 0);
+      const fd = f.socket(
+        AF_PACKET,
+        SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+        protocol === ETH_P_ALL ? htons(ETH_P_ALL) : 0,
+      );
       if (fd < 0) {
         const e = errno();
-        throw new XdpspecError('PACKET_SOCKET', `open a packet socket on ${where}: ${errnoName(e)}${e === constants.errno.EPERM ? ' (needs CAP_NET_RAW: run as root)' : ''}`);
+        throw new XdpspecError(
+          'PACKET_SOCKET',
+          `open a packet socket on ${where}: ${errnoName(e)}${e === constants.errno.EPERM ? ' (needs CAP_NET_RAW: run as root)' : ''}`,
+        );
       }
       const s = new PacketSocket(fd, netns, ifname, ifindex, o.dropsOk === true);
       try {
@@ -109,13 +116,15 @@ export class PacketSocket {
         // A deep queue: a burst must not overflow it before it is read (and if it does, the
         // kernel counts it as a drop, which statistics() reports).
         const size = o.receiveBuffer ?? 8 << 20;
-        if (f.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, int32(size), 4) !== 0) s.setInt(SOL_SOCKET, SO_RCVBUF, size, 'size the receive buffer');
+        if (f.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, int32(size), 4) !== 0)
+          s.setInt(SOL_SOCKET, SO_RCVBUF, size, 'size the receive buffer');
         // sockaddr_ll: family, protocol (network order), ifindex, hatype, pkttype, halen, addr[8]
         const sll = Buffer.alloc(20);
         sll.writeUInt16LE(AF_PACKET, 0);
         sll.writeUInt16BE(protocol, 2);
         sll.writeInt32LE(ifindex, 4);
-        if (f.bind(fd, sll, sll.length) !== 0) throw new XdpspecError('PACKET_SOCKET', `bind a packet socket to ${where}: ${errnoName(errno())}`);
+        if (f.bind(fd, sll, sll.length) !== 0)
+          throw new XdpspecError('PACKET_SOCKET', `bind a packet socket to ${where}: ${errnoName(errno())}`);
         s.drain(); // frames queued between socket() and bind() could belong to any interface
         s.statistics(); // and start the counters from zero
         return s;
@@ -137,7 +146,10 @@ export class PacketSocket {
     if (Number(n) !== frame.length) {
       const e = errno();
       if (e === constants.errno.ENOBUFS && this.dropsOk) return;
-      const hint = e === constants.errno.EMSGSIZE ? `: the frame of ${frame.length} bytes is larger than ${this.ifname}'s MTU allows` : '';
+      const hint =
+        e === constants.errno.EMSGSIZE
+          ? `: the frame of ${frame.length} bytes is larger than ${this.ifname}'s MTU allows`
+          : '';
       throw new XdpspecError('INJECT', `send a frame on ${this.ifname}: ${errnoName(e)}${hint}`);
     }
   }
@@ -272,7 +284,11 @@ export class PacketSocket {
       for (let i = 0; i < r; i++) {
         const m = i * MMSG;
         const len = v.readUInt32LE(m + 56);
-        if (v.readInt32LE(m + 48) & MSG_TRUNC) throw new XdpspecError('CAPTURE', `a frame on ${this.ifname} is larger than the ${SLOT}-byte slots of a streaming receive; replay it one frame at a time`);
+        if (v.readInt32LE(m + 48) & MSG_TRUNC)
+          throw new XdpspecError(
+            'CAPTURE',
+            `a frame on ${this.ifname} is larger than the ${SLOT}-byte slots of a streaming receive; replay it one frame at a time`,
+          );
         out.push(tagged(v, data + i * SLOT, len, ctl + i * CONTROL_LEN, v.readUInt32LE(m + 40)));
       }
       if (r < BATCH) return out;
@@ -309,7 +325,8 @@ export class PacketSocket {
     this.check();
     const st = Buffer.alloc(8);
     const len = [8];
-    if (libc().getsockopt(this.fd, SOL_PACKET, PACKET_STATISTICS, st, len) !== 0) throw new XdpspecError('CAPTURE', `read capture statistics of ${this.ifname}: ${errnoName(errno())}`);
+    if (libc().getsockopt(this.fd, SOL_PACKET, PACKET_STATISTICS, st, len) !== 0)
+      throw new XdpspecError('CAPTURE', `read capture statistics of ${this.ifname}: ${errnoName(errno())}`);
     // tpacket_stats: tp_packets counts every frame, dropped ones included
     const packets = st.readUInt32LE(0);
     const drops = st.readUInt32LE(4);
@@ -324,7 +341,8 @@ export class PacketSocket {
     this.check();
     const v = Buffer.alloc(8);
     const len = [8];
-    if (libc().getsockopt(this.fd, SOL_SOCKET, SO_COOKIE, v, len) !== 0) throw new XdpspecError('PACKET_SOCKET', `read the socket cookie on ${this.ifname}: ${errnoName(errno())}`);
+    if (libc().getsockopt(this.fd, SOL_SOCKET, SO_COOKIE, v, len) !== 0)
+      throw new XdpspecError('PACKET_SOCKET', `read the socket cookie on ${this.ifname}: ${errnoName(errno())}`);
     return v.readBigUInt64LE(0);
   }
 
@@ -337,7 +355,8 @@ export class PacketSocket {
   }
 
   private setInt(level: number, name: number, value: number, what: string): void {
-    if (libc().setsockopt(this.fd, level, name, int32(value), 4) !== 0) throw new XdpspecError('PACKET_SOCKET', `${what} on ${this.ifname}: ${errnoName(errno())}`);
+    if (libc().setsockopt(this.fd, level, name, int32(value), 4) !== 0)
+      throw new XdpspecError('PACKET_SOCKET', `${what} on ${this.ifname}: ${errnoName(errno())}`);
   }
 
   private check(): void {
@@ -352,7 +371,7 @@ export class PacketSocket {
 function tagged(v: Buffer, data: number, n: number, control: number, controlLen: number): Buffer {
   // struct cmsghdr: len (8), level, type; then struct tpacket_auxdata: status, len, snaplen,
   // mac, net, vlan_tci, vlan_tpid
-  for (let c = 0; c + 16 <= controlLen; ) {
+  for (let c = 0; c + 16 <= controlLen;) {
     const len = Number(v.readBigUInt64LE(control + c));
     if (len < 16) break;
     if (v.readInt32LE(control + c + 8) === SOL_PACKET && v.readInt32LE(control + c + 12) === PACKET_AUXDATA) {

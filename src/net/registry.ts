@@ -44,7 +44,11 @@ export function deleteNamespaces(names: readonly string[]): void {
     }
   }
   // -force: carry on past a namespace that is already gone
-  if (rest.length) spawnSync('ip', ['-force', '-batch', '-'], { input: rest.map((n) => `netns delete ${n}\n`).join(''), stdio: ['pipe', 'ignore', 'ignore'] });
+  if (rest.length)
+    spawnSync('ip', ['-force', '-batch', '-'], {
+      input: rest.map((n) => `netns delete ${n}\n`).join(''),
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
 }
 
 export function register(name: string): void {

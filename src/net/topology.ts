@@ -96,7 +96,11 @@ function mac(side: number): string {
 
 /** Throws unless `name` can name an interface (every port, host and bridge is one). */
 function checkIfname(what: string, name: string): void {
-  if (!/^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/.test(name) || name === 'lo') throw new XdpspecError('TOPOLOGY', `${what} name ${JSON.stringify(name)} is not a usable interface name: 1-15 letters, digits, _ . -, starting with a letter, not lo`);
+  if (!/^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/.test(name) || name === 'lo')
+    throw new XdpspecError(
+      'TOPOLOGY',
+      `${what} name ${JSON.stringify(name)} is not a usable interface name: 1-15 letters, digits, _ . -, starting with a letter, not lo`,
+    );
 }
 
 function checkAddresses(what: string, addresses: readonly string[]): void {
@@ -104,7 +108,10 @@ function checkAddresses(what: string, addresses: readonly string[]): void {
     try {
       ipaddr.parseCIDR(a);
     } catch {
-      throw new XdpspecError('TOPOLOGY', `${what}: ${JSON.stringify(a)} is not an address with a prefix length, e.g. 10.0.0.1/24`);
+      throw new XdpspecError(
+        'TOPOLOGY',
+        `${what}: ${JSON.stringify(a)} is not an address with a prefix length, e.g. 10.0.0.1/24`,
+      );
     }
   }
 }
@@ -117,8 +124,13 @@ function check(spec: TopologySpec): void {
     if (seen.has(p.name)) throw new XdpspecError('TOPOLOGY', `port ${p.name} is given twice`);
     seen.add(p.name);
     checkAddresses(`port ${p.name}`, [...(p.dutAddresses ?? []), ...(p.testerAddresses ?? [])]);
-    if (p.mtu !== undefined && (!Number.isInteger(p.mtu) || p.mtu < 68 || p.mtu > 65535)) throw new XdpspecError('TOPOLOGY', `port ${p.name}: MTU ${p.mtu} is outside 68-65535`);
-    if (p.testerBridge && p.separateHost) throw new XdpspecError('TOPOLOGY', `port ${p.name}: a tester end on a bridge lives in the shared tester namespace; drop separateHost or testerBridge`);
+    if (p.mtu !== undefined && (!Number.isInteger(p.mtu) || p.mtu < 68 || p.mtu > 65535))
+      throw new XdpspecError('TOPOLOGY', `port ${p.name}: MTU ${p.mtu} is outside 68-65535`);
+    if (p.testerBridge && p.separateHost)
+      throw new XdpspecError(
+        'TOPOLOGY',
+        `port ${p.name}: a tester end on a bridge lives in the shared tester namespace; drop separateHost or testerBridge`,
+      );
   }
   for (const h of spec.hosts ?? []) {
     checkIfname('host', h.name);
@@ -126,7 +138,11 @@ function check(spec: TopologySpec): void {
     seen.add(h.name);
     checkAddresses(`host ${h.name}`, h.addresses ?? []);
   }
-  const bridges = new Set([...spec.ports.flatMap((p) => [p.dutBridge, p.testerBridge]), ...(spec.hosts ?? []).map((h) => h.bridge)].filter((b): b is string => !!b));
+  const bridges = new Set(
+    [...spec.ports.flatMap((p) => [p.dutBridge, p.testerBridge]), ...(spec.hosts ?? []).map((h) => h.bridge)].filter(
+      (b): b is string => !!b,
+    ),
+  );
   for (const b of bridges) {
     checkIfname('bridge', b);
     if (seen.has(b)) throw new XdpspecError('TOPOLOGY', `${b} names both a bridge and a port or host`);
@@ -147,7 +163,13 @@ function ipBatch(netns: string | undefined, lines: string[]): Promise<void> {
     p.stdin.on('error', () => undefined);
     p.on('close', (code) => {
       if (code === 0) resolve();
-      else reject(new XdpspecError('TOPOLOGY', `ip ${args.join(' ')} failed: ${stderr.trim()}\n  commands:\n${lines.map((l) => `    ${l}`).join('\n')}`));
+      else
+        reject(
+          new XdpspecError(
+            'TOPOLOGY',
+            `ip ${args.join(' ')} failed: ${stderr.trim()}\n  commands:\n${lines.map((l) => `    ${l}`).join('\n')}`,
+          ),
+        );
     });
     p.stdin.end(lines.join('\n') + '\n');
   });
@@ -190,7 +212,10 @@ export class Topology {
     try {
       const ports = spec.ports.map((p) => {
         const ns = p.separateHost ? namespaceName('h') : tester;
-        if (ns !== tester) (register(ns), all.push(ns));
+        if (ns !== tester) {
+          register(ns);
+          all.push(ns);
+        }
         return { spec: p, dutMac: p.dutMac ?? mac(0xd0), testerMac: p.testerMac ?? mac(0x7e), ns };
       });
       const hosts = (spec.hosts ?? []).map((h) => {
@@ -216,22 +241,35 @@ export class Topology {
           const mtu = p.mtu ? ` mtu ${p.mtu}` : '';
           return `link add ${p.name} netns ${dut} address ${dutMac}${mtu} type veth peer name ${p.name} netns ${ns} address ${testerMac}${mtu}`;
         }),
-        ...hosts.map(({ spec: h, mac: m, ns }) => `link add ${h.name} netns ${tester} type veth peer name ${h.name} netns ${ns} address ${m}`),
+        ...hosts.map(
+          ({ spec: h, mac: m, ns }) =>
+            `link add ${h.name} netns ${tester} type veth peer name ${h.name} netns ${ns} address ${m}`,
+        ),
         // No spanning tree, no forwarding delay, no multicast snooping: a bridge that sends
         // nothing of its own and forwards from the first frame.
-        ...[...bridges].flatMap(([ns, inNs]) => [...inNs.keys()].map((b) => `link add ${b} netns ${ns} type bridge stp_state 0 forward_delay 0 mcast_snooping 0`)),
+        ...[...bridges].flatMap(([ns, inNs]) =>
+          [...inNs.keys()].map(
+            (b) => `link add ${b} netns ${ns} type bridge stp_state 0 forward_delay 0 mcast_snooping 0`,
+          ),
+        ),
       ]);
       // Links are created down: switch IPv6 off (or its autoconfiguration and DAD) before
       // they come up, so they never send router or neighbour solicitations of their own.
       const portsIn = (ns: string) => (ns === dut ? ports : ports.filter((p) => p.ns === ns));
       const linksIn = (ns: string) => [
         ...portsIn(ns).map(({ spec: p }) => p.name),
-        ...(ns === tester ? hosts.map(({ spec: h }) => h.name) : hosts.filter((h) => h.ns === ns).map(({ spec: h }) => h.name)),
+        ...(ns === tester
+          ? hosts.map(({ spec: h }) => h.name)
+          : hosts.filter((h) => h.ns === ns).map(({ spec: h }) => h.name)),
         ...(bridges.get(ns)?.keys() ?? []),
       ];
       for (const ns of all) {
         sysctl(ns, 'net.ipv6.conf.default.disable_ipv6', '1');
-        const v6 = new Set(portsIn(ns).filter(({ spec: p }) => p.ipv6).map(({ spec: p }) => p.name));
+        const v6 = new Set(
+          portsIn(ns)
+            .filter(({ spec: p }) => p.ipv6)
+            .map(({ spec: p }) => p.name),
+        );
         for (const link of linksIn(ns)) {
           if (v6.has(link)) {
             sysctl(ns, `net.ipv6.conf.${link}.addr_gen_mode`, '1');
@@ -263,10 +301,25 @@ export class Topology {
         // A bridged end is a switch port, not an end: its peer is on the bridge's segment.
         const dutSide = p.dutBridge ? `br:${dut}:${p.dutBridge}` : undefined;
         const testerSide = p.testerBridge ? `br:${tester}:${p.testerBridge}` : undefined;
-        if (!dutSide) ends.push({ ns: dut, link: p.name, mac: dutMac, addresses: p.dutAddresses ?? [], segment: testerSide ?? `pair:${p.name}` });
-        if (!testerSide) ends.push({ ns, link: p.name, mac: testerMac, addresses: p.testerAddresses ?? [], segment: dutSide ?? `pair:${p.name}` });
+        if (!dutSide)
+          ends.push({
+            ns: dut,
+            link: p.name,
+            mac: dutMac,
+            addresses: p.dutAddresses ?? [],
+            segment: testerSide ?? `pair:${p.name}`,
+          });
+        if (!testerSide)
+          ends.push({
+            ns,
+            link: p.name,
+            mac: testerMac,
+            addresses: p.testerAddresses ?? [],
+            segment: dutSide ?? `pair:${p.name}`,
+          });
       }
-      for (const { spec: h, mac: m, ns } of hosts) ends.push({ ns, link: h.name, mac: m, addresses: h.addresses ?? [], segment: `br:${tester}:${h.bridge}` });
+      for (const { spec: h, mac: m, ns } of hosts)
+        ends.push({ ns, link: h.name, mac: m, addresses: h.addresses ?? [], segment: `br:${tester}:${h.bridge}` });
       const host = (cidr: string) => cidr.slice(0, cidr.indexOf('/'));
       const family = (a: string) => (a.includes(':') ? 6 : 4);
       const routesOf = (e: End) => {
@@ -275,22 +328,40 @@ export class Topology {
         return spec.hosts?.find((x) => x.name === e.link)?.routes ?? [];
       };
       const lines = new Map<string, string[]>(all.map((ns) => [ns, []]));
-      for (const [ns, inNs] of bridges) for (const [b, links] of inNs) lines.get(ns)!.push(...links.map((l) => `link set dev ${l} master ${b}`));
+      for (const [ns, inNs] of bridges)
+        for (const [b, links] of inNs) lines.get(ns)!.push(...links.map((l) => `link set dev ${l} master ${b}`));
       for (const e of ends) {
         const out = lines.get(e.ns)!;
         out.push(...e.addresses.map((a) => `address add ${a} dev ${e.link}${a.includes(':') ? ' nodad' : ''}`));
         for (const o of ends) {
           if (o === e || o.segment !== e.segment) continue;
-          for (const a of o.addresses) if (e.addresses.some((x) => family(x) === family(a))) out.push(`neigh replace ${host(a)} lladdr ${o.mac} dev ${e.link} nud permanent`);
+          for (const a of o.addresses)
+            if (e.addresses.some((x) => family(x) === family(a)))
+              out.push(`neigh replace ${host(a)} lladdr ${o.mac} dev ${e.link} nud permanent`);
         }
         out.push(...routesOf(e).map((r) => `route add ${r} dev ${e.link}`));
       }
       await Promise.all(all.map((ns) => ipBatch(ns, lines.get(ns)!)));
       const ifindex = (ns: string, name: string) => inNetns(ns, () => libc().if_nametoindex(name));
       const created = new Map(
-        ports.map(({ spec: p, dutMac, testerMac, ns }) => [p.name, { name: p.name, dutIfindex: ifindex(dut, p.name), testerIfindex: ifindex(ns, p.name), dutMac, testerMac, testerNetns: ns }]),
+        ports.map(({ spec: p, dutMac, testerMac, ns }) => [
+          p.name,
+          {
+            name: p.name,
+            dutIfindex: ifindex(dut, p.name),
+            testerIfindex: ifindex(ns, p.name),
+            dutMac,
+            testerMac,
+            testerNetns: ns,
+          },
+        ]),
       );
-      const madeHosts = new Map(hosts.map(({ spec: h, mac: m, ns }) => [h.name, { name: h.name, netns: ns, ifindex: ifindex(ns, h.name), mac: m }]));
+      const madeHosts = new Map(
+        hosts.map(({ spec: h, mac: m, ns }) => [
+          h.name,
+          { name: h.name, netns: ns, ifindex: ifindex(ns, h.name), mac: m },
+        ]),
+      );
       return new Topology(dut, tester, created, all, madeHosts);
     } catch (err) {
       release(all);
@@ -301,14 +372,22 @@ export class Topology {
   /** The host called `name`. @throws XdpspecError listing the hosts. */
   host(name: string): Host {
     const h = this.hosts.get(name);
-    if (!h) throw new XdpspecError('NO_HOST', `host ${JSON.stringify(name)} does not exist; hosts: ${[...this.hosts.keys()].join(', ') || '(none)'}`);
+    if (!h)
+      throw new XdpspecError(
+        'NO_HOST',
+        `host ${JSON.stringify(name)} does not exist; hosts: ${[...this.hosts.keys()].join(', ') || '(none)'}`,
+      );
     return h;
   }
 
   /** The port called `name`. @throws XdpspecError listing the ports. */
   port(name: string): Port {
     const p = this.ports.get(name);
-    if (!p) throw new XdpspecError('NO_PORT', `port ${JSON.stringify(name)} does not exist; ports: ${[...this.ports.keys()].join(', ')}`);
+    if (!p)
+      throw new XdpspecError(
+        'NO_PORT',
+        `port ${JSON.stringify(name)} does not exist; ports: ${[...this.ports.keys()].join(', ')}`,
+      );
     return p;
   }
 

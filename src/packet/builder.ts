@@ -62,7 +62,18 @@ export type LayerSpec =
 const L2_NEXT = ['vlan', 'ipv4', 'ipv6', 'arp', 'payload', 'padding'];
 // Tunnels: IP in IP (IPIP, 4in6, 6in4, 6in6) and GRE after either IP version.
 const IP_TUNNELS = ['ipv4', 'ipv6', 'gre'];
-const IP6_NEXT = ['hopopts', 'routing', 'fragment', 'dstopts', 'tcp', 'udp', 'icmpv6', ...IP_TUNNELS, 'payload', 'padding'];
+const IP6_NEXT = [
+  'hopopts',
+  'routing',
+  'fragment',
+  'dstopts',
+  'tcp',
+  'udp',
+  'icmpv6',
+  ...IP_TUNNELS,
+  'payload',
+  'padding',
+];
 const END_NEXT = ['payload', 'padding'];
 const FOLLOWERS: Readonly<Record<string, readonly string[]>> = {
   eth: L2_NEXT,
@@ -205,7 +216,11 @@ function checkOrder(specs: readonly LayerSpec[]): void {
   // A `raw` layer (bytes cut short, from a parsed frame) may end a frame anywhere.
   if (specs.length === 1 && specs[0]!.name === 'raw') return;
   if (specs.length === 0 || specs[0]!.name !== 'eth') {
-    throw new FrameBuildError(specs[0]?.name ?? 'frame', undefined, 'a frame starts with an Ethernet header: frame.eth()');
+    throw new FrameBuildError(
+      specs[0]?.name ?? 'frame',
+      undefined,
+      'a frame starts with an Ethernet header: frame.eth()',
+    );
   }
   for (let i = 1; i < specs.length; i++) {
     const prev = specs[i - 1]!.name;
@@ -256,7 +271,7 @@ export interface InnerL2Step {
 export interface GreStep extends InnerL2Step, IpStep, Built {
   payload(data: Bytes): Built;
 }
-export interface GeneveStep extends GreStep {}
+export type GeneveStep = GreStep;
 export interface Ipv4Step extends PayloadStep, TunnelStep {
   tcp(s?: TcpSpec): PayloadStep;
   udp(s?: UdpSpec): UdpStep;
@@ -284,26 +299,64 @@ class Builder implements L2Step, Ipv4Step, Ipv6Step, UdpStep, GreStep {
     if (!(FOLLOWERS[prev] ?? []).includes(s.name)) checkOrder([...this.specs, s]);
     return new Builder([...this.specs, s]);
   }
-  vlan(s: VlanSpec = {}) { return this.add({ ...s, name: 'vlan' }); }
-  ipv4(s: Ipv4Spec = {}) { return this.add({ ...s, name: 'ipv4' }); }
-  ipv6(s: Ipv6Spec = {}) { return this.add({ ...s, name: 'ipv6' }); }
-  arp(s: ArpSpec = {}) { return this.add({ ...s, name: 'arp' }); }
-  hopopts(s: Ipv6OptionsSpec = {}) { return this.add({ ...s, name: 'hopopts' }); }
-  routing(s: RoutingSpec = {}) { return this.add({ ...s, name: 'routing' }); }
-  fragment(s: FragmentSpec = {}) { return this.add({ ...s, name: 'fragment' }); }
-  dstopts(s: Ipv6OptionsSpec = {}) { return this.add({ ...s, name: 'dstopts' }); }
-  tcp(s: TcpSpec = {}) { return this.add({ ...s, name: 'tcp' }); }
-  udp(s: UdpSpec = {}) { return this.add({ ...s, name: 'udp' }); }
-  icmp(s: IcmpSpec = {}) { return this.add({ ...s, name: 'icmp' }); }
-  icmpv6(s: Icmpv6Spec = {}) { return this.add({ ...s, name: 'icmpv6' }); }
-  gre(s: GreSpec = {}) { return this.add({ ...s, name: 'gre' }); }
-  vxlan(s: VxlanSpec = {}) { return this.add({ ...s, name: 'vxlan' }); }
-  geneve(s: GeneveSpec = {}) { return this.add({ ...s, name: 'geneve' }); }
-  eth(s: EthernetSpec = {}) { return this.add({ ...s, name: 'eth' }); }
-  payload(data: Bytes) { return this.add({ name: 'payload', data }); }
+  vlan(s: VlanSpec = {}) {
+    return this.add({ ...s, name: 'vlan' });
+  }
+  ipv4(s: Ipv4Spec = {}) {
+    return this.add({ ...s, name: 'ipv4' });
+  }
+  ipv6(s: Ipv6Spec = {}) {
+    return this.add({ ...s, name: 'ipv6' });
+  }
+  arp(s: ArpSpec = {}) {
+    return this.add({ ...s, name: 'arp' });
+  }
+  hopopts(s: Ipv6OptionsSpec = {}) {
+    return this.add({ ...s, name: 'hopopts' });
+  }
+  routing(s: RoutingSpec = {}) {
+    return this.add({ ...s, name: 'routing' });
+  }
+  fragment(s: FragmentSpec = {}) {
+    return this.add({ ...s, name: 'fragment' });
+  }
+  dstopts(s: Ipv6OptionsSpec = {}) {
+    return this.add({ ...s, name: 'dstopts' });
+  }
+  tcp(s: TcpSpec = {}) {
+    return this.add({ ...s, name: 'tcp' });
+  }
+  udp(s: UdpSpec = {}) {
+    return this.add({ ...s, name: 'udp' });
+  }
+  icmp(s: IcmpSpec = {}) {
+    return this.add({ ...s, name: 'icmp' });
+  }
+  icmpv6(s: Icmpv6Spec = {}) {
+    return this.add({ ...s, name: 'icmpv6' });
+  }
+  gre(s: GreSpec = {}) {
+    return this.add({ ...s, name: 'gre' });
+  }
+  vxlan(s: VxlanSpec = {}) {
+    return this.add({ ...s, name: 'vxlan' });
+  }
+  geneve(s: GeneveSpec = {}) {
+    return this.add({ ...s, name: 'geneve' });
+  }
+  eth(s: EthernetSpec = {}) {
+    return this.add({ ...s, name: 'eth' });
+  }
+  payload(data: Bytes) {
+    return this.add({ name: 'payload', data });
+  }
   padding(p: number | Bytes) {
     if (typeof p === 'number' && (!Number.isInteger(p) || p < 0 || p > 65535)) {
-      throw new FrameBuildError('padding', undefined, `${String(p)} is not a number of bytes; give a whole number from 0 to 65535, or the bytes themselves`);
+      throw new FrameBuildError(
+        'padding',
+        undefined,
+        `${String(p)} is not a number of bytes; give a whole number from 0 to 65535, or the bytes themselves`,
+      );
     }
     return this.add({ name: 'padding', data: typeof p === 'number' ? Buffer.alloc(p) : p });
   }
@@ -329,6 +382,6 @@ export const frame = {
   },
   /** Re-emits decoded layers with every field as decoded: gives back the original bytes. */
   fromLayers(layers: readonly Layer[]): Buffer {
-    return buildLayers(layers as readonly LayerSpec[]);
+    return buildLayers(layers);
   },
 };

@@ -1,3 +1,4 @@
+import { valueText } from '../sys/text.js';
 import ipaddr from 'ipaddr.js';
 import { FrameBuildError } from '../sys/errors.js';
 
@@ -63,17 +64,30 @@ function cached(key: string, parse: () => Buffer): Buffer {
 export function parseMac(s: unknown, layer: string, field: string): Buffer {
   if (isBytes(s) && s.length === 6) return Buffer.from(s);
   if (typeof s !== 'string' || !MAC_RE.test(s)) {
-    throw new FrameBuildError(layer, field, `${JSON.stringify(s)} is not a MAC address; write it as six hex bytes with colons, e.g. 02:00:00:00:00:01`);
+    throw new FrameBuildError(
+      layer,
+      field,
+      `${JSON.stringify(s)} is not a MAC address; write it as six hex bytes with colons, e.g. 02:00:00:00:00:01`,
+    );
   }
   return cached(`m${s}`, () => Buffer.from(s.replace(/[:-]/g, ''), 'hex'));
 }
 
 export function parseIpv4(s: unknown, layer: string, field: string): Buffer {
   if (isBytes(s) && s.length === 4) return Buffer.from(s);
-  if (typeof s !== 'string') throw new FrameBuildError(layer, field, `${JSON.stringify(s)} is not an IPv4 address in dotted decimal, e.g. 10.0.0.1`);
+  if (typeof s !== 'string')
+    throw new FrameBuildError(
+      layer,
+      field,
+      `${JSON.stringify(s)} is not an IPv4 address in dotted decimal, e.g. 10.0.0.1`,
+    );
   return cached(`4${s}`, () => {
     if (!ipaddr.IPv4.isValidFourPartDecimal(s)) {
-      throw new FrameBuildError(layer, field, `${JSON.stringify(s)} is not an IPv4 address in dotted decimal, e.g. 10.0.0.1`);
+      throw new FrameBuildError(
+        layer,
+        field,
+        `${JSON.stringify(s)} is not an IPv4 address in dotted decimal, e.g. 10.0.0.1`,
+      );
     }
     return Buffer.from(ipaddr.IPv4.parse(s).toByteArray());
   });
@@ -81,9 +95,11 @@ export function parseIpv4(s: unknown, layer: string, field: string): Buffer {
 
 export function parseIpv6(s: unknown, layer: string, field: string): Buffer {
   if (isBytes(s) && s.length === 16) return Buffer.from(s);
-  if (typeof s !== 'string') throw new FrameBuildError(layer, field, `${JSON.stringify(s)} is not an IPv6 address, e.g. fd00::1`);
+  if (typeof s !== 'string')
+    throw new FrameBuildError(layer, field, `${JSON.stringify(s)} is not an IPv6 address, e.g. fd00::1`);
   return cached(`6${s}`, () => {
-    if (!ipaddr.IPv6.isValid(s) || s.includes('%')) throw new FrameBuildError(layer, field, `${JSON.stringify(s)} is not an IPv6 address, e.g. fd00::1`);
+    if (!ipaddr.IPv6.isValid(s) || s.includes('%'))
+      throw new FrameBuildError(layer, field, `${JSON.stringify(s)} is not an IPv6 address, e.g. fd00::1`);
     return Buffer.from(ipaddr.IPv6.parse(s).toByteArray());
   });
 }
@@ -97,7 +113,11 @@ export function toBytes(x: unknown, layer: string, field: string): Buffer {
   if (isBytes(x)) return Buffer.from(x.buffer, x.byteOffset, x.byteLength);
   if (typeof x === 'string') return Buffer.from(x, 'utf8');
   if (Array.isArray(x) && x.every((v) => Number.isInteger(v) && v >= 0 && v <= 255)) return Buffer.from(x);
-  throw new FrameBuildError(layer, field, `expected bytes (a Buffer, a string or an array of byte values), got ${describe(x)}`);
+  throw new FrameBuildError(
+    layer,
+    field,
+    `expected bytes (a Buffer, a string or an array of byte values), got ${describe(x)}`,
+  );
 }
 
 /** Checks that `v` fits in an unsigned field of `bits` bits; returns it. */
@@ -112,7 +132,7 @@ export function uint(v: unknown, bits: number, layer: string, field: string): nu
 export function describe(x: unknown): string {
   if (x === undefined) return 'undefined';
   if (isBytes(x)) return `${x.length} bytes`;
-  return typeof x === 'string' ? JSON.stringify(x) : String(x);
+  return typeof x === 'string' ? JSON.stringify(x) : valueText(x);
 }
 
 export function hex(b: Uint8Array): string {

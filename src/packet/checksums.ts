@@ -30,7 +30,12 @@ export function checkChecksums(f: Frame): ChecksumCheck[] {
       const hl = Math.max(l.ihl * 4, 20);
       ip = { off, version: 4, end: off + l.len };
       const expected = finish(sum16(b, off, off + hl) + 0xffff - l.checksum);
-      out.push({ path, value: l.checksum, status: checksum(b, off, off + hl) === 0 ? 'valid' : 'invalid', expected: fold(expected) });
+      out.push({
+        path,
+        value: l.checksum,
+        status: checksum(b, off, off + hl) === 0 ? 'valid' : 'invalid',
+        expected: fold(expected),
+      });
       return;
     }
     if (l.name === 'ipv6') {
@@ -41,7 +46,12 @@ export function checkChecksums(f: Frame): ChecksumCheck[] {
       // GRE's covers its own header and everything it carries, with no pseudo-header.
       if (ip.end > b.length || ip.end < off) return void out.push({ path, value: l.checksum, status: 'unknown' });
       const total = sum16(b, off, ip.end);
-      out.push({ path, value: l.checksum, status: finish(total) === 0 ? 'valid' : 'invalid', expected: fold(finish(total + 0xffff - l.checksum)) });
+      out.push({
+        path,
+        value: l.checksum,
+        status: finish(total) === 0 ? 'valid' : 'invalid',
+        expected: fold(finish(total + 0xffff - l.checksum)),
+      });
       return;
     }
     if (l.name !== 'tcp' && l.name !== 'udp' && l.name !== 'icmp' && l.name !== 'icmpv6') return;
@@ -55,9 +65,17 @@ export function checkChecksums(f: Frame): ChecksumCheck[] {
       out.push({ path, value: l.checksum, status: 'unknown' });
       return;
     }
-    const proto = l.name === 'tcp' ? IPPROTO.tcp : l.name === 'udp' ? IPPROTO.udp : l.name === 'icmp' ? IPPROTO.icmp : IPPROTO.icmpv6;
+    const proto =
+      l.name === 'tcp'
+        ? IPPROTO.tcp
+        : l.name === 'udp'
+          ? IPPROTO.udp
+          : l.name === 'icmp'
+            ? IPPROTO.icmp
+            : IPPROTO.icmpv6;
     let init = 0;
-    if (l.name !== 'icmp') init = ip.version === 4 ? ipv4PseudoSum(b, ip.off, proto, end - off) : ipv6PseudoSum(b, ip.off, proto, end - off);
+    if (l.name !== 'icmp')
+      init = ip.version === 4 ? ipv4PseudoSum(b, ip.off, proto, end - off) : ipv6PseudoSum(b, ip.off, proto, end - off);
     const total = sum16(b, off, end, init);
     // Subtracting the field (adding its one's complement) gives the sum the sender computed over.
     let expected = fold(finish(total + 0xffff - l.checksum));

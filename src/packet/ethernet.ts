@@ -3,7 +3,14 @@ import type { EmitContext, Spec } from './codec.js';
 
 export const HEADER_LEN = 14;
 
-export const ETHERTYPE = { ipv4: 0x0800, arp: 0x0806, vlan: 0x8100, qinq: 0x88a8, qinq9100: 0x9100, ipv6: 0x86dd } as const;
+export const ETHERTYPE = {
+  ipv4: 0x0800,
+  arp: 0x0806,
+  vlan: 0x8100,
+  qinq: 0x88a8,
+  qinq9100: 0x9100,
+  ipv6: 0x86dd,
+} as const;
 
 export interface Ethernet {
   readonly name: 'eth';
@@ -37,5 +44,8 @@ export function typeFor(next: string | undefined, afterNext: string | undefined,
 export function emit(b: Buffer, off: number, s: EthernetSpec, ctx: EmitContext): void {
   parseMac(s.dst ?? '02:00:00:00:00:02', 'eth', 'dst').copy(b, off);
   parseMac(s.src ?? '02:00:00:00:00:01', 'eth', 'src').copy(b, off + 6);
-  b.writeUInt16BE(s.type === undefined ? typeFor(ctx.next, ctx.afterNext, true) : uint(s.type, 16, 'eth', 'type'), off + 12);
+  b.writeUInt16BE(
+    s.type === undefined ? typeFor(ctx.next, ctx.afterNext, true) : uint(s.type, 16, 'eth', 'type'),
+    off + 12,
+  );
 }

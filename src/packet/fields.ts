@@ -16,7 +16,19 @@ export function layerPrefixes(layers: readonly Layer[]): string[] {
   });
 }
 
-const HEX16 = new Set(['eth.type', 'vlan.type', 'arp.ptype', 'ipv4.checksum', 'tcp.checksum', 'udp.checksum', 'icmp.checksum', 'icmpv6.checksum', 'gre.proto', 'gre.checksum', 'geneve.proto']);
+const HEX16 = new Set([
+  'eth.type',
+  'vlan.type',
+  'arp.ptype',
+  'ipv4.checksum',
+  'tcp.checksum',
+  'udp.checksum',
+  'icmp.checksum',
+  'icmpv6.checksum',
+  'gre.proto',
+  'gre.checksum',
+  'geneve.proto',
+]);
 const HEX8 = new Set(['ipv4.tos', 'ipv6.tc']);
 
 function hex(v: number, digits: number): string {

@@ -31,15 +31,34 @@ export function headerLengthAt(b: Buffer, off: number): number {
 
 export function parse(b: Buffer, off: number): Geneve {
   const len = headerLengthAt(b, off);
-  return { name: 'geneve', version: b[off]! >> 6, flags: b[off + 1]!, proto: b.readUInt16BE(off + 2), vni: b.readUInt32BE(off + 4) >>> 8, options: b.subarray(off + BASE_LEN, off + len) };
+  return {
+    name: 'geneve',
+    version: b[off]! >> 6,
+    flags: b[off + 1]!,
+    proto: b.readUInt16BE(off + 2),
+    vni: b.readUInt32BE(off + 4) >>> 8,
+    options: b.subarray(off + BASE_LEN, off + len),
+  };
 }
 
 export function emit(b: Buffer, off: number, s: GeneveSpec, ctx: EmitContext): void {
   const opts = s.options ? toBytes(s.options, 'geneve', 'options') : Buffer.alloc(0);
-  if (opts.length % 4 !== 0 || opts.length > 252) throw new FrameBuildError('geneve', 'options', `${opts.length} bytes of options: GENEVE options come in 4-byte words, at most 252 bytes`);
+  if (opts.length % 4 !== 0 || opts.length > 252)
+    throw new FrameBuildError(
+      'geneve',
+      'options',
+      `${opts.length} bytes of options: GENEVE options come in 4-byte words, at most 252 bytes`,
+    );
   b[off] = (uint(s.version ?? 0, 2, 'geneve', 'version') << 6) | (opts.length / 4);
   b[off + 1] = uint(s.flags ?? 0, 8, 'geneve', 'flags');
-  b.writeUInt16BE(s.proto === undefined ? (ctx.next === 'eth' ? ETH_P_TEB : typeFor(ctx.next, ctx.afterNext, false)) : uint(s.proto, 16, 'geneve', 'proto'), off + 2);
+  b.writeUInt16BE(
+    s.proto === undefined
+      ? ctx.next === 'eth'
+        ? ETH_P_TEB
+        : typeFor(ctx.next, ctx.afterNext, false)
+      : uint(s.proto, 16, 'geneve', 'proto'),
+    off + 2,
+  );
   b.writeUInt32BE((uint(s.vni ?? 1, 24, 'geneve', 'vni') << 8) >>> 0, off + 4);
   opts.copy(b, off + BASE_LEN);
 }

@@ -27,7 +27,12 @@ export interface Gre {
 export type GreSpec = Omit<Spec<Gre>, 'checksum'> & { checksum?: number | boolean | undefined };
 
 export function headerLength(s: GreSpec): number {
-  return BASE_LEN + (s.checksum !== undefined && s.checksum !== false ? 4 : 0) + (s.key !== undefined ? 4 : 0) + (s.seq !== undefined ? 4 : 0);
+  return (
+    BASE_LEN +
+    (s.checksum !== undefined && s.checksum !== false ? 4 : 0) +
+    (s.key !== undefined ? 4 : 0) +
+    (s.seq !== undefined ? 4 : 0)
+  );
 }
 
 export function headerLengthAt(b: Buffer, off: number): number {
@@ -39,19 +44,41 @@ export function parse(b: Buffer, off: number): Gre {
   const f = b.readUInt16BE(off);
   let p = off + BASE_LEN;
   const g: { -readonly [k in keyof Gre]: Gre[k] } = { name: 'gre', proto: b.readUInt16BE(off + 2), version: f & 7 };
-  if (f & C) (g.checksum = b.readUInt16BE(p)), (p += 4);
-  if (f & K) (g.key = b.readUInt32BE(p)), (p += 4);
+  if (f & C) {
+    g.checksum = b.readUInt16BE(p);
+    p += 4;
+  }
+  if (f & K) {
+    g.key = b.readUInt32BE(p);
+    p += 4;
+  }
   if (f & S) g.seq = b.readUInt32BE(p);
   return g;
 }
 
 export function emit(b: Buffer, off: number, s: GreSpec, ctx: EmitContext): void {
   const hasC = s.checksum !== undefined && s.checksum !== false;
-  b.writeUInt16BE((hasC ? C : 0) | (s.key !== undefined ? K : 0) | (s.seq !== undefined ? S : 0) | uint(s.version ?? 0, 3, 'gre', 'version'), off);
-  b.writeUInt16BE(s.proto === undefined ? (ctx.next === 'eth' ? ETH_P_TEB : typeFor(ctx.next, ctx.afterNext, false)) : uint(s.proto, 16, 'gre', 'proto'), off + 2);
+  b.writeUInt16BE(
+    (hasC ? C : 0) |
+      (s.key !== undefined ? K : 0) |
+      (s.seq !== undefined ? S : 0) |
+      uint(s.version ?? 0, 3, 'gre', 'version'),
+    off,
+  );
+  b.writeUInt16BE(
+    s.proto === undefined
+      ? ctx.next === 'eth'
+        ? ETH_P_TEB
+        : typeFor(ctx.next, ctx.afterNext, false)
+      : uint(s.proto, 16, 'gre', 'proto'),
+    off + 2,
+  );
   let p = off + BASE_LEN;
   if (hasC) p += 4; // written by finish, over the whole packet
-  if (s.key !== undefined) (b.writeUInt32BE(uint(s.key, 32, 'gre', 'key'), p), (p += 4));
+  if (s.key !== undefined) {
+    b.writeUInt32BE(uint(s.key, 32, 'gre', 'key'), p);
+    p += 4;
+  }
   if (s.seq !== undefined) b.writeUInt32BE(uint(s.seq, 32, 'gre', 'seq'), p);
 }
 

@@ -5,8 +5,15 @@ import type { EmitContext, Spec } from './codec.js';
 export const HEADER_LEN = 8;
 
 export const ICMP_TYPES: Readonly<Record<number, string>> = {
-  0: 'echo reply', 3: 'unreachable', 4: 'source quench', 5: 'redirect', 8: 'echo request', 11: 'time exceeded',
-  12: 'parameter problem', 13: 'timestamp request', 14: 'timestamp reply',
+  0: 'echo reply',
+  3: 'unreachable',
+  4: 'source quench',
+  5: 'redirect',
+  8: 'echo request',
+  11: 'time exceeded',
+  12: 'parameter problem',
+  13: 'timestamp request',
+  14: 'timestamp reply',
 };
 
 /** Types whose second word is an identifier and a sequence number. */
@@ -32,7 +39,8 @@ export function parse(b: Buffer, off: number): Icmp {
   const code = b[off + 1]!;
   const checksum = b.readUInt16BE(off + 2);
   // Literals rather than a spread of a common base: this runs once per frame when decoding captures.
-  if (isEcho(type)) return { name: 'icmp', type, code, checksum, id: b.readUInt16BE(off + 4), seq: b.readUInt16BE(off + 6) };
+  if (isEcho(type))
+    return { name: 'icmp', type, code, checksum, id: b.readUInt16BE(off + 4), seq: b.readUInt16BE(off + 6) };
   return { name: 'icmp', type, code, checksum, rest: b.readUInt32BE(off + 4) };
 }
 

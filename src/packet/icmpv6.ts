@@ -7,13 +7,23 @@ import { IPPROTO } from './ipproto.js';
 export const MIN_HEADER_LEN = 4;
 
 export const ICMPV6_TYPES: Readonly<Record<number, string>> = {
-  1: 'unreachable', 2: 'packet too big', 3: 'time exceeded', 4: 'parameter problem', 128: 'echo request',
-  129: 'echo reply', 133: 'router solicitation', 134: 'router advertisement', 135: 'neighbor solicitation',
-  136: 'neighbor advertisement', 137: 'redirect', 143: 'mld report v2',
+  1: 'unreachable',
+  2: 'packet too big',
+  3: 'time exceeded',
+  4: 'parameter problem',
+  128: 'echo request',
+  129: 'echo reply',
+  133: 'router solicitation',
+  134: 'router advertisement',
+  135: 'neighbor solicitation',
+  136: 'neighbor advertisement',
+  137: 'redirect',
+  143: 'mld report v2',
 };
 
 /** A neighbour-discovery option: link-layer addresses (types 1 and 2) decoded, others as bytes. */
-export type NdOption = { readonly type: number; readonly lladdr: string } | { readonly type: number; readonly data: Buffer };
+export type NdOption =
+  { readonly type: number; readonly lladdr: string } | { readonly type: number; readonly data: Buffer };
 
 export interface Icmpv6 {
   readonly name: 'icmpv6';
@@ -72,7 +82,14 @@ export function parse(b: Buffer, off: number, end: number): { layer: Icmpv6; use
   const base = { name: 'icmpv6' as const, type, code: b[off + 1]!, checksum: b.readUInt16BE(off + 2) };
   const fixed = fixedLength(type);
   if (type === ECHO_REQUEST || type === ECHO_REPLY) {
-    const layer: Icmpv6 = { name: 'icmpv6', type, code: base.code, checksum: base.checksum, id: b.readUInt16BE(off + 4), seq: b.readUInt16BE(off + 6) };
+    const layer: Icmpv6 = {
+      name: 'icmpv6',
+      type,
+      code: base.code,
+      checksum: base.checksum,
+      id: b.readUInt16BE(off + 4),
+      seq: b.readUInt16BE(off + 6),
+    };
     return { layer, used: fixed };
   }
   if (!hasOptions(type)) return { layer: { ...base, rest: b.readUInt32BE(off + 4) }, used: fixed };
@@ -88,7 +105,8 @@ export function parse(b: Buffer, off: number, end: number): { layer: Icmpv6; use
 function optionBytes(opts: readonly NdOption[] | undefined): Buffer {
   if (!opts || opts.length === 0) return Buffer.alloc(0);
   const parts = opts.map((o) => {
-    const body = 'lladdr' in o ? parseMac(o.lladdr, 'icmpv6', 'options.lladdr') : toBytes(o.data, 'icmpv6', 'options.data');
+    const body =
+      'lladdr' in o ? parseMac(o.lladdr, 'icmpv6', 'options.lladdr') : toBytes(o.data, 'icmpv6', 'options.data');
     const len = (2 + body.length + 7) & ~7;
     const p = Buffer.alloc(len);
     p[0] = uint(o.type, 8, 'icmpv6', 'options.type');
@@ -114,22 +132,39 @@ export function emit(b: Buffer, off: number, s: Icmpv6Spec): void {
     b.writeUInt16BE(uint(s.seq ?? 1, 16, 'icmpv6', 'seq'), off + 6);
   } else if (type === NEIGH_ADVERT) {
     const f = s.flags ?? '';
-    if (!/^[RSO]*$/.test(f)) throw new FrameBuildError('icmpv6', 'flags', `${JSON.stringify(f)} is not a set of neighbour advertisement flags (R, S, O)`);
-    const word = (f.includes('R') ? 0x80000000 : 0) | (f.includes('S') ? 0x40000000 : 0) | (f.includes('O') ? 0x20000000 : 0) | uint(s.reserved ?? 0, 29, 'icmpv6', 'reserved');
+    if (!/^[RSO]*$/.test(f))
+      throw new FrameBuildError(
+        'icmpv6',
+        'flags',
+        `${JSON.stringify(f)} is not a set of neighbour advertisement flags (R, S, O)`,
+      );
+    const word =
+      (f.includes('R') ? 0x80000000 : 0) |
+      (f.includes('S') ? 0x40000000 : 0) |
+      (f.includes('O') ? 0x20000000 : 0) |
+      uint(s.reserved ?? 0, 29, 'icmpv6', 'reserved');
     b.writeUInt32BE(word >>> 0, off + 4);
   } else if (hasOptions(type)) {
     b.writeUInt32BE(uint(s.reserved ?? 0, 32, 'icmpv6', 'reserved'), off + 4);
   } else {
     b.writeUInt32BE(uint(s.rest ?? 0, 32, 'icmpv6', 'rest'), off + 4);
   }
-  if (type === NEIGH_SOLICIT || type === NEIGH_ADVERT) parseIpv6(s.target ?? 'fd00::2', 'icmpv6', 'target').copy(b, off + 8);
+  if (type === NEIGH_SOLICIT || type === NEIGH_ADVERT)
+    parseIpv6(s.target ?? 'fd00::2', 'icmpv6', 'target').copy(b, off + 8);
   optionBytes(s.options).copy(b, off + fixedLength(type));
 }
 
 export function finish(b: Buffer, off: number, s: Icmpv6Spec, ctx: EmitContext): void {
   if (s.checksum === undefined && ctx.ip?.version !== 6) {
-    throw new FrameBuildError('icmpv6', 'checksum', 'ICMPv6 needs an enclosing IPv6 header for its checksum; put it after ipv6() or set checksum');
+    throw new FrameBuildError(
+      'icmpv6',
+      'checksum',
+      'ICMPv6 needs an enclosing IPv6 header for its checksum; put it after ipv6() or set checksum',
+    );
   }
-  const cs = s.checksum === undefined ? upperLayerChecksum(b, off, ctx.contentEnd, IPPROTO.icmpv6, ctx.ip) : uint(s.checksum, 16, 'icmpv6', 'checksum');
+  const cs =
+    s.checksum === undefined
+      ? upperLayerChecksum(b, off, ctx.contentEnd, IPPROTO.icmpv6, ctx.ip)
+      : uint(s.checksum, 16, 'icmpv6', 'checksum');
   b.writeUInt16BE(cs, off + 2);
 }

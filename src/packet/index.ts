@@ -1,6 +1,37 @@
-export { frame, buildLayers, type Built, type Bytes, type L2Step, type Ipv4Step, type Ipv6Step, type PayloadStep, type PaddableStep, type LayerSpec, type UdpStep, type GreStep, type GeneveStep, type InnerL2Step, type IpStep, type TunnelStep } from './builder.js';
+export {
+  frame,
+  buildLayers,
+  type Built,
+  type Bytes,
+  type L2Step,
+  type Ipv4Step,
+  type Ipv6Step,
+  type PayloadStep,
+  type PaddableStep,
+  type LayerSpec,
+  type UdpStep,
+  type GreStep,
+  type GeneveStep,
+  type InnerL2Step,
+  type IpStep,
+  type TunnelStep,
+} from './builder.js';
 export type {
-  ArpSpec, EthernetSpec, FragmentSpec, GeneveSpec, GreSpec, IcmpSpec, Icmpv6Spec, Ipv4Spec, Ipv6OptionsSpec, Ipv6Spec, RoutingSpec, TcpSpec, UdpSpec, VlanSpec, VxlanSpec,
+  ArpSpec,
+  EthernetSpec,
+  FragmentSpec,
+  GeneveSpec,
+  GreSpec,
+  IcmpSpec,
+  Icmpv6Spec,
+  Ipv4Spec,
+  Ipv6OptionsSpec,
+  Ipv6Spec,
+  RoutingSpec,
+  TcpSpec,
+  UdpSpec,
+  VlanSpec,
+  VxlanSpec,
 } from './builder.js';
 export { Frame, truncationText, type Truncation } from './frame.js';
 export { parseFrame } from './parse.js';

@@ -26,8 +26,22 @@ export function protoFor(next: string | undefined): number {
 }
 
 const NAMES: Readonly<Record<number, string>> = {
-  0: 'hopopts', 1: 'icmp', 2: 'igmp', 4: 'ipip', 6: 'tcp', 17: 'udp', 41: 'ipv6', 43: 'routing', 44: 'fragment',
-  47: 'gre', 50: 'esp', 51: 'ah', 58: 'icmpv6', 59: 'none', 60: 'dstopts', 132: 'sctp',
+  0: 'hopopts',
+  1: 'icmp',
+  2: 'igmp',
+  4: 'ipip',
+  6: 'tcp',
+  17: 'udp',
+  41: 'ipv6',
+  43: 'routing',
+  44: 'fragment',
+  47: 'gre',
+  50: 'esp',
+  51: 'ah',
+  58: 'icmpv6',
+  59: 'none',
+  60: 'dstopts',
+  132: 'sctp',
 };
 
 export function protoName(n: number): string | undefined {

@@ -71,11 +71,19 @@ export function emit(b: Buffer, off: number, s: Ipv4Spec, ctx: EmitContext): voi
   const opts = optionBytes(s);
   const hl = MIN_HEADER_LEN + ((opts.length + 3) & ~3);
   if (s.ihl === undefined && hl > 60) {
-    throw new FrameBuildError('ipv4', 'options', `${opts.length} option bytes do not fit: an IPv4 header holds at most 40 (ihl 15)`);
+    throw new FrameBuildError(
+      'ipv4',
+      'options',
+      `${opts.length} option bytes do not fit: an IPv4 header holds at most 40 (ihl 15)`,
+    );
   }
-  b[off] = (uint(s.version ?? 4, 4, 'ipv4', 'version') << 4) | (s.ihl === undefined ? hl / 4 : uint(s.ihl, 4, 'ipv4', 'ihl'));
+  b[off] =
+    (uint(s.version ?? 4, 4, 'ipv4', 'version') << 4) | (s.ihl === undefined ? hl / 4 : uint(s.ihl, 4, 'ipv4', 'ihl'));
   b[off + 1] = uint(s.tos ?? 0, 8, 'ipv4', 'tos');
-  b.writeUInt16BE(s.len === undefined ? uint(ctx.contentEnd - off, 16, 'ipv4', 'len') : uint(s.len, 16, 'ipv4', 'len'), off + 2);
+  b.writeUInt16BE(
+    s.len === undefined ? uint(ctx.contentEnd - off, 16, 'ipv4', 'len') : uint(s.len, 16, 'ipv4', 'len'),
+    off + 2,
+  );
   b.writeUInt16BE(uint(s.id ?? 1, 16, 'ipv4', 'id'), off + 4);
   const ff = (s.rf ? 0x8000 : 0) | (s.df ? 0x4000 : 0) | (s.mf ? 0x2000 : 0) | uint(s.frag ?? 0, 13, 'ipv4', 'frag');
   b.writeUInt16BE(ff, off + 6);

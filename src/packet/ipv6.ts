@@ -38,9 +38,17 @@ export function parse(b: Buffer, off: number): Ipv6 {
 }
 
 export function emit(b: Buffer, off: number, s: Ipv6Spec, ctx: EmitContext): void {
-  const w = (uint(s.version ?? 6, 4, 'ipv6', 'version') << 28) | (uint(s.tc ?? 0, 8, 'ipv6', 'tc') << 20) | uint(s.flow ?? 0, 20, 'ipv6', 'flow');
+  const w =
+    (uint(s.version ?? 6, 4, 'ipv6', 'version') << 28) |
+    (uint(s.tc ?? 0, 8, 'ipv6', 'tc') << 20) |
+    uint(s.flow ?? 0, 20, 'ipv6', 'flow');
   b.writeUInt32BE(w >>> 0, off);
-  b.writeUInt16BE(s.plen === undefined ? uint(ctx.contentEnd - off - HEADER_LEN, 16, 'ipv6', 'plen') : uint(s.plen, 16, 'ipv6', 'plen'), off + 4);
+  b.writeUInt16BE(
+    s.plen === undefined
+      ? uint(ctx.contentEnd - off - HEADER_LEN, 16, 'ipv6', 'plen')
+      : uint(s.plen, 16, 'ipv6', 'plen'),
+    off + 4,
+  );
   b[off + 6] = s.nh === undefined ? protoFor(ctx.next) : uint(s.nh, 8, 'ipv6', 'nh');
   b[off + 7] = uint(s.hlim ?? 64, 8, 'ipv6', 'hlim');
   parseIpv6(s.src ?? 'fd00::1', 'ipv6', 'src').copy(b, off + 8);

@@ -58,12 +58,27 @@ export function parseOptions(b: Buffer, off: number, name: 'hopopts' | 'dstopts'
 
 export function parseRouting(b: Buffer, off: number): Routing {
   const len = lengthAt(b, off);
-  return { name: 'routing', nh: b[off]!, len: b[off + 1]!, type: b[off + 2]!, segleft: b[off + 3]!, data: b.subarray(off + 4, off + len) };
+  return {
+    name: 'routing',
+    nh: b[off]!,
+    len: b[off + 1]!,
+    type: b[off + 2]!,
+    segleft: b[off + 3]!,
+    data: b.subarray(off + 4, off + len),
+  };
 }
 
 export function parseFragment(b: Buffer, off: number): Fragment {
   const w = b.readUInt16BE(off + 2);
-  return { name: 'fragment', nh: b[off]!, res: b[off + 1]!, offset: w >> 3, res2: (w >> 1) & 3, mf: (w & 1) === 1, id: b.readUInt32BE(off + 4) };
+  return {
+    name: 'fragment',
+    nh: b[off]!,
+    res: b[off + 1]!,
+    offset: w >> 3,
+    res2: (w >> 1) & 3,
+    mf: (w & 1) === 1,
+    id: b.readUInt32BE(off + 4),
+  };
 }
 
 function padded8(n: number): number {
@@ -79,7 +94,13 @@ export function routingHeaderLength(s: RoutingSpec): number {
 }
 
 // Padding is zero bytes: in an options header each is a Pad1 option, so the header stays valid.
-export function emitOptions(b: Buffer, off: number, s: Ipv6OptionsSpec, ctx: EmitContext, name: 'hopopts' | 'dstopts'): void {
+export function emitOptions(
+  b: Buffer,
+  off: number,
+  s: Ipv6OptionsSpec,
+  ctx: EmitContext,
+  name: 'hopopts' | 'dstopts',
+): void {
   const opts = s.options === undefined ? Buffer.alloc(0) : toBytes(s.options, name, 'options');
   const total = padded8(2 + opts.length);
   b[off] = s.nh === undefined ? protoFor(ctx.next) : uint(s.nh, 8, name, 'nh');
@@ -100,7 +121,10 @@ export function emitRouting(b: Buffer, off: number, s: RoutingSpec, ctx: EmitCon
 export function emitFragment(b: Buffer, off: number, s: FragmentSpec, ctx: EmitContext): void {
   b[off] = s.nh === undefined ? protoFor(ctx.next) : uint(s.nh, 8, 'fragment', 'nh');
   b[off + 1] = uint(s.res ?? 0, 8, 'fragment', 'res');
-  const w = (uint(s.offset ?? 0, 13, 'fragment', 'offset') << 3) | (uint(s.res2 ?? 0, 2, 'fragment', 'res2') << 1) | (s.mf ? 1 : 0);
+  const w =
+    (uint(s.offset ?? 0, 13, 'fragment', 'offset') << 3) |
+    (uint(s.res2 ?? 0, 2, 'fragment', 'res2') << 1) |
+    (s.mf ? 1 : 0);
   b.writeUInt16BE(w, off + 2);
   b.writeUInt32BE(uint(s.id ?? 1, 32, 'fragment', 'id'), off + 4);
 }

@@ -14,7 +14,25 @@ import type { Udp } from './udp.js';
 import type { Vlan } from './vlan.js';
 
 /** Any decoded layer; `name` tells which. */
-export type Layer = Ethernet | Vlan | Arp | Ipv4 | Ipv6 | Ipv6Options | Routing | Fragment | Icmp | Icmpv6 | Tcp | Udp | Gre | Vxlan | Geneve | Payload | Padding | Raw;
+export type Layer =
+  | Ethernet
+  | Vlan
+  | Arp
+  | Ipv4
+  | Ipv6
+  | Ipv6Options
+  | Routing
+  | Fragment
+  | Icmp
+  | Icmpv6
+  | Tcp
+  | Udp
+  | Gre
+  | Vxlan
+  | Geneve
+  | Payload
+  | Padding
+  | Raw;
 
 export type LayerName = Layer['name'];
 
@@ -22,6 +40,31 @@ export type LayerName = Layer['name'];
  * The layer type for a name: `LayerOf<'tcp'>` is `Tcp`. (Distributive, so a layer type that
  * covers several names, like `Ipv6Options` for `hopopts` and `dstopts`, is found by each.)
  */
-export type LayerOf<N extends LayerName> = Layer extends infer L ? (L extends { name: infer M } ? (N extends M ? L : never) : never) : never;
+export type LayerOf<N extends LayerName> = Layer extends infer L
+  ? L extends { name: infer M }
+    ? N extends M
+      ? L
+      : never
+    : never
+  : never;
 
-export type { Arp, Ethernet, Fragment, Geneve, Gre, Icmp, Icmpv6, Ipv4, Ipv6, Ipv6Options, Padding, Payload, Raw, Routing, Tcp, Udp, Vlan, Vxlan };
+export type {
+  Arp,
+  Ethernet,
+  Fragment,
+  Geneve,
+  Gre,
+  Icmp,
+  Icmpv6,
+  Ipv4,
+  Ipv6,
+  Ipv6Options,
+  Padding,
+  Payload,
+  Raw,
+  Routing,
+  Tcp,
+  Udp,
+  Vlan,
+  Vxlan,
+};

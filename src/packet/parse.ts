@@ -120,13 +120,15 @@ function parseIpv4(w: Walk, off: number, end: number, depth = 0): number {
   const ip = ipv4.parse(b, off, hl);
   w.push(ip, off);
   let dEnd = off + ip.len;
-  if (ip.len < hl) dEnd = end; // a nonsensical length: treat everything as the datagram
+  if (ip.len < hl)
+    dEnd = end; // a nonsensical length: treat everything as the datagram
   else if (dEnd > end) {
     w.truncated = { layer: 'ipv4', offset: off, need: ip.len, have: end - off };
     dEnd = end;
   }
   const p = off + hl;
-  if (ip.frag !== 0) w.payload(p, dEnd); // a later fragment carries no transport header
+  if (ip.frag !== 0)
+    w.payload(p, dEnd); // a later fragment carries no transport header
   else parseTransport(w, ip.proto, p, dEnd, 4, depth);
   return dEnd;
 }
@@ -140,7 +142,8 @@ function parseIpv6(w: Walk, off: number, end: number, depth = 0): number {
   const ip = ipv6.parse(b, off);
   w.push(ip, off);
   let dEnd = off + ipv6.HEADER_LEN + ip.plen;
-  if (ip.plen === 0) dEnd = end; // jumbogram or unset length
+  if (ip.plen === 0)
+    dEnd = end; // jumbogram or unset length
   else if (dEnd > end) {
     w.truncated = { layer: 'ipv6', offset: off, need: ipv6.HEADER_LEN + ip.plen, have: end - off };
     dEnd = end;
@@ -150,19 +153,19 @@ function parseIpv6(w: Walk, off: number, end: number, depth = 0): number {
   for (;;) {
     if (nh === IPPROTO.hopopts || nh === IPPROTO.dstopts || nh === IPPROTO.routing) {
       const name = nh === IPPROTO.hopopts ? 'hopopts' : nh === IPPROTO.dstopts ? 'dstopts' : 'routing';
-      if (dEnd - p < 2) return w.short(name, p, dEnd, 8), dEnd;
+      if (dEnd - p < 2) return (w.short(name, p, dEnd, 8), dEnd);
       const len = ext.lengthAt(b, p);
-      if (dEnd - p < len) return w.short(name, p, dEnd, len), dEnd;
+      if (dEnd - p < len) return (w.short(name, p, dEnd, len), dEnd);
       const h = name === 'routing' ? ext.parseRouting(b, p) : ext.parseOptions(b, p, name);
       w.push(h, p);
       nh = h.nh;
       p += len;
     } else if (nh === IPPROTO.fragment) {
-      if (dEnd - p < ext.FRAGMENT_LEN) return w.short('fragment', p, dEnd, ext.FRAGMENT_LEN), dEnd;
+      if (dEnd - p < ext.FRAGMENT_LEN) return (w.short('fragment', p, dEnd, ext.FRAGMENT_LEN), dEnd);
       const f = ext.parseFragment(b, p);
       w.push(f, p);
       p += ext.FRAGMENT_LEN;
-      if (f.offset !== 0) return w.payload(p, dEnd), dEnd;
+      if (f.offset !== 0) return (w.payload(p, dEnd), dEnd);
       nh = f.nh;
     } else break;
   }

@@ -27,7 +27,8 @@ function segment(layers: readonly Layer[], i: number): string | undefined {
   const next = layers[i + 1];
   switch (l.name) {
     case 'eth': {
-      const t = next && next.name !== 'padding' && next.name !== 'payload' ? '' : ` type ${formatField('eth', 'type', l.type)}`;
+      const t =
+        next && next.name !== 'padding' && next.name !== 'payload' ? '' : ` type ${formatField('eth', 'type', l.type)}`;
       return `eth ${l.src} > ${l.dst}${t}`;
     }
     case 'vlan':
@@ -39,12 +40,14 @@ function segment(layers: readonly Layer[], i: number): string | undefined {
     case 'ipv4': {
       let s = `ipv4 ${l.src} > ${l.dst}`;
       if (l.frag !== 0 || l.mf) s += ` frag ${l.frag * 8}${l.mf ? '+' : ''} id ${l.id}`;
-      if (!next || next.name === 'payload' || next.name === 'padding') s += ` proto ${l.proto}${protoName(l.proto) ? ` (${protoName(l.proto)})` : ''}`;
+      if (!next || next.name === 'payload' || next.name === 'padding')
+        s += ` proto ${l.proto}${protoName(l.proto) ? ` (${protoName(l.proto)})` : ''}`;
       return s;
     }
     case 'ipv6': {
       let s = `ipv6 ${l.src} > ${l.dst}`;
-      if (!next || next.name === 'payload' || next.name === 'padding') s += ` nh ${l.nh}${protoName(l.nh) ? ` (${protoName(l.nh)})` : ''}`;
+      if (!next || next.name === 'payload' || next.name === 'padding')
+        s += ` nh ${l.nh}${protoName(l.nh) ? ` (${protoName(l.nh)})` : ''}`;
       return s;
     }
     case 'hopopts':
@@ -124,12 +127,18 @@ export function dissect(f: Frame): string {
     const width = Math.max(...entries.map(([k]) => k.length));
     for (const [k, v] of entries) {
       let text = formatField(l.name, k, v);
-      if (k === 'type' && (l.name === 'eth' || l.name === 'vlan') && typeof v === 'number' && ETHERTYPE_NAMES[v]) text += ` (${ETHERTYPE_NAMES[v]})`;
+      if (k === 'type' && (l.name === 'eth' || l.name === 'vlan') && typeof v === 'number' && ETHERTYPE_NAMES[v])
+        text += ` (${ETHERTYPE_NAMES[v]})`;
       if ((k === 'proto' || k === 'nh') && typeof v === 'number' && protoName(v)) text += ` (${protoName(v)})`;
       if (k === 'type' && l.name === 'icmp' && typeof v === 'number' && ICMP_TYPES[v]) text += ` (${ICMP_TYPES[v]})`;
-      if (k === 'type' && l.name === 'icmpv6' && typeof v === 'number' && ICMPV6_TYPES[v]) text += ` (${ICMPV6_TYPES[v]})`;
+      if (k === 'type' && l.name === 'icmpv6' && typeof v === 'number' && ICMPV6_TYPES[v])
+        text += ` (${ICMPV6_TYPES[v]})`;
       const c = k === 'checksum' ? checks.get(`${prefixes[i]}.checksum`) : undefined;
-      if (c) text += c.status === 'invalid' ? ` (invalid, expected ${formatField(l.name, 'checksum', c.expected)})` : ` (${c.status})`;
+      if (c)
+        text +=
+          c.status === 'invalid'
+            ? ` (invalid, expected ${formatField(l.name, 'checksum', c.expected)})`
+            : ` (${c.status})`;
       lines.push(`  ${k.padEnd(width)}  ${text}`);
     }
   });

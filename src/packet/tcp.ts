@@ -56,7 +56,12 @@ export function flagsToBits(f: string | number): number {
   let bits = 0;
   for (const ch of f.toUpperCase()) {
     const i = FLAG_LETTERS.indexOf(ch);
-    if (i < 0) throw new FrameBuildError('tcp', 'flags', `${JSON.stringify(f)} has ${JSON.stringify(ch)}, which is not a flag; use letters of FSRPAUECN (e.g. "SA" for SYN-ACK)`);
+    if (i < 0)
+      throw new FrameBuildError(
+        'tcp',
+        'flags',
+        `${JSON.stringify(f)} has ${JSON.stringify(ch)}, which is not a flag; use letters of FSRPAUECN (e.g. "SA" for SYN-ACK)`,
+      );
     bits |= 1 << i;
   }
   return bits;
@@ -167,7 +172,12 @@ export function encodeOptions(opts: readonly TcpOption[] | undefined): Buffer {
         break;
       default: {
         const k = (o as { kind: unknown }).kind;
-        if (typeof k !== 'number') throw new FrameBuildError('tcp', 'options', `unknown option kind ${describe(k)}; use eol, nop, mss, wscale, sackok, sack, ts, raw or a number with data`);
+        if (typeof k !== 'number')
+          throw new FrameBuildError(
+            'tcp',
+            'options',
+            `unknown option kind ${describe(k)}; use eol, nop, mss, wscale, sackok, sack, ts, raw or a number with data`,
+          );
         const data = toBytes((o as { data: unknown }).data, 'tcp', 'options.data');
         parts.push(Buffer.concat([Buffer.from([uint(k, 8, 'tcp', 'options.kind'), data.length + 2]), data]));
       }
@@ -188,7 +198,11 @@ export function emit(b: Buffer, off: number, s: TcpSpec): void {
   b.writeUInt32BE(uint(s.seq ?? 0, 32, 'tcp', 'seq'), off + 4);
   b.writeUInt32BE(uint(s.ack ?? 0, 32, 'tcp', 'ack'), off + 8);
   if (s.off === undefined && hl > 60) {
-    throw new FrameBuildError('tcp', 'options', `${opts.length} option bytes do not fit: a TCP header holds at most 40 (data offset 15)`);
+    throw new FrameBuildError(
+      'tcp',
+      'options',
+      `${opts.length} option bytes do not fit: a TCP header holds at most 40 (data offset 15)`,
+    );
   }
   const doff = s.off === undefined ? hl / 4 : uint(s.off, 4, 'tcp', 'off');
   b.writeUInt16BE((doff << 12) | (uint(s.res ?? 0, 3, 'tcp', 'res') << 9) | flagsToBits(s.flags ?? 'S'), off + 12);
@@ -199,7 +213,10 @@ export function emit(b: Buffer, off: number, s: TcpSpec): void {
 }
 
 export function finish(b: Buffer, off: number, s: TcpSpec, ctx: EmitContext): void {
-  const cs = s.checksum === undefined ? upperLayerChecksum(b, off, ctx.contentEnd, IPPROTO.tcp, ctx.ip) : uint(s.checksum, 16, 'tcp', 'checksum');
+  const cs =
+    s.checksum === undefined
+      ? upperLayerChecksum(b, off, ctx.contentEnd, IPPROTO.tcp, ctx.ip)
+      : uint(s.checksum, 16, 'tcp', 'checksum');
   b.writeUInt16BE(cs, off + 16);
 }
 

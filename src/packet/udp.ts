@@ -20,15 +20,31 @@ export interface Udp {
 export type UdpSpec = Spec<Udp>;
 
 export function parse(b: Buffer, off: number): Udp {
-  return { name: 'udp', sport: b.readUInt16BE(off), dport: b.readUInt16BE(off + 2), len: b.readUInt16BE(off + 4), checksum: b.readUInt16BE(off + 6) };
+  return {
+    name: 'udp',
+    sport: b.readUInt16BE(off),
+    dport: b.readUInt16BE(off + 2),
+    len: b.readUInt16BE(off + 4),
+    checksum: b.readUInt16BE(off + 6),
+  };
 }
 
 export function emit(b: Buffer, off: number, s: UdpSpec, ctx: EmitContext): void {
   b.writeUInt16BE(uint(s.sport ?? 12345, 16, 'udp', 'sport'), off);
   // A tunnel inside sets the well-known port its receivers listen on.
-  const tunnel = ctx.next === 'vxlan' ? 4789 : ctx.next === 'geneve' ? 6081 : ctx.next === 'ipv4' || ctx.next === 'ipv6' ? GUE_PORT : 53;
+  const tunnel =
+    ctx.next === 'vxlan'
+      ? 4789
+      : ctx.next === 'geneve'
+        ? 6081
+        : ctx.next === 'ipv4' || ctx.next === 'ipv6'
+          ? GUE_PORT
+          : 53;
   b.writeUInt16BE(uint(s.dport ?? tunnel, 16, 'udp', 'dport'), off + 2);
-  b.writeUInt16BE(s.len === undefined ? uint(ctx.contentEnd - off, 16, 'udp', 'len') : uint(s.len, 16, 'udp', 'len'), off + 4);
+  b.writeUInt16BE(
+    s.len === undefined ? uint(ctx.contentEnd - off, 16, 'udp', 'len') : uint(s.len, 16, 'udp', 'len'),
+    off + 4,
+  );
   b.writeUInt16BE(0, off + 6);
 }
 

@@ -25,7 +25,13 @@ export function parse(b: Buffer, off: number): Vlan {
 }
 
 export function emit(b: Buffer, off: number, s: VlanSpec, ctx: EmitContext): void {
-  const tci = (uint(s.pcp ?? 0, 3, 'vlan', 'pcp') << 13) | (uint(s.dei ?? 0, 1, 'vlan', 'dei') << 12) | uint(s.vid ?? 1, 12, 'vlan', 'vid');
+  const tci =
+    (uint(s.pcp ?? 0, 3, 'vlan', 'pcp') << 13) |
+    (uint(s.dei ?? 0, 1, 'vlan', 'dei') << 12) |
+    uint(s.vid ?? 1, 12, 'vlan', 'vid');
   b.writeUInt16BE(tci, off);
-  b.writeUInt16BE(s.type === undefined ? typeFor(ctx.next, ctx.afterNext, false) : uint(s.type, 16, 'vlan', 'type'), off + 2);
+  b.writeUInt16BE(
+    s.type === undefined ? typeFor(ctx.next, ctx.afterNext, false) : uint(s.type, 16, 'vlan', 'type'),
+    off + 2,
+  );
 }

@@ -52,7 +52,10 @@ export class ClassicDecoder implements RecordDecoder {
     const le = this.little;
     const incl = le ? buf.readUInt32LE(off + 8) : buf.readUInt32BE(off + 8);
     if (incl > MAX_CAPTURED_LENGTH) {
-      this.fail(fileOffset, `captured length ${incl} is larger than ${MAX_CAPTURED_LENGTH} (256 KiB), the most xdpspec reads; the file is corrupt or not a capture of Ethernet frames`);
+      this.fail(
+        fileOffset,
+        `captured length ${incl} is larger than ${MAX_CAPTURED_LENGTH} (256 KiB), the most xdpspec reads; the file is corrupt or not a capture of Ethernet frames`,
+      );
     }
     if (this.snap !== 0 && incl > this.snap) {
       this.fail(fileOffset, `captured length ${incl} is larger than the snap length ${this.snap}`);
@@ -83,7 +86,10 @@ export class ClassicDecoder implements RecordDecoder {
     if (have < RECORD_HEADER_LEN) {
       this.fail(fileOffset, `record header truncated: need ${RECORD_HEADER_LEN} bytes, have ${have}`);
     }
-    this.fail(fileOffset, `record truncated: need ${this.need} bytes (16-byte header and ${this.need - RECORD_HEADER_LEN} captured bytes), have ${have}`);
+    this.fail(
+      fileOffset,
+      `record truncated: need ${this.need} bytes (16-byte header and ${this.need - RECORD_HEADER_LEN} captured bytes), have ${have}`,
+    );
   }
 
   private readHeader(buf: Buffer, off: number, fileOffset: number): void {

@@ -16,7 +16,12 @@ const CHUNK = 1 << 18;
 
 function decoderFor(head: Buffer, file: string): RecordDecoder {
   if (head.length < 4) {
-    throw new PcapFormatError({ file, offset: 0 }, head.length === 0 ? 'file is empty, not a capture' : `file is ${head.length} bytes, too short for a capture header`);
+    throw new PcapFormatError(
+      { file, offset: 0 },
+      head.length === 0
+        ? 'file is empty, not a capture'
+        : `file is ${head.length} bytes, too short for a capture header`,
+    );
   }
   if (isClassicMagic(head)) return new ClassicDecoder(file);
   if (head.readUInt32LE(0) === SHB_TYPE) return new PcapngDecoder(file);
@@ -54,7 +59,11 @@ export class CaptureReader implements AsyncIterable<PcapRecord> {
       fh = await open(file, 'r');
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      throw new XdpspecError('FILE_OPEN', `cannot open capture ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: err });
+      throw new XdpspecError(
+        'FILE_OPEN',
+        `cannot open capture ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`,
+        { cause: err },
+      );
     }
     try {
       const head = Buffer.alloc(4);
@@ -77,7 +86,11 @@ export class CaptureReader implements AsyncIterable<PcapRecord> {
 
   /** Yields the records of the file in batches, in file order; closes the file at the end. */
   async *batches(): AsyncGenerator<PcapRecord[], void, undefined> {
-    if (this.started) throw new XdpspecError('READER_REUSED', `capture ${this.file} is already being read; open it again to read it twice`);
+    if (this.started)
+      throw new XdpspecError(
+        'READER_REUSED',
+        `capture ${this.file} is already being read; open it again to read it twice`,
+      );
     this.started = true;
     try {
       let buf = Buffer.alloc(0);

@@ -53,7 +53,10 @@ class Encoder {
     this.snapLength = o.snapLength ?? 262144;
     const ifs = o.interfaces ?? [{}];
     if (this.format === 'pcap' && ifs.length !== 1) {
-      throw new XdpspecError('WRITER_OPTIONS', `a classic pcap file has one interface; ${ifs.length} were given (write pcapng for several)`);
+      throw new XdpspecError(
+        'WRITER_OPTIONS',
+        `a classic pcap file has one interface; ${ifs.length} were given (write pcapng for several)`,
+      );
     }
     this.interfaceCount = ifs.length;
     this.ifs = ifs;
@@ -61,7 +64,8 @@ class Encoder {
   private readonly ifs: readonly WriterInterface[];
 
   header(): Buffer {
-    if (this.format === 'pcap') return encodeClassicHeader({ resolution: this.resolution, snapLength: this.snapLength });
+    if (this.format === 'pcap')
+      return encodeClassicHeader({ resolution: this.resolution, snapLength: this.snapLength });
     const parts = [shb()];
     for (const i of this.ifs) parts.push(idb(i, this.snapLength, this.resolution));
     return Buffer.concat(parts);
@@ -70,21 +74,34 @@ class Encoder {
   record(r: RecordInput): Buffer {
     const len = r.data.length;
     if (len > this.snapLength || len > MAX_CAPTURED_LENGTH) {
-      throw new XdpspecError('WRITER_RECORD', `frame of ${len} bytes is larger than the snap length ${Math.min(this.snapLength, MAX_CAPTURED_LENGTH)}`);
+      throw new XdpspecError(
+        'WRITER_RECORD',
+        `frame of ${len} bytes is larger than the snap length ${Math.min(this.snapLength, MAX_CAPTURED_LENGTH)}`,
+      );
     }
     const ts = r.timestamp ?? 0n;
     const orig = r.originalLength ?? len;
     if (this.format === 'pcap') {
-      if (r.interfaceId) throw new XdpspecError('WRITER_RECORD', `interface ${r.interfaceId} does not exist in a classic pcap file (write pcapng for several interfaces)`);
+      if (r.interfaceId)
+        throw new XdpspecError(
+          'WRITER_RECORD',
+          `interface ${r.interfaceId} does not exist in a classic pcap file (write pcapng for several interfaces)`,
+        );
       const out = Buffer.allocUnsafe(RECORD_HEADER_LEN + len);
       encodeClassicRecord(out, 0, r.data, orig, ts, this.resolution);
       return out;
     }
     const ifId = r.interfaceId ?? 0;
     if (ifId < 0 || ifId >= this.interfaceCount) {
-      throw new XdpspecError('WRITER_RECORD', `interface ${ifId} does not exist: the writer describes ${this.interfaceCount} interface(s)`);
+      throw new XdpspecError(
+        'WRITER_RECORD',
+        `interface ${ifId} does not exist: the writer describes ${this.interfaceCount} interface(s)`,
+      );
     }
-    const opts = r.comment === undefined ? Buffer.alloc(0) : encodeOptions([{ code: OPT_COMMENT, value: Buffer.from(r.comment, 'utf8') }]);
+    const opts =
+      r.comment === undefined
+        ? Buffer.alloc(0)
+        : encodeOptions([{ code: OPT_COMMENT, value: Buffer.from(r.comment, 'utf8') }]);
     const total = EPB_FIXED_LEN + pad4(len) + opts.length + 4;
     const b = Buffer.alloc(total);
     const units = this.resolution === 'ns' ? ts : ts / 1000n;
@@ -172,7 +189,11 @@ export class CaptureWriter {
     const enc = new Encoder(options);
     // Opening a FIFO for writing waits for a reader forever; a directory fails as EISDIR below.
     const st = existsSync(file) ? lstatSync(file) : undefined;
-    if (st?.isFIFO() || st?.isDirectory()) throw new XdpspecError('FILE_NOT_REGULAR', `cannot create capture ${file}: it is ${st.isFIFO() ? 'a FIFO (named pipe)' : 'a directory'}, not a file; name a regular file`);
+    if (st?.isFIFO() || st?.isDirectory())
+      throw new XdpspecError(
+        'FILE_NOT_REGULAR',
+        `cannot create capture ${file}: it is ${st.isFIFO() ? 'a FIFO (named pipe)' : 'a directory'}, not a file; name a regular file`,
+      );
     let fh: FileHandle;
     try {
       fh = await open(file, 'w');
@@ -219,7 +240,11 @@ export class CaptureWriter {
 }
 
 /** Writes `records` to `file` in one go. */
-export async function writeCapture(file: string, records: Iterable<RecordInput>, options: WriterOptions = {}): Promise<void> {
+export async function writeCapture(
+  file: string,
+  records: Iterable<RecordInput>,
+  options: WriterOptions = {},
+): Promise<void> {
   const w = await CaptureWriter.create(file, options);
   try {
     for (const r of records) await w.write(r);

@@ -34,7 +34,10 @@ export function privatePinRoot(): string {
   mkdirSync(dir, { recursive: true });
   const r = spawnSync('mount', ['-t', 'bpf', 'bpf', dir], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
-    throw new XdpspecError('BPFFS_MOUNT', `cannot mount a private bpffs at ${dir} for the maps the object pins: ${(r.error?.message ?? r.stderr).trim()}; run as root on a kernel with bpffs`);
+    throw new XdpspecError(
+      'BPFFS_MOUNT',
+      `cannot mount a private bpffs at ${dir} for the maps the object pins: ${(r.error?.message ?? r.stderr).trim()}; run as root on a kernel with bpffs`,
+    );
   }
   state.dir = dir;
   atRelease(() => unmount(dir));

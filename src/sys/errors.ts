@@ -96,9 +96,14 @@ export class VerifierError extends BpfError {
   constructor(op: string, program: string, errno: number, log: string) {
     const lines = log.trimEnd().split('\n');
     const TAIL = 12;
-    const shown = lines.slice(-TAIL).map((l) => `  ${l}`).join('\n');
-    const omitted = lines.length > TAIL ? `\n  (${lines.length - TAIL} earlier lines omitted; the whole log is in error.log)` : '';
-    const reason = lines.filter((l) => l.trim() && !/^(processed|verification time|stack depth|-- )/.test(l)).pop() ?? 'no log';
+    const shown = lines
+      .slice(-TAIL)
+      .map((l) => `  ${l}`)
+      .join('\n');
+    const omitted =
+      lines.length > TAIL ? `\n  (${lines.length - TAIL} earlier lines omitted; the whole log is in error.log)` : '';
+    const reason =
+      lines.filter((l) => l.trim() && !/^(processed|verification time|stack depth|-- )/.test(l)).pop() ?? 'no log';
     super(op, errno, `the verifier rejected program ${program}: ${reason}\n${shown}${omitted}`, 'BPF_VERIFIER');
     this.program = program;
     this.log = log;
@@ -123,7 +128,10 @@ export class NotFoundError extends XdpspecError {
 export class PrivilegeError extends XdpspecError {
   readonly missing: readonly string[];
   constructor(what: string, missing: readonly string[]) {
-    super('PRIVILEGES', `${what} needs ${missing.join(', ')}, which this process lacks: run xdpspec as root (or with CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN)`);
+    super(
+      'PRIVILEGES',
+      `${what} needs ${missing.join(', ')}, which this process lacks: run xdpspec as root (or with CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN)`,
+    );
     this.missing = missing;
   }
 }

@@ -22,10 +22,18 @@ export function regularFile(path: string, what: string, missing: (err: Error) =>
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') missing(err as Error);
-    throw new XdpspecError('FILE_ACCESS', `cannot read ${what} ${path}: ${(err as Error).message}; check its permissions`, { cause: err });
+    throw new XdpspecError(
+      'FILE_ACCESS',
+      `cannot read ${what} ${path}: ${(err as Error).message}; check its permissions`,
+      { cause: err },
+    );
   }
   for (const [is, kind] of KINDS) {
-    if (is(st)) throw new XdpspecError('FILE_NOT_REGULAR', `${what} ${path} is ${kind}, not a file; name a regular file${kind === 'a directory' ? ' inside it' : ''}`);
+    if (is(st))
+      throw new XdpspecError(
+        'FILE_NOT_REGULAR',
+        `${what} ${path} is ${kind}, not a file; name a regular file${kind === 'a directory' ? ' inside it' : ''}`,
+      );
   }
   return st.size;
 }

@@ -6,22 +6,55 @@ function bind() {
   const c = loadLibrary('libc.so.6', 'libc6');
   return {
     if_nametoindex: declare<(name: string) => number>(c, 'uint32_t if_nametoindex(const char *name)'),
-    if_indextoname: declarePtr<[ifindex: number, name: CPointer]>(c, 'void *if_indextoname(uint32_t ifindex, void *name)'),
+    if_indextoname: declarePtr<[ifindex: number, name: CPointer]>(
+      c,
+      'void *if_indextoname(uint32_t ifindex, void *name)',
+    ),
     setns: declare<(fd: number, nstype: number) => number>(c, 'int setns(int fd, int nstype)'),
     unshare: declare<(flags: number) => number>(c, 'int unshare(int flags)'),
-    socket: declare<(domain: number, type: number, protocol: number) => number>(c, 'int socket(int domain, int type, int protocol)'),
-    ioctl: declare<(fd: number, request: number, arg: CPointer) => number>(c, 'int ioctl(int fd, unsigned long request, void *arg)'),
+    socket: declare<(domain: number, type: number, protocol: number) => number>(
+      c,
+      'int socket(int domain, int type, int protocol)',
+    ),
+    ioctl: declare<(fd: number, request: number, arg: CPointer) => number>(
+      c,
+      'int ioctl(int fd, unsigned long request, void *arg)',
+    ),
     close: declare<(fd: number) => number>(c, 'int close(int fd)'),
     umount2: declare<(target: string, flags: number) => number>(c, 'int umount2(const char *target, int flags)'),
     bind: declare<(fd: number, addr: CPointer, len: number) => number>(c, 'int bind(int fd, void *addr, uint32_t len)'),
-    setsockopt: declare<(fd: number, level: number, name: number, value: CPointer, len: number) => number>(c, 'int setsockopt(int fd, int level, int name, void *value, uint32_t len)'),
-    getsockopt: declare<(fd: number, level: number, name: number, value: CPointer, len: number[]) => number>(c, 'int getsockopt(int fd, int level, int name, void *value, _Inout_ uint32_t *len)'),
-    send: declare<(fd: number, buf: CPointer, len: number, flags: number) => number | bigint>(c, 'intptr_t send(int fd, void *buf, size_t len, int flags)'),
-    recv: declare<(fd: number, buf: CPointer, len: number, flags: number) => number | bigint>(c, 'intptr_t recv(int fd, void *buf, size_t len, int flags)'),
-    recvmsg: declare<(fd: number, msg: CPointer, flags: number) => number | bigint>(c, 'intptr_t recvmsg(int fd, void *msg, int flags)'),
-    sendmmsg: declare<(fd: number, msgvec: CPointer, vlen: number, flags: number) => number>(c, 'int sendmmsg(int fd, void *msgvec, unsigned int vlen, int flags)'),
-    recvmmsg: declare<(fd: number, msgvec: CPointer, vlen: number, flags: number, timeout: CPointer) => number>(c, 'int recvmmsg(int fd, void *msgvec, unsigned int vlen, int flags, void *timeout)'),
-    vsnprintf: declare<(buf: CPointer, size: number, fmt: string, args: unknown) => number>(c, 'int vsnprintf(void *buf, size_t size, const char *fmt, void *args)'),
+    setsockopt: declare<(fd: number, level: number, name: number, value: CPointer, len: number) => number>(
+      c,
+      'int setsockopt(int fd, int level, int name, void *value, uint32_t len)',
+    ),
+    getsockopt: declare<(fd: number, level: number, name: number, value: CPointer, len: number[]) => number>(
+      c,
+      'int getsockopt(int fd, int level, int name, void *value, _Inout_ uint32_t *len)',
+    ),
+    send: declare<(fd: number, buf: CPointer, len: number, flags: number) => number | bigint>(
+      c,
+      'intptr_t send(int fd, void *buf, size_t len, int flags)',
+    ),
+    recv: declare<(fd: number, buf: CPointer, len: number, flags: number) => number | bigint>(
+      c,
+      'intptr_t recv(int fd, void *buf, size_t len, int flags)',
+    ),
+    recvmsg: declare<(fd: number, msg: CPointer, flags: number) => number | bigint>(
+      c,
+      'intptr_t recvmsg(int fd, void *msg, int flags)',
+    ),
+    sendmmsg: declare<(fd: number, msgvec: CPointer, vlen: number, flags: number) => number>(
+      c,
+      'int sendmmsg(int fd, void *msgvec, unsigned int vlen, int flags)',
+    ),
+    recvmmsg: declare<(fd: number, msgvec: CPointer, vlen: number, flags: number, timeout: CPointer) => number>(
+      c,
+      'int recvmmsg(int fd, void *msgvec, unsigned int vlen, int flags, void *timeout)',
+    ),
+    vsnprintf: declare<(buf: CPointer, size: number, fmt: string, args: unknown) => number>(
+      c,
+      'int vsnprintf(void *buf, size_t size, const char *fmt, void *args)',
+    ),
   };
 }
 

@@ -20,7 +20,11 @@ export function loadLibrary(name: string, pkg: string): Library {
   try {
     return koffi.load(name);
   } catch (err) {
-    throw new XdpspecError('LIBRARY_MISSING', `cannot load ${name}: ${(err as Error).message}; install the Debian package ${pkg} (npm test installs it)`, { cause: err });
+    throw new XdpspecError(
+      'LIBRARY_MISSING',
+      `cannot load ${name}: ${(err as Error).message}; install the Debian package ${pkg} (npm test installs it)`,
+      { cause: err },
+    );
   }
 }
 

@@ -29,7 +29,9 @@ function away<T>(enter: () => void, fn: () => T): T {
       return fn();
     } finally {
       if (f.setns(home, CLONE_NEWNET) !== 0) {
-        process.stderr.write(`xdpspec: cannot return to the original network namespace (${errnoName(errno())}); exiting\n`);
+        process.stderr.write(
+          `xdpspec: cannot return to the original network namespace (${errnoName(errno())}); exiting\n`,
+        );
         process.exit(70);
       }
     }
@@ -44,12 +46,19 @@ function away<T>(enter: () => void, fn: () => T): T {
  * when `fn` returns: nothing to clean up, even if the process dies inside.
  */
 export function inPrivateNetns<T>(fn: () => T): T {
-  return away(() => {
-    if (libc().unshare(CLONE_NEWNET) !== 0) {
-      const e = errno();
-      throw new BpfError('create a private network namespace', e, `${errnoName(e)} (needs CAP_SYS_ADMIN: run as root)`);
-    }
-  }, () => within('(private)', fn));
+  return away(
+    () => {
+      if (libc().unshare(CLONE_NEWNET) !== 0) {
+        const e = errno();
+        throw new BpfError(
+          'create a private network namespace',
+          e,
+          `${errnoName(e)} (needs CAP_SYS_ADMIN: run as root)`,
+        );
+      }
+    },
+    () => within('(private)', fn),
+  );
 }
 
 function within<T>(name: string, fn: () => T): T {
@@ -79,15 +88,22 @@ export function inNetns<T>(name: string | undefined, fn: () => T): T {
   try {
     target = openSync(`/run/netns/${name}`, 'r');
   } catch {
-    throw new BpfError(`enter network namespace ${name}`, 2, `no namespace called ${name} (ip netns list shows the ones there are)`);
+    throw new BpfError(
+      `enter network namespace ${name}`,
+      2,
+      `no namespace called ${name} (ip netns list shows the ones there are)`,
+    );
   }
   try {
-    return away(() => {
-      if (libc().setns(target, CLONE_NEWNET) !== 0) {
-        const e = errno();
-        throw new BpfError(`enter network namespace ${name}`, e, errnoName(e));
-      }
-    }, () => within(name, fn));
+    return away(
+      () => {
+        if (libc().setns(target, CLONE_NEWNET) !== 0) {
+          const e = errno();
+          throw new BpfError(`enter network namespace ${name}`, e, errnoName(e));
+        }
+      },
+      () => within(name, fn),
+    );
   } finally {
     closeSync(target);
   }

@@ -8,7 +8,11 @@ export function effectiveCapabilities(): Set<string> {
   const status = readFileSync('/proc/self/status', 'utf8');
   const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
   const bits = m ? BigInt(`0x${m[1]}`) : 0n;
-  return new Set(Object.entries(CAPS).filter(([, bit]) => (bits >> BigInt(bit)) & 1n).map(([name]) => name));
+  return new Set(
+    Object.entries(CAPS)
+      .filter(([, bit]) => (bits >> BigInt(bit)) & 1n)
+      .map(([name]) => name),
+  );
 }
 
 /**

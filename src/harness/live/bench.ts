@@ -1,7 +1,18 @@
 import { spawnSync } from 'node:child_process';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { XdpspecError } from '../../sys/errors.js';
-import { attachTc, attachXdp, inNetns, loadObject, type Attachment, type BpfMap, type LoadedObject, type Program, type TcDirection, type XdpMode } from '../../bpf/index.js';
+import {
+  attachTc,
+  attachXdp,
+  inNetns,
+  loadObject,
+  type Attachment,
+  type BpfMap,
+  type LoadedObject,
+  type Program,
+  type TcDirection,
+  type XdpMode,
+} from '../../bpf/index.js';
 import { PROG_TYPE } from '../../bpf/kinds.js';
 import { probeObject } from '../../bpf/probe-objects.js';
 import { recordDeviceWrite } from '../../bpf/device-writes.js';
@@ -52,7 +63,11 @@ export class LiveBench {
   /** @throws XdpspecError `TOPOLOGY` for a bad spec; BpfError when the pass-through cannot attach. */
   static async create(spec: TopologySpec, options: LiveBenchOptions = {}): Promise<LiveBench> {
     const buf = options.captureBuffer;
-    if (buf !== undefined && (!Number.isInteger(buf) || buf < 1 || buf > 1 << 30)) throw new XdpspecError('LIVE_OPTIONS', `captureBuffer must be a whole number of bytes from 1 to 1 GiB, got ${String(buf)}`);
+    if (buf !== undefined && (!Number.isInteger(buf) || buf < 1 || buf > 1 << 30))
+      throw new XdpspecError(
+        'LIVE_OPTIONS',
+        `captureBuffer must be a whole number of bytes from 1 to 1 GiB, got ${String(buf)}`,
+      );
     const sock = buf === undefined ? {} : { receiveBuffer: buf };
     const topology = await Topology.create(spec);
     let pass: LoadedObject | undefined;
@@ -70,7 +85,11 @@ export class LiveBench {
       }
       return new LiveBench(topology, pass, ports);
     } catch (err) {
-      for (const p of ports.values()) (p.tester.close(), p.dut.close(), p.stats.close());
+      for (const p of ports.values()) {
+        p.tester.close();
+        p.dut.close();
+        p.stats.close();
+      }
       topology.close();
       pass?.close();
       throw err;
@@ -79,7 +98,11 @@ export class LiveBench {
 
   private port(name: string): PortState {
     const p = this.ports.get(name);
-    if (!p) throw new XdpspecError('NO_PORT', `port ${JSON.stringify(name)} does not exist; ports: ${[...this.ports.keys()].join(', ')}`);
+    if (!p)
+      throw new XdpspecError(
+        'NO_PORT',
+        `port ${JSON.stringify(name)} does not exist; ports: ${[...this.ports.keys()].join(', ')}`,
+      );
     return p;
   }
 
@@ -90,8 +113,14 @@ export class LiveBench {
    */
   attach(program: Program, portName: string, mode: 'native' | 'generic' = 'native'): Attachment {
     if (program.typeId === PROG_TYPE.sched_cls) return this.attachTc(program, portName);
-    if ((mode as XdpMode) === 'auto') throw new XdpspecError('LIVE_MODE', `live runs need to know the mode (native or generic): they read different counters; 'auto' does not say`);
-    return this.attachWatched(program, portName, mode, () => attachXdp(program, { interface: portName, netns: this.topology.dut }, mode));
+    if ((mode as XdpMode) === 'auto')
+      throw new XdpspecError(
+        'LIVE_MODE',
+        `live runs need to know the mode (native or generic): they read different counters; 'auto' does not say`,
+      );
+    return this.attachWatched(program, portName, mode, () =>
+      attachXdp(program, { interface: portName, netns: this.topology.dut }, mode),
+    );
   }
 
   /**
@@ -101,8 +130,14 @@ export class LiveBench {
    * fate is read from its consequences, since no counter says what TC returned.
    */
   attachTc(program: Program, portName: string, direction: TcDirection = 'ingress'): Attachment {
-    if (direction !== 'ingress' && direction !== 'egress') throw new XdpspecError('LIVE_MODE', `a TC program attaches on ingress or egress, not ${JSON.stringify(direction)}`);
-    return this.attachWatched(program, portName, `tc-${direction}`, () => attachTc(program, { interface: portName, netns: this.topology.dut }, direction));
+    if (direction !== 'ingress' && direction !== 'egress')
+      throw new XdpspecError(
+        'LIVE_MODE',
+        `a TC program attaches on ingress or egress, not ${JSON.stringify(direction)}`,
+      );
+    return this.attachWatched(program, portName, `tc-${direction}`, () =>
+      attachTc(program, { interface: portName, netns: this.topology.dut }, direction),
+    );
   }
 
   /** The strategy that follows a port's frames in `mode`. */
@@ -159,7 +194,10 @@ export class LiveBench {
     this.detach(portName);
     const mode = this.attachedMode(portName, name);
     const how = mode === 'tc-ingress' ? 'TC ingress' : mode === 'tc-egress' ? 'TC egress' : `XDP, ${mode} mode`;
-    const noop: Attachment = { description: `${name} on ${portName}, attached by another tool (${how})`, detach: () => undefined };
+    const noop: Attachment = {
+      description: `${name} on ${portName}, attached by another tool (${how})`,
+      detach: () => undefined,
+    };
     p.program = { name, attachment: noop, strategy: this.strategy(p, mode, name) };
   }
 
@@ -175,11 +213,25 @@ export class LiveBench {
     const xdp = (JSON.parse(link.stdout || '[]') as { xdp?: { mode?: number } }[])[0]?.xdp;
     if (xdp?.mode === 1) return 'native';
     if (xdp?.mode === 2) return 'generic';
-    if (xdp?.mode === 3) throw new XdpspecError('ATTACH_COMMAND', `${tool} attached its program to ${portName} in offload mode, which a veth cannot run; attach in native (driver) or generic (skb) mode`);
-    const filters = (direction: TcDirection) => (JSON.parse(spawnSync('tc', ['-j', '-n', ns, 'filter', 'show', 'dev', portName, direction], { encoding: 'utf8' }).stdout || '[]') as unknown[]).length;
+    if (xdp?.mode === 3)
+      throw new XdpspecError(
+        'ATTACH_COMMAND',
+        `${tool} attached its program to ${portName} in offload mode, which a veth cannot run; attach in native (driver) or generic (skb) mode`,
+      );
+    const filters = (direction: TcDirection) =>
+      (
+        JSON.parse(
+          spawnSync('tc', ['-j', '-n', ns, 'filter', 'show', 'dev', portName, direction], { encoding: 'utf8' })
+            .stdout || '[]',
+        ) as unknown[]
+      ).length;
     const ingress = filters('ingress');
     const egress = filters('egress');
-    if (ingress && egress) throw new XdpspecError('ATTACH_COMMAND', `${tool} attached TC filters to both the ingress and the egress of ${portName}; a replay follows one of them: attach one direction only`);
+    if (ingress && egress)
+      throw new XdpspecError(
+        'ATTACH_COMMAND',
+        `${tool} attached TC filters to both the ingress and the egress of ${portName}; a replay follows one of them: attach one direction only`,
+      );
     if (ingress) return 'tc-ingress';
     if (egress) return 'tc-egress';
     throw new XdpspecError(
@@ -206,8 +258,13 @@ export class LiveBench {
    * (closing an object unloads its programs, and counters that will not move would only time out).
    */
   private liveProgram(p: PortState, doing: 'replaying' | 'streaming'): NonNullable<PortState['program']> {
-    if (!p.program) throw new XdpspecError('NO_PROGRAM', `no XDP program is attached to port ${p.name}; attach one before ${doing}`);
-    if (p.program.source?.object.isClosed) throw new XdpspecError('NO_PROGRAM', `the program on port ${p.name} (${p.program.name}) went when its object was closed; attach a loaded one before ${doing}`);
+    if (!p.program)
+      throw new XdpspecError('NO_PROGRAM', `no XDP program is attached to port ${p.name}; attach one before ${doing}`);
+    if (p.program.source?.object.isClosed)
+      throw new XdpspecError(
+        'NO_PROGRAM',
+        `the program on port ${p.name} (${p.program.name}) went when its object was closed; attach a loaded one before ${doing}`,
+      );
     return p.program;
   }
 
@@ -217,7 +274,10 @@ export class LiveBench {
    * @throws XdpspecError when no program is attached there, when a frame cannot be sent, or
    * when an output the counters promise does not arrive (it names the frame).
    */
-  async replay(frames: FrameSource, o: { on: string; settleMs?: number; onProgress?: (done: number, total: number) => void }): Promise<LiveRun> {
+  async replay(
+    frames: FrameSource,
+    o: { on: string; settleMs?: number; onProgress?: (done: number, total: number) => void },
+  ): Promise<LiveRun> {
     this.port(o.on);
     const inputs = await collectFrames(frames);
     return this.replaySteps(
@@ -232,12 +292,19 @@ export class LiveBench {
    * programs keep carries from one step to the next. Every port a step names needs a program.
    * The run's `port` is the first step's; each frame's result names its own.
    */
-  async replaySteps(steps: readonly Step[], o: { settleMs?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<LiveRun> {
+  async replaySteps(
+    steps: readonly Step[],
+    o: { settleMs?: number; onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<LiveRun> {
     const inputs = steps.map((s, index) => ({ index, src: this.port(s.on), bytes: frameBytes(s.frame) }));
     // Refuse what cannot be replayed before anything is sent, not half-way through the run.
     for (const { index, src, bytes } of inputs) {
       this.liveProgram(src, 'replaying');
-      if (bytes.length < 14) throw new XdpspecError('FRAME_TOO_SHORT', `frame #${index} is ${bytes.length} bytes, shorter than an Ethernet header (14)`);
+      if (bytes.length < 14)
+        throw new XdpspecError(
+          'FRAME_TOO_SHORT',
+          `frame #${index} is ${bytes.length} bytes, shorter than an Ethernet header (14)`,
+        );
     }
     const results: LiveFrameResult[] = [];
     const others: LiveOutput[] = [];
@@ -261,7 +328,9 @@ export class LiveBench {
       }
     }
     o.onProgress?.(inputs.length, inputs.length);
-    const attachments = Object.fromEntries([...this.ports.values()].filter((p) => p.program).map((p) => [p.name, p.program!.attachment.description]));
+    const attachments = Object.fromEntries(
+      [...this.ports.values()].filter((p) => p.program).map((p) => [p.name, p.program!.attachment.description]),
+    );
     return { port: steps[0]?.on ?? '', frames: results, counts: countVerdicts(results), others, attachments };
   }
 
@@ -281,7 +350,11 @@ export class LiveBench {
   async stream(frames: readonly Uint8Array[] | string, o: { on: string }): Promise<StreamRun> {
     const src = this.port(o.on);
     const { strategy } = this.liveProgram(src, 'streaming');
-    if (!strategy.stream) throw new XdpspecError('LIVE_MODE', 'streaming counts verdicts exactly, which generic-mode XDP gives no counter for; replay generic-mode programs one frame at a time, or attach in native mode');
+    if (!strategy.stream)
+      throw new XdpspecError(
+        'LIVE_MODE',
+        'streaming counts verdicts exactly, which generic-mode XDP gives no counter for; replay generic-mode programs one frame at a time, or attach in native mode',
+      );
     return strategy.stream(chunksOf(frames));
   }
 

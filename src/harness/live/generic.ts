@@ -41,9 +41,15 @@ export class GenericStrategy implements Strategy {
     await until(() => {
       now = events(); // first the counters, then the sockets: see above
       this.bench.collect(seen);
-      return seen.length > 0 || now.frees > before.frees || now.redirects > before.redirects || now.redirectErrors > before.redirectErrors;
+      return (
+        seen.length > 0 ||
+        now.frees > before.frees ||
+        now.redirects > before.redirects ||
+        now.redirectErrors > before.redirectErrors
+      );
     }, `an outcome for frame #${index} (generic XDP on ${src.name})`);
-    const at = (side: 'dut' | 'tester', same: boolean) => seen.find((x) => x.side === side && (x.port === src.name) === same);
+    const at = (side: 'dut' | 'tester', same: boolean) =>
+      seen.find((x) => x.side === side && (x.port === src.name) === same);
     let verdict: Verdict;
     let main: LiveOutput | undefined;
     let redirect: RedirectTarget | undefined;
@@ -51,7 +57,10 @@ export class GenericStrategy implements Strategy {
     else if ((main = at('tester', true)) && now.redirects === before.redirects) verdict = 'tx';
     else if (now.redirects > before.redirects || at('tester', false)) {
       verdict = 'redirected';
-      await until(() => (this.bench.collect(seen), seen.some((x) => x.side === 'tester')), `the redirected frame #${index} arriving on a port`);
+      await until(
+        () => (this.bench.collect(seen), seen.some((x) => x.side === 'tester')),
+        `the redirected frame #${index} arriving on a port`,
+      );
       main = seen.find((x) => x.side === 'tester');
       redirect = landedOn(this.bench.topology, main!);
     } else if (now.redirectErrors > before.redirectErrors) {

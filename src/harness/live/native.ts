@@ -5,7 +5,16 @@ import { errnoName } from '../../sys/errno.js';
 import { until } from '../../net/index.js';
 import { parseFrame } from '../../packet/index.js';
 import type { RedirectTarget, Verdict, VerdictCounts } from '../verdict.js';
-import { closest, frameResult, inject, landedOn, queueStat as q, type BenchContext, type PortState, type Strategy } from './port.js';
+import {
+  closest,
+  frameResult,
+  inject,
+  landedOn,
+  queueStat as q,
+  type BenchContext,
+  type PortState,
+  type Strategy,
+} from './port.js';
 import { WatchProbe } from './probes.js';
 import type { LiveFrameResult, LiveOutput, StreamRun } from './results.js';
 import { StreamCapture } from './stream.js';
@@ -47,8 +56,16 @@ export class NativeStrategy implements Strategy {
     const why = errnoName(g.redirect_error_errno);
     // The kernel reports map id INT_MAX (or 0) for a redirect that went through no map.
     const mapId = g.redirect_error_map_id;
-    if (mapId !== 0 && mapId < 0x7fffffff) return { known: false, reason: `the redirect through map id ${mapId}, key ${index}, failed (${why}) and the frame was freed` };
-    return { known: true, ifindex: index, error: `the redirect failed with ${why}: no device with ifindex ${index} in the DUT's network namespace, or it cannot take frames; the frame was freed` };
+    if (mapId !== 0 && mapId < 0x7fffffff)
+      return {
+        known: false,
+        reason: `the redirect through map id ${mapId}, key ${index}, failed (${why}) and the frame was freed`,
+      };
+    return {
+      known: true,
+      ifindex: index,
+      error: `the redirect failed with ${why}: no device with ifindex ${index} in the DUT's network namespace, or it cannot take frames; the frame was freed`,
+    };
   }
 
   async one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveFrameResult> {
@@ -57,7 +74,10 @@ export class NativeStrategy implements Strategy {
     const before = src.stats.read();
     inject(src.tester, index, bytes);
     let after = before;
-    await until(() => q((after = src.stats.read()), 'xdp_packets') >= q(before, 'xdp_packets') + 1, `XDP on port ${on} running on frame #${index}`).catch((err: unknown) => {
+    await until(
+      () => q((after = src.stats.read()), 'xdp_packets') >= q(before, 'xdp_packets') + 1,
+      `XDP on port ${on} running on frame #${index}`,
+    ).catch((err: unknown) => {
       throw new XdpspecError(
         'TIMEOUT',
         `${(err as Error).message}: the driver counted no XDP run for it. Check that the program is still attached to ${on} in native mode (not detached, nor replaced by a generic-mode one: ip -n ${this.bench.topology.dut} link show dev ${on}), and that the frame fits the port's MTU`,
@@ -65,7 +85,10 @@ export class NativeStrategy implements Strategy {
     });
     const d = (n: string) => q(after, n) - q(before, n);
     if (d('xdp_packets') > 1) {
-      throw new XdpspecError('LIVE_STRAY', `while frame #${index} was injected, ${d('xdp_packets') - 1} other frame(s) reached XDP on port ${on}, so its verdict cannot be told from the counters; something besides the bench sends into the DUT (the tester's kernel answering ARP or ND, say: give both ends addresses so the bench sets static neighbours)`);
+      throw new XdpspecError(
+        'LIVE_STRAY',
+        `while frame #${index} was injected, ${d('xdp_packets') - 1} other frame(s) reached XDP on port ${on}, so its verdict cannot be told from the counters; something besides the bench sends into the DUT (the tester's kernel answering ARP or ND, say: give both ends addresses so the bench sets static neighbours)`,
+      );
     }
     let verdict: Verdict;
     if (d('xdp_drops') > 0) {
@@ -75,7 +98,11 @@ export class NativeStrategy implements Strategy {
       this.seen = now;
     } else if (d('xdp_tx') > 0) verdict = 'tx';
     else if (d('xdp_redirect') > 0) verdict = 'redirected';
-    else if (d('xdp_tx_errors') > 0) throw new XdpspecError('LIVE_LOST', `frame #${index} was sent back or redirected into a device that could not take it (xdp_tx_errors)`);
+    else if (d('xdp_tx_errors') > 0)
+      throw new XdpspecError(
+        'LIVE_LOST',
+        `frame #${index} was sent back or redirected into a device that could not take it (xdp_tx_errors)`,
+      );
     else if (d('drops') > 0 && this.probeCounts().redirectErrors > this.seen.redirectErrors) {
       // XDP_REDIRECT to a target that does not exist or cannot take frames: veth frees the frame
       // and counts it only as a drop outside XDP's counters; the kernel's redirect-error event
@@ -87,13 +114,26 @@ export class NativeStrategy implements Strategy {
     // meanwhile (the DUT's own reply, say) is not its output and goes to `others`.
     const outputs: LiveOutput[] = [];
     if (verdict === 'passed' || verdict === 'tx' || verdict === 'redirected') {
-      const want = (x: LiveOutput) => (verdict === 'passed' ? x.side === 'dut' && x.port === on : verdict === 'tx' ? x.side === 'tester' && x.port === on : x.side === 'tester');
+      const want = (x: LiveOutput) =>
+        verdict === 'passed'
+          ? x.side === 'dut' && x.port === on
+          : verdict === 'tx'
+            ? x.side === 'tester' && x.port === on
+            : x.side === 'tester';
       const seen: LiveOutput[] = [];
       await until(() => (this.bench.collect(seen), seen.some(want)), `the output of frame #${index} (${verdict})`);
       const main = closest(seen.filter(want), bytes);
       for (const x of seen) (x === main ? outputs : others).push(x);
     }
-    return frameResult(on, this.program, index, parseFrame(bytes), verdict, outputs, verdict === 'redirected' && outputs[0] ? landedOn(this.bench.topology, outputs[0]) : undefined);
+    return frameResult(
+      on,
+      this.program,
+      index,
+      parseFrame(bytes),
+      verdict,
+      outputs,
+      verdict === 'redirected' && outputs[0] ? landedOn(this.bench.topology, outputs[0]) : undefined,
+    );
   }
 
   /**
@@ -103,17 +143,27 @@ export class NativeStrategy implements Strategy {
   async stream(chunks: AsyncIterable<readonly Uint8Array[]>): Promise<StreamRun> {
     const { src } = this;
     const on = src.name;
-    const cap = new StreamCapture(this.bench.ports.flatMap((p) => [
-      { socket: p.dut, where: `${p.name}/dut` },
-      { socket: p.tester, where: `${p.name}/tester` },
-    ]));
+    const cap = new StreamCapture(
+      this.bench.ports.flatMap((p) => [
+        { socket: p.dut, where: `${p.name}/dut` },
+        { socket: p.tester, where: `${p.name}/tester` },
+      ]),
+    );
     const before = src.stats.read();
     const start = this.probeCounts();
     const n = await cap.pump(chunks, (chunk) => src.tester.sendBatch(chunk));
     let after = before;
-    await until(() => (cap.take(), q((after = src.stats.read()), 'xdp_packets') - q(before, 'xdp_packets') >= n), `XDP on port ${on} running on all ${n} frames`, 10_000);
+    await until(
+      () => (cap.take(), q((after = src.stats.read()), 'xdp_packets') - q(before, 'xdp_packets') >= n),
+      `XDP on port ${on} running on all ${n} frames`,
+      10_000,
+    );
     const d = (k: string) => q(after, k) - q(before, k);
-    if (d('xdp_packets') > n) throw new XdpspecError('LIVE_STRAY', `${d('xdp_packets') - n} frame(s) besides the ${n} streamed reached XDP on port ${on}; the counts cannot be trusted`);
+    if (d('xdp_packets') > n)
+      throw new XdpspecError(
+        'LIVE_STRAY',
+        `${d('xdp_packets') - n} frame(s) besides the ${n} streamed reached XDP on port ${on}; the counts cannot be trusted`,
+      );
     const end = this.probeCounts();
     const aborted = end.exceptions - start.exceptions;
     // Failed redirects are in no XDP counter of veth's: the redirect-error event counts them.
@@ -127,7 +177,11 @@ export class NativeStrategy implements Strategy {
       aborted,
       stolen: 0,
     };
-    if (d('xdp_tx_errors') > 0) throw new XdpspecError('LIVE_LOST', `${d('xdp_tx_errors')} frame(s) were sent back or redirected into a device that could not take them (xdp_tx_errors)`);
+    if (d('xdp_tx_errors') > 0)
+      throw new XdpspecError(
+        'LIVE_LOST',
+        `${d('xdp_tx_errors')} frame(s) were sent back or redirected into a device that could not take them (xdp_tx_errors)`,
+      );
     const passedHere = (w: string) => w === `${on}/dut`;
     const sentOut = (w: string) => w.endsWith('/tester');
     const out = counts.tx + counts.redirected - failedRedirects;

@@ -57,7 +57,9 @@ export function inject(socket: PacketSocket, index: number, bytes: Buffer): void
   try {
     socket.send(bytes);
   } catch (err) {
-    throw new XdpspecError('INJECT', `frame #${index} (${summarize(parseFrame(bytes))}): ${(err as Error).message}`, { cause: err });
+    throw new XdpspecError('INJECT', `frame #${index} (${summarize(parseFrame(bytes))}): ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -75,7 +77,10 @@ export function closest(candidates: readonly LiveOutput[], input: Buffer): LiveO
     if (b.length !== input.length) continue;
     let d = 0;
     for (let i = 0; i < b.length; i++) if (b[i] !== input[i]) d++;
-    if (d < fewest) (fewest = d), (best = c);
+    if (d < fewest) {
+      fewest = d;
+      best = c;
+    }
   }
   return best;
 }
@@ -86,9 +91,27 @@ export function landedOn(topology: Topology, out: LiveOutput): RedirectTarget & 
 }
 
 /** One frame's result, the same in every mode: `outputs[0]` is its output. */
-export function frameResult(port: string, program: string, index: number, input: Frame, verdict: Verdict, outputs: LiveOutput[], redirect: RedirectTarget | undefined): LiveFrameResult {
+export function frameResult(
+  port: string,
+  program: string,
+  index: number,
+  input: Frame,
+  verdict: Verdict,
+  outputs: LiveOutput[],
+  redirect: RedirectTarget | undefined,
+): LiveFrameResult {
   const main = outputs[0];
-  return { index, program, port, input, verdict, output: main?.frame, outputs, changes: main ? diffFrames(input, main.frame) : [], redirect };
+  return {
+    index,
+    program,
+    port,
+    input,
+    verdict,
+    output: main?.frame,
+    outputs,
+    changes: main ? diffFrames(input, main.frame) : [],
+    redirect,
+  };
 }
 
 /** An ethtool statistic of veth's first queue. */

@@ -29,7 +29,10 @@ export async function* chunksOf(source: readonly Uint8Array[] | string): AsyncIt
   for await (const batch of reader.batches()) {
     for (const r of batch) {
       chunk.push(r.data);
-      if (chunk.length === CHUNK) (yield chunk, (chunk = []));
+      if (chunk.length === CHUNK) {
+        yield chunk;
+        chunk = [];
+      }
     }
   }
   if (chunk.length) yield chunk;
@@ -96,7 +99,10 @@ export class StreamCapture {
       if (list?.[0] === index) list.shift(); // otherwise it was matched already
       if (list?.length === 0) this.pending.delete(key);
     }
-    if (this.forgotten > 4 * STREAM_WINDOW) (this.sent.splice(0, this.forgotten), (this.forgotten = 0));
+    if (this.forgotten > 4 * STREAM_WINDOW) {
+      this.sent.splice(0, this.forgotten);
+      this.forgotten = 0;
+    }
   }
 
   /** Frames captured where `match` says, over all taps. */
@@ -112,14 +118,25 @@ export class StreamCapture {
    */
   checkLoss(): void {
     for (const t of this.taps) this.lost += t.socket.statistics().dropped;
-    if (this.lost) throw new XdpspecError('CAPTURE_LOSS', `the capture lost ${this.lost} frame(s) (the kernel dropped them from a full socket queue); nothing was counted as a drop`);
+    if (this.lost)
+      throw new XdpspecError(
+        'CAPTURE_LOSS',
+        `the capture lost ${this.lost} frame(s) (the kernel dropped them from a full socket queue); nothing was counted as a drop`,
+      );
   }
 
   /** Sends every chunk with `send`, capturing as it goes; returns how many frames went. */
-  async pump(chunks: AsyncIterable<readonly Uint8Array[]>, send: (chunk: readonly Uint8Array[]) => void, before?: (f: Uint8Array) => void): Promise<number> {
+  async pump(
+    chunks: AsyncIterable<readonly Uint8Array[]>,
+    send: (chunk: readonly Uint8Array[]) => void,
+    before?: (f: Uint8Array) => void,
+  ): Promise<number> {
     let n = 0;
     for await (const chunk of chunks) {
-      for (const f of chunk) (before?.(f), this.register(f));
+      for (const f of chunk) {
+        before?.(f);
+        this.register(f);
+      }
       send(chunk);
       this.take();
       this.forget();

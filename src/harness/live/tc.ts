@@ -18,12 +18,23 @@ export function receivedProtocol(bytes: Uint8Array): number {
   const u16 = (at: number) => (bytes[at]! << 8) | bytes[at + 1]!;
   let type = u16(12);
   let at = 14;
-  if ((type === 0x8100 || type === 0x88a8) && bytes.length >= 18) (type = u16(16)), (at = 18);
+  if ((type === 0x8100 || type === 0x88a8) && bytes.length >= 18) {
+    type = u16(16);
+    at = 18;
+  }
   if (type >= 0x600) return type;
   return bytes.length >= at + 2 && u16(at) === 0xffff ? 0x0001 : 0x0004; // ETH_P_802_3, ETH_P_802_2
 }
 
-const STREAM_COUNTERS = ['stream_drops', 'stream_consumes', 'stream_frees', 'stream_xmit_here', 'stream_xmit_elsewhere', 'stream_rx_here', 'stream_rx_elsewhere'] as const;
+const STREAM_COUNTERS = [
+  'stream_drops',
+  'stream_consumes',
+  'stream_frees',
+  'stream_xmit_here',
+  'stream_xmit_elsewhere',
+  'stream_rx_here',
+  'stream_rx_elsewhere',
+] as const;
 type StreamCounts = Record<(typeof STREAM_COUNTERS)[number], number>;
 
 /** A stream's fates so far: from the probe, and (TC ingress, passed) from the captures. */
@@ -54,7 +65,15 @@ abstract class TcStrategy implements Strategy {
    * was redirected to a port (an output `elsewhere`), the probe saw it dropped or stolen, or,
    * with no sign but a free, a redirect that failed. What else was `seen` goes to `others`.
    */
-  protected settle(index: number, input: Frame, passed: LiveOutput | undefined, elsewhere: readonly LiveOutput[], probe: { dropped: boolean; stolen: boolean }, seen: readonly LiveOutput[], others: LiveOutput[]): LiveFrameResult {
+  protected settle(
+    index: number,
+    input: Frame,
+    passed: LiveOutput | undefined,
+    elsewhere: readonly LiveOutput[],
+    probe: { dropped: boolean; stolen: boolean },
+    seen: readonly LiveOutput[],
+    others: LiveOutput[],
+  ): LiveFrameResult {
     let verdict: Verdict;
     let main = passed;
     let redirect: RedirectTarget | undefined;
@@ -67,7 +86,10 @@ abstract class TcStrategy implements Strategy {
     else if (probe.stolen) verdict = 'stolen';
     else {
       verdict = 'redirected';
-      redirect = { known: false, reason: 'the redirect failed and the kernel freed the frame (no device with that ifindex, or it was down)' };
+      redirect = {
+        known: false,
+        reason: 'the redirect failed and the kernel freed the frame (no device with that ifindex, or it was down)',
+      };
     }
     for (const x of seen) if (x !== main) others.push(x);
     return frameResult(this.src.name, this.program, index, input, verdict, main ? [main] : [], redirect);
@@ -76,7 +98,12 @@ abstract class TcStrategy implements Strategy {
   abstract one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveFrameResult>;
 
   /** The socket a stream sends from, the taps it reads, and where passed frames are captured. */
-  protected abstract streamSetup(): { sender: PacketSocket; taps: Tap[]; passedAt: string; perFrame?: (f: Uint8Array, cap: StreamCapture) => void };
+  protected abstract streamSetup(): {
+    sender: PacketSocket;
+    taps: Tap[];
+    passedAt: string;
+    perFrame?: (f: Uint8Array, cap: StreamCapture) => void;
+  };
 
   /** The fates of a stream's frames, from the probe's counts since it began (`d`) and the capture. */
   protected abstract fates(d: (k: keyof StreamCounts) => number, cap: StreamCapture, passedAt: string): Fates;
@@ -101,8 +128,18 @@ abstract class TcStrategy implements Strategy {
       const sum = () => f.passed + f.dropped + f.stolen + f.redirected;
       // The probe's counters first, then the capture: a passed frame is in a protocol handler's
       // queue before anything the stack makes of it can reach another port.
-      const settled = () => ((now = this.probe.read(STREAM_COUNTERS)), cap.take(), cap.checkLoss(), (f = this.fates(d, cap, passedAt)), sum() >= n);
-      await until(settled, `a fate for each of the ${n} frames streamed through TC program ${this.program} on port ${on}`, 10_000).catch((err: unknown) => {
+      const settled = () => (
+        (now = this.probe.read(STREAM_COUNTERS)),
+        cap.take(),
+        cap.checkLoss(),
+        (f = this.fates(d, cap, passedAt)),
+        sum() >= n
+      );
+      await until(
+        settled,
+        `a fate for each of the ${n} frames streamed through TC program ${this.program} on port ${on}`,
+        10_000,
+      ).catch((err: unknown) => {
         if (!(err instanceof XdpspecError) || err.code !== 'TIMEOUT') throw err;
         throw new XdpspecError(
           'LIVE_TC_NO_SIGN',
@@ -111,9 +148,20 @@ abstract class TcStrategy implements Strategy {
         );
       });
       const probed = f.dropped + f.stolen + f.redirected;
-      if (probed > n) throw new XdpspecError('LIVE_STRAY', `the probe counted ${probed} dropped, stolen or redirected frames for the ${n} streamed on port ${on}; something besides the bench sends from its socket, and the counts cannot be trusted`);
+      if (probed > n)
+        throw new XdpspecError(
+          'LIVE_STRAY',
+          `the probe counted ${probed} dropped, stolen or redirected frames for the ${n} streamed on port ${on}; something besides the bench sends from its socket, and the counts cannot be trusted`,
+        );
       // What protocol handlers got beyond what the counts leave room for is not the stream's.
-      const counts: VerdictCounts = { passed: Math.min(f.passed, n - probed), dropped: f.dropped, tx: 0, redirected: f.redirected, aborted: 0, stolen: f.stolen };
+      const counts: VerdictCounts = {
+        passed: Math.min(f.passed, n - probed),
+        dropped: f.dropped,
+        tx: 0,
+        redirected: f.redirected,
+        aborted: 0,
+        stolen: f.stolen,
+      };
       const out = f.redirected - f.failed;
       const here = (w: string) => w === passedAt;
       const elsewhere = (w: string) => w !== passedAt;
@@ -171,7 +219,8 @@ export class TcIngressStrategy extends TcStrategy {
     const protocol = receivedProtocol(bytes);
     this.handler(protocol);
     const readAfter = (into: LiveOutput[]) => {
-      for (const s of this.afterTc.values()) for (const f of s.receive()) into.push({ port: src.name, side: 'dut', frame: parseFrame(f) });
+      for (const s of this.afterTc.values())
+        for (const f of s.receive()) into.push({ port: src.name, side: 'dut', frame: parseFrame(f) });
     };
     readAfter(others);
     const events = () => {
@@ -191,17 +240,28 @@ export class TcIngressStrategy extends TcStrategy {
       this.bench.collect(seen);
       if (!tap) {
         const i = seen.findIndex((x) => x.side === 'dut' && x.port === src.name && x.frame.bytes.equals(bytes));
-        if (i >= 0) (seen.splice(i, 1), (tap = true));
+        if (i >= 0) {
+          seen.splice(i, 1);
+          tap = true;
+        }
       }
-      return passedUp.length > 0 || now.drops > before.drops || now.consumes > before.consumes || now.frees > before.frees || seen.some(elsewhere);
-    };
-    await until(signed, `a sign of what TC program ${this.program} on port ${src.name} did with frame #${index}`).catch((err: unknown) => {
-      throw new XdpspecError(
-        'LIVE_TC_NO_SIGN',
-        `${(err as Error).message}: it was not passed up as EtherType 0x${protocol.toString(16).padStart(4, '0')}, redirected to a port, dropped, stolen or freed. A program that changes the EtherType (bpf_skb_change_proto, VLAN push or pop) or redirects outside the bench cannot be followed live; test such frames with runUnit`,
-        { cause: err },
+      return (
+        passedUp.length > 0 ||
+        now.drops > before.drops ||
+        now.consumes > before.consumes ||
+        now.frees > before.frees ||
+        seen.some(elsewhere)
       );
-    });
+    };
+    await until(signed, `a sign of what TC program ${this.program} on port ${src.name} did with frame #${index}`).catch(
+      (err: unknown) => {
+        throw new XdpspecError(
+          'LIVE_TC_NO_SIGN',
+          `${(err as Error).message}: it was not passed up as EtherType 0x${protocol.toString(16).padStart(4, '0')}, redirected to a port, dropped, stolen or freed. A program that changes the EtherType (bpf_skb_change_proto, VLAN push or pop) or redirects outside the bench cannot be followed live; test such frames with runUnit`,
+          { cause: err },
+        );
+      },
+    );
     // The stack's answer to a passed frame (an echo reply, say) can reach a tester end while the
     // frame itself is on its way to the socket above TC; reading that socket again settles it.
     readAfter(passedUp);
@@ -209,7 +269,13 @@ export class TcIngressStrategy extends TcStrategy {
     let passed = passedUp.shift();
     // The kernel clears an outer VLAN tag before protocol handlers run; put the input's back
     // so the output shows what the program did, not what the stack did after it.
-    if (passed && input.layers[1]?.name === 'vlan' && passed.frame.layers[1]?.name !== 'vlan') passed = { ...passed, frame: parseFrame(Buffer.concat([passed.frame.bytes.subarray(0, 12), bytes.subarray(12, 16), passed.frame.bytes.subarray(12)])) };
+    if (passed && input.layers[1]?.name === 'vlan' && passed.frame.layers[1]?.name !== 'vlan')
+      passed = {
+        ...passed,
+        frame: parseFrame(
+          Buffer.concat([passed.frame.bytes.subarray(0, 12), bytes.subarray(12, 16), passed.frame.bytes.subarray(12)]),
+        ),
+      };
     const fate = { dropped: now.drops > before.drops, stolen: now.consumes > before.consumes };
     return this.settle(index, input, passed, seen.filter(elsewhere), fate, [...passedUp, ...seen], others);
   }
@@ -241,7 +307,13 @@ export class TcIngressStrategy extends TcStrategy {
    */
   protected fates(d: (k: keyof StreamCounts) => number, cap: StreamCapture, passedAt: string): Fates {
     const failed = d('stream_frees');
-    return { passed: cap.total((w) => w === passedAt), dropped: d('stream_drops'), stolen: d('stream_consumes'), redirected: d('stream_xmit_here') + d('stream_xmit_elsewhere') + d('stream_rx_elsewhere') + failed, failed };
+    return {
+      passed: cap.total((w) => w === passedAt),
+      dropped: d('stream_drops'),
+      stolen: d('stream_consumes'),
+      redirected: d('stream_xmit_here') + d('stream_xmit_elsewhere') + d('stream_rx_elsewhere') + failed,
+      failed,
+    };
   }
 
   override close(): void {
@@ -303,7 +375,11 @@ export class TcEgressStrategy extends TcStrategy {
     const out = (x: LiveOutput) => x.side === 'tester' && x.port === src.name;
     const elsewhere = (x: LiveOutput) => !out(x);
     await until(
-      () => ((now = events()), this.bench.collect(seen), seen.length > 0 || now.drops > before.drops || now.consumes > before.consumes || now.frees > before.frees),
+      () => (
+        (now = events()),
+        this.bench.collect(seen),
+        seen.length > 0 || now.drops > before.drops || now.consumes > before.consumes || now.frees > before.frees
+      ),
       `a sign of what TC program ${this.program} on the egress of port ${src.name} did with frame #${index}`,
     ).catch((err: unknown) => {
       throw new XdpspecError(
@@ -317,7 +393,15 @@ export class TcEgressStrategy extends TcStrategy {
     // end): leaving the port is the sign that counts first.
     const left = seen.filter(out);
     const passed = left.length ? closest(left, bytes) : undefined;
-    return this.settle(index, input, passed, seen.filter(elsewhere), { dropped: now.drops > before.drops, stolen: now.consumes > before.consumes }, seen, others);
+    return this.settle(
+      index,
+      input,
+      passed,
+      seen.filter(elsewhere),
+      { dropped: now.drops > before.drops, stolen: now.consumes > before.consumes },
+      seen,
+      others,
+    );
   }
 
   protected streamSetup() {
@@ -335,7 +419,13 @@ export class TcEgressStrategy extends TcStrategy {
   /** Every fate from the probe: a frame that leaves through the port is transmitted by it. */
   protected fates(d: (k: keyof StreamCounts) => number): Fates {
     const failed = d('stream_frees');
-    return { passed: d('stream_xmit_here'), dropped: d('stream_drops'), stolen: d('stream_consumes'), redirected: d('stream_xmit_elsewhere') + d('stream_rx_here') + d('stream_rx_elsewhere') + failed, failed };
+    return {
+      passed: d('stream_xmit_here'),
+      dropped: d('stream_drops'),
+      stolen: d('stream_consumes'),
+      redirected: d('stream_xmit_elsewhere') + d('stream_rx_here') + d('stream_rx_elsewhere') + failed,
+      failed,
+    };
   }
 
   override close(): void {

@@ -8,7 +8,6 @@ import { Section, type SectionInterface } from './section.js';
 import { SHB_MIN_LEN, SHB_TYPE, sectionByteOrder } from './shb.js';
 import { SPB_FIXED_LEN, SPB_TYPE } from './spb.js';
 
-const BLOCK_HEADER_LEN = 8;
 const MIN_BLOCK_LEN = 12;
 /** No legitimate block of an Ethernet capture comes near this; a larger length is corruption. */
 const MAX_BLOCK_LEN = 16 * 1024 * 1024;
@@ -39,22 +38,35 @@ export class PcapngDecoder implements RecordDecoder {
     const isShb = buf.readUInt32LE(off) === SHB_TYPE;
     if (isShb) {
       const order = sectionByteOrder(buf, off);
-      if (!order) this.fail(fo, `section header block has no byte-order magic 0x1a2b3c4d (found 0x${buf.subarray(off + 8, off + 12).toString('hex')})`);
+      if (!order)
+        this.fail(
+          fo,
+          `section header block has no byte-order magic 0x1a2b3c4d (found 0x${buf.subarray(off + 8, off + 12).toString('hex')})`,
+        );
       s.little = order === 'little';
     } else if (s.number === 0) {
       this.fail(fo, 'file does not start with a section header block');
     }
     const type = isShb ? SHB_TYPE : s.u32(buf, off);
     const len = s.u32(buf, off + 4);
-    if (len < MIN_BLOCK_LEN) this.fail(fo, `block length ${len} of block type 0x${type.toString(16)} is less than the minimum of ${MIN_BLOCK_LEN}`);
+    if (len < MIN_BLOCK_LEN)
+      this.fail(
+        fo,
+        `block length ${len} of block type 0x${type.toString(16)} is less than the minimum of ${MIN_BLOCK_LEN}`,
+      );
     if (len % 4 !== 0) this.fail(fo, `block length ${len} of block type 0x${type.toString(16)} is not a multiple of 4`);
-    if (len > MAX_BLOCK_LEN) this.fail(fo, `block length ${len} of block type 0x${type.toString(16)} is larger than ${MAX_BLOCK_LEN} (16 MiB); the file is corrupt`);
+    if (len > MAX_BLOCK_LEN)
+      this.fail(
+        fo,
+        `block length ${len} of block type 0x${type.toString(16)} is larger than ${MAX_BLOCK_LEN} (16 MiB); the file is corrupt`,
+      );
     if (avail < len) {
       this.need = len;
       return 0;
     }
     const trailer = s.u32(buf, off + len - 4);
-    if (trailer !== len) this.fail(fo, `block length ${len} at the start of the block does not match ${trailer} at its end`);
+    if (trailer !== len)
+      this.fail(fo, `block length ${len} at the start of the block does not match ${trailer} at its end`);
 
     switch (type) {
       case SHB_TYPE:
@@ -105,17 +117,27 @@ export class PcapngDecoder implements RecordDecoder {
   private iface(id: number, fo: number): SectionInterface {
     const ifc = this.section.interfaces[id];
     if (!ifc) {
-      this.fail(fo, `packet refers to interface ${id}, but the section describes ${this.section.interfaces.length} interface(s)`);
+      this.fail(
+        fo,
+        `packet refers to interface ${id}, but the section describes ${this.section.interfaces.length} interface(s)`,
+      );
     }
     if (ifc.linkType !== LINKTYPE_ETHERNET) {
-      throw new PcapLinkTypeError({ file: this.file, offset: fo, record: this.index }, ifc.linkType, linkTypeName(ifc.linkType));
+      throw new PcapLinkTypeError(
+        { file: this.file, offset: fo, record: this.index },
+        ifc.linkType,
+        linkTypeName(ifc.linkType),
+      );
     }
     return ifc;
   }
 
   private checkCaptured(cap: number, ifc: SectionInterface, fo: number): void {
     if (cap > MAX_CAPTURED_LENGTH) {
-      this.fail(fo, `captured length ${cap} is larger than ${MAX_CAPTURED_LENGTH} (256 KiB), the most xdpspec reads; the file is corrupt`);
+      this.fail(
+        fo,
+        `captured length ${cap} is larger than ${MAX_CAPTURED_LENGTH} (256 KiB), the most xdpspec reads; the file is corrupt`,
+      );
     }
     if (ifc.snapLength !== 0 && cap > ifc.snapLength) {
       this.fail(fo, `captured length ${cap} is larger than the snap length ${ifc.snapLength} of interface ${ifc.id}`);
