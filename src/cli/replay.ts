@@ -1,9 +1,7 @@
 import { parseArgs } from 'node:util';
-import { execa } from 'execa';
-import { UsageError, XdpspecError } from '../sys/errors.js';
-import { loadObject, type LoadedObject } from '../bpf/index.js';
-import { PROG_TYPE } from '../bpf/kinds.js';
-import { LiveBench, formatCounts, writeArtifact } from '../harness/index.js';
+import { UsageError } from '../sys/errors.js';
+import { formatCounts } from '../harness/index.js';
+import { replayCapture } from '../harness/replay.js';
 import { Output } from './output.js';
 import { frameJson, frameLine } from './report.js';
 import { parseGlobal, parseType } from './test-run.js';
@@ -59,85 +57,40 @@ export async function runReplay(args: string[]): Promise<number> {
       `--egress attaches xdpspec's own TC program; with --attached-by, the direction is read from what the command attached\n${REPLAY_USAGE}`,
     );
   if (!values.pcap) throw new UsageError(`replay needs --pcap FILE: the frames to replay\n${REPLAY_USAGE}`);
-  let obj: LoadedObject | undefined;
-  if (external === undefined)
-    obj = loadObject(
-      positionals[0]!,
-      Object.fromEntries((values['set-global'] ?? []).map(parseGlobal)),
-      parseType(values.type),
-    );
-  const bench = await LiveBench.create({ ports: [{ name: 'wan' }] }).catch((e: unknown) => {
-    obj?.close();
-    throw e;
-  });
-  try {
-    if (obj) {
-      const program = obj.program(values.program);
-      if (values.egress && program.typeId !== PROG_TYPE.sched_cls)
-        throw new UsageError(
-          `--egress is for TC programs; ${program.name} is ${program.type === 'xdp' ? 'an' : 'a'} ${program.type} program, which runs on receive only`,
-        );
-      if (values.egress) bench.attachTc(program, 'wan', 'egress');
-      else bench.attach(program, 'wan');
-    } else {
-      // The command runs in the DUT's network namespace and in a mount namespace of its own with
-      // a fresh bpffs: what a tool pins there (xdp-filter's rule maps, iproute2's directories)
-      // is gone with the command, so it can neither leak into the next run nor meet a concurrent
-      // one. setpriv --pdeathsig: if this process is killed outright, the command dies with it
-      // instead of holding the DUT namespace (and its veths) alive.
-      const r = await execa(
-        'nsenter',
-        [
-          `--net=/run/netns/${bench.topology.dut}`,
-          'unshare',
-          '--mount',
-          '--propagation',
-          'private',
-          'setpriv',
-          '--pdeathsig',
-          'KILL',
-          'sh',
-          '-c',
-          'mount -t bpf bpf /sys/fs/bpf && exec sh -c "$XDPSPEC_COMMAND"',
-        ],
-        { env: { PORT: 'wan', XDPSPEC_COMMAND: external! }, reject: false },
-      );
-      if (r.exitCode !== 0)
-        throw new XdpspecError(
-          'ATTACH_COMMAND',
-          `the attaching command failed (exit ${r.exitCode}): ${external}\n${r.stderr || r.stdout}`,
-        );
-      bench.attachedElsewhere('wan', external!.split(/\s+/)[0]!);
-    }
-    // Progress only for people: on a terminal, and never mixed into --json.
-    const tty = process.stderr.isTTY && !values.json;
-    const started = performance.now();
-    const run = await bench.replay(values.pcap, {
-      on: 'wan',
-      onProgress: tty
-        ? (done, total) =>
+  // Progress only for people: on a terminal, and never mixed into --json.
+  const tty = process.stderr.isTTY && !values.json;
+  const started = performance.now();
+  const { run, artifact } = await replayCapture({
+    ...(external === undefined
+      ? {
+          object: positionals[0]!,
+          globals: Object.fromEntries((values['set-global'] ?? []).map(parseGlobal)),
+          ...parseType(values.type),
+          ...(values.program === undefined ? {} : { program: values.program }),
+          ...(values.egress ? { egress: true } : {}),
+        }
+      : { attachedBy: external }),
+    pcap: values.pcap,
+    ...(values.artifacts === undefined ? {} : { artifacts: values.artifacts }),
+    ...(tty
+      ? {
+          onProgress: (done: number, total: number) =>
             process.stderr.write(
               `\r${done} of ${total} frames, ${Math.round(done / ((performance.now() - started) / 1000) || 0)} frames/s${done === total ? '\n' : ''}`,
-            )
-        : undefined,
-    });
-    const out = new Output();
-    for (const r of run.frames) await out.write(values.json ? frameJson(r) : frameLine(r));
-    if (values.json)
-      await out.write(
-        JSON.stringify({ summary: { frames: run.frames.length, ...run.counts, others: run.others.length } }) + '\n',
-      );
-    else
-      await out.write(
-        `${run.frames.length} frames: ${formatCounts(run.counts)}${run.others.length ? `; ${run.others.length} other frame(s) seen` : ''}\n`,
-      );
-    if (values.artifacts) {
-      const file = await writeArtifact(run, ['wan'], `${values.artifacts}/replay.pcapng`);
-      if (!values.json) await out.write(`artifact: ${file}\n`);
-    }
-    return 0;
-  } finally {
-    bench.close();
-    obj?.close();
-  }
+            ),
+        }
+      : {}),
+  });
+  const out = new Output();
+  for (const r of run.frames) await out.write(values.json ? frameJson(r) : frameLine(r));
+  if (values.json)
+    await out.write(
+      JSON.stringify({ summary: { frames: run.frames.length, ...run.counts, others: run.others.length } }) + '\n',
+    );
+  else
+    await out.write(
+      `${run.frames.length} frames: ${formatCounts(run.counts)}${run.others.length ? `; ${run.others.length} other frame(s) seen` : ''}\n`,
+    );
+  if (artifact && !values.json) await out.write(`artifact: ${artifact}\n`);
+  return 0;
 }

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../sys/errors.js';
-import { loadObject, type ProgramTypeName } from '../bpf/index.js';
-import { formatCounts, runUnit } from '../harness/index.js';
+import type { ProgramTypeName } from '../bpf/index.js';
+import { formatCounts } from '../harness/index.js';
+import { testRunCapture } from '../harness/test-run.js';
 import { frameJson, frameLine } from './report.js';
-import { writeCapture } from '../pcap/index.js';
 import { Output } from './output.js';
 
 export const TEST_RUN_USAGE = `usage: xdpspec test-run OBJECT --pcap FILE [--program NAME] [--type xdp|tc] [--json]
@@ -62,24 +62,17 @@ export async function runTestRun(args: string[]): Promise<number> {
   if (positionals.length !== 1)
     throw new UsageError(`test-run takes one BPF object, got ${positionals.length}\n${TEST_RUN_USAGE}`);
   if (!values.pcap) throw new UsageError(`test-run needs --pcap FILE: the frames to run\n${TEST_RUN_USAGE}`);
-  const globals = Object.fromEntries((values['set-global'] ?? []).map(parseGlobal));
-  const obj = loadObject(positionals[0]!, globals, parseType(values.type));
-  try {
-    const program = obj.program(values.program);
-    const run = await runUnit(program, values.pcap);
-    const out = new Output();
-    for (const r of run.frames) await out.write(values.json ? frameJson(r) : frameLine(r));
-    if (values.json) await out.write(JSON.stringify({ summary: { frames: run.frames.length, ...run.counts } }) + '\n');
-    else await out.write(`${run.frames.length} frames: ${formatCounts(run.counts)}\n`);
-    if (values.out) {
-      const pcap = values.out.endsWith('.pcap');
-      const records = run.frames
-        .filter((r) => r.output)
-        .map((r) => ({ data: r.output!.bytes, comment: pcap ? undefined : `#${r.index} ${r.action} ${r.verdict}` }));
-      await writeCapture(values.out, records, { format: pcap ? 'pcap' : 'pcapng' });
-    }
-    return 0;
-  } finally {
-    obj.close();
-  }
+  const run = await testRunCapture({
+    object: positionals[0]!,
+    globals: Object.fromEntries((values['set-global'] ?? []).map(parseGlobal)),
+    ...parseType(values.type),
+    ...(values.program === undefined ? {} : { program: values.program }),
+    pcap: values.pcap,
+    ...(values.out === undefined ? {} : { out: values.out }),
+  });
+  const out = new Output();
+  for (const r of run.frames) await out.write(values.json ? frameJson(r) : frameLine(r));
+  if (values.json) await out.write(JSON.stringify({ summary: { frames: run.frames.length, ...run.counts } }) + '\n');
+  else await out.write(`${run.frames.length} frames: ${formatCounts(run.counts)}\n`);
+  return 0;
 }

@@ -20,6 +20,7 @@ import { DriverStats, PacketSocket, Topology, type TopologySpec } from '../../ne
 import { parseFrame } from '../../packet/index.js';
 import { collectFrames, frameBytes, type FrameSource, type Step } from '../frames.js';
 import { countVerdicts } from '../verdict.js';
+import { runAttachCommand } from './external.js';
 import { GenericStrategy } from './generic.js';
 import { NativeStrategy } from './native.js';
 import type { BenchContext, LiveMode, PortState, Strategy } from './port.js';
@@ -182,6 +183,17 @@ export class LiveBench {
     const port = this.topology.port(portName);
     inNetns(this.topology.dut, () => map.set(key, port.dutIfindex));
     recordDeviceWrite(map.id, map.keyCodec.encode(key), { netns: this.topology.dut, port: portName });
+  }
+
+  /**
+   * Lets another tool attach the program: runs `command` (with `$PORT` set to the port) in the
+   * DUT namespace with a bpffs of its own (see runAttachCommand), then watches what it attached
+   * as `attachedElsewhere` does, named after the command's first word.
+   */
+  async attachByCommand(portName: string, command: string): Promise<void> {
+    this.port(portName);
+    await runAttachCommand(this.topology.dut, portName, command);
+    this.attachedElsewhere(portName, command.trim().split(/\s+/)[0] ?? command);
   }
 
   /**
