@@ -42,3 +42,12 @@ export function verifierLog(libbpfLog: string): string {
   const m = /-- BEGIN PROG LOAD LOG --\n([\s\S]*?)-- END PROG LOAD LOG --/.exec(libbpfLog);
   return m ? m[1]! : libbpfLog;
 }
+
+/** libbpf's lines indented under the message they explain. */
+export function indentLog(s: string): string {
+  return s
+    .trimEnd()
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}

@@ -1,0 +1,279 @@
+import { rmSync } from 'node:fs';
+import { BpfError, NotFoundError, XdpspecError } from '../sys/errors.js';
+import { errnoName } from '../sys/errno.js';
+import { Codec } from './codec.js';
+import { errno, ffi, type Ptr } from './ffi.js';
+import { findGlobal, globalNames, isInternal, list, type Handles } from './handles.js';
+import { DEVICE_MAPS, STATE_MAPS } from './kinds.js';
+import { indentLog, withLibbpfLog } from './libbpf-log.js';
+import { BpfMap, type MapInfo } from './map.js';
+import type { ProgramInfo } from './object.js';
+import { Program } from './program.js';
+
+/** A loaded object: its programs (with test run) and maps. `close()` unloads everything. */
+export class LoadedObject {
+  private closed = false;
+  private readonly progCache = new Map<string, Program>();
+  private readonly mapCache = new Map<string, BpfMap>();
+  private readonly sectionMaps = new Map<string, BpfMap>();
+  /** Attachments of this object's programs, detached before the programs are unloaded. */
+  readonly attachments = new Set<{ detach(): void }>();
+
+  constructor(
+    readonly path: string,
+    private readonly obj: Ptr,
+    private readonly h: Handles,
+  ) {}
+
+  get programs(): readonly ProgramInfo[] {
+    return this.h.progs.map((p) => p.info);
+  }
+
+  get maps(): readonly MapInfo[] {
+    return this.h.maps.filter((m) => !isInternal(m.info.name)).map((m) => m.info);
+  }
+
+  /** The program called `name`; with no name, the only program of the object. */
+  program(name?: string): Program {
+    this.check();
+    const names = this.h.progs.map((p) => p.info.name);
+    if (name === undefined) {
+      if (this.h.progs.length === 0)
+        throw new XdpspecError(
+          'NO_PROGRAMS',
+          `${this.path} has no programs, only maps or data; a program is a function in a section such as SEC("xdp") or SEC("tc"): check the source, or name the object that has it`,
+        );
+      if (this.h.progs.length !== 1)
+        throw new XdpspecError(
+          'PROGRAM_AMBIGUOUS',
+          `${this.path} has ${this.h.progs.length} programs (${names.join(', ')}); name one`,
+        );
+      name = names[0]!;
+    }
+    let p = this.progCache.get(name);
+    if (!p) {
+      const h = this.h.progs.find((x) => x.info.name === name);
+      if (!h) throw new NotFoundError('program', name, names, this.path);
+      p = new Program(h.info, h.typeId, ffi().bpf_program__fd(h.ptr), h.ptr, this, h.usesMeta);
+      this.progCache.set(name, p);
+    }
+    return p;
+  }
+
+  /** The map called `name` (globals sections too, e.g. `.bss`). */
+  map(name: string): BpfMap {
+    this.check();
+    let m = this.mapCache.get(name);
+    if (!m) {
+      const h =
+        this.h.maps.find((x) => x.info.name === name) ??
+        this.h.maps.find((x) => isInternal(x.info.name) && x.info.name.endsWith(name));
+      if (!h)
+        throw new NotFoundError(
+          'map',
+          name,
+          this.maps.map((x) => x.name),
+          this.path,
+        );
+      const f = ffi();
+      const i = h.info;
+      m = new BpfMap(
+        i.name,
+        h.typeId,
+        f.bpf_map__fd(h.ptr),
+        i.keySize,
+        i.valueSize,
+        i.maxEntries,
+        this.h.btf,
+        f.bpf_map__btf_key_type_id(h.ptr),
+        f.bpf_map__btf_value_type_id(h.ptr),
+        false,
+        this,
+      );
+      this.mapCache.set(name, m);
+    }
+    return m;
+  }
+
+  get globals(): string[] {
+    return globalNames(this.h);
+  }
+
+  /** The current value of a global variable (the program's view of `.data`, `.bss` and `.rodata`). */
+  global(name: string): unknown {
+    return this.globalValues([name])[name];
+  }
+
+  /**
+   * Several globals at once, reading each section they live in once: what a poll of a probe's
+   * counters needs, where one lookup per variable would be work done again.
+   */
+  globalValues<N extends string>(names: readonly N[]): Record<N, unknown> {
+    this.check();
+    const vars = names.map((name) => ({ name, g: findGlobal(this.h, name, this.path) }));
+    const sections = new Map<string, Buffer>();
+    const out = {} as Record<N, unknown>;
+    for (const { name, g } of vars) {
+      let raw = sections.get(g.section);
+      if (!raw) sections.set(g.section, (raw = this.sectionMap(g.section).get(0) as Buffer));
+      out[name] = new Codec(this.h.btf, g.type, g.size, `global ${name}`, false, name).decode(
+        raw.subarray(g.offset, g.offset + g.size),
+      );
+    }
+    return out;
+  }
+
+  /**
+   * Changes a global of `.data` or `.bss` while loaded (`.rodata` is frozen at load: set it
+   * on the opened object).
+   */
+  setGlobal(name: string, value: unknown): void {
+    this.check();
+    const g = findGlobal(this.h, name, this.path);
+    if (g.section === '.rodata')
+      throw new XdpspecError(
+        'BPF_GLOBAL',
+        `global ${name} is read-only after load (const volatile, in .rodata); set it before load with OpenedObject.setGlobal or the globals option`,
+      );
+    const m = this.sectionMap(g.section);
+    const raw = Buffer.from(m.get(0) as Buffer);
+    new Codec(this.h.btf, g.type, g.size, `global ${name}`, false, name).encode(value).copy(raw, g.offset);
+    m.set(0, raw);
+  }
+
+  /** A global section's array map, as raw bytes (its value type is a whole datasec); made once. */
+  private sectionMap(section: string): BpfMap {
+    let m = this.sectionMaps.get(section);
+    if (!m) {
+      const h = this.h.maps.find((x) => x.info.name.endsWith(section))!;
+      const i = h.info;
+      m = new BpfMap(
+        i.name,
+        h.typeId,
+        ffi().bpf_map__fd(h.ptr),
+        i.keySize,
+        i.valueSize,
+        i.maxEntries,
+        undefined,
+        0,
+        0,
+        true,
+        this,
+      );
+      this.sectionMaps.set(section, m);
+    }
+    return m;
+  }
+
+  /**
+   * The maps a program run can change, as raw maps (for snapshots): state-holding types, and
+   * not the read-only sections (`.rodata`, `.rodata.cst16`, `.kconfig`), which are frozen.
+   */
+  stateMaps(): BpfMap[] {
+    return this.allMaps()
+      .filter((m) => STATE_MAPS.has(m.typeId) && !/\.(rodata|kconfig)/.test(m.map.name))
+      .map((m) => m.map);
+  }
+
+  /** Every map of the object, globals sections included, as raw maps (for snapshots). */
+  allMaps(): { map: BpfMap; typeId: number }[] {
+    this.check();
+    const f = ffi();
+    return this.h.maps.map((h) => {
+      const i = h.info;
+      return {
+        typeId: h.typeId,
+        map: new BpfMap(
+          i.name,
+          h.typeId,
+          f.bpf_map__fd(h.ptr),
+          i.keySize,
+          i.valueSize,
+          i.maxEntries,
+          undefined,
+          0,
+          0,
+          true,
+          this,
+        ),
+      };
+    });
+  }
+
+  /**
+   * A second load of program `name` that shares every map of this object but its device maps,
+   * which are its own and empty: the redirect probe reruns frames through it, so a rerun
+   * through a devmap entry reaches a device of the rerun's private namespace instead of the
+   * real one the entry holds. The caller closes it.
+   * @throws what loading throws.
+   */
+  rerunCopy(name: string): { object: LoadedObject; deviceMaps: { original: BpfMap; copy: BpfMap }[] } {
+    this.check();
+    const program = this.program(name);
+    const f = ffi();
+    const obj = f.bpf_object__open_file(this.path, null);
+    if (obj === 0n) {
+      const e = errno();
+      throw new BpfError(`open ${this.path} again for a redirect rerun`, e, errnoName(e));
+    }
+    const h = list(obj);
+    try {
+      for (const p of h.progs) {
+        if (p.info.name !== name) f.bpf_program__set_autoload(p.ptr, false);
+        else if (p.typeId !== program.typeId) {
+          f.bpf_program__set_type(p.ptr, program.typeId);
+          p.typeId = program.typeId;
+        }
+      }
+      for (const m of h.maps) {
+        const mine = this.h.maps.find((x) => x.info.name === m.info.name);
+        // Pinning would find the original's pin (or make one): the copy shares by fd instead.
+        if (f.bpf_map__pin_path(m.ptr)) f.bpf_map__set_pin_path(m.ptr, null);
+        if (!mine || DEVICE_MAPS.has(m.typeId)) continue;
+        if (f.bpf_map__reuse_fd(m.ptr, f.bpf_map__fd(mine.ptr)) !== 0) {
+          const e = errno();
+          throw new BpfError(`share map ${m.info.name} with a redirect rerun`, e, errnoName(e));
+        }
+      }
+      const { result: rc, log } = withLibbpfLog(() => f.bpf_object__load(obj));
+      if (rc !== 0)
+        throw new BpfError(
+          `load ${this.path} again for a redirect rerun`,
+          -rc || errno(),
+          `${errnoName(-rc || errno())}${log ? `\n${indentLog(log)}` : ''}`,
+        );
+    } catch (err) {
+      f.bpf_object__close(obj);
+      throw err;
+    }
+    const copy = new LoadedObject(this.path, obj, h);
+    const deviceMaps = h.maps
+      .filter((m) => DEVICE_MAPS.has(m.typeId))
+      .map((m) => ({ original: this.map(m.info.name), copy: copy.map(m.info.name) }));
+    return { object: copy, deviceMaps };
+  }
+
+  /** Detaches whatever its programs are attached to, then unloads programs and maps. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const a of [...this.attachments]) a.detach();
+    for (const p of this.progCache.values()) p.close();
+    ffi().bpf_object__close(this.obj);
+    // The object pinned them (or found them pinned by an object of this run): its life is theirs.
+    for (const pin of this.h.pins) rmSync(pin, { force: true });
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** True once `close()` has run: its programs are unloaded and detached. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private check(): void {
+    if (this.closed) throw new XdpspecError('OBJECT_CLOSED', `${this.path} is closed`);
+  }
+}
