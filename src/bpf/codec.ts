@@ -1,3 +1,6 @@
+// Encoding and decoding map keys, values and globals by their BTF type. Over 350 lines because
+// one recursive walk covers every BTF kind (ints, enums, arrays, structs, unions, addresses);
+// split by kind, each part would need the walk's state.
 import { valueText } from '../sys/text.js';
 import ipaddr from 'ipaddr.js';
 import { XdpspecError } from '../sys/errors.js';

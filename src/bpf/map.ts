@@ -1,3 +1,6 @@
+// A loaded map: lookups, updates, batches, dumps, snapshots. Over 350 lines because BpfMap is one
+// class over the kernel's map API, and the batch paths sit beside the single-entry ones they
+// fall back to.
 import { libc } from '../sys/libc.js';
 import { constants } from 'node:os';
 import { BpfError, XdpspecError } from '../sys/errors.js';

@@ -1,88 +1,20 @@
-import { valueText } from '../sys/text.js';
 import { constants } from 'node:os';
 import { BpfError, NotSupportedError, XdpspecError } from '../sys/errors.js';
 import { allocNative, errno, ffi, koffi, TestRunOpts, type NativeBlock } from './ffi.js';
 import { PROG_TYPE, PROG_TYPES } from './kinds.js';
 import { ENOTSUPP, errnoName } from '../sys/errno.js';
+import {
+  checkOptions,
+  sameOptions,
+  SKB,
+  type RawRun,
+  type SkbContextOut,
+  type TestRunOptions,
+} from './testrun-options.js';
 
-/** What the kernel gives back for one run. `output` is a copy. */
-export interface RawRun {
-  readonly retval: number;
-  readonly output: Buffer;
-  /** The kernel's average run time in ns (over `repeat` runs). */
-  readonly durationNs: number;
-  /** TC runs given a context (`mark`, `skb`, ...): the `__sk_buff` fields as the program left them. */
-  readonly context?: SkbContextOut;
-  /** XDP runs given `meta`: the metadata area in front of the frame as the program left it. */
-  readonly meta?: Buffer;
-}
-
-/** The `__sk_buff` fields a TC test run takes besides mark, priority and the ifindexes. */
-export interface SkbContext {
-  /** `cb[0..4]`, the control block programs pass state in. */
-  readonly cb?: readonly number[];
-  readonly tstamp?: number | bigint;
-  /** At least the frame's length. */
-  readonly wireLen?: number;
-  readonly gsoSegs?: number;
-  readonly gsoSize?: number;
-  readonly hwtstamp?: number | bigint;
-}
-
-/** What the kernel writes back of `__sk_buff` after a TC run. */
-export interface SkbContextOut {
-  readonly mark: number;
-  readonly priority: number;
-  readonly cb: readonly number[];
-  readonly tstamp: bigint;
-  readonly wireLen: number;
-  readonly gsoSegs: number;
-  readonly gsoSize: number;
-  readonly hwtstamp: bigint;
-}
-
-// struct __sk_buff offsets (include/uapi/linux/bpf.h).
-const SKB = {
-  mark: 8,
-  priority: 32,
-  ingressIfindex: 36,
-  ifindex: 40,
-  cb: 48,
-  tstamp: 152,
-  wireLen: 160,
-  gsoSegs: 164,
-  gsoSize: 176,
-  hwtstamp: 184,
-} as const;
-
-export interface TestRunOptions {
-  /** XDP: `xdp_md.ingress_ifindex` (the device must exist in this namespace). TC: `__sk_buff.ingress_ifindex`. */
-  ingressIfindex?: number;
-  /** XDP: `xdp_md.rx_queue_index`. */
-  rxQueue?: number;
-  /** TC: `__sk_buff.ifindex`, `mark` and `priority`. */
-  ifindex?: number;
-  mark?: number;
-  priority?: number;
-  /** TC: more of `__sk_buff` (cb, tstamp, wire_len, gso_segs, gso_size, hwtstamp); the run's result has the context back. */
-  skb?: SkbContext;
-  /**
-   * Runs of the same frame in the kernel, for timing only: the kernel reruns on the same
-   * buffer, so a program that rewrites the frame sees its own output. Default 1.
-   */
-  repeat?: number;
-  /** XDP only: BPF_F_TEST_XDP_LIVE_FRAMES, so TX and REDIRECT really happen. No output data. */
-  liveFrames?: boolean;
-  /**
-   * XDP only: metadata in front of the frame (`xdp_md.data_meta` to `data`), as a driver or an
-   * earlier program leaves it: a multiple of 4 bytes, at most 32. The result's `meta` is it after the run.
-   */
-  meta?: Uint8Array;
-}
+export type { RawRun, SkbContext, SkbContextOut, TestRunOptions } from './testrun-options.js';
 
 const BPF_F_TEST_XDP_LIVE_FRAMES = 2;
-/** The most repeats a timing run takes: bounds how long one uninterruptible kernel call lasts. */
-const MAX_REPEAT = 10_000_000;
 /** Timing runs (repeat > 1) a signal interrupted are run again this often, then reported. */
 const EINTR_RETRIES = 3;
 const NO_OPTIONS: TestRunOptions = Object.freeze({});
@@ -110,35 +42,6 @@ const OPTS_SIZE = koffi.sizeof(TestRunOpts);
 const CTX_SIZE = 256; // struct xdp_md is 24 bytes, struct __sk_buff 192
 const XDP_MD_SIZE = 24;
 const SKB_SIZE = 192;
-
-/** Field by field, so an options object changed between runs is noticed. */
-function sameOptions(a: TestRunOptions, b: TestRunOptions | undefined): boolean {
-  return (
-    b !== undefined &&
-    a.ingressIfindex === b.ingressIfindex &&
-    a.rxQueue === b.rxQueue &&
-    a.ifindex === b.ifindex &&
-    a.mark === b.mark &&
-    a.priority === b.priority &&
-    a.repeat === b.repeat &&
-    a.liveFrames === b.liveFrames &&
-    a.meta === b.meta &&
-    sameSkb(a.skb, b.skb)
-  );
-}
-
-function sameSkb(a: SkbContext | undefined, b: SkbContext | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  const cb = (x: SkbContext) => (x.cb ?? []).join(',');
-  return (
-    cb(a) === cb(b) &&
-    a.tstamp === b.tstamp &&
-    a.wireLen === b.wireLen &&
-    a.gsoSegs === b.gsoSegs &&
-    a.gsoSize === b.gsoSize &&
-    a.hwtstamp === b.hwtstamp
-  );
-}
 
 /**
  * Runs one program through BPF_PROG_TEST_RUN. The options struct, the context and the data
@@ -420,51 +323,5 @@ export class TestRunner {
     this.block = undefined;
     this.area?.free();
     this.area = undefined;
-  }
-}
-
-/** @throws XdpspecError `TEST_RUN_OPTIONS` for options the kernel would misread. */
-function checkOptions(o: TestRunOptions, prog: string): void {
-  if (o.repeat !== undefined && (!Number.isInteger(o.repeat) || o.repeat < 1 || o.repeat > MAX_REPEAT)) {
-    throw new XdpspecError(
-      'TEST_RUN_OPTIONS',
-      `test run ${prog}: repeat must be a whole number from 1 to ${MAX_REPEAT}, got ${String(o.repeat)}`,
-    );
-  }
-  const u32 = (k: string, v: unknown) => {
-    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff)) {
-      throw new XdpspecError(
-        'TEST_RUN_OPTIONS',
-        `test run ${prog}: ${k} must be a whole number from 0 to 4294967295, got ${valueText(v)}`,
-      );
-    }
-  };
-  for (const k of ['ingressIfindex', 'rxQueue', 'ifindex', 'mark', 'priority'] as const) u32(k, o[k]);
-  if (o.meta !== undefined && (!(o.meta instanceof Uint8Array) || o.meta.length % 4 !== 0 || o.meta.length > 32)) {
-    throw new XdpspecError(
-      'TEST_RUN_OPTIONS',
-      `test run ${prog}: meta must be bytes, a multiple of 4 and at most 32 (the kernel's limits), got ${o.meta instanceof Uint8Array ? `${o.meta.length} bytes` : typeof o.meta}`,
-    );
-  }
-  const skb = o.skb;
-  if (skb !== undefined) {
-    if (skb.cb !== undefined && (!Array.isArray(skb.cb) || skb.cb.length > 5))
-      throw new XdpspecError(
-        'TEST_RUN_OPTIONS',
-        `test run ${prog}: skb.cb takes at most 5 numbers (cb[0..4]), got ${Array.isArray(skb.cb) ? skb.cb.length : typeof skb.cb}`,
-      );
-    (skb.cb ?? []).forEach((x, i) => u32(`skb.cb[${i}]`, x));
-    for (const k of ['wireLen', 'gsoSegs', 'gsoSize'] as const) u32(`skb.${k}`, skb[k]);
-    for (const k of ['tstamp', 'hwtstamp'] as const) {
-      const v = skb[k];
-      if (
-        v !== undefined &&
-        ((typeof v === 'number' && !Number.isSafeInteger(v)) || BigInt(v) < 0n || BigInt(v) >= 1n << 64n)
-      )
-        throw new XdpspecError(
-          'TEST_RUN_OPTIONS',
-          `test run ${prog}: skb.${k} must be a whole number of ns from 0 to 2^64-1, got ${valueText(v)}`,
-        );
-    }
   }
 }

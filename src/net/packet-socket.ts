@@ -1,3 +1,5 @@
+// AF_PACKET sockets for injection and capture. Over 350 lines because the native layouts
+// (msghdr, mmsghdr, auxdata for VLAN tags) are laid out here, once, beside the calls that use them.
 import { constants } from 'node:os';
 import { XdpspecError } from '../sys/errors.js';
 import { libc } from '../sys/libc.js';

@@ -1,3 +1,6 @@
+// Topologies: namespaces, veth ports, bridges, hosts, and taking them down. Over 350 lines
+// because creation and removal are written together (what is made is undone in the same
+// place), which is the point of the module.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';

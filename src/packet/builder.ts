@@ -1,3 +1,6 @@
+// The frame builder: one chain of steps from Ethernet to payload. Over 350 lines because the
+// step interfaces are the builder's typed API (which layer may follow which), and they are kept
+// beside the one class that implements them; each protocol's fields live in its own module.
 import { FrameBuildError } from '../sys/errors.js';
 import * as arp from './arp.js';
 import { toBytes } from './bytes.js';

@@ -1,3 +1,6 @@
+// The live bench: ports, attaching, replay and stream entry points. Over 350 lines because it is
+// the engine's one public class and its doc comments are the API's reference; how each mode
+// follows frames is in the strategies beside it (native.ts, generic.ts, tc-*.ts).
 import { spawnSync } from 'node:child_process';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { XdpspecError } from '../../sys/errors.js';
@@ -26,7 +29,8 @@ import { NativeStrategy } from './native.js';
 import type { BenchContext, LiveMode, PortState, Strategy } from './port.js';
 import type { LiveBenchOptions, LiveFrameResult, LiveOutput, LiveRun, StreamRun } from './results.js';
 import { chunksOf } from './stream.js';
-import { TcEgressStrategy, TcIngressStrategy } from './tc.js';
+import { TcEgressStrategy } from './tc-egress.js';
+import { TcIngressStrategy } from './tc-ingress.js';
 
 /**
  * A live bench: a topology whose tester ends carry xdpspec's pass-through XDP program (so
