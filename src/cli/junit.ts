@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import type Mocha from 'mocha';
-import { ARTIFACT } from '../harness/fixture.js';
+import { attachmentsOf } from '../harness/fixtures.js';
 
 // JUnit XML as Jenkins, GitLab and the GitHub test-report actions read it. Written here rather
 // than with a package: Mocha's own xunit reporter counts failures as errors and skips without a
@@ -93,9 +93,10 @@ function xml(cases: readonly Case[], seconds: number): string {
           `      <${c.state}${attrs({ message: c.message ?? '', type: c.type ?? 'Error' })}>${esc(c.detail ?? '')}</${c.state}>`,
         );
       }
-      const artifact = (c.test as unknown as Record<symbol, string | undefined>)[ARTIFACT];
-      // Jenkins' JUnit attachments plugin and GitLab both read this line from system-out.
-      if (artifact) out.push(`      <system-out>${esc(`[[ATTACHMENT|${artifact}]]`)}</system-out>`);
+      const attached = attachmentsOf(c.test);
+      // Jenkins' JUnit attachments plugin and GitLab both read these lines from system-out.
+      if (attached.length)
+        out.push(`      <system-out>${esc(attached.map((a) => `[[ATTACHMENT|${a.path}]]`).join('\n'))}</system-out>`);
       out.push('    </testcase>');
     }
     out.push('  </testsuite>');

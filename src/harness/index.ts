@@ -23,6 +23,8 @@ export {
 export { runBoth, runBothSteps, EngineDisagreement, type BothOptions } from './both.js';
 export { writeArtifact } from './artifact.js';
 export { bench, type BenchOptions, type SpecBench } from './fixture.js';
+export { fixtures, type CaseInfo, type FixtureBody, type Fixtures } from './fixtures.js';
+export { bpfObject, liveArtifacts, liveBench, mapsRestored, type ArtifactOptions } from './bench-fixtures.js';
 export {
   compareObjects,
   formatChange,

@@ -301,6 +301,12 @@ export const ERROR_CODES = {
     meaning: "the `bench()` fixture's bench or object used while describe() runs, before its before() hook",
     todo: 'use them inside it(...)',
   },
+  FIXTURE: {
+    area: 'live',
+    meaning:
+      'a fixture declared twice, read under a name that was not declared, or whose body returned without calling use()',
+    todo: 'declare each fixture once, and await use(value) in its body',
+  },
   NOT_IN_MOCHA: {
     area: 'live',
     meaning: '`bench()` called outside a Mocha describe()',

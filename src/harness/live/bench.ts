@@ -46,6 +46,7 @@ import { TcIngressStrategy } from './tc-ingress.js';
 export class LiveBench {
   private closed = false;
   private readonly context: BenchContext;
+  private readonly runListeners = new Set<(run: LiveRun) => void>();
 
   private constructor(
     readonly topology: Topology,
@@ -347,7 +348,15 @@ export class LiveBench {
     const attachments = Object.fromEntries(
       [...this.ports.values()].filter((p) => p.program).map((p) => [p.name, p.program!.attachment.description]),
     );
-    return { port: steps[0]?.on ?? '', frames: results, counts: countVerdicts(results), others, attachments };
+    const run: LiveRun = {
+      port: steps[0]?.on ?? '',
+      frames: results,
+      counts: countVerdicts(results),
+      others,
+      attachments,
+    };
+    for (const l of this.runListeners) l(run);
+    return run;
   }
 
   /**
@@ -372,6 +381,15 @@ export class LiveBench {
         'streaming counts verdicts exactly, which generic-mode XDP gives no counter for; replay generic-mode programs one frame at a time, or attach in native mode',
       );
     return strategy.stream(chunksOf(frames));
+  }
+
+  /**
+   * Calls `listener` with every replay's run from now on (the artifacts fixture keeps a case's
+   * runs this way); returns what stops it.
+   */
+  onRun(listener: (run: LiveRun) => void): () => void {
+    this.runListeners.add(listener);
+    return () => this.runListeners.delete(listener);
   }
 
   /** Detaches everything and removes the topology. */

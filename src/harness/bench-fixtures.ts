@@ -1,0 +1,90 @@
+// xdpspec's own fixtures, for `fixtures().suite(...)` and `.case(...)`: a live bench, a loaded
+// object, maps put back between cases, and a failed live case's capture attached to it.
+import { loadObject, type LoadedObject, type LoadOptions } from '../bpf/index.js';
+import type { TopologySpec } from '../net/index.js';
+import { writeArtifact } from './artifact.js';
+import type { FixtureBody } from './fixtures.js';
+import { LiveBench, type LiveBenchOptions, type LiveRun } from './live/index.js';
+
+/** A live bench on `spec`, closed (topology removed) when the fixture ends. */
+export function liveBench(spec: TopologySpec, options: LiveBenchOptions = {}): FixtureBody<object, LiveBench> {
+  return async (_, use) => {
+    const b = await LiveBench.create(spec, options);
+    try {
+      await use(b);
+    } finally {
+      b.close();
+    }
+  };
+}
+
+/** A BPF object loaded with `globals` (set before load), closed (unloaded, detached) when the fixture ends. */
+export function bpfObject(
+  path: string,
+  globals: Record<string, unknown> = {},
+  options: LoadOptions = {},
+): FixtureBody<object, LoadedObject> {
+  return async (_, use) => {
+    const o = loadObject(path, globals, options);
+    try {
+      await use(o);
+    } finally {
+      o.close();
+    }
+  };
+}
+
+/**
+ * A case fixture that puts the state maps of the object `of` picks back as they were when the
+ * case began (per-CPU ones included): cases then start from the same state whatever ran before.
+ * Its value is the object.
+ */
+export function mapsRestored<D>(of: (deps: D) => LoadedObject): FixtureBody<D, LoadedObject> {
+  return async (deps, use) => {
+    const obj = of(deps);
+    const snapshots = obj.stateMaps().map((map) => ({ map, snap: map.snapshot() }));
+    try {
+      await use(obj);
+    } finally {
+      if (!obj.isClosed) for (const { map, snap } of snapshots) map.restore(snap);
+    }
+  };
+}
+
+export interface ArtifactOptions {
+  /** Directory of the captures (default `artifacts`): DIR/<spec file>/<case>.pcapng. */
+  readonly dir?: string;
+  /** Which cases write one: those that fail (default), or all. */
+  readonly when?: 'on-failure' | 'always';
+}
+
+/**
+ * A case fixture that keeps every replay the bench `of` picks makes during the case, and after
+ * a case that failed (or every case, `when: 'always'`) writes the last one as a pcapng capture
+ * (inputs and outputs per port side, a comment per frame) and attaches it to the case. Its value
+ * is the list of runs so far.
+ */
+export function liveArtifacts<D>(
+  of: (deps: D) => LiveBench,
+  o: ArtifactOptions = {},
+): FixtureBody<D, readonly LiveRun[]> {
+  return async (deps, use, info) => {
+    const bench = of(deps);
+    const runs: LiveRun[] = [];
+    const stop = bench.onRun((r) => runs.push(r));
+    try {
+      await use(runs);
+    } finally {
+      stop();
+    }
+    const last = runs[runs.length - 1];
+    if (last && (info.failed || o.when === 'always')) {
+      const file = await writeArtifact(
+        last,
+        [...bench.topology.ports.keys()],
+        info.pathFor(o.dir ?? 'artifacts', 'pcapng'),
+      );
+      info.attach('capture', file);
+    }
+  };
+}
