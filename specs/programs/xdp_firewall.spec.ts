@@ -4,9 +4,10 @@
 import { expect } from 'chai';
 import { LAB } from '../../fixtures/generate.js';
 import {
-  LiveBench,
+  bpfObjects,
+  fixtures,
+  liveBench,
   frame,
-  loadObject,
   readCapture,
   runBoth,
   runUnit,
@@ -23,32 +24,34 @@ const DENY = 1;
 
 describe('xdp_firewall', () => {
   needsBpf();
-  let bench: LiveBench;
-  let fw: LoadedObject;
-  before(async () => {
-    // veth0 is the host's end of the link to lb (the article's first attachment); veth1 is
-    // lb's own end, "the twin interface", which receives what the host sends to lb.
-    bench = await LiveBench.create({
-      ports: [
-        { name: 'veth0', dutMac: LAB.host.mac },
-        { name: 'veth1', dutMac: LAB.lb.mac },
-      ],
+  // veth0 is the host's end of the link to lb (the article's first attachment); veth1 is
+  // lb's own end, "the twin interface", which receives what the host sends to lb.
+  const fx = fixtures()
+    .suite(
+      'bench',
+      liveBench({
+        ports: [
+          { name: 'veth0', dutMac: LAB.host.mac },
+          { name: 'veth1', dutMac: LAB.lb.mac },
+        ],
+      }),
+    )
+    .case('objects', bpfObjects())
+    .case('firewall', async ({ objects }, use: (o: LoadedObject) => Promise<void>) => {
+      fw = objects(OBJ.firewall);
+      await use(fw);
     });
-  });
-  beforeEach(() => {
-    fw = loadObject(OBJ.firewall);
-  });
-  afterEach(() => fw?.close());
-  after(() => bench?.close());
+  /** The firewall a case runs: the default one, or one it loaded in another mode (the objects fixture closes each). */
+  let fw: LoadedObject;
 
   /** Both engines on `frames` at `port`; returns the indexes of the dropped frames (both agree). */
   const dropped = async (frames: FrameSource, port = 'veth0') => {
-    const { live } = await runBoth(fw.program(), bench, port, frames);
+    const { live } = await runBoth(fw.program(), fx.values.bench, port, frames);
     return live.frames.filter((f) => f.verdict === 'dropped').map((f) => f.index);
   };
   const stats = (action: number) => fw.map('stats').sum(action) as { packets: number; bytes: number };
 
-  it("the article's experiment: a source rule on 10.0.0.10 drops lb's pings and nothing else", async () => {
+  fx.it("the article's experiment: a source rule on 10.0.0.10 drops lb's pings and nothing else", async () => {
     fw.map('ipv4_src').set('10.0.0.10/32', 0);
     // lb's IPv4 echo requests (#0, #2, #4, and through one and two VLAN tags #12, #13) are
     // dropped; h2's pings, lb's ARP request and lb's IPv6 ping pass.
@@ -64,7 +67,7 @@ describe('xdp_firewall', () => {
     });
   });
 
-  it('the same block as a destination rule on the twin interface drops the echo replies to lb', async () => {
+  fx.it('the same block as a destination rule on the twin interface drops the echo replies to lb', async () => {
     fw.map('ipv4_dst').set('10.0.0.10/32', 0);
     const reply = (dst: string, seq: number) =>
       frame
@@ -162,25 +165,27 @@ describe('xdp_firewall', () => {
     },
   ];
   for (const mode of [ALLOW, DENY]) {
-    it(`every kind of rule in ${mode === ALLOW ? 'allow' : 'deny'} mode, with its hit counter`, async () => {
-      for (const k of kinds) {
-        fw.close();
-        fw = loadObject(OBJ.firewall, { mode });
-        fw.map(k.map).set(k.key, 0);
-        const frames = [k.hit, k.miss, k.hit];
-        const { live } = await runBoth(fw.program(), bench, 'veth0', frames);
-        const want = mode === ALLOW ? ['dropped', 'passed', 'dropped'] : ['passed', 'dropped', 'passed'];
-        expect(
-          live.frames.map((f) => f.verdict),
-          k.kind,
-        ).to.deep.equal(want);
-        expect(fw.map(k.map).get(k.key), `${k.kind}: hits`).to.equal(2);
-        expect(stats(mode === ALLOW ? XDP_DROP : XDP_PASS).packets, `${k.kind}: stats`).to.equal(2);
-      }
-    });
+    fx.it(
+      `every kind of rule in ${mode === ALLOW ? 'allow' : 'deny'} mode, with its hit counter`,
+      async ({ bench, objects }) => {
+        for (const k of kinds) {
+          fw = objects(OBJ.firewall, { mode });
+          fw.map(k.map).set(k.key, 0);
+          const frames = [k.hit, k.miss, k.hit];
+          const { live } = await runBoth(fw.program(), bench, 'veth0', frames);
+          const want = mode === ALLOW ? ['dropped', 'passed', 'dropped'] : ['passed', 'dropped', 'passed'];
+          expect(
+            live.frames.map((f) => f.verdict),
+            k.kind,
+          ).to.deep.equal(want);
+          expect(fw.map(k.map).get(k.key), `${k.kind}: hits`).to.equal(2);
+          expect(stats(mode === ALLOW ? XDP_DROP : XDP_PASS).packets, `${k.kind}: stats`).to.equal(2);
+        }
+      },
+    );
   }
 
-  it('a running firewall switches mode through its global, without a reload', async () => {
+  fx.it('a running firewall switches mode through its global, without a reload', async () => {
     fw.map('port_dst').set({ proto: 6, port: 22 }, 0);
     const frames = [v4(LAB.h3.ip).tcp({ dport: 22 }), v4(LAB.h3.ip).tcp({ dport: 80 })];
     expect((await runUnit(fw.program(), frames)).frames.map((f) => f.verdict)).to.deep.equal(['dropped', 'passed']);
@@ -188,35 +193,39 @@ describe('xdp_firewall', () => {
     expect((await runUnit(fw.program(), frames)).frames.map((f) => f.verdict)).to.deep.equal(['passed', 'dropped']);
   });
 
-  it('ARP always passes, even from a blocked MAC in deny mode; other non-IP traffic follows the mode', async () => {
-    const arp = frame
-      .eth({ src: LAB.h3.mac, dst: 'ff:ff:ff:ff:ff:ff' })
-      .arp({ sha: LAB.h3.mac, spa: LAB.h3.ip, tpa: LAB.host.ip });
-    const other = frame.eth({ src: LAB.h3.mac, dst: LAB.host.mac, type: 0x88b5 }).payload('local experimental');
-    const tagged = frame
-      .eth({ src: LAB.h3.mac, dst: 'ff:ff:ff:ff:ff:ff' })
-      .vlan({ vid: 10 })
-      .arp({ sha: LAB.h3.mac, spa: LAB.h3.ip, tpa: LAB.host.ip });
-    fw.map('mac_src').set({ mac: LAB.h3.mac }, 0);
-    expect(await dropped([arp, other, tagged])).to.deep.equal([1]); // allow mode: the MAC rule drops only the non-ARP frame
-    fw.close();
-    fw = loadObject(OBJ.firewall, { mode: DENY });
-    expect(await dropped([arp, other, tagged])).to.deep.equal([1]); // deny mode, no rules: only ARP gets through
-  });
+  fx.it(
+    'ARP always passes, even from a blocked MAC in deny mode; other non-IP traffic follows the mode',
+    async ({ objects }) => {
+      const arp = frame
+        .eth({ src: LAB.h3.mac, dst: 'ff:ff:ff:ff:ff:ff' })
+        .arp({ sha: LAB.h3.mac, spa: LAB.h3.ip, tpa: LAB.host.ip });
+      const other = frame.eth({ src: LAB.h3.mac, dst: LAB.host.mac, type: 0x88b5 }).payload('local experimental');
+      const tagged = frame
+        .eth({ src: LAB.h3.mac, dst: 'ff:ff:ff:ff:ff:ff' })
+        .vlan({ vid: 10 })
+        .arp({ sha: LAB.h3.mac, spa: LAB.h3.ip, tpa: LAB.host.ip });
+      fw.map('mac_src').set({ mac: LAB.h3.mac }, 0);
+      expect(await dropped([arp, other, tagged])).to.deep.equal([1]); // allow mode: the MAC rule drops only the non-ARP frame
+      fw = objects(OBJ.firewall, { mode: DENY });
+      expect(await dropped([arp, other, tagged])).to.deep.equal([1]); // deny mode, no rules: only ARP gets through
+    },
+  );
 
-  it('odd frames: an IPv4 header cut short, IPv4 options, IPv6 extension headers, fragments', async () => {
-    fw.map('port_dst').set({ proto: 6, port: 22 }, 0);
-    const odd = (await readCapture('fixtures/firewall-odd.pcap')).records.map((r) => r.data);
-    const { unit, live } = await runBoth(fw.program(), bench, 'veth0', odd);
-    // port 22 is found past IPv4 options (#1), IPv6 hop-by-hop and destination options (#2) and a
-    // first fragment header (#3); a non-first fragment has no ports, whatever its bytes look like
-    // (#4); a cut-short IPv4 header (#0) gets allow mode's default
-    expect(live.frames.map((f) => f.verdict)).to.deep.equal(['passed', 'dropped', 'dropped', 'dropped', 'passed']);
-    expect(unit.counts).to.deep.equal(live.counts);
-    fw.close();
-    fw = loadObject(OBJ.firewall, { mode: DENY });
-    fw.map('port_dst').set({ proto: 6, port: 22 }, 0);
-    expect(await dropped(odd)).to.deep.equal([0, 4]);
-    expect(fw.map('port_dst').get({ proto: 6, port: 22 })).to.equal(3);
-  });
+  fx.it(
+    'odd frames: an IPv4 header cut short, IPv4 options, IPv6 extension headers, fragments',
+    async ({ bench, objects }) => {
+      fw.map('port_dst').set({ proto: 6, port: 22 }, 0);
+      const odd = (await readCapture('fixtures/firewall-odd.pcap')).records.map((r) => r.data);
+      const { unit, live } = await runBoth(fw.program(), bench, 'veth0', odd);
+      // port 22 is found past IPv4 options (#1), IPv6 hop-by-hop and destination options (#2) and a
+      // first fragment header (#3); a non-first fragment has no ports, whatever its bytes look like
+      // (#4); a cut-short IPv4 header (#0) gets allow mode's default
+      expect(live.frames.map((f) => f.verdict)).to.deep.equal(['passed', 'dropped', 'dropped', 'dropped', 'passed']);
+      expect(unit.counts).to.deep.equal(live.counts);
+      fw = objects(OBJ.firewall, { mode: DENY });
+      fw.map('port_dst').set({ proto: 6, port: 22 }, 0);
+      expect(await dropped(odd)).to.deep.equal([0, 4]);
+      expect(fw.map('port_dst').get({ proto: 6, port: 22 })).to.equal(3);
+    },
+  );
 });

@@ -34,6 +34,28 @@ export function bpfObject(
   };
 }
 
+/** Loads BPF objects (`load(path, globals, options)`), as many as a case asks for. */
+export type ObjectLoader = (path: string, globals?: Record<string, unknown>, options?: LoadOptions) => LoadedObject;
+
+/**
+ * Its value loads objects on demand, each with the globals the case gives it; every object it
+ * loaded is closed when the fixture ends (a `case` fixture: at the end of each case).
+ */
+export function bpfObjects(): FixtureBody<object, ObjectLoader> {
+  return async (_, use) => {
+    const open: LoadedObject[] = [];
+    try {
+      await use((path, globals = {}, options = {}) => {
+        const o = loadObject(path, globals, options);
+        open.push(o);
+        return o;
+      });
+    } finally {
+      for (const o of open.splice(0).reverse()) o.close();
+    }
+  };
+}
+
 /**
  * A case fixture that puts the state maps of the object `of` picks back as they were when the
  * case began (per-CPU ones included): cases then start from the same state whatever ran before.

@@ -24,7 +24,15 @@ export { runBoth, runBothSteps, EngineDisagreement, type BothOptions } from './b
 export { writeArtifact } from './artifact.js';
 export { bench, type BenchOptions, type SpecBench } from './fixture.js';
 export { fixtures, type CaseInfo, type FixtureBody, type Fixtures } from './fixtures.js';
-export { bpfObject, liveArtifacts, liveBench, mapsRestored, type ArtifactOptions } from './bench-fixtures.js';
+export {
+  bpfObject,
+  bpfObjects,
+  liveArtifacts,
+  liveBench,
+  mapsRestored,
+  type ArtifactOptions,
+  type ObjectLoader,
+} from './bench-fixtures.js';
 export {
   compareObjects,
   formatChange,
