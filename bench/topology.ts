@@ -2,7 +2,8 @@
 // attached, made by xdpspec (Topology + loadObject + attachXdp, then close) against the same
 // made with one `ip` command per step, as the articles do.
 import { execa } from 'execa';
-import { Topology, attachXdp, loadObject, watchBpffs } from '../dist/index.js';
+import { Topology, attachXdp, loadObject } from '../dist/index.js';
+import { watchBpffs } from '../dist/net/index.js';
 import { fmt, type Bench } from './report.js';
 
 const OBJECT = 'bpf/build/xdp_ipv6_filter.bpf.o';

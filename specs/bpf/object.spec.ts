@@ -8,8 +8,8 @@ import {
   XdpspecError,
   frame,
   loadObject,
-  requirePrivileges,
 } from '../../src/index.js';
+import { requirePrivileges } from '../../src/bpf/index.js';
 import { thrown } from '../support/thrown.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 import { tempDir } from '../support/tools.js';

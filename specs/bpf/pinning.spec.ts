@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { existsSync, readdirSync } from 'node:fs';
-import { frame, loadObject, sweepLeftovers } from '../../src/index.js';
+import { frame, loadObject } from '../../src/index.js';
+import { sweepLeftovers } from '../../src/net/index.js';
 import { startChild } from '../support/children.js';
 import { needsBpf } from '../support/kernel.js';
 

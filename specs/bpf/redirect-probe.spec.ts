@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
 import { execFileSync } from 'node:child_process';
-import { LiveBench, RedirectProbe, frame, loadObject, runUnit, type LoadedObject } from '../../src/index.js';
+import { LiveBench, frame, loadObject, runUnit, type LoadedObject } from '../../src/index.js';
+import { RedirectProbe } from '../../src/bpf/index.js';
 import { SPEC_OBJ, needsBpf } from '../support/kernel.js';
 
 const udp = (dport: number) => frame.eth().ipv4().udp({ dport });

@@ -7,7 +7,6 @@ import { LAB } from '../../fixtures/generate.js';
 import {
   LiveBench,
   compareObjects,
-  formatComparison,
   frame,
   parseCapture,
   parseFrame,
@@ -15,6 +14,7 @@ import {
   type Frame,
   type LoadedObject,
 } from '../../src/index.js';
+import { formatComparison } from '../../src/harness/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
 import { rejection, thrown } from '../support/thrown.js';
 

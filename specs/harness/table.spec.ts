@@ -1,14 +1,7 @@
 import { expect } from 'chai';
 import { AssertionError } from 'chai';
-import {
-  formatField,
-  formatTable,
-  frame,
-  loadObject,
-  parseFrame,
-  runTable,
-  type LoadedObject,
-} from '../../src/index.js';
+import { formatTable, frame, loadObject, parseFrame, runTable, type LoadedObject } from '../../src/index.js';
+import { formatField } from '../../src/packet/index.js';
 import { SPEC_OBJ, needsBpf } from '../support/kernel.js';
 
 const failure = (fn: () => void): string => {

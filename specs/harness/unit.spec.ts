@@ -48,7 +48,7 @@ describe('unit engine', () => {
 
 describe('redirect descriptions', () => {
   it('say what is known and why the rest is not', async () => {
-    const { describeRedirect } = await import('../../src/index.js');
+    const { describeRedirect } = await import('../../src/harness/index.js');
     expect(describeRedirect({ known: true, ifindex: 3, device: 'veth0' })).to.equal('to ifindex 3 (veth0)');
     expect(describeRedirect({ known: true, ifindex: 3, port: 'lan', device: 'veth0' })).to.equal(
       'to ifindex 3 (port lan)',

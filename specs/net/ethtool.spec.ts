@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
 import {
-  DriverStats,
   PacketSocket,
   Topology,
   XdpspecError,
@@ -11,6 +10,7 @@ import {
   until,
   type LoadedObject,
 } from '../../src/index.js';
+import { DriverStats } from '../../src/net/index.js';
 import { SPEC_OBJ, needsBpf } from '../support/kernel.js';
 
 describe('driver statistics', () => {

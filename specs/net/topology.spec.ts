@@ -9,10 +9,9 @@ import {
   egressLab,
   loadBalancerLab,
   loadObject,
-  ownedNamespaces,
-  sweepLeftovers,
   until,
 } from '../../src/index.js';
+import { ownedNamespaces, sweepLeftovers } from '../../src/net/index.js';
 import { startChild } from '../support/children.js';
 import { tempDir } from '../support/tools.js';
 import { OBJ, needsBpf } from '../support/kernel.js';

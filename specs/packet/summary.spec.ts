@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { diffFrames, dissect, formatChanges, frame, summarize } from '../../src/index.js';
+import { diffFrames, dissect, frame, summarize } from '../../src/index.js';
+import { formatChanges } from '../../src/packet/index.js';
 
 describe('frame summary, dissection and diff', () => {
   it('summarises each layer in one line, tcpdump -n style', () => {

@@ -9,16 +9,8 @@
 // answering, so the only frames entering the DUT are the ones the spec sends. The real
 // connection at the end uses the hosts' own addresses and sockets.
 import { expect } from 'chai';
-import {
-  DriverStats,
-  frame,
-  bpfObjects,
-  fixtures,
-  liveBench,
-  runBothSteps,
-  type LoadedObject,
-  type Step,
-} from '../../src/index.js';
+import { frame, bpfObjects, fixtures, liveBench, runBothSteps, type LoadedObject, type Step } from '../../src/index.js';
+import { DriverStats } from '../../src/net/index.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 import { txChecksumOff } from '../support/netns.js';
 import { tcpConnect, tcpServer } from '../support/tcp.js';

@@ -1,4 +1,4 @@
-import { effectiveCapabilities } from '../../src/index.js';
+import { effectiveCapabilities } from '../../src/bpf/index.js';
 
 /**
  * For suites that load BPF programs: skips them, visibly and with the reason, when this
