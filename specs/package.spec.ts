@@ -42,7 +42,7 @@ describe('the npm package in a project of its own', function () {
       'dist/index.js',
       'dist/index.d.ts',
       'dist/cli/main.js',
-      'dist/harness/mocha-hooks.js',
+      'dist/mocha.js',
       'bpf/rules.mk',
       'bpf/include/xdpspec_parse.h',
       'bpf/include/compat/gnu/stubs-32.h',

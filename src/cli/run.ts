@@ -138,10 +138,10 @@ export async function runRun(args: string[]): Promise<number> {
   (await import('tsx/esm/api')).register();
   const { default: Mocha } = await import('mocha');
   // CommonJS specs' require('xdpspec') must get this instance, not a second copy tsx compiles.
-  (await import('../harness/one-instance.js')).shareThisInstance();
+  (await import('../one-instance.js')).shareThisInstance();
   // Specs that use Chai's own expect get xdpspec's assertions, as with xdpspec/mocha.
   try {
-    (await import('../harness/mocha-hooks.js')).installAssertions();
+    (await import('../mocha.js')).installAssertions();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
     // chai (a peer dependency) is not installed: specs cannot use expect(), and Mocha runs them anyway.

@@ -1,11 +1,11 @@
 import Module from 'node:module';
 import { fileURLToPath } from 'node:url';
-import * as api from '../index.js';
+import * as api from './index.js';
 
 type Loader = (this: unknown, module: { exports: unknown }, filename: string) => void;
 
 let next: Loader | undefined;
-const answers = new Map<string, object>([[fileURLToPath(new URL('../index.js', import.meta.url)), api]]);
+const answers = new Map<string, object>([[fileURLToPath(new URL('./index.js', import.meta.url)), api]]);
 
 /**
  * Makes a `require('xdpspec')` (or `require('xdpspec/mocha')`) answer with this very instance of
@@ -16,7 +16,7 @@ const answers = new Map<string, object>([[fileURLToPath(new URL('../index.js', i
  * those two files load, nothing else.
  */
 export function shareThisInstance(mochaHooks?: object): void {
-  if (mochaHooks) answers.set(fileURLToPath(new URL('./mocha-hooks.js', import.meta.url)), mochaHooks);
+  if (mochaHooks) answers.set(fileURLToPath(new URL('./mocha.js', import.meta.url)), mochaHooks);
   if (next) return;
   const loaders = (Module as unknown as { _extensions: Record<string, Loader> })._extensions;
   const prev = loaders['.js']!;

@@ -12,11 +12,11 @@ import {
   loadObject,
   runBoth,
   runUnit,
-} from '../../src/index.js';
-import { startChild } from '../support/children.js';
-import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
-import { objects } from '../support/objects.js';
-import { rejection } from '../support/thrown.js';
+} from '../../../src/index.js';
+import { startChild } from '../../support/children.js';
+import { OBJ, SPEC_OBJ, needsBpf } from '../../support/kernel.js';
+import { objects } from '../../support/objects.js';
+import { rejection } from '../../support/thrown.js';
 
 describe('live engine (native XDP, one frame at a time)', () => {
   needsBpf();
@@ -399,7 +399,7 @@ describe('live streaming', () => {
     const f = loadObject(OBJ.ipv6Filter);
     try {
       bench.attach(f.program(), 'wan');
-      const { readCapture } = await import('../../src/index.js');
+      const { readCapture } = await import('../../../src/index.js');
       const fixture = (await readCapture('fixtures/ipv4-and-ipv6.pcap')).records.map((r) => r.data);
       const frames = Array.from({ length: 20_000 }, (_, i) => fixture[i % 20]!);
       const run = await bench.stream(frames, { on: 'wan' });
@@ -425,7 +425,7 @@ describe('live streaming', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xdpspec-stream-'));
     try {
       bench.attach(f.program(), 'wan');
-      const { readCapture, writeCapture } = await import('../../src/index.js');
+      const { readCapture, writeCapture } = await import('../../../src/index.js');
       const fixture = (await readCapture('fixtures/ipv4-and-ipv6.pcap')).records.map((r) => r.data);
       const file = join(dir, 'big.pcapng');
       await writeCapture(

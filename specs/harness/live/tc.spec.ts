@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { LiveBench, XdpspecError, frame, runBoth, runUnit, type LiveFrameResult } from '../../src/index.js';
-import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
-import { objects } from '../support/objects.js';
+import { LiveBench, XdpspecError, frame, runBoth, runUnit, type LiveFrameResult } from '../../../src/index.js';
+import { OBJ, SPEC_OBJ, needsBpf } from '../../support/kernel.js';
+import { objects } from '../../support/objects.js';
 
 const where = (f: LiveFrameResult) => f.outputs.map((o) => `${o.port}/${o.side}`).join();
 

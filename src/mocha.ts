@@ -1,12 +1,12 @@
 // `xdpspec/mocha`: a Mocha root hook plugin for projects that run Mocha themselves
 // (`"require": ["xdpspec/mocha"]` in .mocharc.json). `xdpspec run` does the same on its own.
 import * as chai from 'chai';
-import { xdpspecChai } from '../assert/chai.js';
-import { sweepAndSay } from '../net/index.js';
-import * as self from './mocha-hooks.js';
+import { xdpspecChai } from './assert/chai.js';
+import { sweepAndSay } from './net/index.js';
+import * as self from './mocha.js';
 import { shareThisInstance } from './one-instance.js';
 
-export { skipIfNotSupported, type SkippableContext } from './skip.js';
+export { skipIfNotSupported, type SkippableContext } from './harness/skip.js';
 
 /** Installs xdpspec's assertions into the project's Chai, for specs that use Chai's own `expect`. */
 export function installAssertions(): void {
