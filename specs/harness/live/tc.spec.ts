@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { LiveBench, XdpspecError, frame, runBoth, runUnit, type LiveFrameResult } from '../../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../../support/kernel.js';
 import { objects } from '../../support/objects.js';
+import { receivedProtocol } from '../../../src/harness/live/tc.js';
 
 const where = (f: LiveFrameResult) => f.outputs.map((o) => `${o.port}/${o.side}`).join();
 
@@ -200,5 +201,16 @@ describe('live engine (TC egress: frames the DUT sends)', () => {
   it('says what is wrong: a direction TC does not have', () => {
     const prog = load(OBJ.tcTtl).program();
     expect(() => bench.attachTc(prog, 'wan', 'sideways' as 'egress')).to.throw(XdpspecError, /ingress or egress/);
+  });
+});
+
+describe('the EtherType a protocol handler gets a frame under', () => {
+  it("is the frame's, or the one inside an outer VLAN tag, or 802.3/802.2 for length fields", () => {
+    const head = (...b: number[]) => Uint8Array.from([...Array<number>(12).fill(0), ...b, 0, 0, 0, 0]);
+    expect(receivedProtocol(head(0x08, 0x00))).to.equal(0x0800);
+    expect(receivedProtocol(head(0x81, 0x00, 0x00, 0x07, 0x86, 0xdd))).to.equal(0x86dd);
+    expect(receivedProtocol(head(0x88, 0xa8, 0x00, 0x07, 0x81, 0x00))).to.equal(0x8100); // QinQ: the inner tag stays
+    expect(receivedProtocol(head(0x00, 0x40, 0xff, 0xff))).to.equal(0x0001); // raw 802.3 (Novell)
+    expect(receivedProtocol(head(0x00, 0x40, 0xaa, 0xaa))).to.equal(0x0004); // 802.2 LLC
   });
 });
