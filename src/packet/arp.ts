@@ -1,5 +1,5 @@
 import { ipv4ToString, macToString, parseIpv4, parseMac, uint } from './bytes.js';
-import type { Spec } from './codec.js';
+import { END_NEXT, type ProtocolCodec, type Spec } from './codec.js';
 
 /** ARP for IPv4 over Ethernet (hardware type 1, protocol 0x0800, lengths 6 and 4). */
 export const HEADER_LEN = 28;
@@ -51,3 +51,10 @@ export function emit(b: Buffer, off: number, s: ArpSpec): void {
   parseMac(s.tha ?? '00:00:00:00:00:00', 'arp', 'tha').copy(b, off + 18);
   parseIpv4(s.tpa ?? '10.0.0.2', 'arp', 'tpa').copy(b, off + 24);
 }
+
+export const codec: ProtocolCodec<ArpSpec> = {
+  name: 'arp',
+  followers: END_NEXT,
+  headerLength: () => HEADER_LEN,
+  emit: (b, off, s) => emit(b, off, s),
+};

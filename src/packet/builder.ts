@@ -1,25 +1,26 @@
-// The frame builder: one chain of steps from Ethernet to payload. Over 350 lines because the
-// step interfaces are the builder's typed API (which layer may follow which), and they are kept
-// beside the one class that implements them; each protocol's fields live in its own module.
+// The frame builder: one chain of steps from Ethernet to payload. The step interfaces are the
+// builder's typed API (which layer may follow which), and they are kept
+// beside the one class that implements them; each protocol's fields, emit and codec live in its
+// own module, registered once in protocols.ts.
+import { PROTOCOLS } from './protocols.js';
 import { FrameBuildError } from '../sys/errors.js';
-import * as arp from './arp.js';
-import { toBytes } from './bytes.js';
+import type * as arp from './arp.js';
 import type { EmitContext } from './codec.js';
-import * as eth from './ethernet.js';
+import type * as eth from './ethernet.js';
 import type { Frame } from './frame.js';
-import * as icmp from './icmp.js';
-import * as icmpv6 from './icmpv6.js';
-import * as ipv4 from './ipv4.js';
-import * as ipv6 from './ipv6.js';
-import * as ext from './ipv6ext.js';
-import * as geneve from './geneve.js';
-import * as gre from './gre.js';
-import * as vxlan from './vxlan.js';
+import type * as icmp from './icmp.js';
+import type * as icmpv6 from './icmpv6.js';
+import type * as ipv4 from './ipv4.js';
+import type * as ipv6 from './ipv6.js';
+import type * as ext from './ipv6ext.js';
+import type * as geneve from './geneve.js';
+import type * as gre from './gre.js';
+import type * as vxlan from './vxlan.js';
 import type { Layer } from './layers.js';
 import { parseFrame } from './parse.js';
-import * as tcp from './tcp.js';
-import * as udp from './udp.js';
-import * as vlan from './vlan.js';
+import type * as tcp from './tcp.js';
+import type * as udp from './udp.js';
+import type * as vlan from './vlan.js';
 
 /** Bytes as a spec may give them: a Buffer or Uint8Array, a UTF-8 string, or byte values. */
 export type Bytes = Uint8Array | string | readonly number[];
@@ -61,129 +62,9 @@ export type LayerSpec =
   | ({ name: 'geneve' } & GeneveSpec)
   | { name: 'payload' | 'padding' | 'raw'; data: Bytes };
 
-// What each layer may be followed by; the typed steps below say the same to the compiler.
-const L2_NEXT = ['vlan', 'ipv4', 'ipv6', 'arp', 'payload', 'padding'];
-// Tunnels: IP in IP (IPIP, 4in6, 6in4, 6in6) and GRE after either IP version.
-const IP_TUNNELS = ['ipv4', 'ipv6', 'gre'];
-const IP6_NEXT = [
-  'hopopts',
-  'routing',
-  'fragment',
-  'dstopts',
-  'tcp',
-  'udp',
-  'icmpv6',
-  ...IP_TUNNELS,
-  'payload',
-  'padding',
-];
-const END_NEXT = ['payload', 'padding'];
-const FOLLOWERS: Readonly<Record<string, readonly string[]>> = {
-  eth: L2_NEXT,
-  vlan: L2_NEXT,
-  ipv4: ['tcp', 'udp', 'icmp', ...IP_TUNNELS, 'payload', 'padding'],
-  ipv6: IP6_NEXT,
-  hopopts: IP6_NEXT,
-  routing: IP6_NEXT,
-  fragment: IP6_NEXT,
-  dstopts: IP6_NEXT,
-  tcp: END_NEXT,
-  // IP straight after UDP is GUE variant 1 (RFC 8086 section 4), as Katran encapsulates.
-  udp: ['vxlan', 'geneve', 'ipv4', 'ipv6', ...END_NEXT],
-  gre: ['ipv4', 'ipv6', 'eth', 'payload'],
-  vxlan: ['eth'],
-  geneve: ['eth', 'ipv4', 'ipv6', 'payload'],
-  icmp: END_NEXT,
-  icmpv6: END_NEXT,
-  arp: END_NEXT,
-  payload: ['padding'],
-  padding: [],
-};
-
-function headerLength(s: LayerSpec): number {
-  switch (s.name) {
-    case 'eth':
-      return eth.HEADER_LEN;
-    case 'vlan':
-      return vlan.HEADER_LEN;
-    case 'arp':
-      return arp.HEADER_LEN;
-    case 'ipv4':
-      return ipv4.headerLength(s as ipv4.Ipv4Spec);
-    case 'ipv6':
-      return ipv6.HEADER_LEN;
-    case 'hopopts':
-    case 'dstopts':
-      return ext.optionsHeaderLength(s as ext.Ipv6OptionsSpec, s.name);
-    case 'routing':
-      return ext.routingHeaderLength(s as ext.RoutingSpec);
-    case 'fragment':
-      return ext.FRAGMENT_LEN;
-    case 'tcp':
-      return tcp.headerLength(s);
-    case 'udp':
-      return udp.HEADER_LEN;
-    case 'icmp':
-      return icmp.HEADER_LEN;
-    case 'icmpv6':
-      return icmpv6.headerLength(s);
-    case 'gre':
-      return gre.headerLength(s);
-    case 'vxlan':
-      return vxlan.HEADER_LEN;
-    case 'geneve':
-      return geneve.headerLength(s);
-    default:
-      return toBytes(s.data, s.name, 'data').length;
-  }
-}
-
-function emit(b: Buffer, off: number, s: LayerSpec, ctx: EmitContext): void {
-  switch (s.name) {
-    case 'eth':
-      return eth.emit(b, off, s, ctx);
-    case 'vlan':
-      return vlan.emit(b, off, s, ctx);
-    case 'arp':
-      return arp.emit(b, off, s);
-    case 'ipv4':
-      return ipv4.emit(b, off, s as ipv4.Ipv4Spec, ctx);
-    case 'ipv6':
-      return ipv6.emit(b, off, s, ctx);
-    case 'hopopts':
-    case 'dstopts':
-      return ext.emitOptions(b, off, s as ext.Ipv6OptionsSpec, ctx, s.name);
-    case 'routing':
-      return ext.emitRouting(b, off, s as ext.RoutingSpec, ctx);
-    case 'fragment':
-      return ext.emitFragment(b, off, s, ctx);
-    case 'tcp':
-      return tcp.emit(b, off, s);
-    case 'udp':
-      return udp.emit(b, off, s, ctx);
-    case 'icmp':
-      return icmp.emit(b, off, s);
-    case 'icmpv6':
-      return icmpv6.emit(b, off, s);
-    case 'gre':
-      return gre.emit(b, off, s, ctx);
-    case 'vxlan':
-      return vxlan.emit(b, off, s);
-    case 'geneve':
-      return geneve.emit(b, off, s, ctx);
-    default:
-      toBytes(s.data, s.name, 'data').copy(b, off);
-  }
-}
-
-/** Checksums that cover what follows a header, computed once the inner layers are written. */
-function finish(b: Buffer, off: number, s: LayerSpec, ctx: EmitContext): void {
-  if (s.name === 'tcp') tcp.finish(b, off, s, ctx);
-  else if (s.name === 'udp') udp.finish(b, off, s, ctx);
-  else if (s.name === 'icmp') icmp.finish(b, off, s, ctx);
-  else if (s.name === 'icmpv6') icmpv6.finish(b, off, s, ctx);
-  else if (s.name === 'gre') gre.finish(b, off, s, ctx);
-}
+/** A layer's codec (protocols.ts); every name a LayerSpec carries has one. */
+const codecOf = (s: LayerSpec) => PROTOCOLS.get(s.name)!;
+const followers = (name: string): readonly string[] => PROTOCOLS.get(name)?.followers ?? [];
 
 /**
  * Emits layers into one frame. Fields left undefined are computed (lengths, checksums,
@@ -197,7 +78,7 @@ export function buildLayers(specs: readonly LayerSpec[]): Buffer {
   let total = 0;
   for (const s of specs) {
     offs.push(total);
-    total += headerLength(s);
+    total += codecOf(s).headerLength(s);
   }
   const padAt = specs.findIndex((s) => s.name === 'padding');
   const contentEnd = padAt < 0 ? total : offs[padAt]!;
@@ -207,11 +88,11 @@ export function buildLayers(specs: readonly LayerSpec[]): Buffer {
   specs.forEach((s, i) => {
     const ctx: EmitContext = { next: specs[i + 1]?.name, afterNext: specs[i + 2]?.name, contentEnd, ip };
     ctxs.push(ctx);
-    emit(b, offs[i]!, s, ctx);
+    codecOf(s).emit(b, offs[i]!, s, ctx);
     if (s.name === 'ipv4') ip = { off: offs[i]!, version: 4 };
     else if (s.name === 'ipv6') ip = { off: offs[i]!, version: 6 };
   });
-  for (let i = specs.length - 1; i >= 0; i--) finish(b, offs[i]!, specs[i]!, ctxs[i]!);
+  for (let i = specs.length - 1; i >= 0; i--) codecOf(specs[i]!).finish?.(b, offs[i]!, specs[i]!, ctxs[i]!);
   return b;
 }
 
@@ -227,7 +108,7 @@ function checkOrder(specs: readonly LayerSpec[]): void {
   }
   for (let i = 1; i < specs.length; i++) {
     const prev = specs[i - 1]!.name;
-    const allowed = FOLLOWERS[prev] ?? [];
+    const allowed = followers(prev);
     if (specs[i]!.name === 'raw' && i === specs.length - 1) continue;
     if (!allowed.includes(specs[i]!.name)) {
       const what = allowed.length ? `after ${prev} come ${allowed.join(', ')}` : `nothing comes after ${prev}`;
@@ -299,7 +180,7 @@ class Builder implements L2Step, Ipv4Step, Ipv6Step, UdpStep, GreStep {
   constructor(readonly specs: readonly LayerSpec[]) {}
   private add(s: LayerSpec): Builder {
     const prev = this.specs[this.specs.length - 1]!.name;
-    if (!(FOLLOWERS[prev] ?? []).includes(s.name)) checkOrder([...this.specs, s]);
+    if (!followers(prev).includes(s.name)) checkOrder([...this.specs, s]);
     return new Builder([...this.specs, s]);
   }
   vlan(s: VlanSpec = {}) {

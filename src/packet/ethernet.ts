@@ -1,5 +1,5 @@
 import { macToString, parseMac, uint } from './bytes.js';
-import type { EmitContext, Spec } from './codec.js';
+import { L2_NEXT, type EmitContext, type ProtocolCodec, type Spec } from './codec.js';
 
 export const HEADER_LEN = 14;
 
@@ -49,3 +49,10 @@ export function emit(b: Buffer, off: number, s: EthernetSpec, ctx: EmitContext):
     off + 12,
   );
 }
+
+export const codec: ProtocolCodec<EthernetSpec> = {
+  name: 'eth',
+  followers: L2_NEXT,
+  headerLength: () => HEADER_LEN,
+  emit,
+};

@@ -1,6 +1,6 @@
 import { FrameBuildError } from '../sys/errors.js';
 import { toBytes, uint } from './bytes.js';
-import type { EmitContext, Spec } from './codec.js';
+import type { EmitContext, ProtocolCodec, Spec } from './codec.js';
 import { typeFor } from './ethernet.js';
 import { ETH_P_TEB } from './gre.js';
 
@@ -62,3 +62,10 @@ export function emit(b: Buffer, off: number, s: GeneveSpec, ctx: EmitContext): v
   b.writeUInt32BE((uint(s.vni ?? 1, 24, 'geneve', 'vni') << 8) >>> 0, off + 4);
   opts.copy(b, off + BASE_LEN);
 }
+
+export const codec: ProtocolCodec<GeneveSpec> = {
+  name: 'geneve',
+  followers: ['eth', 'ipv4', 'ipv6', 'payload'],
+  headerLength,
+  emit,
+};

@@ -1,6 +1,6 @@
 import { uint } from './bytes.js';
 import { checksum } from './checksum.js';
-import type { EmitContext, Spec } from './codec.js';
+import type { EmitContext, ProtocolCodec, Spec } from './codec.js';
 import { typeFor } from './ethernet.js';
 
 /** GRE (RFC 2784, with RFC 2890's key and sequence number), version 0. */
@@ -88,3 +88,11 @@ export function finish(b: Buffer, off: number, s: GreSpec, ctx: EmitContext): vo
   if (typeof s.checksum === 'number') b.writeUInt16BE(uint(s.checksum, 16, 'gre', 'checksum'), at);
   else b.writeUInt16BE(checksum(b, off, ctx.contentEnd), at);
 }
+
+export const codec: ProtocolCodec<GreSpec> = {
+  name: 'gre',
+  followers: ['ipv4', 'ipv6', 'eth', 'payload'],
+  headerLength,
+  emit,
+  finish,
+};

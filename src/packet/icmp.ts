@@ -1,6 +1,6 @@
 import { uint } from './bytes.js';
 import { checksum } from './checksum.js';
-import type { EmitContext, Spec } from './codec.js';
+import { END_NEXT, type EmitContext, type ProtocolCodec, type Spec } from './codec.js';
 
 export const HEADER_LEN = 8;
 
@@ -61,3 +61,11 @@ export function finish(b: Buffer, off: number, s: IcmpSpec, ctx: EmitContext): v
   const cs = s.checksum === undefined ? checksum(b, off, ctx.contentEnd) : uint(s.checksum, 16, 'icmp', 'checksum');
   b.writeUInt16BE(cs, off + 2);
 }
+
+export const codec: ProtocolCodec<IcmpSpec> = {
+  name: 'icmp',
+  followers: END_NEXT,
+  headerLength: () => HEADER_LEN,
+  emit: (b, off, s) => emit(b, off, s),
+  finish,
+};

@@ -1,6 +1,6 @@
 import { ipv6ToString, macToString, parseIpv6, parseMac, toBytes, uint } from './bytes.js';
 import { upperLayerChecksum } from './checksum.js';
-import type { EmitContext, Spec } from './codec.js';
+import { END_NEXT, type EmitContext, type ProtocolCodec, type Spec } from './codec.js';
 import { FrameBuildError } from '../sys/errors.js';
 import { IPPROTO } from './ipproto.js';
 
@@ -168,3 +168,11 @@ export function finish(b: Buffer, off: number, s: Icmpv6Spec, ctx: EmitContext):
       : uint(s.checksum, 16, 'icmpv6', 'checksum');
   b.writeUInt16BE(cs, off + 2);
 }
+
+export const codec: ProtocolCodec<Icmpv6Spec> = {
+  name: 'icmpv6',
+  followers: END_NEXT,
+  headerLength,
+  emit: (b, off, s) => emit(b, off, s),
+  finish,
+};

@@ -1,7 +1,7 @@
 import { FrameBuildError } from '../sys/errors.js';
 import { ipv4ToString, parseIpv4, toBytes, uint } from './bytes.js';
 import { checksum } from './checksum.js';
-import type { EmitContext, Spec } from './codec.js';
+import { IP_TUNNELS, type EmitContext, type ProtocolCodec, type Spec } from './codec.js';
 import { protoFor } from './ipproto.js';
 
 export const MIN_HEADER_LEN = 20;
@@ -102,3 +102,10 @@ export function emit(b: Buffer, off: number, s: Ipv4Spec, ctx: EmitContext): voi
 export function checksumValid(b: Buffer, off: number, hl: number): boolean {
   return checksum(b, off, off + hl) === 0;
 }
+
+export const codec: ProtocolCodec<Ipv4Spec> = {
+  name: 'ipv4',
+  followers: ['tcp', 'udp', 'icmp', ...IP_TUNNELS, 'payload', 'padding'],
+  headerLength,
+  emit,
+};

@@ -1,5 +1,5 @@
 import { ipv6ToString, parseIpv6, uint } from './bytes.js';
-import type { EmitContext, Spec } from './codec.js';
+import { IP6_NEXT, type EmitContext, type ProtocolCodec, type Spec } from './codec.js';
 import { protoFor } from './ipproto.js';
 
 export const HEADER_LEN = 40;
@@ -54,3 +54,10 @@ export function emit(b: Buffer, off: number, s: Ipv6Spec, ctx: EmitContext): voi
   parseIpv6(s.src ?? 'fd00::1', 'ipv6', 'src').copy(b, off + 8);
   parseIpv6(s.dst ?? 'fd00::2', 'ipv6', 'dst').copy(b, off + 24);
 }
+
+export const codec: ProtocolCodec<Ipv6Spec> = {
+  name: 'ipv6',
+  followers: IP6_NEXT,
+  headerLength: () => HEADER_LEN,
+  emit,
+};

@@ -1,5 +1,5 @@
 import { toBytes, uint } from './bytes.js';
-import type { EmitContext, Spec } from './codec.js';
+import { IP6_NEXT, type EmitContext, type ProtocolCodec, type Spec } from './codec.js';
 import { protoFor } from './ipproto.js';
 
 // IPv6 extension headers: hop-by-hop options, routing, fragment, destination options.
@@ -128,3 +128,24 @@ export function emitFragment(b: Buffer, off: number, s: FragmentSpec, ctx: EmitC
   b.writeUInt16BE(w, off + 2);
   b.writeUInt32BE(uint(s.id ?? 1, 32, 'fragment', 'id'), off + 4);
 }
+
+const options = (name: 'hopopts' | 'dstopts'): ProtocolCodec<Ipv6OptionsSpec> => ({
+  name,
+  followers: IP6_NEXT,
+  headerLength: (s) => optionsHeaderLength(s, name),
+  emit: (b, off, s, ctx) => emitOptions(b, off, s, ctx, name),
+});
+export const hopoptsCodec = options('hopopts');
+export const dstoptsCodec = options('dstopts');
+export const routingCodec: ProtocolCodec<RoutingSpec> = {
+  name: 'routing',
+  followers: IP6_NEXT,
+  headerLength: routingHeaderLength,
+  emit: emitRouting,
+};
+export const fragmentCodec: ProtocolCodec<FragmentSpec> = {
+  name: 'fragment',
+  followers: IP6_NEXT,
+  headerLength: () => FRAGMENT_LEN,
+  emit: emitFragment,
+};

@@ -1,7 +1,7 @@
 import { FrameBuildError } from '../sys/errors.js';
 import { describe, toBytes, uint } from './bytes.js';
 import { upperLayerChecksum } from './checksum.js';
-import type { EmitContext, Spec } from './codec.js';
+import { END_NEXT, type EmitContext, type ProtocolCodec, type Spec } from './codec.js';
 import { IPPROTO } from './ipproto.js';
 
 export const MIN_HEADER_LEN = 20;
@@ -240,3 +240,11 @@ export function formatOption(o: TcpOption): string {
       return `opt-${o.kind} 0x${(o as { data: Buffer }).data.toString('hex')}`;
   }
 }
+
+export const codec: ProtocolCodec<TcpSpec> = {
+  name: 'tcp',
+  followers: END_NEXT,
+  headerLength,
+  emit: (b, off, s) => emit(b, off, s),
+  finish,
+};

@@ -1,6 +1,6 @@
 import { uint } from './bytes.js';
 import { upperLayerChecksum } from './checksum.js';
-import type { EmitContext, Spec } from './codec.js';
+import { END_NEXT, type EmitContext, type ProtocolCodec, type Spec } from './codec.js';
 import { IPPROTO } from './ipproto.js';
 
 export const HEADER_LEN = 8;
@@ -57,3 +57,12 @@ export function finish(b: Buffer, off: number, s: UdpSpec, ctx: EmitContext): vo
   }
   b.writeUInt16BE(cs, off + 6);
 }
+
+export const codec: ProtocolCodec<UdpSpec> = {
+  name: 'udp',
+  // IP straight after UDP is GUE variant 1 (RFC 8086 section 4), as Katran encapsulates.
+  followers: ['vxlan', 'geneve', 'ipv4', 'ipv6', ...END_NEXT],
+  headerLength: () => HEADER_LEN,
+  emit,
+  finish,
+};

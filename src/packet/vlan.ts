@@ -1,5 +1,5 @@
 import { uint } from './bytes.js';
-import type { EmitContext, Spec } from './codec.js';
+import { L2_NEXT, type EmitContext, type ProtocolCodec, type Spec } from './codec.js';
 import { typeFor } from './ethernet.js';
 
 /** An 802.1Q tag; the TPID that announced it is the previous layer's `type`. */
@@ -35,3 +35,10 @@ export function emit(b: Buffer, off: number, s: VlanSpec, ctx: EmitContext): voi
     off + 2,
   );
 }
+
+export const codec: ProtocolCodec<VlanSpec> = {
+  name: 'vlan',
+  followers: L2_NEXT,
+  headerLength: () => HEADER_LEN,
+  emit,
+};

@@ -1,5 +1,5 @@
 import { uint } from './bytes.js';
-import type { Spec } from './codec.js';
+import type { ProtocolCodec, Spec } from './codec.js';
 
 /** VXLAN (RFC 7348): an Ethernet frame inside UDP, by default to port 4789. */
 export const HEADER_LEN = 8;
@@ -21,3 +21,10 @@ export function emit(b: Buffer, off: number, s: VxlanSpec): void {
   b[off] = uint(s.flags ?? 0x08, 8, 'vxlan', 'flags');
   b.writeUInt32BE((uint(s.vni ?? 1, 24, 'vxlan', 'vni') << 8) >>> 0, off + 4);
 }
+
+export const codec: ProtocolCodec<VxlanSpec> = {
+  name: 'vxlan',
+  followers: ['eth'],
+  headerLength: () => HEADER_LEN,
+  emit: (b, off, s) => emit(b, off, s),
+};
