@@ -1,19 +1,9 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { regularFile } from '../sys/files.js';
 import { UsageError } from '../sys/errors.js';
-import type { LoadedObject } from '../bpf/index.js';
-import {
-  LiveBench,
-  compareObjects,
-  encodeGolden,
-  formatChange,
-  formatStats,
-  formatSummary,
-  type Comparison,
-} from '../harness/index.js';
-import { writeCapture } from '../pcap/index.js';
+import { formatChange, formatStats, formatSummary, type Comparison } from '../harness/index.js';
+import { diffCapture } from '../harness/diff.js';
 import { Output } from './output.js';
 import { parseGlobal, parseType } from './test-run.js';
 
@@ -77,13 +67,6 @@ async function readMaps(file: string | undefined, option: string): Promise<Entri
   return out;
 }
 
-const fill = (entries: Entries) => (obj: LoadedObject) => {
-  for (const [name, pairs] of Object.entries(entries)) {
-    const map = obj.map(name);
-    for (const [k, v] of pairs) map.set(k, v);
-  }
-};
-
 function changeJson(c: Comparison['changed'][number]): string {
   const side = (f: Comparison['changed'][number]['old']) => ({
     verdict: f.verdict,
@@ -131,24 +114,17 @@ export async function runDiff(args: string[]): Promise<number> {
     readMaps(values['old-maps'], '--old-maps'),
     readMaps(values['new-maps'], '--new-maps'),
   ]);
-  const bench = values.live ? await LiveBench.create({ ports: [{ name: 'wan' }] }) : undefined;
-  let cmp: Comparison;
-  try {
-    cmp = await compareObjects(
-      { object: positionals[0]!, globals: globals(values['old-set-global']), setup: fill(oldMaps) },
-      { object: positionals[1]!, globals: globals(values['new-set-global']), setup: fill(newMaps) },
-      {
-        program: values.program,
-        ...type,
-        frames: values.pcap,
-        globals: globals(values['set-global']),
-        setup: fill(both),
-        ...(bench ? { live: { bench, port: 'wan' } } : {}),
-      },
-    );
-  } finally {
-    bench?.close();
-  }
+  const cmp = await diffCapture({
+    old: { object: positionals[0]!, globals: globals(values['old-set-global']), maps: oldMaps },
+    new: { object: positionals[1]!, globals: globals(values['new-set-global']), maps: newMaps },
+    ...(values.program === undefined ? {} : { program: values.program }),
+    ...type,
+    pcap: values.pcap,
+    globals: globals(values['set-global']),
+    maps: both,
+    ...(values.live ? { live: true } : {}),
+    ...(values.artifacts === undefined ? {} : { artifacts: values.artifacts }),
+  });
   const out = new Output();
   if (values.json) {
     for (const c of cmp.changed) await out.write(changeJson(c));
@@ -168,16 +144,7 @@ export async function runDiff(args: string[]): Promise<number> {
     for (const c of cmp.changed) await out.write(formatChange(c) + '\n');
     await out.write(`${cmp.changed.length ? '\n' : ''}${formatSummary(cmp)}\n${formatStats(cmp.stats)}\n`);
   }
-  if (values.artifacts) {
-    await mkdir(values.artifacts, { recursive: true });
-    await writeFile(join(values.artifacts, 'old.pcapng'), encodeGolden(cmp.runs.old));
-    await writeFile(join(values.artifacts, 'new.pcapng'), encodeGolden(cmp.runs.new));
-    await writeCapture(
-      join(values.artifacts, 'changed.pcap'),
-      cmp.changed.map((c) => ({ data: c.input.bytes })),
-      { format: 'pcap' },
-    );
-    if (!values.json) await out.write(`artifacts: ${values.artifacts}/old.pcapng, new.pcapng, changed.pcap\n`);
-  }
+  if (values.artifacts && !values.json)
+    await out.write(`artifacts: ${values.artifacts}/old.pcapng, new.pcapng, changed.pcap\n`);
   return cmp.changed.length ? 1 : 0;
 }
