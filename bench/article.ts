@@ -1,7 +1,7 @@
 // The articles' method, shared by the benchmarks that race it: a namespace with a veth pair
 // (veth0, veth1), the program attached to veth1 by ip, tcpdump capturing on veth1.
 import { execa } from 'execa';
-import { watchBpffs } from '../dist/net/index.js';
+import { watchBpffs } from './bpffs.js';
 
 /** Makes the namespace `name` with the program on veth1; `remove()` takes it all away again. */
 export async function articleTopology(name: string, object: string): Promise<{ remove(): Promise<void> }> {

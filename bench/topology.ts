@@ -3,7 +3,7 @@
 // made with one `ip` command per step, as the articles do.
 import { execa } from 'execa';
 import { Topology, attachXdp, loadObject } from '../dist/index.js';
-import { watchBpffs } from '../dist/net/index.js';
+import { watchBpffs } from './bpffs.js';
 import { fmt, type Bench } from './report.js';
 
 const OBJECT = 'bpf/build/xdp_ipv6_filter.bpf.o';

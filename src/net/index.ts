@@ -3,5 +3,4 @@ export { sweepLeftovers, sweepAndSay, ownedNamespaces, releaseAll } from './regi
 export { PacketSocket, type CaptureStats, type PacketSocketOptions } from './packet-socket.js';
 export { until } from './wait.js';
 export { DriverStats } from './ethtool.js';
-export { watchBpffs } from './bpffs.js';
 export { egressLab, loadBalancerLab, type EgressLabOptions, type LoadBalancerLabOptions } from './labs.js';

@@ -23,7 +23,7 @@ function list(dir = ROOT, depth = 3): string[] {
 }
 
 /**
- * For tools run on the host's bpffs (the benchmarks' iproute2 baselines; xdpspec's own
+ * For the benchmarks' iproute2 baselines, which run on the host's bpffs (xdpspec's own
  * --attached-by gives its command a private bpffs instead). Notes what bpffs holds now; `finish()` removes iproute2's skeleton if it appeared since and is
  * still empty, and returns whatever else appeared (pins made by other tools during the run),
  * which the caller reports: they may belong to another process, so they are not deleted blindly.
