@@ -51,6 +51,9 @@ describe('the npm package in a project of its own', function () {
         `src/bpf/probes/${p}.bpf.c`,
         `src/bpf/probes/build/${p}.bpf.o`,
       ]),
+      'src/bpf/native/run_many.c',
+      'src/bpf/native/Makefile',
+      'src/bpf/native/build/libxdpspec_run.so',
       'templates/init/specs/xdp_port_filter.spec.ts',
       'templates/init/bpf/xdp_port_filter.bpf.c',
     ]);
@@ -119,5 +122,22 @@ describe('the npm package in a project of its own', function () {
     const r = await run('npx', ['xdpspec', 'run']); // the live case needs the pass and watch probes
     expect(r.exitCode, r.all).to.equal(0);
     expect(readdirSync(build).sort()).to.include.members(['pass.bpf.o', 'watch.bpf.o']);
+  });
+
+  it('builds its batch test-run helper from the shipped source where the built one is missing', async () => {
+    const build = join(project, 'node_modules/xdpspec/src/bpf/native/build');
+    rmSync(build, { recursive: true });
+    // testRunMany is what uses it: a program of the project's over a batch of frames
+    const script = [
+      "const { loadObject, frame } = require('xdpspec');",
+      "const o = loadObject('bpf/build/xdp_port_filter.bpf.o');",
+      'const runs = o.program().testRunMany([9, 53, 9].map((dport) => frame.eth().ipv4().udp({ dport }).build()));',
+      "console.log(runs.map((r) => r.action).join(' '));",
+      'o.close();',
+    ].join('\n');
+    const r = await run('node', ['-e', script]);
+    expect(r.exitCode, r.all).to.equal(0);
+    expect(r.stdout).to.equal('XDP_DROP XDP_PASS XDP_DROP');
+    expect(readdirSync(build)).to.deep.equal(['libxdpspec_run.so']);
   });
 });

@@ -1,8 +1,9 @@
 import { constants } from 'node:os';
 import { BpfError, NotSupportedError, XdpspecError } from '../sys/errors.js';
 import { allocNative, errno, ffi, koffi, TestRunOpts, type NativeBlock } from './ffi.js';
-import { PROG_TYPE, PROG_TYPES } from './kinds.js';
+import { PROG_TYPE, PROG_TYPES, returnCodeName } from './kinds.js';
 import { ENOTSUPP, errnoName } from '../sys/errno.js';
+import { runManyNative, type RunMany } from './run-many.js';
 import {
   checkOptions,
   sameOptions,
@@ -162,6 +163,8 @@ export class TestRunner {
   runMany(frames: readonly Uint8Array[], o: TestRunOptions = NO_OPTIONS): RawRun[] {
     checkOptions(o, this.progName);
     if (o.liveFrames || o.meta) return frames.map((f) => this.run(f, o));
+    const batch = runManyNative();
+    if (batch) return this.runBatch(batch, frames, o);
     const b = this.native();
     const v = b.view;
     const out = this.outArea();
@@ -221,6 +224,113 @@ export class TestRunner {
     flush();
     this.manyOptions = undefined; // run() and runMany() share the options struct
     return results;
+  }
+
+  /** runMany through the native helper: one foreign call for the whole batch (see run-many.ts). */
+  private runBatch(batch: RunMany, frames: readonly Uint8Array[], o: TestRunOptions): RawRun[] {
+    const n = frames.length;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const len = frames[i]!.length;
+      if (len > MAX_IN || len < 14) this.run(frames[i]!, o); // throws the error that says what is wrong with it
+      total += len;
+    }
+    // Scratch kept between batches: allocating typed arrays per batch cost more than the copies.
+    const sc = this.batchScratch(n, total);
+    const { lens, starts, res, err } = sc;
+    const inView = sc.input.view;
+    for (let i = 0, p = 0; i < n; i++) {
+      const f = frames[i]!;
+      inView.set(f, p);
+      lens[i] = f.length;
+      starts[i] = p;
+      p += f.length;
+    }
+    const b = this.native();
+    const v = b.view;
+    const out = this.outArea();
+    this.lastOptions = undefined; // run() must rewrite the options block after this
+    v.writeInt32LE(o.repeat ?? 1, OFF.repeat);
+    v.writeUInt32LE(0, OFF.flags);
+    this.contextLength = this.writeContext(v, b.address, o);
+    const ctxLenOff = this.contextLength >= 0 ? this.contextLength : -1;
+    const results: RawRun[] = [];
+    let i = 0;
+    while (i < n) {
+      const done = batch(
+        this.progFd,
+        b.pointer,
+        ctxLenOff,
+        i === 0 ? sc.input.pointer : sc.input.address + BigInt(starts[i]!),
+        i === 0 ? lens : lens.subarray(i),
+        n - i,
+        out.pointer,
+        OUT_AREA,
+        MAX_OUT,
+        i === 0 ? res : res.subarray(4 * i),
+        err,
+      );
+      const copy = Buffer.from(out.view.subarray(0, err[1]));
+      // Each result is made once, with its return code's name (Program.testRunMany passes it on).
+      for (let k = i; k < i + done; k++) {
+        const retval = res[4 * k]!;
+        const start = res[4 * k + 2]!;
+        const run: RawRun & { action: string } = {
+          retval,
+          output: copy.subarray(start, start + res[4 * k + 3]!),
+          durationNs: res[4 * k + 1]!,
+          action: returnCodeName(this.progType, retval),
+        };
+        results.push(run);
+      }
+      i += done;
+      const e = err[0]!;
+      if (e === constants.errno.EINTR) {
+        this.restoreInput();
+        results.push(this.interrupted(frames[i]!, o, EINTR_RETRIES));
+        i++;
+        // run() rewrote the options block for itself: put the batch's back.
+        this.lastOptions = undefined;
+        v.writeInt32LE(o.repeat ?? 1, OFF.repeat);
+        v.writeUInt32LE(0, OFF.flags);
+        this.contextLength = this.writeContext(v, b.address, o);
+      } else if (e !== 0) {
+        this.restoreInput();
+        this.fail(e, lens[i]!, o);
+      }
+    }
+    this.restoreInput();
+    return results;
+  }
+
+  private scratch:
+    { lens: Uint32Array; starts: Uint32Array; res: Uint32Array; err: Int32Array; input: NativeBlock } | undefined;
+
+  /** Scratch arrays for a batch of `n` frames of `bytes` in all, grown when too small. */
+  private batchScratch(n: number, bytes: number) {
+    let sc = this.scratch;
+    if (!sc || sc.lens.length < n) {
+      const cap = Math.max(n, 64);
+      sc = {
+        lens: new Uint32Array(cap),
+        starts: new Uint32Array(cap),
+        res: new Uint32Array(4 * cap),
+        err: new Int32Array(2),
+        input: sc?.input ?? allocNative(1 << 16),
+      };
+      this.scratch = sc;
+    }
+    if (sc.input.view.length < bytes) {
+      sc.input.free();
+      sc.input = allocNative(Math.max(bytes, 2 * sc.input.view.length));
+    }
+    return sc;
+  }
+
+  /** The batch pointed the options block's input at its own frames: run() reads its own buffer. */
+  private restoreInput(): void {
+    const b = this.native();
+    b.view.writeBigUInt64LE(b.address + BigInt(this.dataIn), OFF.dataIn);
   }
 
   private outArea(): NativeBlock {
@@ -323,5 +433,7 @@ export class TestRunner {
     this.block = undefined;
     this.area?.free();
     this.area = undefined;
+    this.scratch?.input.free();
+    this.scratch = undefined;
   }
 }

@@ -1,5 +1,6 @@
-import { inNetns, RedirectProbe, type Program, type TestRunOptions } from '../bpf/index.js';
-import { diffFrames, parseFrame, type Frame } from '../packet/index.js';
+import { inNetns, RedirectProbe, type Program, type ProgramRun, type TestRunOptions } from '../bpf/index.js';
+import { PROG_TYPE } from '../bpf/kinds.js';
+import { diffFrames, parseFrame, type FieldChange, type Frame } from '../packet/index.js';
 import { XdpspecError } from '../sys/errors.js';
 import { collectFrames, frameBytes, type FrameSource, type Step } from './frames.js';
 import { countVerdicts, verdictOf, type FrameResult, type RedirectTarget, type VerdictCounts } from './verdict.js';
@@ -75,23 +76,6 @@ export function runUnitSteps(
   };
 }
 
-/** Defines `key` on `o` as an enumerable property computed once, when first read. */
-function lazy(o: Record<string, unknown>, key: string, make: () => unknown): void {
-  let done = false;
-  let value: unknown;
-  Object.defineProperty(o, key, {
-    enumerable: true,
-    configurable: true,
-    get() {
-      if (!done) {
-        value = make();
-        done = true;
-      }
-      return value;
-    },
-  });
-}
-
 function runAll(
   items: readonly { program: Program; bytes: Buffer; port?: string }[],
   options: UnitOptions,
@@ -111,46 +95,90 @@ function runAll(
     return probe.locate(program, bytes, o);
   };
 
-  const classify = (
+  const classify = (item: { program: Program; bytes: Buffer; port?: string }, index: number): FrameResult => {
+    const o = optionsFor(index);
+    return resultOf(item, index, item.program.testRun(item.bytes, o), o);
+  };
+
+  const resultOf = (
     { program, bytes, port }: { program: Program; bytes: Buffer; port?: string },
     index: number,
+    r: ProgramRun,
+    o: TestRunOptions,
   ): FrameResult => {
-    const o = optionsFor(index);
-    const r = program.testRun(bytes, o);
     const verdict = verdictOf(r.action);
-    const result = {
-      index,
-      program: program.name,
-      ...(port === undefined ? {} : { port }),
-      verdict,
-      action: r.action,
-      redirect: verdict === 'redirected' ? locate(program, bytes, o) : undefined,
-      durationNs: r.durationNs,
-      buffer: r.output,
-      ...(r.context ? { context: r.context } : {}),
-    } as Record<string, unknown>;
     // Decoding, and the diff of input and output, are for assertions and messages: done when
-    // first read, not for every frame of every run (they cost several times the test run).
+    // first read, not for every frame of every run (they cost several times the test run). The
+    // getters are the literal's own, enumerable properties, as the values once read are.
     let input: Frame | undefined;
     let output: Frame | undefined | null = null;
+    let changes: FieldChange[] | undefined;
     const inputOf = () => (input ??= parseFrame(bytes));
     const outputOf = () =>
       output === null
         ? (output = verdict !== 'dropped' && verdict !== 'aborted' ? parseFrame(r.output) : undefined)
         : output;
-    lazy(result, 'input', inputOf);
-    lazy(result, 'output', outputOf);
-    lazy(result, 'changes', () => {
-      const out = outputOf();
-      return out ? diffFrames(inputOf(), out) : [];
-    });
+    const result = {
+      index,
+      program: program.name,
+      verdict,
+      action: r.action,
+      redirect: verdict === 'redirected' ? locate(program, bytes, o) : undefined,
+      durationNs: r.durationNs,
+      buffer: r.output,
+      get input() {
+        return inputOf();
+      },
+      get output() {
+        return outputOf();
+      },
+      get changes() {
+        if (changes) return changes;
+        const out = outputOf();
+        return (changes = out ? diffFrames(inputOf(), out) : []);
+      },
+    } as Record<string, unknown>;
+    if (port !== undefined) result.port = port;
+    if (r.context) result.context = r.context;
     return result as unknown as FrameResult;
+  };
+
+  // Frames go to the kernel in batches (one foreign call each, see TestRunner.runMany) where
+  // nothing needs a frame's own run: no options per frame, no context to read back, and no
+  // redirect to locate, whose rerun needs the maps as that frame left them.
+  const batchable = (program: Program) =>
+    perFrame === undefined &&
+    runOptions.liveFrames !== true &&
+    runOptions.meta === undefined &&
+    (program.typeId === PROG_TYPE.xdp
+      ? !locateRedirects
+      : runOptions.skb === undefined &&
+        runOptions.mark === undefined &&
+        runOptions.priority === undefined &&
+        runOptions.ifindex === undefined &&
+        runOptions.ingressIfindex === undefined);
+  const runBatches = (): FrameResult[] => {
+    const out: FrameResult[] = [];
+    for (let i = 0; i < items.length;) {
+      const program = items[i]!.program;
+      let j = i;
+      while (j < items.length && items[j]!.program === program) j++;
+      if (batchable(program)) {
+        const runs = program.testRunMany(
+          items.slice(i, j).map((x) => x.bytes),
+          runOptions,
+        );
+        for (let k = i; k < j; k++) out.push(resultOf(items[k]!, k, runs[k - i]!, runOptions));
+      } else for (let k = i; k < j; k++) out.push(classify(items[k]!, k));
+      i = j;
+    }
+    return out;
   };
 
   try {
     // One switch for the whole run: classify is synchronous, and a redirect rerun's private
     // namespace returns to this one.
-    return inNetns(netns, () => items.map(classify));
+    return inNetns(netns, runBatches);
   } finally {
     if (ownProbe) probe?.close();
   }
