@@ -10,9 +10,18 @@ import { topologyBench } from './topology.js';
 import { liveCaseBench } from './live-case.js';
 import { streamingBench } from './streaming.js';
 import { egressBench } from './egress.js';
+import { mapsBench } from './maps.js';
 import type { Bench } from './report.js';
 
-const benches: Bench[] = [testRunBench, topologyBench, liveCaseBench, streamingBench, decodeBench, egressBench];
+const benches: Bench[] = [
+  testRunBench,
+  mapsBench,
+  topologyBench,
+  liveCaseBench,
+  streamingBench,
+  decodeBench,
+  egressBench,
+];
 const only = process.argv[2];
 const tmp = mkdtempSync(join(tmpdir(), 'xdpspec-bench-'));
 try {

@@ -73,6 +73,7 @@ export {
   type ProgramStats,
   BpfMap,
   type MapInfo,
+  type MapState,
   type UpdateMode,
   createMap,
   CreatedMap,

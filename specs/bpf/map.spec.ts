@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { BpfError, XdpspecError, frame, loadObject, type LoadedObject } from '../../src/index.js';
+import { BpfError, XdpspecError, createMap, frame, loadObject, type LoadedObject } from '../../src/index.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 
 describe('BPF maps', () => {
@@ -9,6 +9,71 @@ describe('BPF maps', () => {
     l = loadObject(OBJ.maps);
   });
   afterEach(() => l?.close());
+
+  it('capture and put back every kind of state map exactly: keys added since go, changed values return', () => {
+    const flows = l.map('flows');
+    const counters = l.map('counters');
+    const perProto = l.map('per_proto');
+    const totals = l.map('totals');
+    const recent = l.map('recent');
+    const prefixes = l.map('prefixes');
+    flows.set({ saddr: '10.0.0.1', sport: 1 }, { packets: 1, bytes: 10 });
+    counters.set(3, 33);
+    perProto.set(17, 5);
+    totals.set(0, { packets: 2, bytes: 20 });
+    recent.set(1, { action: 1, name: 'one', ports: [1, 2] });
+    prefixes.set({ prefixlen: 24, addr: '10.0.0.0' }, 7);
+    const maps = [flows, counters, perProto, totals, recent, prefixes];
+    const before = maps.map((m) =>
+      JSON.stringify([...m.entries()], (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+    );
+    const states = maps.map((m) => m.capture());
+    expect(states.map((st) => st.count)).to.deep.equal([1, 8, 1, 1, 1, 1]);
+    flows.set({ saddr: '10.0.0.9', sport: 9 }, { packets: 9, bytes: 90 });
+    flows.set({ saddr: '10.0.0.1', sport: 1 }, { packets: 5, bytes: 50 });
+    counters.set(3, 0);
+    perProto.delete(17);
+    perProto.set(6, 1);
+    totals.set(0, { packets: 0, bytes: 0 });
+    recent.set(2, { action: 2, name: 'two', ports: [3, 4] });
+    prefixes.set({ prefixlen: 16, addr: '10.1.0.0' }, 8);
+    maps.forEach((m, k) => m.putBack(states[k]!));
+    const after = maps.map((m) =>
+      JSON.stringify([...m.entries()], (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+    );
+    expect(after).to.deep.equal(before);
+  });
+
+  it('capture a map of several batches (200,000 entries) as two buffers, and put it back exactly', () => {
+    const big = createMap({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 200_000, name: 'big' });
+    try {
+      const entries = Array.from({ length: 200_000 }, (_, i): [Buffer, Buffer] => {
+        const k = Buffer.alloc(4);
+        k.writeUInt32LE(i);
+        const v = Buffer.alloc(8);
+        v.writeBigUInt64LE(BigInt(i) * 3n);
+        return [k, v];
+      });
+      big.setMany(entries);
+      const st = big.capture();
+      expect(st.count).to.equal(200_000);
+      expect(st.keys.length).to.equal(200_000 * 4);
+      big.delete(entries[7]![0]);
+      big.set(entries[8]![0], Buffer.alloc(8));
+      big.putBack(st);
+      const again = big.capture();
+      expect(again.count).to.equal(200_000);
+      const sorted = (x: typeof st) =>
+        Array.from(
+          { length: x.count },
+          (_, i) => x.keys.readUInt32LE(4 * i) * 1e6 + Number(x.values.readBigUInt64LE(8 * i) % 1000000n),
+        ).sort((p, q) => p - q);
+      expect(sorted(again)).to.deep.equal(sorted(st));
+      expect(big.get(entries[7]![0])).to.equal(21); // deleted since the capture, and back
+    } finally {
+      big.close();
+    }
+  });
 
   it('hash: struct keys and values by field name, network byte order and addresses converted', () => {
     const flows = l.map('flows');

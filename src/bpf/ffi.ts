@@ -123,6 +123,22 @@ function bind() {
     bpf_map_update_batch: fn<(fd: number, keys: CPointer, values: CPointer, count: number[], opts: CPointer) => number>(
       'int bpf_map_update_batch(int fd, void *keys, void *values, _Inout_ uint32_t *count, void *opts)',
     ),
+    bpf_map_lookup_batch: fn<
+      (
+        fd: number,
+        inBatch: CPointer,
+        outBatch: CPointer,
+        keys: CPointer,
+        values: CPointer,
+        count: number[],
+        opts: CPointer,
+      ) => number
+    >(
+      'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, void *opts)',
+    ),
+    bpf_map_delete_batch: fn<(fd: number, keys: CPointer, count: number[], opts: CPointer) => number>(
+      'int bpf_map_delete_batch(int fd, void *keys, _Inout_ uint32_t *count, void *opts)',
+    ),
     bpf_map_lookup_elem: fn<(fd: number, key: CPointer, value: CPointer) => number>(
       'int bpf_map_lookup_elem(int fd, void *key, void *value)',
     ),

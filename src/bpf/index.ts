@@ -7,7 +7,7 @@ export {
   type ProgramTypeName,
 } from './object.js';
 export { Program, type ProgramRun, type ProgramStats } from './program.js';
-export { BpfMap, type MapInfo, type UpdateMode } from './map.js';
+export { BpfMap, type MapInfo, type MapState, type UpdateMode } from './map.js';
 export { createMap, CreatedMap, type MapSpec } from './create-map.js';
 export { ValueShapeError } from './codec.js';
 export type { TestRunOptions, RawRun, SkbContext, SkbContextOut } from './testrun.js';

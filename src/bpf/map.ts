@@ -10,7 +10,42 @@ import { errno, ffi } from './ffi.js';
 import { DEVICE_MAPS, FIXED_MAPS, MAP_TYPES, OUTER_MAPS, PERCPU_MAPS } from './kinds.js';
 import { recordDeviceWrite } from './device-writes.js';
 import { currentNetns } from '../sys/netns.js';
-import { errnoName } from '../sys/errno.js';
+import { ENOTSUPP, errnoName } from '../sys/errno.js';
+
+/** A map's entries captured by `BpfMap.capture()`: `count` keys and values, end to end. */
+export interface MapState {
+  readonly count: number;
+  readonly keys: Buffer;
+  readonly values: Buffer;
+}
+
+/** Map types with the kernel's batch lookup, update and delete: hash, array, their per-CPU and LRU kinds. */
+const BATCH_MAPS = new Set([1, 2, 5, 6, 9, 10]);
+/** Entries per batch call. */
+const BATCH_CHUNK = 65536;
+
+function batchOpts(): Buffer {
+  const opts = Buffer.alloc(24); // struct bpf_map_batch_opts: sz, elem_flags (0), flags (0)
+  opts.writeBigUInt64LE(24n, 0);
+  return opts;
+}
+
+function packed(pairs: readonly [Buffer, Buffer][], keySize: number, valueSize: number): MapState {
+  const keys = Buffer.alloc(pairs.length * keySize);
+  const values = Buffer.alloc(pairs.length * valueSize);
+  pairs.forEach(([k, v], i) => {
+    k.copy(keys, i * keySize);
+    v.copy(values, i * valueSize);
+  });
+  return { count: pairs.length, keys, values };
+}
+
+function unpacked(s: MapState, keySize: number, valueSize: number): [Buffer, Buffer][] {
+  return Array.from({ length: s.count }, (_, i): [Buffer, Buffer] => [
+    s.keys.subarray(i * keySize, (i + 1) * keySize),
+    s.values.subarray(i * valueSize, (i + 1) * valueSize),
+  ]);
+}
 
 /** How `set` treats an existing key: `any` (default), only `new` keys, or only `existing` ones. */
 export type UpdateMode = 'any' | 'new' | 'existing';
@@ -329,6 +364,69 @@ export class BpfMap implements MapInfo {
   }
 
   /** Makes the map hold exactly what `snapshot` returned. */
+  /**
+   * The map's entries as they are now, to put back with `putBack`: keys and values end to end in
+   * two buffers, read with the kernel's batch lookup (one call per 64k entries) where the map
+   * type has it, so a map of half a million entries costs two buffers, not a million objects.
+   */
+  capture(): MapState {
+    this.checkOpen();
+    const vsize = this.stride * this.cpus;
+    if (this.holdsMaps || !BATCH_MAPS.has(this.typeId)) return packed(this.snapshot(), this.keySize, vsize);
+    const f = ffi();
+    const chunk = Math.max(1, Math.min(BATCH_CHUNK, this.maxEntries));
+    const keyParts: Buffer[] = [];
+    const valueParts: Buffer[] = [];
+    let count = 0;
+    const tokenSize = Math.max(this.keySize, 8);
+    let inBatch: Buffer | null = null;
+    const opts = batchOpts();
+    for (;;) {
+      const outBatch = Buffer.alloc(tokenSize);
+      const keys = Buffer.alloc(chunk * this.keySize);
+      const values = Buffer.alloc(chunk * vsize);
+      const n = [chunk];
+      const rc = f.bpf_map_lookup_batch(this.fd, inBatch, outBatch, keys, values, n, opts);
+      const e = rc === 0 ? 0 : errno();
+      if (rc !== 0 && e !== constants.errno.ENOENT) {
+        if (count === 0 && (e === constants.errno.EINVAL || e === constants.errno.ENOTSUP || e === ENOTSUPP))
+          return packed(this.snapshot(), this.keySize, vsize); // no batch for it here
+        this.fail('read', e);
+      }
+      const got = n[0] ?? 0;
+      keyParts.push(keys.subarray(0, got * this.keySize));
+      valueParts.push(values.subarray(0, got * vsize));
+      count += got;
+      if (e === constants.errno.ENOENT || got === 0) break;
+      inBatch = outBatch;
+    }
+    return { count, keys: Buffer.concat(keyParts), values: Buffer.concat(valueParts) };
+  }
+
+  /**
+   * Puts the map back as `capture()` found it: for hash-like maps every key now there is deleted
+   * first (so keys added since go), then the captured entries are written with the kernel's batch
+   * update; arrays are only rewritten. Cost follows the entries present, never max_entries alone.
+   */
+  putBack(state: MapState): void {
+    this.checkOpen();
+    const vsize = this.stride * this.cpus;
+    if (this.holdsMaps || !BATCH_MAPS.has(this.typeId)) return this.restore(unpacked(state, this.keySize, vsize));
+    const f = ffi();
+    const opts = batchOpts();
+    if (!FIXED_MAPS.has(this.typeId)) {
+      const now = this.capture();
+      if (now.count > 0) {
+        const n = [now.count];
+        if (f.bpf_map_delete_batch(this.fd, now.keys, n, opts) !== 0 && errno() !== constants.errno.ENOENT)
+          this.fail('reset', errno());
+      }
+    }
+    if (state.count === 0) return;
+    const n = [state.count];
+    if (f.bpf_map_update_batch(this.fd, state.keys, state.values, n, opts) !== 0) this.fail('restore', errno());
+  }
+
   restore(snap: readonly [Buffer, Buffer][]): void {
     this.checkOpen();
     const f = ffi();

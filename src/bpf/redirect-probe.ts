@@ -109,7 +109,7 @@ export class RedirectProbe {
     // failed redirect with the map and key, and nothing is sent anywhere.
     const rerun = maps.some((m) => DEVICE_MAPS.has(m.typeId)) ? this.copyOf(program) : undefined;
 
-    const state = program.object.stateMaps().map((map) => ({ map, snap: map.snapshot() }));
+    const state = program.object.stateMaps().map((map) => ({ map, snap: map.capture() }));
     this.obj.setGlobal('count', 0);
     try {
       inPrivateNetns(() => {
@@ -127,7 +127,7 @@ export class RedirectProbe {
         });
       });
     } finally {
-      for (const s of state) s.map.restore(s.snap);
+      for (const s of state) s.map.putBack(s.snap);
     }
     const ev = this.events()[0];
     if (!ev)

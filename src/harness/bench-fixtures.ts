@@ -64,11 +64,11 @@ export function bpfObjects(): FixtureBody<object, ObjectLoader> {
 export function mapsRestored<D>(of: (deps: D) => LoadedObject): FixtureBody<D, LoadedObject> {
   return async (deps, use) => {
     const obj = of(deps);
-    const snapshots = obj.stateMaps().map((map) => ({ map, snap: map.snapshot() }));
+    const snapshots = obj.stateMaps().map((map) => ({ map, snap: map.capture() }));
     try {
       await use(obj);
     } finally {
-      if (!obj.isClosed) for (const { map, snap } of snapshots) map.restore(snap);
+      if (!obj.isClosed) for (const { map, snap } of snapshots) map.putBack(snap);
     }
   };
 }

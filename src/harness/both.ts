@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { XdpspecError } from '../sys/errors.js';
-import type { BpfMap, LoadedObject, Program, TcDirection } from '../bpf/index.js';
+import type { BpfMap, LoadedObject, MapState, Program, TcDirection } from '../bpf/index.js';
 import { PROG_TYPE } from '../bpf/kinds.js';
 import { summarize } from '../packet/index.js';
 import { collectFrames, type FrameSource, type Step } from './frames.js';
@@ -112,8 +112,8 @@ export async function runBothSteps(
   options: BothOptions = {},
 ): Promise<{ unit: UnitRun; live: LiveRun }> {
   const objects = [...new Set(Object.values(programs).map((p) => p.object))];
-  const maps: { m: BpfMap; snap: [Buffer, Buffer][] }[] = objects.flatMap((o) =>
-    o.stateMaps().map((m) => ({ m, snap: m.snapshot() })),
+  const maps: { m: BpfMap; snap: MapState }[] = objects.flatMap((o) =>
+    o.stateMaps().map((m) => ({ m, snap: m.capture() })),
   );
   for (const [port, program] of Object.entries(programs)) {
     if (program.typeId === PROG_TYPE.sched_cls) bench.attachTc(program, port, options.tc ?? 'ingress');
@@ -121,7 +121,7 @@ export async function runBothSteps(
   }
   const live = await bench.replaySteps(steps);
   const liveState = state(objects);
-  for (const { m, snap } of maps) m.restore(snap);
+  for (const { m, snap } of maps) m.putBack(snap);
   const unit = runUnitSteps(programs, steps, { locateRedirects: false, ...options.unit });
   const differ = unit.frames
     .map((u, i) => {
