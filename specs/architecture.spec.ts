@@ -42,6 +42,7 @@ const SPEC_OF_THE_WHOLE: Record<string, string> = {
   'bpf/handles.ts': 'specs/bpf/object.spec.ts',
   'bpf/loaded.ts': 'specs/bpf/object.spec.ts',
   'bpf/program.ts': 'specs/bpf/testrun.spec.ts',
+  'bpf/run-many.ts': 'specs/bpf/testrun.spec.ts', // and its build from source: specs/package.spec.ts
   'bpf/probe-objects.ts': 'specs/package.spec.ts',
   'bpf/testrun-options.ts': 'specs/bpf/testrun.spec.ts',
   'cli/junit.ts': 'specs/cli/run.spec.ts',
