@@ -70,6 +70,12 @@ describe('BPF maps', () => {
         ).sort((p, q) => p - q);
       expect(sorted(again)).to.deep.equal(sorted(st));
       expect(big.get(entries[7]![0])).to.equal(21); // deleted since the capture, and back
+      // Only values changed (the keys, and their order, are the same): just those are written.
+      big.set(entries[100]![0], Buffer.alloc(8, 0xff));
+      big.set(entries[199_999]![0], Buffer.alloc(8, 0xee));
+      big.putBack(st);
+      expect(sorted(big.capture())).to.deep.equal(sorted(st));
+      expect(big.get(entries[100]![0])).to.equal(300);
     } finally {
       big.close();
     }

@@ -55,6 +55,14 @@ export class Codec {
     throw new ValueShapeError(this.what, detail, this.layout);
   }
 
+  /** `encode(v)` written into `target` at `offset`; raw bytes are copied once, with no buffer of their own. */
+  encodeInto(v: unknown, target: Buffer, offset: number): void {
+    if (v instanceof Uint8Array) {
+      if (v.length !== this.size) this.fail(`got ${v.length} bytes`);
+      target.set(v, offset);
+    } else this.encode(v).copy(target, offset);
+  }
+
   encode(v: unknown): Buffer {
     if (v instanceof Uint8Array) {
       if (v.length !== this.size) this.fail(`got ${v.length} bytes`);

@@ -40,6 +40,29 @@ function packed(pairs: readonly [Buffer, Buffer][], keySize: number, valueSize: 
   return { count: pairs.length, keys, values };
 }
 
+/**
+ * The ranges [from, to) of entries whose values differ between two packed value buffers of equal
+ * length, found by halving with memcmp (Buffer.equals): a few changes among many entries cost a
+ * few dozen comparisons, not one per entry. Runs shorter than 64 entries are taken whole.
+ */
+function differingRanges(a: Buffer, b: Buffer, size: number): [number, number][] {
+  const out: [number, number][] = [];
+  const walk = (from: number, to: number) => {
+    if (a.subarray(from * size, to * size).equals(b.subarray(from * size, to * size))) return;
+    if (to - from <= 64) {
+      const last = out[out.length - 1];
+      if (last && last[1] === from) last[1] = to;
+      else out.push([from, to]);
+      return;
+    }
+    const mid = (from + to) >> 1;
+    walk(from, mid);
+    walk(mid, to);
+  };
+  if (a.length === b.length && size > 0) walk(0, a.length / size);
+  return out;
+}
+
 function unpacked(s: MapState, keySize: number, valueSize: number): [Buffer, Buffer][] {
   return Array.from({ length: s.count }, (_, i): [Buffer, Buffer] => [
     s.keys.subarray(i * keySize, (i + 1) * keySize),
@@ -237,11 +260,11 @@ export class BpfMap implements MapInfo {
     const keys = Buffer.alloc(list.length * this.keySize);
     const values = Buffer.alloc(list.length * vsize);
     list.forEach(([k, v], i) => {
-      this.keyCodec.encode(k).copy(keys, i * this.keySize);
+      this.keyCodec.encodeInto(k, keys, i * this.keySize);
       if (this.perCpu) {
         const per = Array.isArray(v) && v.length === this.cpus && !this.isArrayValue() ? v : Array(this.cpus).fill(v);
         per.forEach((x: unknown, c: number) => this.valueCodec.encode(x).copy(values, i * vsize + c * this.stride));
-      } else this.valueCodec.encode(v).copy(values, i * vsize);
+      } else this.valueCodec.encodeInto(v, values, i * vsize);
     });
     const opts = Buffer.alloc(24); // struct bpf_map_batch_opts: sz, elem_flags (0), flags (0)
     opts.writeBigUInt64LE(24n, 0);
@@ -404,9 +427,12 @@ export class BpfMap implements MapInfo {
   }
 
   /**
-   * Puts the map back as `capture()` found it: for hash-like maps every key now there is deleted
-   * first (so keys added since go), then the captured entries are written with the kernel's batch
-   * update; arrays are only rewritten. Cost follows the entries present, never max_entries alone.
+   * Puts the map back as `capture()` found it. The map is read first (batch lookups); where it
+   * holds the same keys in the same order (an array always does, a hash map whose keys did not
+   * change too), only the entries whose values differ are written, found by halving the values
+   * with memcmp, so a case that changed a few entries of a large map costs the read and those
+   * few writes. Otherwise every key now there is deleted and the captured entries are written
+   * with one batch update. Cost follows the entries present and what changed, never max_entries.
    */
   putBack(state: MapState): void {
     this.checkOpen();
@@ -414,13 +440,20 @@ export class BpfMap implements MapInfo {
     if (this.holdsMaps || !BATCH_MAPS.has(this.typeId)) return this.restore(unpacked(state, this.keySize, vsize));
     const f = ffi();
     const opts = batchOpts();
-    if (!FIXED_MAPS.has(this.typeId)) {
-      const now = this.capture();
-      if (now.count > 0) {
-        const n = [now.count];
-        if (f.bpf_map_delete_batch(this.fd, now.keys, n, opts) !== 0 && errno() !== constants.errno.ENOENT)
-          this.fail('reset', errno());
+    const now = this.capture();
+    if (now.count === state.count && now.keys.equals(state.keys)) {
+      for (const [from, to] of differingRanges(now.values, state.values, vsize)) {
+        const n = [to - from];
+        const keys = state.keys.subarray(from * this.keySize, to * this.keySize);
+        const values = state.values.subarray(from * vsize, to * vsize);
+        if (f.bpf_map_update_batch(this.fd, keys, values, n, opts) !== 0) this.fail('restore', errno());
       }
+      return;
+    }
+    if (!FIXED_MAPS.has(this.typeId) && now.count > 0) {
+      const n = [now.count];
+      if (f.bpf_map_delete_batch(this.fd, now.keys, n, opts) !== 0 && errno() !== constants.errno.ENOENT)
+        this.fail('reset', errno());
     }
     if (state.count === 0) return;
     const n = [state.count];
