@@ -1,6 +1,6 @@
 // xdpspec's own fixtures, for `fixtures().suite(...)` and `.case(...)`: a live bench, a loaded
 // object, maps put back between cases, and a failed live case's capture attached to it.
-import { loadObject, type LoadedObject, type LoadOptions } from '../bpf/index.js';
+import { loadObject, type BpfMap, type LoadedObject, type LoadOptions, type MapState } from '../bpf/index.js';
 import type { TopologySpec } from '../net/index.js';
 import { writeArtifact } from './artifact.js';
 import type { FixtureBody } from './fixtures.js';
@@ -57,18 +57,21 @@ export function bpfObjects(): FixtureBody<object, ObjectLoader> {
 }
 
 /**
- * A case fixture that puts the state maps of the object `of` picks back as they were when the
- * case began (per-CPU ones included): cases then start from the same state whatever ran before.
- * Its value is the object.
+ * A case fixture that puts the state maps of the object `of` picks back after each case as they
+ * were when the first case began (per-CPU ones included): every case then starts from the same
+ * state whatever ran before. The state is read once, for the first case (`capture`), and each
+ * case's end writes back only what changed where it can (`putBack`). Its value is the object.
  */
 export function mapsRestored<D>(of: (deps: D) => LoadedObject): FixtureBody<D, LoadedObject> {
+  let saved: { obj: LoadedObject; maps: { map: BpfMap; state: MapState }[] } | undefined;
   return async (deps, use) => {
     const obj = of(deps);
-    const snapshots = obj.stateMaps().map((map) => ({ map, snap: map.capture() }));
+    if (saved?.obj !== obj) saved = { obj, maps: obj.stateMaps().map((map) => ({ map, state: map.capture() })) };
+    const { maps } = saved;
     try {
       await use(obj);
     } finally {
-      if (!obj.isClosed) for (const { map, snap } of snapshots) map.putBack(snap);
+      if (!obj.isClosed) for (const { map, state } of maps) map.putBack(state);
     }
   };
 }
