@@ -11,11 +11,13 @@ import { liveCaseBench } from './live-case.js';
 import { streamingBench } from './streaming.js';
 import { egressBench } from './egress.js';
 import { mapsBench } from './maps.js';
+import { mapStateBench } from './map-state.js';
 import type { Bench } from './report.js';
 
 const benches: Bench[] = [
   testRunBench,
   mapsBench,
+  mapStateBench,
   topologyBench,
   liveCaseBench,
   streamingBench,
