@@ -239,11 +239,8 @@ describe('tunnel layers', () => {
 
   it("parse GUE variant 1 (IP straight in UDP) as Katran's fixtures carry it, and build it", async () => {
     const { readFileSync } = await import('node:fs');
-    const fixtures = JSON.parse(readFileSync('../shared/peer-suites/katran/fixtures.json', 'utf8')) as {
-      set: string;
-      expected: string;
-    }[];
-    const gue = fixtures.filter((x) => x.set === 'gue');
+    const data = JSON.parse(readFileSync('specs/packet/data/katran-gue-frames.json', 'utf8')) as { frames: string[] };
+    const gue = data.frames.map((expected) => ({ expected }));
     expect(gue.length).to.be.greaterThan(0);
     const f = parseFrame(Buffer.from(gue[0]!.expected, 'hex'));
     expect(f.layers.map((l) => l.name)).to.deep.equal(['eth', 'ipv4', 'udp', 'ipv4', 'udp', 'payload']);
