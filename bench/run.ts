@@ -12,12 +12,14 @@ import { streamingBench } from './streaming.js';
 import { egressBench } from './egress.js';
 import { mapsBench } from './maps.js';
 import { mapStateBench } from './map-state.js';
+import { redirectsBench } from './redirects.js';
 import type { Bench } from './report.js';
 
 const benches: Bench[] = [
   testRunBench,
   mapsBench,
   mapStateBench,
+  redirectsBench,
   topologyBench,
   liveCaseBench,
   streamingBench,

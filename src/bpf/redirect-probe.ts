@@ -1,7 +1,9 @@
 import { XdpspecError } from '../sys/errors.js';
+import { processWide } from '../sys/process-wide.js';
+import { atRelease } from '../sys/release.js';
 import { DEVICE_MAPS, MAP_TYPES, PROG_TYPE } from './kinds.js';
 import { errnoName } from '../sys/errno.js';
-import { inNetns, inPrivateNetns, interfaceName } from '../sys/netns.js';
+import { inNetns, interfaceName, PrivateNetns } from '../sys/netns.js';
 import { deviceWrite } from './device-writes.js';
 import type { BpfMap } from './map.js';
 import { loadObject, type LoadedObject } from './object.js';
@@ -58,9 +60,13 @@ interface Rerun {
   readonly deviceMaps: readonly { original: BpfMap; copy: BpfMap }[];
 }
 
+const shared = processWide('redirect-probe', () => ({ probe: undefined as RedirectProbe | undefined }));
+
 export class RedirectProbe {
   private closed = false;
   private readonly copies = new Map<Program, Rerun>();
+  /** Where reruns happen: one empty namespace for the probe's life (see PrivateNetns). */
+  private netns: PrivateNetns | undefined;
 
   private constructor(
     private readonly obj: LoadedObject,
@@ -112,7 +118,7 @@ export class RedirectProbe {
     const state = program.object.stateMaps().map((map) => ({ map, snap: map.capture() }));
     this.obj.setGlobal('count', 0);
     try {
-      inPrivateNetns(() => {
+      (this.netns ??= PrivateNetns.open()).run(() => {
         for (const d of rerun?.deviceMaps ?? []) {
           const lo = Buffer.alloc(d.copy.valueSize);
           lo.writeUInt32LE(1, 0); // ifindex 1: the private namespace's loopback
@@ -214,10 +220,36 @@ export class RedirectProbe {
     }));
   }
 
+  /**
+   * Unloads the copies made for reruns of programs with device maps (see `copyOf`), keeping the
+   * probe itself: what a run that borrowed the shared probe leaves when it ends.
+   */
+  releaseCopies(): void {
+    for (const r of this.copies.values()) r.object.close();
+    this.copies.clear();
+  }
+
+  /**
+   * The process's shared probe, opened on first use and kept: opening one loads an object and
+   * attaches two raw tracepoints, and closing it waits for the kernel to let go of them (an RCU
+   * grace period), milliseconds a run of a few frames would pay each time. It goes with the
+   * process (its links are BPF links) or at release (sys/release.ts).
+   */
+  static shared(): RedirectProbe {
+    const slot = shared;
+    if (!slot.probe || slot.probe.closed) {
+      const probe = (slot.probe = RedirectProbe.open());
+      atRelease(() => probe.close());
+    }
+    return slot.probe;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     closeAll(this.links);
+    this.netns?.close();
+    this.netns = undefined;
     for (const r of this.copies.values()) r.object.close();
     this.copies.clear();
     this.obj.close();

@@ -91,7 +91,7 @@ function runAll(
   const locate = (program: Program, bytes: Buffer, o: TestRunOptions): RedirectTarget => {
     if (!locateRedirects)
       return { known: false, reason: 'redirect targets were not asked for (locateRedirects: false)' };
-    probe ??= RedirectProbe.open();
+    probe ??= RedirectProbe.shared();
     return probe.locate(program, bytes, o);
   };
 
@@ -180,6 +180,6 @@ function runAll(
     // namespace returns to this one.
     return inNetns(netns, runBatches);
   } finally {
-    if (ownProbe) probe?.close();
+    if (ownProbe) probe?.releaseCopies();
   }
 }
