@@ -1,5 +1,6 @@
 // BTF, the kernel's type format, parsed from the raw bytes libbpf hands out. xdpspec uses it
 // to turn map keys, values and globals into plain JS shapes and back.
+import { XdpspecError } from '../sys/errors.js';
 
 export const enum Kind {
   Void = 0,
@@ -83,7 +84,8 @@ export class Btf {
 
   /** Parses raw BTF as `btf__raw_data` returns it (native byte order). */
   constructor(raw: Buffer) {
-    if (raw.length < 24 || raw.readUInt16LE(0) !== 0xeb9f) throw new Error('not BTF data (bad magic)');
+    if (raw.length < 24 || raw.readUInt16LE(0) !== 0xeb9f)
+      throw new XdpspecError('INTERNAL', 'libbpf handed over data that is not BTF (bad magic)');
     const hdrLen = raw.readUInt32LE(4);
     const typeOff = hdrLen + raw.readUInt32LE(8);
     const typeLen = raw.readUInt32LE(12);
@@ -185,7 +187,7 @@ export class Btf {
 
   get(id: number): BtfType {
     const t = this.types[id];
-    if (!t) throw new Error(`BTF type ${id} does not exist`);
+    if (!t) throw new XdpspecError('INTERNAL', `BTF type ${id} does not exist in the object's BTF`);
     return t;
   }
 
