@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { frame, loadObject, runUnit, writeCapture, type LoadedObject } from '../../src/index.js';
+import { bpfObject, fixtures, frame, loadObject, runUnit, writeCapture, type LoadedObject } from '../../src/index.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 import { tempDir } from '../support/tools.js';
 
@@ -43,6 +43,33 @@ describe('unit engine', () => {
     expect(ok!.output!.get('ipv4.ttl')).to.equal(8);
     expect(shot!.output).to.equal(undefined);
     expect(shot!.changes).to.deep.equal([]);
+  });
+});
+
+describe('unit engine batches', () => {
+  needsBpf();
+  const fx = fixtures().suite('obj', bpfObject('specs/bpf/build/redirect_by_port.bpf.o', { target: 4242 }));
+
+  fx.it('locate the redirects of a program with no state after one batch, as frame by frame', async ({ obj }) => {
+    const frames = [3, 5, 5, 9, 5].map((dport, i) =>
+      frame
+        .eth()
+        .ipv4()
+        .udp({ sport: 1000 + i, dport })
+        .build(),
+    );
+    const batched = await runUnit(obj.program(), frames);
+    const oneByOne = await runUnit(obj.program(), frames, { perFrame: () => undefined });
+    const where = (r: typeof batched) =>
+      r.frames.map((f) => [f.verdict, f.redirect && 'ifindex' in f.redirect ? f.redirect.ifindex : undefined]);
+    expect(where(batched)).to.deep.equal(where(oneByOne));
+    expect(where(batched)).to.deep.equal([
+      ['passed', undefined],
+      ['redirected', 4242],
+      ['redirected', 4242],
+      ['passed', undefined],
+      ['redirected', 4242],
+    ]);
   });
 });
 

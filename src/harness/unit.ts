@@ -145,13 +145,15 @@ function runAll(
 
   // Frames go to the kernel in batches (one foreign call each, see TestRunner.runMany) where
   // nothing needs a frame's own run: no options per frame, no context to read back, and no
-  // redirect to locate, whose rerun needs the maps as that frame left them.
+  // redirect to locate whose rerun needs the maps as that frame left them (a program with no
+  // state maps has none to need).
   const batchable = (program: Program) =>
     perFrame === undefined &&
     runOptions.liveFrames !== true &&
     runOptions.meta === undefined &&
     (program.typeId === PROG_TYPE.xdp
-      ? !locateRedirects
+      ? // A program that keeps no state reruns the same way after the batch as right after its frame.
+        !locateRedirects || program.object.stateMaps().length === 0
       : runOptions.skb === undefined &&
         runOptions.mark === undefined &&
         runOptions.priority === undefined &&
