@@ -7,8 +7,10 @@ export type { RedirectTarget };
 /**
  * What became of a frame. XDP: `passed` (XDP_PASS), `dropped` (XDP_DROP), `tx` (XDP_TX),
  * `redirected` (XDP_REDIRECT), `aborted` (XDP_ABORTED, or a return code XDP does not know).
- * TC: `passed` (TC_ACT_OK, UNSPEC, PIPE, RECLASSIFY, REPEAT), `dropped` (SHOT), `redirected`
- * (REDIRECT), `stolen` (STOLEN, QUEUED, TRAP: the program took the packet).
+ * TC, as cls_bpf in direct-action mode carries the codes out: `dropped` (SHOT), `redirected`
+ * (REDIRECT), `stolen` (STOLEN, TRAP: the program took the packet), and `passed` for OK and every
+ * other code (cls_bpf turns QUEUED, PIPE, RECLASSIFY, REPEAT and unknown codes into UNSPEC, which
+ * passes the frame when no filter follows).
  */
 export type Verdict = 'passed' | 'dropped' | 'tx' | 'redirected' | 'aborted' | 'stolen';
 export const VERDICTS: readonly Verdict[] = ['passed', 'dropped', 'tx', 'redirected', 'aborted', 'stolen'];
@@ -31,11 +33,12 @@ export function verdictOf(action: string): Verdict {
     case 'TC_ACT_REDIRECT':
       return 'redirected';
     case 'TC_ACT_STOLEN':
-    case 'TC_ACT_QUEUED':
     case 'TC_ACT_TRAP':
       return 'stolen';
     default:
-      return 'aborted'; // XDP_ABORTED, and codes the kernel treats as invalid (it drops them)
+      // XDP_ABORTED and codes XDP does not know (the kernel drops those with an exception); for
+      // TC, anything else cls_bpf makes UNSPEC: the frame goes on.
+      return action.startsWith('TC_') ? 'passed' : 'aborted';
   }
 }
 

@@ -105,6 +105,18 @@ describe('live engine (TC ingress, one frame at a time)', () => {
     expect(unit.counts).to.deep.equal(run.counts);
   });
 
+  it('passes what cls_bpf passes: TC_ACT_QUEUED and unknown codes, in both engines alike', async () => {
+    const q = load('specs/bpf/build/tc_queued.bpf.o');
+    const mac = bench.topology.port('wan').dutMac;
+    const frames = [
+      frame.eth({ dst: mac }).ipv4().udp(),
+      frame.eth({ dst: mac }).ipv4().udp().payload(Buffer.alloc(200)),
+    ];
+    const { unit, live } = await runBoth(q.program(), bench, 'wan', frames);
+    expect(unit.frames.map((f) => f.action)).to.deep.equal(['TC_ACT_QUEUED', 'TC_RETURN_9']);
+    expect(live.frames.map((f) => f.verdict)).to.deep.equal(['passed', 'passed']);
+  });
+
   it('will not stream into a port whose program went with its object', async () => {
     const prog = load(OBJ.tcTtl).program();
     bench.attach(prog, 'wan');

@@ -16,7 +16,7 @@ import { TcStrategy, type Fates, type StreamCounts } from './tc.js';
  * - redirected: it comes out of another port's tester end (egress), or is seen entering a DUT
  *   end (BPF_F_INGRESS);
  * - dropped: the skb is freed with reason TC_EGRESS (TC_ACT_SHOT);
- * - stolen: the injector's skb is consumed on the device (TC_ACT_STOLEN, QUEUED, TRAP);
+ * - stolen: the injector's skb is consumed on the device (TC_ACT_STOLEN, TRAP);
  * - a redirect that failed: the injector's skb is freed on the device for another reason.
  */
 export class TcEgressStrategy extends TcStrategy {

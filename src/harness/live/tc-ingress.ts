@@ -17,7 +17,7 @@ import { receivedProtocol, TcStrategy, type Fates, type StreamCounts } from './t
  * - redirected: it arrives on the tester end of the target port (egress), or is seen entering
  *   the target's DUT end (BPF_F_INGRESS);
  * - dropped: the skb is freed with reason TC_INGRESS (TC_ACT_SHOT);
- * - stolen: it is consumed while no socket owns it (TC_ACT_STOLEN, QUEUED, TRAP);
+ * - stolen: it is consumed while no socket owns it (TC_ACT_STOLEN, TRAP);
  * - a redirect that failed: freed for another reason while no socket owns it.
  * The probe's counters are read before the sockets; a passed frame never moves them (see
  * src/bpf/probes/watch.bpf.c), so a sign on a socket wins.
