@@ -58,7 +58,7 @@ function defaultVia(): AttachVia {
 
 /**
  * TC attaches as a clsact filter unless a tcx link is asked for (`'link'`, XDPSPEC_ATTACH=link):
- * tcx runs programs with other semantics for TC_ACT_STOLEN, QUEUED and TRAP (it goes on to the
+ * tcx runs programs with other semantics for TC_ACT_STOLEN and TRAP (it goes on to the
  * next program, so the frame passes) than cls_bpf, which most deployments use and the unit
  * engine models.
  */

@@ -11,14 +11,14 @@
  *                    the last one's target index, errno and map id.
  * TC ingress, where no driver counter helps, needs the fate of the skb after the program:
  *   tc_drops         freed with SKB_DROP_REASON_TC_INGRESS: the program returned TC_ACT_SHOT;
- *   consumes         consumed while no socket of the namespace owns it: TC_ACT_STOLEN,
- *                    QUEUED or TRAP;
+ *   consumes         consumed while no socket of the namespace owns it: TC_ACT_STOLEN or
+ *                    TRAP;
  *   other_frees      freed for another reason while no socket of the namespace owns it: a
  *                    TC_ACT_REDIRECT that failed (skb_do_redirect frees it, NOT_SPECIFIED).
  * TC egress, where the bench sends from a packet socket of the DUT's namespace (the injector,
  * named by its socket cookie):
  *   tc_egress_drops  freed with SKB_DROP_REASON_TC_EGRESS: TC_ACT_SHOT;
- *   injected_consumes an injector's skb consumed on the device: TC_ACT_STOLEN, QUEUED or TRAP
+ *   injected_consumes an injector's skb consumed on the device: TC_ACT_STOLEN or TRAP
  *                    (a frame that leaves is consumed on the peer, whose device it then is);
  *   injected_frees   an injector's skb freed on the device for another reason: a failed
  *                    TC_ACT_REDIRECT.
@@ -26,7 +26,7 @@
  * every skb of the stream's sending socket (`stream_cookie`; veth keeps skb->sk across
  * namespaces, and the IP layer lets go of it before it routes a passed frame) is followed:
  *   stream_drops         freed on the device with reason TC_INGRESS or TC_EGRESS: TC_ACT_SHOT;
- *   stream_consumes      consumed on the device: TC_ACT_STOLEN, QUEUED or TRAP;
+ *   stream_consumes      consumed on the device: TC_ACT_STOLEN or TRAP;
  *   stream_frees         freed on the device with no reason given: a failed TC_ACT_REDIRECT;
  *   stream_xmit_here     transmitted by the device (net_dev_start_xmit, after TC egress ran);
  *   stream_xmit_elsewhere transmitted by another device of the namespace: redirected to it;
