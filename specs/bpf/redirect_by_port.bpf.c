@@ -23,8 +23,8 @@ int redirect_by_port(struct xdp_md *ctx)
 	ip = parse_iphdr(&c, end);
 	if (!ip || ip->protocol != IPPROTO_UDP)
 		return XDP_PASS;
-	udp = c.pos;
-	if ((void *)(udp + 1) > end)
+	udp = parse_udphdr(&c, end);
+	if (!udp)
 		return XDP_PASS;
 	return udp->dest == bpf_htons(5) ? bpf_redirect(target, 0) : XDP_PASS;
 }

@@ -22,9 +22,9 @@ int tc_ttl(struct __sk_buff *skb)
 	if (!ip)
 		return TC_ACT_OK;
 	if (ip->protocol == IPPROTO_UDP) {
-		struct udphdr *udp = c.pos;
+		struct udphdr *udp = parse_udphdr(&c, end);
 
-		if ((void *)(udp + 1) <= end && udp->dest == bpf_htons(9))
+		if (udp && udp->dest == bpf_htons(9))
 			return TC_ACT_SHOT;
 	}
 	old = *(__u16 *)&ip->ttl;

@@ -28,8 +28,8 @@ int tc_verdicts(struct __sk_buff *skb)
 	ip = parse_iphdr(&c, end);
 	if (!ip || ip->protocol != IPPROTO_UDP)
 		return TC_ACT_OK;
-	udp = c.pos;
-	if ((void *)(udp + 1) > end)
+	udp = parse_udphdr(&c, end);
+	if (!udp)
 		return TC_ACT_OK;
 	switch (bpf_ntohs(udp->dest)) {
 	case 2:

@@ -45,8 +45,8 @@ int xdp_verdicts(struct xdp_md *ctx)
 	ip = parse_iphdr(&c, end);
 	if (!ip || ip->protocol != IPPROTO_UDP)
 		return XDP_PASS;
-	udp = c.pos;
-	if ((void *)(udp + 1) > end)
+	udp = parse_udphdr(&c, end);
+	if (!udp)
 		return XDP_PASS;
 	switch (bpf_ntohs(udp->dest)) {
 	case 1:
