@@ -109,18 +109,33 @@ export class LoadedObject {
    * counters needs, where one lookup per variable would be work done again.
    */
   globalValues<N extends string>(names: readonly N[]): Record<N, unknown> {
+    return this.globalsReader(names)();
+  }
+
+  /**
+   * `globalValues(names)` as a function to call again and again: the variables are found and
+   * their codecs made once, so each call is one read per section and the decoding. For probes
+   * polled on every frame.
+   */
+  globalsReader<N extends string>(names: readonly N[]): () => Record<N, unknown> {
     this.check();
-    const vars = names.map((name) => ({ name, g: findGlobal(this.h, name, this.path) }));
-    const sections = new Map<string, Buffer>();
-    const out = {} as Record<N, unknown>;
-    for (const { name, g } of vars) {
-      let raw = sections.get(g.section);
-      if (!raw) sections.set(g.section, (raw = this.sectionMap(g.section).get(0) as Buffer));
-      out[name] = new Codec(this.h.btf, g.type, g.size, `global ${name}`, false, name).decode(
-        raw.subarray(g.offset, g.offset + g.size),
-      );
-    }
-    return out;
+    const vars = names.map((name) => {
+      const g = findGlobal(this.h, name, this.path);
+      return { name, g, codec: new Codec(this.h.btf, g.type, g.size, `global ${name}`, false, name) };
+    });
+    const sections = [...new Set(vars.map((v) => v.g.section))].map((section) => ({
+      section,
+      map: this.sectionMap(section),
+    }));
+    return () => {
+      this.check();
+      const raw = new Map(sections.map(({ section, map }) => [section, map.get(0) as Buffer]));
+      const out = {} as Record<N, unknown>;
+      for (const { name, g, codec } of vars) {
+        out[name] = codec.decode(raw.get(g.section)!.subarray(g.offset, g.offset + g.size));
+      }
+      return out;
+    };
   }
 
   /**

@@ -82,9 +82,15 @@ export class WatchProbe {
     };
   }
 
+  /** Readers of the probe's counters by the names they read, made once per list (polled per frame). */
+  private readonly readers = new Map<string, () => Record<string, unknown>>();
+
   /** The probe's counters, as numbers. */
   read<N extends string>(names: readonly N[]): Record<N, number> {
-    const g = this.obj.globalValues(names);
+    const key = names.join();
+    let reader = this.readers.get(key);
+    if (!reader) this.readers.set(key, (reader = this.obj.globalsReader(names)));
+    const g = reader() as Record<N, unknown>;
     const out = {} as Record<N, number>;
     for (const n of names) out[n] = Number(g[n]);
     return out;
