@@ -266,8 +266,7 @@ export class BpfMap implements MapInfo {
         per.forEach((x: unknown, c: number) => this.valueCodec.encode(x).copy(values, i * vsize + c * this.stride));
       } else this.valueCodec.encodeInto(v, values, i * vsize);
     });
-    const opts = Buffer.alloc(24); // struct bpf_map_batch_opts: sz, elem_flags (0), flags (0)
-    opts.writeBigUInt64LE(24n, 0);
+    const opts = batchOpts();
     const count = [list.length];
     if (ffi().bpf_map_update_batch(this.fd, keys, values, count, opts) === 0) {
       if (DEVICE_MAPS.has(this.typeId)) {
@@ -279,7 +278,7 @@ export class BpfMap implements MapInfo {
     }
     const e = errno();
     const done = count[0] ?? 0;
-    if (e === constants.errno.EINVAL || e === constants.errno.ENOTSUP || e === 524 /* ENOTSUPP */) {
+    if (e === constants.errno.EINVAL || e === constants.errno.ENOTSUP || e === ENOTSUPP) {
       // No batch for this map type here, or an entry it refused: one by one from the start
       // (rewriting the ones already in is harmless in 'any' mode) names the culprit.
       for (const [k, v] of list) this.set(k, v, mode);

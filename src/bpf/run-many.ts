@@ -23,9 +23,9 @@ export type RunMany = (
   err: Int32Array,
 ) => number;
 
-const state = processWide('run-many', () => ({ tried: false, fn: undefined as RunMany | undefined, why: '' }));
+const state = processWide('run-many', () => ({ tried: false, fn: undefined as RunMany | undefined }));
 
-/** The batch runner, or undefined (with `whyNoBatch()` saying why) where it cannot be had. */
+/** The batch runner, or undefined where it cannot be built or loaded (testRunMany then loops in TypeScript). */
 export function runManyNative(): RunMany | undefined {
   if (state.tried) return state.fn;
   state.tried = true;
@@ -38,13 +38,8 @@ export function runManyNative(): RunMany | undefined {
       lib,
       'int xdpspec_run_many(int fd, void *opts, int ctx_len_off, void *input, void *lens, uint32_t n, void *out, uint32_t out_cap, uint32_t max_out, void *results, void *err)',
     );
-  } catch (err) {
-    state.why = (err as Error).message;
+  } catch {
+    // no compiler or no libbpf-dev here: the results are the same, only slower
   }
   return state.fn;
-}
-
-/** Why testRunMany loops in TypeScript here (empty while the helper is in use). */
-export function whyNoBatch(): string {
-  return state.why;
 }

@@ -182,9 +182,7 @@ export class TestRunner {
     };
     this.lastOptions = undefined; // run() must rewrite data_out after this
     if (!sameOptions(o, this.manyOptions)) {
-      v.writeInt32LE(o.repeat ?? 1, OFF.repeat);
-      v.writeUInt32LE(0, OFF.flags);
-      this.contextLength = this.writeContext(v, b.address, o);
+      this.writeManyOptions(o);
       this.manyOptions = { ...o };
     }
     for (const frame of frames) {
@@ -247,12 +245,9 @@ export class TestRunner {
       p += f.length;
     }
     const b = this.native();
-    const v = b.view;
     const out = this.outArea();
     this.lastOptions = undefined; // run() must rewrite the options block after this
-    v.writeInt32LE(o.repeat ?? 1, OFF.repeat);
-    v.writeUInt32LE(0, OFF.flags);
-    this.contextLength = this.writeContext(v, b.address, o);
+    this.writeManyOptions(o);
     const ctxLenOff = this.contextLength >= 0 ? this.contextLength : -1;
     const results: RawRun[] = [];
     let i = 0;
@@ -291,9 +286,7 @@ export class TestRunner {
         i++;
         // run() rewrote the options block for itself: put the batch's back.
         this.lastOptions = undefined;
-        v.writeInt32LE(o.repeat ?? 1, OFF.repeat);
-        v.writeUInt32LE(0, OFF.flags);
-        this.contextLength = this.writeContext(v, b.address, o);
+        this.writeManyOptions(o);
       } else if (e !== 0) {
         this.restoreInput();
         this.fail(e, lens[i]!, o);
@@ -325,6 +318,14 @@ export class TestRunner {
       sc.input = allocNative(Math.max(bytes, 2 * sc.input.view.length));
     }
     return sc;
+  }
+
+  /** The options block's fields that stay the same over a run of many frames: repeat, flags, context. */
+  private writeManyOptions(o: TestRunOptions): void {
+    const b = this.native();
+    b.view.writeInt32LE(o.repeat ?? 1, OFF.repeat);
+    b.view.writeUInt32LE(0, OFF.flags);
+    this.contextLength = this.writeContext(b.view, b.address, o);
   }
 
   /** The batch pointed the options block's input at its own frames: run() reads its own buffer. */

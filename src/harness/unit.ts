@@ -147,13 +147,19 @@ function runAll(
   // nothing needs a frame's own run: no options per frame, no context to read back, and no
   // redirect to locate whose rerun needs the maps as that frame left them (a program with no
   // state maps has none to need).
+  const keepsNoState = new Map<Program, boolean>();
+  const stateless = (program: Program) => {
+    let v = keepsNoState.get(program);
+    if (v === undefined) keepsNoState.set(program, (v = program.object.stateMaps().length === 0));
+    return v;
+  };
   const batchable = (program: Program) =>
     perFrame === undefined &&
     runOptions.liveFrames !== true &&
     runOptions.meta === undefined &&
     (program.typeId === PROG_TYPE.xdp
       ? // A program that keeps no state reruns the same way after the batch as right after its frame.
-        !locateRedirects || program.object.stateMaps().length === 0
+        !locateRedirects || stateless(program)
       : runOptions.skb === undefined &&
         runOptions.mark === undefined &&
         runOptions.priority === undefined &&
