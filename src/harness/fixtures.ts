@@ -100,7 +100,11 @@ async function start(d: Declared, deps: Record<string, unknown>, info: CaseInfo)
   );
   // The body may fail before it reaches `use` (set-up failed) or never call it.
   const first = await Promise.race([value.then((v) => ({ v })), done.then(() => undefined)]);
-  if (first === undefined) throw new XdpspecError('FIXTURE', `fixture ${d.name} returned without calling use()`);
+  if (first === undefined)
+    throw new XdpspecError(
+      'FIXTURE',
+      `fixture ${d.name} returned without calling use(); its body must await use(value) between its set-up and its tear-down`,
+    );
   return {
     name: d.name,
     value: first.v,

@@ -80,7 +80,8 @@ export class PrivateNetns {
 
   /** Runs `fn` on this thread inside the namespace, then switches back. */
   run<T>(fn: () => T): T {
-    if (this.fd < 0) throw new BpfError('enter the private network namespace', 9, 'it is closed');
+    if (this.fd < 0)
+      throw new BpfError('enter the private network namespace', 9, 'it was closed; open another (PrivateNetns.open())');
     return away(
       () => {
         if (libc().setns(this.fd, CLONE_NEWNET) !== 0) {

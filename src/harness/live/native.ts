@@ -162,7 +162,7 @@ export class NativeStrategy implements Strategy {
     if (d('xdp_packets') > n)
       throw new XdpspecError(
         'LIVE_STRAY',
-        `${d('xdp_packets') - n} frame(s) besides the ${n} streamed reached XDP on port ${on}; the counts cannot be trusted`,
+        `${d('xdp_packets') - n} frame(s) besides the ${n} streamed reached XDP on port ${on}, so the counts cannot be trusted; something besides the bench sends into the DUT (give both ends of the port addresses, so the bench sets static neighbours) - stream again once it does not`,
       );
     const end = this.probeCounts();
     const aborted = end.exceptions - start.exceptions;

@@ -121,7 +121,7 @@ export class StreamCapture {
     if (this.lost)
       throw new XdpspecError(
         'CAPTURE_LOSS',
-        `the capture lost ${this.lost} frame(s) (the kernel dropped them from a full socket queue); nothing was counted as a drop`,
+        `the capture lost ${this.lost} frame(s) (the kernel dropped them from a full socket queue); nothing was counted as a drop. Give the capture deeper queues (LiveBench.create(spec, { captureBuffer })) or stream fewer frames at a time`,
       );
   }
 

@@ -152,7 +152,7 @@ export abstract class TcStrategy implements Strategy {
       if (probed > n)
         throw new XdpspecError(
           'LIVE_STRAY',
-          `the probe counted ${probed} dropped, stolen or redirected frames for the ${n} streamed on port ${on}; something besides the bench sends from its socket, and the counts cannot be trusted`,
+          `the probe counted ${probed} dropped, stolen or redirected frames for the ${n} streamed on port ${on}; something besides the bench sent from its socket, so the counts cannot be trusted; stream again with nothing else using the bench`,
         );
       // What protocol handlers got beyond what the counts leave room for is not the stream's.
       const counts: VerdictCounts = {
