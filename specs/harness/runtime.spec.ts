@@ -4,9 +4,16 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { RunTimeRegression, checkRunTime, frame, measureRunTime } from '../../src/index.js';
+import {
+  RunTimeRegression,
+  bpfObjects,
+  checkRunTime,
+  fixtures,
+  frame,
+  measureRunTime,
+  type ObjectLoader,
+} from '../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
-import { objects } from '../support/objects.js';
 import { thrown } from '../support/thrown.js';
 import { tempDir } from '../support/tools.js';
 
@@ -17,9 +24,9 @@ const QUICK = { samples: 3 } as const;
 describe('run-time gate', () => {
   needsBpf();
   const t = tempDir();
-  const { load, closeAll } = objects();
+  const fx = fixtures().case('load', bpfObjects());
+  const load: ObjectLoader = (...a) => fx.values.load(...a);
   const busy = (rounds: number) => load(SPEC_OBJ.busy, { rounds }).program();
-  afterEach(closeAll);
   after(t.cleanup);
 
   /** A baseline file as a user's earlier run would have recorded it, with the ratio the spec chooses. */

@@ -15,93 +15,94 @@ import {
 } from '../../../src/index.js';
 import { startChild } from '../../support/children.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../../support/kernel.js';
-import { objects } from '../../support/objects.js';
+import { twoPortBench } from '../../support/benches.js';
 import { rejection } from '../../support/thrown.js';
 
 describe('live engine (native XDP, one frame at a time)', () => {
   needsBpf();
-  let bench: LiveBench;
-  const { load, closeAll } = objects();
-  before(async () => {
-    bench = await LiveBench.create({ ports: [{ name: 'wan' }, { name: 'lan' }] });
-  });
-  after(() => {
-    bench?.close();
-    closeAll();
-  });
+  const fx = twoPortBench();
 
-  it("the IPv6 filter on the article's capture: 10 passed, 10 dropped, as the unit engine says", async () => {
-    const prog = load(OBJ.ipv6Filter).program();
-    bench.attach(prog, 'wan');
-    const live = await bench.replay('fixtures/ipv4-and-ipv6.pcap', { on: 'wan' });
-    expect(live.counts).to.include({ passed: 10, dropped: 10 });
-    expect(live.others).to.deep.equal([]);
-    const unit = await runUnit(prog, 'fixtures/ipv4-and-ipv6.pcap');
-    expect(live.frames.map((f) => f.verdict)).to.deep.equal(unit.frames.map((f) => f.verdict));
-    for (const f of live.frames.filter((x) => x.verdict === 'passed')) {
-      expect(f.output!.bytes.equals(f.input.bytes), `frame #${f.index} passed unchanged`).to.equal(true);
-      expect(f.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['wan/dut']);
-    }
-  });
+  fx.it(
+    "the IPv6 filter on the article's capture: 10 passed, 10 dropped, as the unit engine says",
+    async ({ bench, load }) => {
+      const prog = load(OBJ.ipv6Filter).program();
+      bench.attach(prog, 'wan');
+      const live = await bench.replay('fixtures/ipv4-and-ipv6.pcap', { on: 'wan' });
+      expect(live.counts).to.include({ passed: 10, dropped: 10 });
+      expect(live.others).to.deep.equal([]);
+      const unit = await runUnit(prog, 'fixtures/ipv4-and-ipv6.pcap');
+      expect(live.frames.map((f) => f.verdict)).to.deep.equal(unit.frames.map((f) => f.verdict));
+      for (const f of live.frames.filter((x) => x.verdict === 'passed')) {
+        expect(f.output!.bytes.equals(f.input.bytes), `frame #${f.index} passed unchanged`).to.equal(true);
+        expect(f.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['wan/dut']);
+      }
+    },
+  );
 
-  it('refuses to replay or stream into a program whose object was closed, instead of waiting on counters that will not move', async () => {
-    const o = loadObject(OBJ.ipv6Filter);
-    bench.attach(o.program(), 'lan');
-    o.close(); // unloads and detaches the program
-    const err = await rejection(bench.replay([frame.eth().ipv6().udp()], { on: 'lan' }));
-    expect(err.code).to.equal('NO_PROGRAM');
-    expect(err.message).to.equal(
-      'the program on port lan (xdp_ipv6_only) went when its object was closed; attach a loaded one before replaying',
-    );
-    expect((await rejection(bench.stream([frame.eth().ipv6().udp().build()], { on: 'lan' }))).message).to.match(
-      /went when its object was closed; attach a loaded one before streaming$/,
-    );
-    bench.detach('lan');
-  });
+  fx.it(
+    'refuses to replay or stream into a program whose object was closed, instead of waiting on counters that will not move',
+    async ({ bench }) => {
+      const o = loadObject(OBJ.ipv6Filter);
+      bench.attach(o.program(), 'lan');
+      o.close(); // unloads and detaches the program
+      const err = await rejection(bench.replay([frame.eth().ipv6().udp()], { on: 'lan' }));
+      expect(err.code).to.equal('NO_PROGRAM');
+      expect(err.message).to.equal(
+        'the program on port lan (xdp_ipv6_only) went when its object was closed; attach a loaded one before replaying',
+      );
+      expect((await rejection(bench.stream([frame.eth().ipv6().udp().build()], { on: 'lan' }))).message).to.match(
+        /went when its object was closed; attach a loaded one before streaming$/,
+      );
+      bench.detach('lan');
+    },
+  );
 
-  it('every verdict: aborted, dropped, passed, tx back out, redirected out of the named port, rewritten', async () => {
-    const v = load(SPEC_OBJ.verdicts, { redirect_ifindex: bench.topology.port('lan').dutIfindex });
-    bench.attach(v.program(), 'wan');
-    const mac = bench.topology.port('wan').dutMac;
-    const run = await bench.replay(
-      [1, 2, 3, 4, 5, 7].map((dport) => frame.eth({ dst: mac, src: '02:00:00:00:00:99' }).ipv4().udp({ dport })),
-      { on: 'wan' },
-    );
-    expect(run.frames.map((f) => f.verdict)).to.deep.equal([
-      'aborted',
-      'dropped',
-      'passed',
-      'tx',
-      'redirected',
-      'passed',
-    ]);
-    const [aborted, dropped, passed, tx, redirected, rewritten] = run.frames;
-    expect(aborted!.outputs).to.deep.equal([]);
-    expect(dropped!.outputs).to.deep.equal([]);
-    expect(passed!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['wan/dut']);
-    expect(tx!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['wan/tester']);
-    expect(tx!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`)).to.deep.equal([
-      `eth.dst: ${mac} -> 02:00:00:00:00:99`,
-      `eth.src: 02:00:00:00:00:99 -> ${mac}`,
-    ]);
-    expect(redirected!.redirect).to.deep.equal({
-      known: true,
-      port: 'lan',
-      ifindex: bench.topology.port('lan').dutIfindex,
-    });
-    expect(redirected!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['lan/tester']);
-    expect(rewritten!.changes.map((c) => c.path)).to.deep.equal(['ipv4.ttl', 'ipv4.checksum']);
-    expect(rewritten!.output!.get('ipv4.ttl')).to.equal(63);
-    // and the unit engine agrees on every one of them
-    const unit = await runUnit(
-      v.program(),
-      run.frames.map((f) => f.input.bytes),
-    );
-    expect(unit.frames.map((f) => f.verdict)).to.deep.equal(run.frames.map((f) => f.verdict));
-  });
+  fx.it(
+    'every verdict: aborted, dropped, passed, tx back out, redirected out of the named port, rewritten',
+    async ({ bench, load }) => {
+      const v = load(SPEC_OBJ.verdicts, { redirect_ifindex: bench.topology.port('lan').dutIfindex });
+      bench.attach(v.program(), 'wan');
+      const mac = bench.topology.port('wan').dutMac;
+      const run = await bench.replay(
+        [1, 2, 3, 4, 5, 7].map((dport) => frame.eth({ dst: mac, src: '02:00:00:00:00:99' }).ipv4().udp({ dport })),
+        { on: 'wan' },
+      );
+      expect(run.frames.map((f) => f.verdict)).to.deep.equal([
+        'aborted',
+        'dropped',
+        'passed',
+        'tx',
+        'redirected',
+        'passed',
+      ]);
+      const [aborted, dropped, passed, tx, redirected, rewritten] = run.frames;
+      expect(aborted!.outputs).to.deep.equal([]);
+      expect(dropped!.outputs).to.deep.equal([]);
+      expect(passed!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['wan/dut']);
+      expect(tx!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['wan/tester']);
+      expect(tx!.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`)).to.deep.equal([
+        `eth.dst: ${mac} -> 02:00:00:00:00:99`,
+        `eth.src: 02:00:00:00:00:99 -> ${mac}`,
+      ]);
+      expect(redirected!.redirect).to.deep.equal({
+        known: true,
+        port: 'lan',
+        ifindex: bench.topology.port('lan').dutIfindex,
+      });
+      expect(redirected!.outputs.map((o) => `${o.port}/${o.side}`)).to.deep.equal(['lan/tester']);
+      expect(rewritten!.changes.map((c) => c.path)).to.deep.equal(['ipv4.ttl', 'ipv4.checksum']);
+      expect(rewritten!.output!.get('ipv4.ttl')).to.equal(63);
+      // and the unit engine agrees on every one of them
+      const unit = await runUnit(
+        v.program(),
+        run.frames.map((f) => f.input.bytes),
+      );
+      expect(unit.frames.map((f) => f.verdict)).to.deep.equal(run.frames.map((f) => f.verdict));
+    },
+  );
 
   for (const mode of ['native', 'generic'] as const) {
-    it(`in ${mode} mode: every verdict kind, as the unit engine says`, async () => {
+    fx.it(`in ${mode} mode: every verdict kind, as the unit engine says`, async ({ bench, load }) => {
       const v = load(SPEC_OBJ.verdicts, { redirect_ifindex: bench.topology.port('lan').dutIfindex });
       bench.attach(v.program(), 'wan', mode);
       const mac = bench.topology.port('wan').dutMac;
@@ -142,60 +143,66 @@ describe('live engine (native XDP, one frame at a time)', () => {
     });
   }
 
-  it('redirects through a devmap to a named port, and rewrites ports with valid checksums', async () => {
-    const v = load(SPEC_OBJ.verdicts);
-    bench.setDeviceMap(v.map('ports'), 0, 'lan'); // inside the DUT namespace: see setDeviceMap
-    bench.attach(v.program(), 'wan');
-    const mac = bench.topology.port('wan').dutMac;
-    const run = await bench.replay(
-      [6, 9].map((dport) => frame.eth({ dst: mac }).ipv4().udp({ dport }).payload('x')),
-      { on: 'wan' },
-    );
-    expectX(run.frames[0]).to.be.redirectedTo('lan');
-    expectX(run.frames[1]).to.be.passed.and.rewritten({ 'udp.dport': 99 });
-    expect(run.frames[1]!.changes.map((c) => c.path)).to.deep.equal(['udp.dport', 'udp.checksum']);
-    expect(checkChecksums(run.frames[1]!.output!).map((c) => c.status)).to.deep.equal(['valid', 'valid']);
-    const unit = await runUnit(
-      v.program(),
-      run.frames.map((x) => x.input.bytes),
-    );
-    expect(unit.frames[1]!.output!.bytes.equals(run.frames[1]!.output!.bytes)).to.equal(true);
-  });
+  fx.it(
+    'redirects through a devmap to a named port, and rewrites ports with valid checksums',
+    async ({ bench, load }) => {
+      const v = load(SPEC_OBJ.verdicts);
+      bench.setDeviceMap(v.map('ports'), 0, 'lan'); // inside the DUT namespace: see setDeviceMap
+      bench.attach(v.program(), 'wan');
+      const mac = bench.topology.port('wan').dutMac;
+      const run = await bench.replay(
+        [6, 9].map((dport) => frame.eth({ dst: mac }).ipv4().udp({ dport }).payload('x')),
+        { on: 'wan' },
+      );
+      expectX(run.frames[0]).to.be.redirectedTo('lan');
+      expectX(run.frames[1]).to.be.passed.and.rewritten({ 'udp.dport': 99 });
+      expect(run.frames[1]!.changes.map((c) => c.path)).to.deep.equal(['udp.dport', 'udp.checksum']);
+      expect(checkChecksums(run.frames[1]!.output!).map((c) => c.status)).to.deep.equal(['valid', 'valid']);
+      const unit = await runUnit(
+        v.program(),
+        run.frames.map((x) => x.input.bytes),
+      );
+      expect(unit.frames[1]!.output!.bytes.equals(run.frames[1]!.output!.bytes)).to.equal(true);
+    },
+  );
 
-  it('says what is missing: an unknown port, a port with no program, an unsupported mode, a frame too short to send', async () => {
-    expect((await rejection(bench.replay([frame.eth().ipv4()], { on: 'dmz' }))).message).to.include(
-      'port "dmz" does not exist; ports: wan, lan',
-    );
-    expect((await rejection(bench.replay([frame.eth().ipv4()], { on: 'lan' }))).message).to.include(
-      'no XDP program is attached to port lan',
-    );
-    expect(() => bench.attach(load(OBJ.ipv6Filter).program(), 'lan', 'auto' as never)).to.throw(
-      XdpspecError,
-      'live runs need to know the mode (native or generic)',
-    );
-    // A frame that cannot be sent is refused before any frame is: the first one never runs.
-    const counted = load(SPEC_OBJ.ingressSeen);
-    bench.attach(counted.program(), 'lan');
-    expect(
-      (
-        await rejection(
-          bench.replay(
-            [
-              frame
-                .eth({ dst: bench.topology.port('lan').dutMac })
-                .ipv4()
-                .udp(),
-              Buffer.alloc(10),
-            ],
-            { on: 'lan' },
-          ),
-        )
-      ).message,
-    ).to.include('frame #1 is 10 bytes, shorter than an Ethernet header (14)');
-    expect(counted.map('seen').get(0), 'ingress ifindex recorded by a frame that ran').to.equal(0);
-  });
+  fx.it(
+    'says what is missing: an unknown port, a port with no program, an unsupported mode, a frame too short to send',
+    async ({ bench, load }) => {
+      expect((await rejection(bench.replay([frame.eth().ipv4()], { on: 'dmz' }))).message).to.include(
+        'port "dmz" does not exist; ports: wan, lan',
+      );
+      expect((await rejection(bench.replay([frame.eth().ipv4()], { on: 'lan' }))).message).to.include(
+        'no XDP program is attached to port lan',
+      );
+      expect(() => bench.attach(load(OBJ.ipv6Filter).program(), 'lan', 'auto' as never)).to.throw(
+        XdpspecError,
+        'live runs need to know the mode (native or generic)',
+      );
+      // A frame that cannot be sent is refused before any frame is: the first one never runs.
+      const counted = load(SPEC_OBJ.ingressSeen);
+      bench.attach(counted.program(), 'lan');
+      expect(
+        (
+          await rejection(
+            bench.replay(
+              [
+                frame
+                  .eth({ dst: bench.topology.port('lan').dutMac })
+                  .ipv4()
+                  .udp(),
+                Buffer.alloc(10),
+              ],
+              { on: 'lan' },
+            ),
+          )
+        ).message,
+      ).to.include('frame #1 is 10 bytes, shorter than an Ethernet header (14)');
+      expect(counted.map('seen').get(0), 'ingress ifindex recorded by a frame that ran').to.equal(0);
+    },
+  );
 
-  it('leaves nothing behind when closed', async () => {
+  fx.it('leaves nothing behind when closed', async ({ load }) => {
     const b = await LiveBench.create({ ports: [{ name: 'wan' }] });
     b.attach(load(OBJ.ipv6Filter).program(), 'wan');
     const ns = [b.topology.dut, b.topology.tester];
@@ -206,33 +213,32 @@ describe('live engine (native XDP, one frame at a time)', () => {
 
 describe('both engines on one case', () => {
   needsBpf();
-  let bench: LiveBench;
-  before(async () => {
-    bench = await LiveBench.create({ ports: [{ name: 'wan' }, { name: 'lan' }] });
-  });
-  after(() => bench?.close());
+  const fx = twoPortBench();
 
-  it('agree on the IPv6 filter and on every verdict kind, a unit redirect agreeing with any live one', async () => {
-    const f = loadObject(OBJ.ipv6Filter);
-    const v = loadObject(SPEC_OBJ.verdicts, { redirect_ifindex: bench.topology.port('lan').dutIfindex });
-    try {
-      const r = await runBoth(f.program(), bench, 'wan', 'fixtures/ipv4-and-ipv6.pcap');
-      expect(r.live.counts).to.include({ passed: 10, dropped: 10 });
-      const mac = bench.topology.port('wan').dutMac;
-      const both = await runBoth(
-        v.program(),
-        bench,
-        'wan',
-        [1, 2, 3, 4, 5, 7].map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d })),
-      );
-      expect(both.unit.frames.map((x) => x.verdict)).to.deep.equal(both.live.frames.map((x) => x.verdict));
-    } finally {
-      f.close();
-      v.close();
-    }
-  });
+  fx.it(
+    'agree on the IPv6 filter and on every verdict kind, a unit redirect agreeing with any live one',
+    async ({ bench }) => {
+      const f = loadObject(OBJ.ipv6Filter);
+      const v = loadObject(SPEC_OBJ.verdicts, { redirect_ifindex: bench.topology.port('lan').dutIfindex });
+      try {
+        const r = await runBoth(f.program(), bench, 'wan', 'fixtures/ipv4-and-ipv6.pcap');
+        expect(r.live.counts).to.include({ passed: 10, dropped: 10 });
+        const mac = bench.topology.port('wan').dutMac;
+        const both = await runBoth(
+          v.program(),
+          bench,
+          'wan',
+          [1, 2, 3, 4, 5, 7].map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d })),
+        );
+        expect(both.unit.frames.map((x) => x.verdict)).to.deep.equal(both.live.frames.map((x) => x.verdict));
+      } finally {
+        f.close();
+        v.close();
+      }
+    },
+  );
 
-  it('agree on VLAN-tagged and QinQ frames, outputs included', async () => {
+  fx.it('agree on VLAN-tagged and QinQ frames, outputs included', async ({ bench }) => {
     const f = loadObject(OBJ.ipv6Filter);
     try {
       const mac = bench.topology.port('wan').dutMac;
@@ -248,30 +254,33 @@ describe('both engines on one case', () => {
     }
   });
 
-  it('fail when the two runs leave the maps in different states, and agree once the unit run has the same ingress device', async () => {
-    const o = loadObject(SPEC_OBJ.ingressSeen);
-    try {
-      const f = frame
-        .eth({ dst: bench.topology.port('wan').dutMac })
-        .ipv4()
-        .udp();
-      const err = await runBoth(o.program(), bench, 'wan', [f]).catch((e: unknown) => e);
-      expect(err).to.be.instanceOf(EngineDisagreement);
-      expect((err as EngineDisagreement).frames).to.deep.equal([]);
-      expect((err as EngineDisagreement).maps).to.have.length(1);
-      expect((err as Error).message).to.match(
-        /^the unit and live engines agree on the one frame\n\nbut they left maps in different states:\n {2}ingress_seen\.bpf\.o\/seen: 1 entry differs, first key 00000000: live ([0-9a-f]{8}), unit (?!\1)[0-9a-f]{8}$/,
-      );
-      await runBoth(o.program(), bench, 'wan', [f], {
-        unit: { ingressIfindex: bench.topology.port('wan').dutIfindex, netns: bench.topology.dut },
-      });
-      expect(o.map('seen').get(0)).to.equal(bench.topology.port('wan').dutIfindex);
-    } finally {
-      o.close();
-    }
-  });
+  fx.it(
+    'fail when the two runs leave the maps in different states, and agree once the unit run has the same ingress device',
+    async ({ bench }) => {
+      const o = loadObject(SPEC_OBJ.ingressSeen);
+      try {
+        const f = frame
+          .eth({ dst: bench.topology.port('wan').dutMac })
+          .ipv4()
+          .udp();
+        const err = await runBoth(o.program(), bench, 'wan', [f]).catch((e: unknown) => e);
+        expect(err).to.be.instanceOf(EngineDisagreement);
+        expect((err as EngineDisagreement).frames).to.deep.equal([]);
+        expect((err as EngineDisagreement).maps).to.have.length(1);
+        expect((err as Error).message).to.match(
+          /^the unit and live engines agree on the one frame\n\nbut they left maps in different states:\n {2}ingress_seen\.bpf\.o\/seen: 1 entry differs, first key 00000000: live ([0-9a-f]{8}), unit (?!\1)[0-9a-f]{8}$/,
+        );
+        await runBoth(o.program(), bench, 'wan', [f], {
+          unit: { ingressIfindex: bench.topology.port('wan').dutIfindex, netns: bench.topology.dut },
+        });
+        expect(o.map('seen').get(0)).to.equal(bench.topology.port('wan').dutIfindex);
+      } finally {
+        o.close();
+      }
+    },
+  );
 
-  it('fail, naming the frames, when a program decides differently live', async () => {
+  fx.it('fail, naming the frames, when a program decides differently live', async ({ bench }) => {
     const v = loadObject(SPEC_OBJ.verdicts);
     try {
       const mac = bench.topology.port('wan').dutMac;
@@ -389,13 +398,9 @@ describe('live benches under stress', () => {
 
 describe('live streaming', () => {
   needsBpf();
-  let bench: LiveBench;
-  before(async () => {
-    bench = await LiveBench.create({ ports: [{ name: 'wan' }, { name: 'lan' }] });
-  });
-  after(() => bench?.close());
+  const fx = twoPortBench();
 
-  it('counts every frame exactly and attributes the unchanged outputs', async () => {
+  fx.it('counts every frame exactly and attributes the unchanged outputs', async ({ bench }) => {
     const f = loadObject(OBJ.ipv6Filter);
     try {
       bench.attach(f.program(), 'wan');
@@ -420,7 +425,7 @@ describe('live streaming', () => {
     }
   });
 
-  it('streams a capture file batch by batch, with the same counts and attribution', async () => {
+  fx.it('streams a capture file batch by batch, with the same counts and attribution', async ({ bench }) => {
     const f = loadObject(OBJ.ipv6Filter);
     const dir = mkdtempSync(join(tmpdir(), 'xdpspec-stream-'));
     try {
@@ -448,7 +453,7 @@ describe('live streaming', () => {
     }
   });
 
-  it('counts every verdict kind, and outputs it cannot attribute (rewritten ones) as such', async () => {
+  fx.it('counts every verdict kind, and outputs it cannot attribute (rewritten ones) as such', async ({ bench }) => {
     const v = loadObject(SPEC_OBJ.verdicts, { redirect_ifindex: bench.topology.port('lan').dutIfindex });
     try {
       bench.attach(v.program(), 'wan');
