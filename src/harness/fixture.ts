@@ -58,37 +58,26 @@ export function bench(o: BenchOptions): SpecBench {
     ...(o.artifacts === undefined ? {} : { dir: o.artifacts }),
     when: o.writeArtifacts ?? 'on-failure',
   } as const;
-  const base = fixtures().suite(
-    'object',
-    bpfObject(o.object, o.globals, o.programType === undefined ? {} : { programType: o.programType }),
-  );
-  const withLive = ports.length
-    ? base
-        .suite('live', async ({ object }, use: (b: LiveBench | undefined) => Promise<void>) => {
-          const b = await LiveBench.create({ ports });
-          try {
-            b.attach(object.program(o.program), attachTo!);
-            await use(b);
-          } finally {
-            b.close();
-          }
-        })
-        .case(
-          'maps',
-          mapsRestored(({ object }) => object),
-        )
-        .case(
-          'runs',
-          liveArtifacts(({ live }) => live!, artifacts),
-        )
-    : base
-        .suite('live', async (_, use: (b: LiveBench | undefined) => Promise<void>) => use(undefined))
-        .case(
-          'maps',
-          mapsRestored(({ object }) => object),
-        )
-        .case('runs', async (_, use: (r: readonly LiveRun[]) => Promise<void>) => use([]));
-  const f = withLive.values;
+  const f = fixtures()
+    .suite('object', bpfObject(o.object, o.globals, o.programType === undefined ? {} : { programType: o.programType }))
+    // No ports: unit cases only, and no live bench to make.
+    .suite('live', async ({ object }, use: (b: LiveBench | undefined) => Promise<void>) => {
+      if (!ports.length) return use(undefined);
+      const b = await LiveBench.create({ ports });
+      try {
+        b.attach(object.program(o.program), attachTo!);
+        await use(b);
+      } finally {
+        b.close();
+      }
+    })
+    .case(
+      'maps',
+      mapsRestored(({ object }) => object),
+    )
+    .case('runs', (deps, use: (r: readonly LiveRun[]) => Promise<void>, info) =>
+      deps.live ? liveArtifacts(() => deps.live!, artifacts)(deps, use, info) : use([]),
+    ).values;
   const live = () => {
     const b = f.live;
     if (!b) throw new XdpspecError('BENCH_NOT_READY', 'this bench has no live bench: give ports to bench()');
