@@ -81,6 +81,8 @@ const KIND_NAMES = [
 /** All types of one BTF blob, by id (0 is void). */
 export class Btf {
   readonly types: BtfType[] = [{ id: 0, kind: Kind.Void, name: 'void', size: 0, type: 0 }];
+  /** A string of the string section by its offset (line info's file names and source lines). */
+  readonly string: (offset: number) => string;
 
   /** Parses raw BTF as `btf__raw_data` returns it (native byte order). */
   constructor(raw: Buffer) {
@@ -90,11 +92,11 @@ export class Btf {
     const typeOff = hdrLen + raw.readUInt32LE(8);
     const typeLen = raw.readUInt32LE(12);
     const strOff = hdrLen + raw.readUInt32LE(16);
-    const str = (o: number) => {
+    const str = (this.string = (o: number) => {
       const s = strOff + o;
       const e = raw.indexOf(0, s);
-      return raw.toString('latin1', s, e < 0 ? raw.length : e);
-    };
+      return raw.toString('utf8', s, e < 0 ? raw.length : e);
+    });
     let p = typeOff;
     const end = typeOff + typeLen;
     while (p < end) {

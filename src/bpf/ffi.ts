@@ -55,8 +55,28 @@ function bind() {
   type Obj = Ptr;
   // libbpf's print callback gets a va_list; sys/libc's vsnprintf turns it into text on our side.
   const PrintFn = koffi.proto('int libbpf_print_fn(int level, const char *fmt, void *args)');
+  // A SEC() handler's load callback: how the coverage instrumentation sees a program's final
+  // instructions just before libbpf loads them (see bpf/counters.ts).
+  const PrepareLoadFn = koffi.proto('int libbpf_prog_prepare_load_fn(void *prog, void *opts, long cookie)');
+  const HandlerOpts = koffi.struct('libbpf_prog_handler_opts', {
+    sz: 'size_t',
+    cookie: 'long',
+    prog_setup_fn: 'void *',
+    prog_prepare_load_fn: koffi.pointer(PrepareLoadFn),
+    prog_attach_fn: 'void *',
+  });
   return {
     PrintFn,
+    PrepareLoadFn,
+    HandlerOpts,
+    libbpf_register_prog_handler: fn<
+      (sec: string | null, progType: number, attachType: number, opts: Record<string, unknown>) => number
+    >(
+      'int libbpf_register_prog_handler(const char *sec, int prog_type, int attach_type, const libbpf_prog_handler_opts *opts)',
+    ),
+    bpf_program__set_insns: fn<(prog: Ptr, insns: CPointer, count: number) => number>(
+      'int bpf_program__set_insns(void *prog, void *insns, size_t count)',
+    ),
     libbpf_set_print: ptr<[fn: unknown]>('void *libbpf_set_print(libbpf_print_fn *fn)'),
     libbpf_num_possible_cpus: fn<() => number>('int libbpf_num_possible_cpus()'),
 

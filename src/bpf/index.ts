@@ -3,10 +3,13 @@ export {
   LoadedObject,
   loadObject,
   type LoadOptions,
+  type OpenOptions,
   type ProgramInfo,
   type ProgramTypeName,
 } from './object.js';
 export { Program, type ProgramRun, type ProgramStats } from './program.js';
+export { BlockCounters, type CountedFunction, type SourceLine } from './counters.js';
+export type { Block, Branch } from './instrument.js';
 export { BpfMap, type MapInfo, type MapState, type UpdateMode } from './map.js';
 export { createMap, CreatedMap, type MapSpec } from './create-map.js';
 export { ValueShapeError } from './codec.js';

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { BpfError, NotFoundError, XdpspecError } from '../sys/errors.js';
 import { errnoName } from '../sys/errno.js';
 import { Codec } from './codec.js';
+import type { BlockCounters } from './counters.js';
 import { errno, ffi, type Ptr } from './ffi.js';
 import { findGlobal, globalNames, isInternal, list, type Handles } from './handles.js';
 import { DEVICE_MAPS, STATE_MAPS } from './kinds.js';
@@ -23,6 +24,8 @@ export class LoadedObject {
     readonly path: string,
     private readonly obj: Ptr,
     private readonly h: Handles,
+    /** Block counters of the programs that have them, by program name. */
+    private readonly counted: ReadonlyMap<string, BlockCounters> = new Map(),
   ) {}
 
   get programs(): readonly ProgramInfo[] {
@@ -54,7 +57,7 @@ export class LoadedObject {
     if (!p) {
       const h = this.h.progs.find((x) => x.info.name === name);
       if (!h) throw new NotFoundError('program', name, names, this.path);
-      p = new Program(h.info, h.typeId, ffi().bpf_program__fd(h.ptr), h.ptr, this, h.usesMeta);
+      p = new Program(h.info, h.typeId, ffi().bpf_program__fd(h.ptr), h.ptr, this, h.usesMeta, this.counted.get(name));
       this.progCache.set(name, p);
     }
     return p;
@@ -274,6 +277,7 @@ export class LoadedObject {
     this.closed = true;
     for (const a of [...this.attachments]) a.detach();
     for (const p of this.progCache.values()) p.close();
+    for (const c of this.counted.values()) c.close();
     ffi().bpf_object__close(this.obj);
     // The object pinned them (or found them pinned by an object of this run): its life is theirs.
     for (const pin of this.h.pins) rmSync(pin, { force: true });

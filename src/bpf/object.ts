@@ -5,10 +5,12 @@ import { requirePrivileges } from '../sys/privileges.js';
 import { checkElf } from './elf.js';
 import { errno, ffi, readNative, type Ptr } from './ffi.js';
 import { findGlobal, globalNames, isInternal, list, privatePins, type Handles } from './handles.js';
-import { PROG_TYPES } from './kinds.js';
+import { PROG_TYPE, PROG_TYPES } from './kinds.js';
+import { isProbeObject } from './probe-objects.js';
 import { indentLog, verifierLog, withLibbpfLog } from './libbpf-log.js';
 import { LoadedObject } from './loaded.js';
 import { Codec } from './codec.js';
+import { enroll, registerCountingHandlers, type BlockCounters, type CountingOutcome } from './counters.js';
 import type { MapInfo } from './map.js';
 
 export { LoadedObject } from './loaded.js';
@@ -26,9 +28,31 @@ export type ProgramTypeName = 'xdp' | 'tc';
 const PROGRAM_TYPE_IDS: Record<string, number> = { xdp: 6, tc: 3 };
 
 /** What loadObject can do between open and load besides globals. */
-export interface LoadOptions {
+export interface LoadOptions extends OpenOptions {
   /** The type of programs whose section name does not say it (see `OpenedObject.setProgramType`). */
   readonly programType?: ProgramTypeName;
+}
+
+/** How an object is opened. */
+export interface OpenOptions {
+  /**
+   * Put block counters into its programs as they load (in memory; the file stays as it is):
+   * source-line coverage and the instructions each frame executes (`Program.counters`). Default:
+   * on when the environment has `XDPSPEC_COVERAGE` (what `xdpspec run --coverage` sets). A
+   * program the counters cannot go into loads as it is, with a warning.
+   */
+  readonly count?: boolean;
+}
+
+/** Whether objects are counted unless told otherwise: coverage asked for through the environment. */
+export function countingByDefault(path: string): boolean {
+  return (process.env.XDPSPEC_COVERAGE ?? '') !== '' && !isProbeObject(path);
+}
+
+function warnUncounted(path: string, program: string, reason: string): void {
+  process.emitWarning(`${path}: program ${program} runs without block counters: ${reason}`, {
+    code: 'XDPSPEC_UNCOUNTED',
+  });
 }
 
 /**
@@ -37,10 +61,13 @@ export interface LoadOptions {
  */
 export class OpenedObject {
   private closed = false;
+  /** What was done to it since open, to do again if it has to be opened again without counters. */
+  private readonly changes: ((o: OpenedObject) => void)[] = [];
   private constructor(
     readonly path: string,
     private readonly obj: Ptr,
     private readonly h: Handles,
+    private readonly count: boolean,
   ) {}
 
   /**
@@ -48,8 +75,11 @@ export class OpenedObject {
    * @throws XdpspecError `OBJECT_MISSING`, `FILE_NOT_REGULAR`, `OBJECT_NOT_ELF`, `OBJECT_NOT_BPF`;
    *   BpfError when libbpf cannot parse it.
    */
-  static open(path: string): OpenedObject {
+  static open(path: string, options: OpenOptions = {}): OpenedObject {
     checkElf(path);
+    const count = options.count ?? countingByDefault(path);
+    // A program's SEC() handler is chosen at open: the counting ones must be there first.
+    if (count) registerCountingHandlers();
     const { result: obj, log } = withLibbpfLog(() => ffi().bpf_object__open_file(path, null));
     if (obj === 0n) {
       const e = errno();
@@ -62,7 +92,7 @@ export class OpenedObject {
       ffi().bpf_object__close(obj);
       throw err;
     }
-    return new OpenedObject(path, obj, h);
+    return new OpenedObject(path, obj, h, count);
   }
 
   get programs(): readonly ProgramInfo[] {
@@ -86,6 +116,7 @@ export class OpenedObject {
    */
   setGlobal(name: string, value: unknown): this {
     this.check();
+    this.changes.push((o) => o.setGlobal(name, value));
     const g = findGlobal(this.h, name, this.path);
     const f = ffi();
     const size = [0];
@@ -109,6 +140,7 @@ export class OpenedObject {
    */
   setProgramType(type: ProgramTypeName, name?: string): this {
     this.check();
+    this.changes.push((o) => o.setProgramType(type, name));
     const id = PROGRAM_TYPE_IDS[type];
     if (id === undefined)
       throw new XdpspecError(
@@ -145,7 +177,45 @@ export class OpenedObject {
   load(): LoadedObject {
     this.check();
     requirePrivileges(`loading ${this.path}`);
-    const { result: rc, log } = withLibbpfLog(() => ffi().bpf_object__load(this.obj));
+    const counting = this.count
+      ? enroll(
+          this.path,
+          this.h.progs
+            .filter((p) => p.typeId === PROG_TYPE.xdp || p.typeId === PROG_TYPE.sched_cls)
+            .map((p) => ({ ptr: p.ptr, name: p.info.name })),
+          this.h.btf,
+        )
+      : undefined;
+    let loaded: { result: number; log: string };
+    let outcomes: Map<string, CountingOutcome> | undefined;
+    try {
+      loaded = withLibbpfLog(() => ffi().bpf_object__load(this.obj));
+    } finally {
+      outcomes = counting?.outcomes();
+      counting?.release();
+    }
+    const { result: rc, log } = loaded;
+    const counted = new Map<string, BlockCounters>();
+    for (const [name, o] of outcomes ?? []) if ('counters' in o) counted.set(name, o.counters);
+    if (rc !== 0 && counted.size > 0) {
+      // The verifier may refuse what the counters added where the program alone would pass: the
+      // program is what the user asked to test, so it runs as it is.
+      for (const c of counted.values()) c.discard();
+      this.close();
+      const again = OpenedObject.open(this.path, { count: false });
+      for (const change of this.changes) change(again);
+      const reason = /BEGIN PROG LOAD LOG/.test(log)
+        ? `the verifier refused the counted program: ${verifierLog(log)
+            .trim()
+            .split('\n')
+            .filter((l) => l.trim() !== '' && !/^processed \d+ insns/.test(l))
+            .slice(-1)
+            .join('')}`
+        : `the counted object did not load: ${errnoName(-rc || errno())}`;
+      const plain = again.load();
+      for (const p of plain.programs) warnUncounted(this.path, p.name, reason);
+      return plain;
+    }
     if (rc !== 0) {
       const e = -rc || errno();
       const failed = /prog '([^']+)': (BPF program load failed|failed to load)/.exec(log)?.[1];
@@ -165,7 +235,10 @@ export class OpenedObject {
       );
     }
     this.closed = true; // ownership moves to the loaded object
-    return new LoadedObject(this.path, this.obj, this.h);
+    for (const [name, o] of outcomes ?? []) if ('uninstrumented' in o) warnUncounted(this.path, name, o.uninstrumented);
+    for (const c of counted.values())
+      if (c.noLines) process.emitWarning(`program ${c.program}: ${c.noLines}`, { code: 'XDPSPEC_NO_LINES' });
+    return new LoadedObject(this.path, this.obj, this.h, counted);
   }
 
   /** Releases the object without loading it. */
@@ -186,7 +259,7 @@ export function loadObject(
   globals: Record<string, unknown> = {},
   options: LoadOptions = {},
 ): LoadedObject {
-  const o = OpenedObject.open(path);
+  const o = OpenedObject.open(path, options);
   try {
     if (options.programType !== undefined) o.setProgramType(options.programType);
     for (const [k, v] of Object.entries(globals)) o.setGlobal(k, v);

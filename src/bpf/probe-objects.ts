@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { XdpspecError } from '../sys/errors.js';
 
@@ -35,4 +36,9 @@ export function builtFile(dir: string, path: string, what: string): string {
  */
 export function probeObject(name: string): string {
   return builtFile(SOURCES, `${SOURCES}build/${name}.bpf.o`, `xdpspec's ${name} probe`);
+}
+
+/** Whether `path` is one of xdpspec's own probes (never counted for coverage: not the user's code). */
+export function isProbeObject(path: string): boolean {
+  return resolve(path).startsWith(`${SOURCES}build/`);
 }

@@ -3,6 +3,7 @@ import { returnCodeName } from './kinds.js';
 import { errno, ffi, type Ptr } from './ffi.js';
 import { BpfError, XdpspecError } from '../sys/errors.js';
 import { errnoName } from '../sys/errno.js';
+import type { BlockCounters } from './counters.js';
 import { TestRunner, type RawRun, type TestRunOptions } from './testrun.js';
 
 /** One run of a program on one frame: the return code by name, and the output bytes. */
@@ -41,6 +42,11 @@ export class Program implements ProgramInfo {
     readonly object: LoadedObject,
     /** It may put metadata in front of frames (see object.ts mayUseMetadata). */
     private readonly usesMeta = true,
+    /**
+     * Its block counters, when it was loaded counted (`count: true`, or coverage asked for):
+     * what each frame executed, and source-line coverage.
+     */
+    readonly counters?: BlockCounters,
   ) {}
 
   /**

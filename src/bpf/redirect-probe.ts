@@ -75,7 +75,7 @@ export class RedirectProbe {
 
   /** Loads and attaches the probe. @throws BpfError when raw tracepoints cannot attach. */
   static open(): RedirectProbe {
-    const obj = loadObject(probeObject('redirect'));
+    const obj = loadObject(probeObject('redirect'), {}, { count: false });
     const links: TraceLink[] = [];
     try {
       // bpf_get_current_pid_tgid: the thread group (process) id high, the thread id low; the
@@ -124,13 +124,17 @@ export class RedirectProbe {
           lo.writeUInt32LE(1, 0); // ifindex 1: the private namespace's loopback
           for (const [k] of d.original.snapshot()) d.copy.set(k, lo);
         }
-        (rerun?.program ?? program).testRun(frame, {
-          ...options,
-          ingressIfindex: undefined,
-          rxQueue: undefined,
-          repeat: 1,
-          liveFrames: true,
-        });
+        const again = () =>
+          (rerun?.program ?? program).testRun(frame, {
+            ...options,
+            ingressIfindex: undefined,
+            rxQueue: undefined,
+            repeat: 1,
+            liveFrames: true,
+          });
+        // The rerun is xdpspec's, not the spec's: a counted program's coverage must not see it.
+        if (rerun || !program.counters) again();
+        else program.counters.preserve(again);
       });
     } finally {
       for (const s of state) s.map.putBack(s.snap);

@@ -78,7 +78,7 @@ export function measureRunTime(program: Program, frames: FrameSource, options: R
       'RUNTIME_TYPE',
       `run-time baselines are for XDP and TC programs; ${program.name} is ${program.type}`,
     );
-  const ref = loadObject(probeObject('reference'));
+  const ref = loadObject(probeObject('reference'), {}, { count: false });
   try {
     const reference = ref.program(refName);
     const mean = (p: Program) =>

@@ -1,4 +1,4 @@
-// The little of libc xdpspec calls: sockets, ioctl, namespaces, mounts, interface names.
+// The little of libc xdpspec calls: sockets, ioctl, namespaces, mounts, interface names, mmap.
 import { declare, declarePtr, loadLibrary, type CPointer } from './native.js';
 import { processWide } from './process-wide.js';
 
@@ -51,6 +51,11 @@ function bind() {
       c,
       'int recvmmsg(int fd, void *msgvec, unsigned int vlen, int flags, void *timeout)',
     ),
+    mmap: declarePtr<[addr: CPointer, len: number, prot: number, flags: number, fd: number, off: number]>(
+      c,
+      'void *mmap(void *addr, size_t len, int prot, int flags, int fd, intptr_t off)',
+    ),
+    munmap: declare<(addr: CPointer, len: number) => number>(c, 'int munmap(void *addr, size_t len)'),
     vsnprintf: declare<(buf: CPointer, size: number, fmt: string, args: unknown) => number>(
       c,
       'int vsnprintf(void *buf, size_t size, const char *fmt, void *args)',

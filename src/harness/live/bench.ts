@@ -79,7 +79,7 @@ export class LiveBench {
     let pass: LoadedObject | undefined;
     const ports = new Map<string, PortState>();
     try {
-      pass = loadObject(probeObject('pass'));
+      pass = loadObject(probeObject('pass'), {}, { count: false });
       for (const [name, port] of topology.ports) {
         attachXdp(pass.program(), { interface: name, netns: port.testerNetns }, 'native');
         ports.set(name, {

@@ -40,7 +40,7 @@ export class WatchProbe {
   ) {}
 
   static open(topology: Topology, port: string, mode: LiveMode): WatchProbe {
-    const obj = loadObject(probeObject('watch'));
+    const obj = loadObject(probeObject('watch'), {}, { count: false });
     const links: TraceLink[] = [];
     try {
       obj.setGlobal('watched_ifindex', topology.port(port).dutIfindex);
