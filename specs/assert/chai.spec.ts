@@ -277,3 +277,44 @@ function thrown(fn: () => void): Error & { expected?: unknown; actual?: unknown;
   }
   throw new Error('the assertion did not fail');
 }
+
+describe('Chai assertions on the work per frame', () => {
+  needsBpf();
+  let counted: LoadedObject;
+  let plain: LoadedObject;
+  before(() => {
+    counted = loadObject(OBJ.ipv6Filter, {}, { count: true });
+    plain = loadObject(OBJ.ipv6Filter, {}, { count: false });
+  });
+  after(() => {
+    counted?.close();
+    plain?.close();
+  });
+  const v6 = frame.eth().ipv6().udp().payload('x').build();
+
+  it('executedAtMost passes at or above the frame’s count, and fails below it naming both', async () => {
+    const run = await runUnit(counted.program(), [v6, v6]);
+    const n = run.frames[0]!.instructions!;
+    expect(n).to.be.greaterThan(5);
+    expect(run.frames[0]).to.have.executedAtMost(n);
+    expect(run).to.have.executedAtMost(n);
+    expect(run.frames).to.all.have.executedAtMost(n + 1);
+    expect(failure(() => expect(run.frames[1]).to.have.executedAtMost(n - 1))).to.match(
+      new RegExp(
+        `^expected frame #1 to take at most ${n - 1} instructions of xdp_ipv6_only, but it took ${n}\\n\\n  injected`,
+      ),
+    );
+    expect(failure(() => expect(run.frames[0]).to.not.have.executedAtMost(n))).to.match(
+      new RegExp(`^expected frame #0 to take more than ${n} instructions of xdp_ipv6_only, but it took ${n}`),
+    );
+  });
+
+  it('says how to count, for a program loaded without block counters', async () => {
+    const run = await runUnit(plain.program(), [v6]);
+    expect(run.frames[0]!.instructions).to.equal(undefined);
+    expect(run.instructions).to.equal(undefined);
+    expect(failure(() => expect(run).to.have.executedAtMost(100))).to.equal(
+      'frame #0: xdp_ipv6_only was loaded without block counters, so what it executed is not known; load its object with { count: true } (or run with --coverage / XDPSPEC_COVERAGE)',
+    );
+  });
+});

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
+import { loadObject, runUnit } from '../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
 import { trackedCli } from '../support/cli.js';
 import { tempDir, tsharkFields } from '../support/tools.js';
@@ -32,6 +33,37 @@ describe('xdpspec diff', () => {
       /^verifier: \d+ -> \d+ instructions processed \(\+\d+\.\d%\)$/,
     );
     expect(r.stderr).to.equal('');
+  });
+
+  it('--instructions adds what each frame executed, old -> new, as the unit engine counts it', async () => {
+    const SEED = 'fixtures/ipv4-and-ipv6.pcap';
+    const counts = async (path: string) => {
+      const o = loadObject(path, {}, { count: true });
+      try {
+        return (await runUnit(o.program(), SEED)).instructions!;
+      } finally {
+        o.close();
+      }
+    };
+    const [a, b] = [await counts(OBJ.ipv6Filter), await counts(SPEC_OBJ.ipv6FilterV2)];
+    const r = await cli('diff', OBJ.ipv6Filter, SPEC_OBJ.ipv6FilterV2, '--pcap', SEED, '--instructions');
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('executed: '));
+    expect(line).to.equal(
+      `executed: median ${a.median} -> ${b.median} instructions per frame (min ${a.min} -> ${b.min}, max ${a.max} -> ${b.max}, all frames ${a.total} -> ${b.total} (+${(((b.total - a.total) / a.total) * 100).toFixed(1)}%)); 20 frames executed more, 0 fewer`,
+    );
+    const json = await cli('diff', OBJ.ipv6Filter, OBJ.ipv6Filter, '--pcap', SEED, '--instructions', '--json');
+    expect((JSON.parse(json.stdout.trim().split('\n').pop()!) as { instructions: unknown }).instructions).to.deep.equal(
+      {
+        old: a,
+        new: a,
+        grew: 0,
+        shrank: 0,
+      },
+    );
+    const live = await cli('diff', OBJ.ipv6Filter, OBJ.ipv6Filter, '--pcap', SEED, '--instructions', '--live');
+    expect(live.exitCode).to.equal(2);
+    expect(live.stderr).to.match(/--instructions counts in unit runs only: use it without --live/);
   });
 
   it('exits 0 when nothing changed', async () => {

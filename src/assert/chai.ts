@@ -9,6 +9,7 @@ import { type Kit, frames } from './subjects.js';
 import { verdictsPlugin } from './verdicts.js';
 import { framesPlugin } from './frames.js';
 import { changesPlugin, tablePlugin, runTimePlugin } from './changes.js';
+import { executedPlugin } from './executed.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -58,6 +59,11 @@ declare global {
        * reference program measured beside it, is at most `factor` times the ratio recorded in
        * `baseline` (XDPSPEC_UPDATE_BASELINE=1 records it). See `checkRunTime`.
        */
+      /**
+       * Each frame (of a result, or every frame of a run) executed at most `n` BPF instructions
+       * of a program loaded with block counters (`count: true`): the exact work gate.
+       */
+      executedAtMost(n: number): Assertion;
       runTimeWithin(
         factor: number,
         options: RunTimeOptions & { baseline: string | URL; frames: FrameSource },
@@ -83,6 +89,7 @@ export const xdpspecChai: Chai.ChaiPlugin = (c, u) => {
   changesPlugin(c, k);
   tablePlugin(c, k);
   runTimePlugin(c, k);
+  executedPlugin(c, k);
 };
 
 let installed = false;

@@ -20,6 +20,8 @@ export interface Subject {
   readonly redirect: RedirectTarget | undefined;
   /** A raw test-run result: what went in is not known. */
   readonly raw?: boolean;
+  /** Instructions executed, for a program with block counters (unit engine). */
+  readonly instructions?: number;
 }
 
 export interface RunSubject {

@@ -2,13 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { regularFile } from '../sys/files.js';
 import { UsageError } from '../sys/errors.js';
-import { formatChange, formatStats, formatSummary, type Comparison } from '../harness/index.js';
+import { formatChange, formatInstructions, formatStats, formatSummary, type Comparison } from '../harness/index.js';
 import { diffCapture } from '../harness/diff.js';
 import { Output } from './output.js';
 import { parseGlobal, parseType } from './test-run.js';
 
 export const DIFF_USAGE = `usage: xdpspec diff OLD.o NEW.o --pcap FILE [--program NAME] [--type xdp|tc] [--live] [--json]
-                    [--set-global NAME=VALUE]... [--maps FILE] [--artifacts DIR]
+                    [--set-global NAME=VALUE]... [--maps FILE] [--artifacts DIR] [--instructions]
 
 Runs every frame of a capture, in order, through the program of an old and of a new object,
 each loaded fresh with the same globals and map entries, and prints the frames whose verdict,
@@ -26,6 +26,10 @@ Exit status: 0 when no frame changed, 1 when some did, 2 on an error.
                              (an object for keys that are text, a list of [key, value] for any);
                              --old-maps and --new-maps fill one side only, e.g. the rule set
                              deployed now and the one about to be
+  --instructions             also the BPF instructions each frame executed, old -> new (both
+                             loaded with block counters, in memory): median, least, most, all
+                             frames together, and how many frames executed more or fewer; exact,
+                             so a gate on work that timing noise cannot blur (unit engine only)
   --json                     one JSON object per changed frame, then {"summary":{...}}
   --artifacts DIR            write DIR/old.pcapng and DIR/new.pcapng (each run's outputs, one
                              interface per port, a comment per frame with its verdict, as golden
@@ -90,6 +94,7 @@ export async function runDiff(args: string[]): Promise<number> {
       pcap: { type: 'string' },
       live: { type: 'boolean' },
       json: { type: 'boolean' },
+      instructions: { type: 'boolean' },
       artifacts: { type: 'string' },
       maps: { type: 'string' },
       'old-maps': { type: 'string' },
@@ -107,6 +112,8 @@ export async function runDiff(args: string[]): Promise<number> {
   if (positionals.length !== 2)
     throw new UsageError(`diff takes two BPF objects, the old and the new, got ${positionals.length}\n${DIFF_USAGE}`);
   if (!values.pcap) throw new UsageError(`diff needs --pcap FILE: the frames to compare on\n${DIFF_USAGE}`);
+  if (values.instructions && values.live)
+    throw new UsageError('--instructions counts in unit runs only: use it without --live');
   const globals = (list: string[] | undefined) => Object.fromEntries((list ?? []).map(parseGlobal));
   const type = parseType(values.type);
   const [both, oldMaps, newMaps] = await Promise.all([
@@ -123,6 +130,7 @@ export async function runDiff(args: string[]): Promise<number> {
     globals: globals(values['set-global']),
     maps: both,
     ...(values.live ? { live: true } : {}),
+    ...(values.instructions ? { instructions: true } : {}),
     ...(values.artifacts === undefined ? {} : { artifacts: values.artifacts }),
   });
   const out = new Output();
@@ -138,11 +146,22 @@ export async function runDiff(args: string[]): Promise<number> {
           ...cmp.summary,
         },
         stats: cmp.stats,
+        ...(cmp.instructions
+          ? {
+              instructions: {
+                old: cmp.instructions.old,
+                new: cmp.instructions.new,
+                grew: cmp.instructions.grew,
+                shrank: cmp.instructions.shrank,
+              },
+            }
+          : {}),
       }) + '\n',
     );
   } else {
     for (const c of cmp.changed) await out.write(formatChange(c) + '\n');
     await out.write(`${cmp.changed.length ? '\n' : ''}${formatSummary(cmp)}\n${formatStats(cmp.stats)}\n`);
+    if (cmp.instructions) await out.write(`${formatInstructions(cmp.instructions)}\n`);
   }
   if (values.artifacts && !values.json)
     await out.write(`artifacts: ${values.artifacts}/old.pcapng, new.pcapng, changed.pcap\n`);

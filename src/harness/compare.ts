@@ -3,7 +3,7 @@ import { loadObject, type LoadedObject, type ProgramStats, type ProgramTypeName 
 import { diffFrames, formatChanges, summarize, type FieldChange, type Frame } from '../packet/index.js';
 import { collectFrames, type FrameSource } from './frames.js';
 import type { LiveBench, LiveRun } from './live/index.js';
-import { runUnit, type UnitOptions, type UnitRun } from './unit.js';
+import { runUnit, type InstructionStats, type UnitOptions, type UnitRun } from './unit.js';
 import { describeRedirect, type RedirectTarget, type Verdict } from './verdict.js';
 
 /** One side of a comparison: an object file, and what to give it before and after load. */
@@ -33,6 +33,23 @@ export interface CompareOptions {
   readonly live?: { readonly bench: LiveBench; readonly port: string };
   /** Options of the unit runs. */
   readonly unit?: UnitOptions;
+  /**
+   * Load both with block counters and report the instructions each frame executed, old -> new
+   * (`Comparison.instructions`): the work gate without timing noise. Unit engine only.
+   */
+  readonly instructions?: boolean;
+}
+
+/** Instructions executed per frame in both runs (`CompareOptions.instructions`). */
+export interface InstructionsChange {
+  readonly old: InstructionStats;
+  readonly new: InstructionStats;
+  /** Frames that executed more instructions in the new run than in the old. */
+  readonly grew: number;
+  /** Frames that executed fewer. */
+  readonly shrank: number;
+  /** Each frame's count, old and new, by frame index. */
+  readonly perFrame: readonly { readonly old: number; readonly new: number }[];
 }
 
 /** What became of one frame in one run, as far as a comparison looks. */
@@ -74,6 +91,8 @@ export interface Comparison {
   readonly summary: Readonly<Record<string, number>>;
   readonly stats: StatsChange;
   readonly runs: { readonly old: UnitRun | LiveRun; readonly new: UnitRun | LiveRun };
+  /** With `instructions: true`: instructions executed per frame, old -> new. */
+  readonly instructions?: InstructionsChange;
 }
 
 interface Result {
@@ -121,7 +140,10 @@ async function load(side: CompareSide, options: CompareOptions): Promise<LoadedO
   const obj = loadObject(
     side.object,
     { ...options.globals, ...side.globals },
-    options.programType === undefined ? {} : { programType: options.programType },
+    {
+      ...(options.programType === undefined ? {} : { programType: options.programType }),
+      ...(options.instructions ? { count: true } : {}),
+    },
   );
   try {
     await options.setup?.(obj);
@@ -130,6 +152,19 @@ async function load(side: CompareSide, options: CompareOptions): Promise<LoadedO
   } catch (err) {
     obj.close();
     throw err;
+  }
+}
+
+function plainStats(side: CompareSide, options: CompareOptions, name: string): ProgramStats {
+  const obj = loadObject(
+    side.object,
+    { ...options.globals, ...side.globals },
+    { ...(options.programType === undefined ? {} : { programType: options.programType }), count: false },
+  );
+  try {
+    return obj.program(name).stats();
+  } finally {
+    obj.close();
   }
 }
 
@@ -150,7 +185,8 @@ async function runSide(
         `the old program ${sameTypeAs.program} is ${sameTypeAs.type} and the new one ${program.name} (${side.object}) is ${program.type}; compare programs of one type`,
       );
     }
-    const stats = program.stats();
+    // The verifier's work and the sizes are the program's own, not those of its counted copy.
+    const stats = options.instructions ? plainStats(side, options, program.name) : program.stats();
     if (options.live) {
       const { bench, port } = options.live;
       bench.attach(program, port);
@@ -182,6 +218,11 @@ export async function compareObjects(
   newSide: string | CompareSide,
   options: CompareOptions,
 ): Promise<Comparison> {
+  if (options.instructions && options.live)
+    throw new XdpspecError(
+      'COMPARE_INSTRUCTIONS',
+      'instructions per frame are counted in unit runs only; compare them without live (drop --live), or compare verdicts live without instructions',
+    );
   const inputs = await collectFrames(options.frames);
   const o = await runSide(asSide(oldSide), inputs, options);
   const n = await runSide(asSide(newSide), inputs, options, o);
@@ -201,7 +242,30 @@ export async function compareObjects(
     summary,
     stats: { old: o.stats, new: n.stats },
     runs: { old: o.run, new: n.run },
+    ...(options.instructions ? { instructions: instructionsChange(o.run as UnitRun, n.run as UnitRun) } : {}),
   };
+}
+
+function instructionsChange(o: UnitRun, n: UnitRun): InstructionsChange {
+  if (!o.instructions || !n.instructions)
+    throw new XdpspecError(
+      'COMPARE_INSTRUCTIONS',
+      `the ${o.instructions ? 'new' : 'old'} program loaded without block counters (see the warning above), so its instructions per frame are not known`,
+    );
+  const perFrame = o.frames.map((f, i) => ({ old: f.instructions!, new: n.frames[i]!.instructions! }));
+  return {
+    old: o.instructions,
+    new: n.instructions,
+    grew: perFrame.filter((x) => x.new > x.old).length,
+    shrank: perFrame.filter((x) => x.new < x.old).length,
+    perFrame,
+  };
+}
+
+/** `executed: median 34 -> 30 instructions per frame (min 16 -> 16, max 103 -> 99, ...)`. */
+export function formatInstructions(c: InstructionsChange): string {
+  const { old: a, new: b } = c;
+  return `executed: median ${a.median} -> ${b.median} instructions per frame (min ${a.min} -> ${b.min}, max ${a.max} -> ${b.max}, all frames ${a.total} -> ${b.total}${delta(a.total, b.total)}); ${c.grew} frame${c.grew === 1 ? '' : 's'} executed more, ${c.shrank} fewer`;
 }
 
 /** `4 frames, 2 changed: 1 passed->dropped, 1 rewrite changed`. */
@@ -238,5 +302,6 @@ export function formatStats(s: StatsChange): string {
 /** The whole report as `xdpspec diff` prints it. */
 export function formatComparison(c: Comparison): string {
   const body = c.changed.map(formatChange).join('\n');
-  return `${body}${body ? '\n\n' : ''}${formatSummary(c)}\n${formatStats(c.stats)}\n`;
+  const executed = c.instructions ? `${formatInstructions(c.instructions)}\n` : '';
+  return `${body}${body ? '\n\n' : ''}${formatSummary(c)}\n${formatStats(c.stats)}\n${executed}`;
 }

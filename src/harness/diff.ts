@@ -23,6 +23,8 @@ export interface DiffCaptureOptions {
   readonly maps?: MapEntries;
   /** Both runs live, through a fresh one-port bench, instead of the unit engine. */
   readonly live?: boolean;
+  /** Count the instructions each frame executes in both (unit engine). */
+  readonly instructions?: boolean;
   /** Writes DIR/old.pcapng, DIR/new.pcapng (golden captures of each run) and DIR/changed.pcap. */
   readonly artifacts?: string;
 }
@@ -48,6 +50,7 @@ export async function diffCapture(o: DiffCaptureOptions): Promise<Comparison> {
         frames: o.pcap,
         globals: o.globals ?? {},
         setup: fill(o.maps),
+        ...(o.instructions ? { instructions: true } : {}),
         ...(bench ? { live: { bench, port: 'wan' } } : {}),
       },
     );

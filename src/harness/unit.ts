@@ -10,6 +10,34 @@ export interface UnitRun {
   readonly program: string;
   readonly frames: readonly FrameResult[];
   readonly counts: VerdictCounts;
+  /** Instructions executed per frame, when its programs have block counters (see FrameResult). */
+  readonly instructions?: InstructionStats;
+}
+
+/** Instructions executed per frame over a run: least, median, most, and all together. */
+export interface InstructionStats {
+  readonly min: number;
+  readonly median: number;
+  readonly max: number;
+  readonly total: number;
+}
+
+export function instructionStats(results: readonly { readonly instructions?: number }[]): InstructionStats | undefined {
+  const xs = results.map((r) => r.instructions);
+  if (xs.length === 0 || xs.some((x) => x === undefined)) return undefined;
+  const sorted = (xs as number[]).slice().sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return {
+    min: sorted[0]!,
+    median: sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2,
+    max: sorted[sorted.length - 1]!,
+    total: sorted.reduce((a, b) => a + b, 0),
+  };
+}
+
+function withStats(run: { program: string; frames: FrameResult[]; counts: VerdictCounts }): UnitRun {
+  const instructions = instructionStats(run.frames);
+  return instructions ? { ...run, instructions } : run;
 }
 
 export interface UnitOptions extends TestRunOptions {
@@ -45,7 +73,7 @@ export async function runUnit(program: Program, frames: FrameSource, options: Un
     inputs.map((bytes) => ({ program, bytes })),
     options,
   );
-  return { program: program.name, frames: results, counts: countVerdicts(results) };
+  return withStats({ program: program.name, frames: results, counts: countVerdicts(results) });
 }
 
 /**
@@ -69,11 +97,11 @@ export function runUnitSteps(
     return { program, bytes: frameBytes(s.frame), port: s.on };
   });
   const results = runAll(items, options);
-  return {
+  return withStats({
     program: [...new Set(items.map((x) => x.program.name))].join(', '),
     frames: results,
     counts: countVerdicts(results),
-  };
+  });
 }
 
 function runAll(
@@ -97,7 +125,11 @@ function runAll(
 
   const classify = (item: { program: Program; bytes: Buffer; port?: string }, index: number): FrameResult => {
     const o = optionsFor(index);
-    return resultOf(item, index, item.program.testRun(item.bytes, o), o);
+    const c = item.program.counters;
+    if (!c) return resultOf(item, index, item.program.testRun(item.bytes, o), o);
+    const before = c.instructions();
+    const r = item.program.testRun(item.bytes, o);
+    return resultOf(item, index, r, o, (c.instructions() - before) / (o.repeat ?? 1));
   };
 
   const resultOf = (
@@ -105,6 +137,7 @@ function runAll(
     index: number,
     r: ProgramRun,
     o: TestRunOptions,
+    instructions?: number,
   ): FrameResult => {
     const verdict = verdictOf(r.action);
     // Decoding, and the diff of input and output, are for assertions and messages: done when
@@ -140,6 +173,7 @@ function runAll(
     } as Record<string, unknown>;
     if (port !== undefined) result.port = port;
     if (r.context) result.context = r.context;
+    if (instructions !== undefined) result.instructions = instructions;
     return result as unknown as FrameResult;
   };
 
@@ -153,7 +187,9 @@ function runAll(
     if (v === undefined) keepsNoState.set(program, (v = program.object.stateMaps().length === 0));
     return v;
   };
+  // A counted program runs frame by frame, so that each frame's instructions are its own.
   const batchable = (program: Program) =>
+    program.counters === undefined &&
     perFrame === undefined &&
     runOptions.liveFrames !== true &&
     runOptions.meta === undefined &&

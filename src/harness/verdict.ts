@@ -68,6 +68,12 @@ export interface FrameResult {
   readonly redirect: RedirectTarget | undefined;
   /** Kernel run time of this frame, ns. */
   readonly durationNs: number;
+  /**
+   * Unit engine, a program loaded with block counters (`count: true`, coverage): the BPF
+   * instructions it executed for this frame (an ld_imm64 counts as one; a tail-called program's
+   * are its own). The same on every run of the same frame and state: a gate without timing noise.
+   */
+  readonly instructions?: number;
 }
 
 export type VerdictCounts = Record<Verdict, number>;
