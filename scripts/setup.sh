@@ -11,8 +11,9 @@ say() { printf 'xdpspec setup: %s\n' "$*" >&2; }
 # libbpf.so.1, iproute2 makes namespaces and veths,
 # tcpdump/tshark/tcpreplay are the reference tools specs and benchmarks compare against,
 # bpftool inspects loaded programs, ethtool switches checksum offload off where a spec replays
-# what a real socket sent, iputils-ping measures the round trip the egress article reports.
-packages=(clang llvm libbpf-dev linux-libc-dev iproute2 tcpdump tshark tcpreplay bpftool ethtool iputils-ping make g++)
+# what a real socket sent, iputils-ping measures the round trip the egress article reports,
+# lcov's genhtml is the consumer the coverage specs check lcov.info against.
+packages=(clang llvm libbpf-dev linux-libc-dev iproute2 tcpdump tshark tcpreplay bpftool ethtool iputils-ping make g++ lcov)
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

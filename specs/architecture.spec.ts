@@ -32,6 +32,7 @@ const layerOf = (file: string) => {
  */
 const SPEC_OF_THE_WHOLE: Record<string, string> = {
   'assert/changes.ts': 'specs/assert/chai.spec.ts',
+  'assert/executed.ts': 'specs/assert/chai.spec.ts',
   'assert/frames.ts': 'specs/assert/chai.spec.ts',
   'assert/subjects.ts': 'specs/assert/chai.spec.ts',
   'assert/verdicts.ts': 'specs/assert/chai.spec.ts',
@@ -40,6 +41,7 @@ const SPEC_OF_THE_WHOLE: Record<string, string> = {
   'bpf/device-writes.ts': 'specs/bpf/redirect-probe.spec.ts',
   'bpf/ffi.ts': '(declarations)',
   'bpf/handles.ts': 'specs/bpf/object.spec.ts',
+  'bpf/insns.ts': 'specs/bpf/instrument.spec.ts',
   'bpf/loaded.ts': 'specs/bpf/object.spec.ts',
   'bpf/program.ts': 'specs/bpf/testrun.spec.ts',
   'bpf/run-many.ts': 'specs/bpf/testrun.spec.ts', // and its build from source: specs/package.spec.ts

@@ -1,5 +1,6 @@
 // The public API of xdpspec: what the README documents, named one by one. The layers' own
 // index files are internal barrels; a name leaves them for users only through this list.
+import { coverageFromEnvironment } from './harness/coverage.js';
 export * from './sys/errors.js';
 export {
   CaptureReader,
@@ -66,11 +67,17 @@ export {
   LoadedObject,
   loadObject,
   type LoadOptions,
+  type OpenOptions,
   type ProgramInfo,
   type ProgramTypeName,
   Program,
   type ProgramRun,
   type ProgramStats,
+  type BlockCounters,
+  type Block,
+  type Branch,
+  type CountedFunction,
+  type SourceLine,
   BpfMap,
   type MapInfo,
   type MapState,
@@ -98,6 +105,7 @@ export {
 export {
   runUnit,
   runUnitSteps,
+  type InstructionStats,
   type UnitRun,
   type UnitOptions,
   type FrameSource,
@@ -157,6 +165,12 @@ export {
   type TableRun,
   skipIfNotSupported,
   type SkippableContext,
+  coverageSummary,
+  coverageTotals,
+  finishCoverage,
+  startCoverage,
+  type CoverageData,
+  type CoverageTotals,
 } from './harness/index.js';
 export {
   Topology,
@@ -175,3 +189,7 @@ export {
   type LoadBalancerLabOptions,
 } from './net/index.js';
 export { xdpspecChai, expect } from './assert/chai.js';
+
+// XDPSPEC_COVERAGE=DIR: plain Mocha (or any script) collects BPF source coverage from the
+// first object loaded and writes DIR/lcov.info at exit.
+coverageFromEnvironment();

@@ -5,6 +5,7 @@ import { xdpspecChai } from './assert/chai.js';
 import { sweepAndSay } from './net/index.js';
 import * as self from './mocha.js';
 import { shareThisInstance } from './one-instance.js';
+import { coverageFromEnvironment } from './harness/coverage.js';
 
 export { skipIfNotSupported, type SkippableContext } from './harness/skip.js';
 
@@ -23,3 +24,5 @@ export const mochaHooks = {
 
 installAssertions();
 shareThisInstance(self);
+// XDPSPEC_COVERAGE=DIR: BPF source coverage of the run, written to DIR/lcov.info at exit.
+coverageFromEnvironment();

@@ -7,6 +7,7 @@ import { sweepAndSay } from '../net/index.js';
 export const RUN_USAGE = `usage: xdpspec run [SPEC...] [--shard I/N] [--junit FILE] [--update-golden]
                   [--update-baseline] [--grep TEXT] [--reporter NAME]
                   [--reporter-option KEY=VALUE]... [--timeout MS] [--bail]
+                  [--coverage[=DIR]]
 
 Runs Mocha specs with xdpspec's setup, for projects without a .mocharc of their own:
 TypeScript specs load through tsx, the timeout suits live runs, and before the first spec
@@ -27,6 +28,10 @@ the namespaces of killed earlier runs are removed.
   --reporter-option K=V passed to the reporter
   --timeout MS          per case; default 30000
   --bail                stop at the first failure
+  --coverage[=DIR]      count the blocks of every BPF object the specs load (in memory; the
+                        files stay as they are) and write DIR/lcov.info (default coverage/):
+                        lines, branches and functions of the C sources, for genhtml and CI
+                        coverage services; a summary per file and function goes to stderr
 Exit status: 0 when every case passed, 1 when some failed, 2 on an error.`;
 
 const SPEC_FILE = /\.(spec|test)\.(ts|js|mts|mjs)$/;
@@ -88,6 +93,15 @@ export function shard(files: readonly string[], i: number, n: number): string[] 
 }
 
 export async function runRun(args: string[]): Promise<number> {
+  // --coverage takes its directory only as --coverage=DIR: a bare word after it is a spec.
+  let coverageDir: string | undefined;
+  args = args.map((a) => {
+    const m = /^--coverage(?:=(.*))?$/.exec(a);
+    if (!m) return a;
+    if (m[1] === '') throw new UsageError('--coverage=DIR needs a directory, e.g. --coverage=coverage');
+    coverageDir = m[1] ?? 'coverage';
+    return '--coverage';
+  });
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -101,6 +115,7 @@ export async function runRun(args: string[]): Promise<number> {
       'reporter-option': { type: 'string', multiple: true },
       timeout: { type: 'string' },
       bail: { type: 'boolean' },
+      coverage: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -128,6 +143,9 @@ export async function runRun(args: string[]): Promise<number> {
   }
   if (values['update-golden']) process.env.XDPSPEC_UPDATE_GOLDEN = '1';
   if (values['update-baseline']) process.env.XDPSPEC_UPDATE_BASELINE = '1';
+  const coverage = coverageDir === undefined ? undefined : await import('../harness/coverage.js');
+  // Before any spec loads an object: whether an object is counted is decided when it is opened.
+  coverage?.startCoverage(coverageDir!);
 
   if (values.junit === '')
     throw new UsageError('--junit takes the path of the XML file to write, e.g. --junit reports/xdpspec.xml');
@@ -174,5 +192,7 @@ export async function runRun(args: string[]): Promise<number> {
     throw new XdpspecError('SPEC_LOAD', `a spec file did not load: ${first}${loadHint(first)}`);
   }
   const failures = await new Promise<number>((done) => mocha.run(done));
+  const covered = coverage?.finishCoverage();
+  if (covered) process.stderr.write(`\n${coverage!.coverageSummary(covered.data)}\nlcov: ${covered.lcov}\n`);
   return failures > 0 ? 1 : 0;
 }

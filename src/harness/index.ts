@@ -1,4 +1,16 @@
-export { runUnit, runUnitSteps, type UnitRun, type UnitOptions } from './unit.js';
+export { runUnit, runUnitSteps, type InstructionStats, type UnitRun, type UnitOptions } from './unit.js';
+export {
+  addCounts,
+  coverageFromEnvironment,
+  coverageSummary,
+  coverageTotals,
+  finishCoverage,
+  mergeCoverage,
+  startCoverage,
+  toLcov,
+  type CoverageData,
+  type CoverageTotals,
+} from './coverage.js';
 export { collectFrames, type FrameSource, type Step } from './frames.js';
 export {
   countVerdicts,
@@ -37,6 +49,7 @@ export {
   compareObjects,
   formatChange,
   formatComparison,
+  formatInstructions,
   formatStats,
   formatSummary,
   type ChangeLabel,
@@ -45,6 +58,7 @@ export {
   type Comparison,
   type Fate,
   type FrameChange,
+  type InstructionsChange,
   type StatsChange,
 } from './compare.js';
 export {

@@ -402,6 +402,17 @@ export const ERROR_CODES = {
     meaning: '`xdpspec init` wrote its files but npm install failed',
     todo: 'run npm install there yourself, then npm test',
   },
+  COMPARE_INSTRUCTIONS: {
+    area: 'runs',
+    meaning:
+      'instructions per frame were asked of a comparison that cannot count them (live, or a program left without block counters)',
+    todo: 'compare instructions with the unit engine; see the warning for why a program was left uncounted',
+  },
+  COVERAGE_NO_FILE: {
+    area: 'runs',
+    meaning: 'coverage was asked of a source file that no counted program has lines of',
+    todo: 'name one of the files the message lists (absolute paths, as the object’s line info has them)',
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
