@@ -13,6 +13,7 @@ import { egressBench } from './egress.js';
 import { mapsBench } from './maps.js';
 import { mapStateBench } from './map-state.js';
 import { redirectsBench } from './redirects.js';
+import { coverageBench } from './coverage.js';
 import type { Bench } from './report.js';
 
 const benches: Bench[] = [
@@ -20,6 +21,7 @@ const benches: Bench[] = [
   mapsBench,
   mapStateBench,
   redirectsBench,
+  coverageBench,
   topologyBench,
   liveCaseBench,
   streamingBench,
