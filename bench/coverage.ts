@@ -10,6 +10,10 @@ const PROGRAMS: readonly [string, string, string][] = [
   ['bpf/build/xdp_firewall.bpf.o', 'xdp_firewall', 'fixtures/firewall-lab.pcap'],
   ['bpf/build/xdp_lb.bpf.o', 'xdp_lb', 'fixtures/mixed-traffic.pcap'],
   ['bpf/build/xdp_router.bpf.o', 'xdp_router_lan', 'fixtures/mixed-traffic.pcap'],
+  ['bpf/build/xdp_router.bpf.o', 'xdp_router_wan', 'fixtures/mixed-traffic.pcap'],
+  ['bpf/build/xdp_redirect.bpf.o', 'xdp_redirect', 'fixtures/mixed-traffic.pcap'],
+  ['bpf/build/xdp_egress_isn.bpf.o', 'xdp_isn_out', 'fixtures/mixed-traffic.pcap'],
+  ['bpf/build/xdp_egress_isn.bpf.o', 'xdp_isn_in', 'fixtures/mixed-traffic.pcap'],
   ['bpf/build/tc_redirect.bpf.o', 'tc_redirect', 'fixtures/mixed-traffic.pcap'],
 ];
 const REPEAT = 2000;

@@ -76,11 +76,16 @@ describe('the npm package in a project of its own', function () {
     const init = await run('npx', ['xdpspec', 'init']);
     expect(init.exitCode, init.all).to.equal(0);
     expect(init.stdout).to.match(/^ {2}wrote {4}specs\/xdp_port_filter\.spec\.ts$/m);
-    const test = await run('npm', ['test', '--', '--junit', 'reports/xdpspec.xml']);
+    // As the workflow init wrote runs it: a JUnit report, and the C program's coverage.
+    const test = await run('npm', ['test', '--', '--junit', 'reports/xdpspec.xml', '--coverage=reports/coverage']);
     expect(test.exitCode, test.all).to.equal(0);
     expect(test.stdout).to.match(/2 passing/);
     const report = await parse(readFileSync(join(project, 'reports/xdpspec.xml'), 'utf8'));
     expect(report).to.include({ tests: 2, failures: 0, errors: 0, skipped: 0 });
+    const lcov = readFileSync(join(project, 'reports/coverage/lcov.info'), 'utf8');
+    expect(lcov).to.include(`SF:${join(project, 'bpf/xdp_port_filter.bpf.c')}\n`);
+    expect(lcov).to.match(/^FNDA:[1-9]\d*,xdp_port_filter$/m);
+    expect(test.stderr).to.match(/^bpf\/xdp_port_filter\.bpf\.c\s+\d+\/\d+/m);
   });
 
   it('type-checks the spec against the published types: a misspelt assertion is an error', async () => {
