@@ -34,6 +34,15 @@ export type {
   VxlanSpec,
 } from './builder.js';
 export { Frame, truncationText, type Truncation } from './frame.js';
+export {
+  buildGenerated,
+  flawText,
+  frames,
+  generatedCode,
+  type Flaw,
+  type FrameShape,
+  type GeneratedFrame,
+} from './arbitrary.js';
 export { parseFrame } from './parse.js';
 export { summarize, dissect } from './summary.js';
 export { diffFrames, formatChanges, type FieldChange } from './diff.js';
