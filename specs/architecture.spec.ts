@@ -55,6 +55,7 @@ const SPEC_OF_THE_WHOLE: Record<string, string> = {
   'harness/bench-fixtures.ts': 'specs/harness/fixture.spec.ts',
   'harness/both.ts': 'specs/programs/xdp_firewall.spec.ts',
   'harness/diff.ts': 'specs/cli/diff.spec.ts',
+  'harness/fuzz.ts': 'specs/cli/fuzz.spec.ts',
   'harness/env-flag.ts': 'specs/harness/golden.spec.ts', // XDPSPEC_UPDATE_GOLDEN read through it
   'harness/frames.ts': 'specs/harness/unit.spec.ts',
   'harness/replay.ts': 'specs/cli/replay.spec.ts',

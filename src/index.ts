@@ -60,6 +60,11 @@ export {
   type ChecksumCheck,
   type TcpOption,
   type NdOption,
+  frames,
+  generatedCode,
+  type Flaw,
+  type FrameShape,
+  type GeneratedFrame,
 } from './packet/index.js';
 export type * from './packet/layers.js';
 export {
@@ -169,6 +174,18 @@ export {
   coverageTotals,
   finishCoverage,
   startCoverage,
+  enginesAgree,
+  forAllFrames,
+  holds,
+  mapInvariant,
+  neverAborts,
+  PropertyFailure,
+  sameAs,
+  validChecksums,
+  type ForAllOptions,
+  type FrameProperty,
+  type PropertyReport,
+  type PropertyRun,
   type CoverageData,
   type CoverageTotals,
 } from './harness/index.js';

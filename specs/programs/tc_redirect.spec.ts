@@ -3,36 +3,15 @@
 // The two outer namespaces are separate hosts, so a socket in the first can only reach the
 // last through the DUT.
 import { expect } from 'chai';
-import { PacketSocket, bpfObjects, fixtures, frame, liveBench, parseFrame, runBoth, until } from '../../src/index.js';
+import { PacketSocket, bpfObjects, fixtures, frame, parseFrame, runBoth, until } from '../../src/index.js';
+import { routedPorts } from '../support/benches.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 import { txChecksumOff } from '../support/netns.js';
 import { udpListener, udpSend } from '../support/udp.js';
 
 describe('tc_redirect', () => {
   needsBpf();
-  const fx = fixtures()
-    .suite(
-      'bench',
-      liveBench({
-        ports: [
-          {
-            name: 'veth1',
-            dutAddresses: ['10.0.1.11/24'],
-            testerAddresses: ['10.0.1.10/24'],
-            testerRoutes: ['10.0.2.0/24 via 10.0.1.11'],
-            separateHost: true,
-          },
-          {
-            name: 'veth2',
-            dutAddresses: ['10.0.2.10/24'],
-            testerAddresses: ['10.0.2.11/24'],
-            testerRoutes: ['10.0.1.0/24 via 10.0.2.10'],
-            separateHost: true,
-          },
-        ],
-      }),
-    )
-    .case('objects', bpfObjects());
+  const fx = fixtures().suite('bench', routedPorts()).case('objects', bpfObjects());
 
   const load = (toIngress = 0) => {
     const { bench, objects } = fx.values;

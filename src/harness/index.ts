@@ -1,5 +1,19 @@
 export { runUnit, runUnitSteps, type InstructionStats, type UnitRun, type UnitOptions } from './unit.js';
 export {
+  enginesAgree,
+  forAllFrames,
+  holds,
+  mapInvariant,
+  neverAborts,
+  PropertyFailure,
+  sameAs,
+  validChecksums,
+  type ForAllOptions,
+  type FrameProperty,
+  type PropertyReport,
+  type PropertyRun,
+} from './properties.js';
+export {
   addCounts,
   coverageFromEnvironment,
   coverageSummary,

@@ -408,6 +408,22 @@ export const ERROR_CODES = {
       'instructions per frame were asked of a comparison that cannot count them (live, or a program left without block counters)',
     todo: 'compare instructions with the unit engine; see the warning for why a program was left uncounted',
   },
+  PROPERTY_FAILED: {
+    area: 'runs',
+    meaning:
+      'a property of generated frames does not hold: the message has the shrunk counterexample, a spec to paste and the seed',
+    todo: 'fix the program (or the property); keep the written pcapng as a regression fixture',
+  },
+  FUZZ_PROPERTY: {
+    area: 'command line',
+    meaning: '`xdpspec fuzz --property` names no property xdpspec has',
+    todo: 'use never-aborts, valid-checksums, engines-agree or same-as=OLD.o',
+  },
+  PROPERTY_SEED: {
+    area: 'validation',
+    meaning: 'XDPSPEC_SEED (or --seed) is not a whole number',
+    todo: 'give the seed a failure printed',
+  },
   COVERAGE_NO_FILE: {
     area: 'runs',
     meaning: 'coverage was asked of a source file that no counted program has lines of',
