@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm run demo: the main job on the bundled examples. Shows the fixtures briefly, runs the
 # article's capture through the IPv6 filter with BPF_PROG_TEST_RUN, compares the firewall's next
-# rule set with the deployed one on the mixed capture (xdpspec diff), then runs the specs of every
+# rule set with the deployed one on the mixed capture (xdpspec diff), finds a planted bug with
+# xdpspec fuzz (and shows the original passing), then runs the specs of every
 # program in bpf/ (both engines) with a readable reporter that ends with a summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,18 @@ tail -8 /tmp/xdpspec-demo-diff.txt
 rm -f /tmp/xdpspec-demo-diff.txt
 echo "(exit status $rc: 1 means some frames changed fate)"
 [ "$rc" -le 1 ]
+echo
+
+echo "== xdpspec fuzz: a planted bug (tc_ttl's checksum update without its carry) found and shrunk"
+rc=0
+xdpspec fuzz specs/bpf/build/planted_tc_ttl_csum.bpf.o --property valid-checksums --l3 ipv4 --malformed 0 \
+  --seed 1 --runs 1000 > /tmp/xdpspec-demo-fuzz.txt || rc=$?
+grep -v '^      ' /tmp/xdpspec-demo-fuzz.txt | head -4
+sed -n '/as a spec:/,/^  written\|^  reproduce/p' /tmp/xdpspec-demo-fuzz.txt
+rm -f /tmp/xdpspec-demo-fuzz.txt
+echo "(exit status $rc: 1 means the property does not hold)"
+[ "$rc" -eq 1 ]
+xdpspec fuzz specs/bpf/build/tc_ttl.bpf.o --property valid-checksums --l3 ipv4 --malformed 0 --seed 1 --runs 1000
 echo
 
 echo "== the programs' specs (specs/programs/*.spec.ts)"

@@ -38,7 +38,7 @@ Exit status: 0 when no frame changed, 1 when some did, 2 on an error.
 type Entries = Record<string, [unknown, unknown][]>;
 
 /** Reads a --maps file into entries per map. @throws UsageError when it is not such JSON. */
-async function readMaps(file: string | undefined, option: string): Promise<Entries> {
+export async function readMaps(file: string | undefined, option: string): Promise<Entries> {
   if (file === undefined) return {};
   regularFile(file, `${option} file`, () => {
     throw new UsageError(`${option} ${file}: no such file`);

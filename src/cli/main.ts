@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError, XdpspecError } from '../sys/errors.js';
 import { runDiff } from './diff.js';
 import { runDissect } from './dissect.js';
+import { runFuzz } from './fuzz.js';
 import { runInit } from './init.js';
 import { runReplay } from './replay.js';
 import { runRun } from './run.js';
@@ -16,6 +17,7 @@ commands:
   test-run OBJECT --pcap FILE  run a capture through a BPF program (BPF_PROG_TEST_RUN)
   replay OBJECT --pcap FILE    replay a capture live through veths into the attached program
   diff OLD NEW --pcap FILE     the frames whose fate changed from an old object to a new one
+  fuzz OBJECT --property NAME  generated frames against a property, a failure shrunk to a pcap
   run [SPEC...] [--shard I/N]  run Mocha specs with xdpspec's setup
 
 xdpspec <command> --help shows a command's options.`;
@@ -25,6 +27,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   'test-run': runTestRun,
   replay: runReplay,
   diff: runDiff,
+  fuzz: runFuzz,
   run: runRun,
   init: runInit,
 };
@@ -33,7 +36,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
  * Exit status on an error a user can cause. 1 by default; commands whose status 1 means
  * something else (diff: "frames changed") use 2, so CI can tell a change from a failure.
  */
-const ERROR_STATUS: Record<string, number> = { diff: 2, run: 2, init: 2 };
+const ERROR_STATUS: Record<string, number> = { diff: 2, fuzz: 2, run: 2, init: 2 };
 const errorStatus = (argv: string[]) => ERROR_STATUS[argv[0] ?? ''] ?? 1;
 
 function version(): string {
