@@ -14,6 +14,7 @@ import { mapsBench } from './maps.js';
 import { mapStateBench } from './map-state.js';
 import { redirectsBench } from './redirects.js';
 import { coverageBench } from './coverage.js';
+import { fuzzBench } from './fuzz.js';
 import type { Bench } from './report.js';
 
 const benches: Bench[] = [
@@ -22,6 +23,7 @@ const benches: Bench[] = [
   mapStateBench,
   redirectsBench,
   coverageBench,
+  fuzzBench,
   topologyBench,
   liveCaseBench,
   streamingBench,
