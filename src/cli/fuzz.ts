@@ -26,7 +26,7 @@ Exit status: 0 when the property held on every run, 1 when it did not, 2 on an e
   --out DIR             write the counterexample there as a pcapng fixture
   --l2 LIST             eth,vlan,qinq (default all)
   --l3 LIST             ipv4,ipv6,arp,other (default all)
-  --l4 LIST             tcp,udp,icmp,other (default all)
+  --l4 LIST             tcp,udp,icmp,other,vxlan,gre (default all)
   --src-port P, --dst-port P
                         ports to pick from: 22,80,443 or a range 8000-8199
   --malformed SHARE     the share of frames given one flaw (cut short, a wrong length or
@@ -110,7 +110,7 @@ export async function runFuzz(args: string[]): Promise<number> {
   const shape: FrameShape = {
     ...(values.l2 ? { l2: list(values.l2, ['eth', 'vlan', 'qinq'] as const, '--l2')! } : {}),
     ...(values.l3 ? { l3: list(values.l3, ['ipv4', 'ipv6', 'arp', 'other'] as const, '--l3')! } : {}),
-    ...(values.l4 ? { l4: list(values.l4, ['tcp', 'udp', 'icmp', 'other'] as const, '--l4')! } : {}),
+    ...(values.l4 ? { l4: list(values.l4, ['tcp', 'udp', 'icmp', 'other', 'vxlan', 'gre'] as const, '--l4')! } : {}),
     ...(values['src-port'] ? { srcPort: ports(values['src-port'], '--src-port')! } : {}),
     ...(values['dst-port'] ? { dstPort: ports(values['dst-port'], '--dst-port')! } : {}),
     ...(malformed === undefined ? {} : { malformed }),

@@ -13,8 +13,12 @@ export interface FrameShape {
   readonly l2?: readonly ('eth' | 'vlan' | 'qinq')[];
   /** Network layer: IPv4, IPv6, ARP, or an EtherType nobody knows. Default all four. */
   readonly l3?: readonly ('ipv4' | 'ipv6' | 'arp' | 'other')[];
-  /** Transport over IP: TCP, UDP, ICMP (ICMPv6 over IPv6), or a protocol nobody knows. */
-  readonly l4?: readonly ('tcp' | 'udp' | 'icmp' | 'other')[];
+  /**
+   * Transport over IP: TCP, UDP, ICMP (ICMPv6 over IPv6), a protocol nobody knows, or a tunnel
+   * (VXLAN over UDP 4789 with an inner Ethernet frame, GRE with an inner IPv4 packet, each inner
+   * frame carrying UDP). Default all six.
+   */
+  readonly l4?: readonly ('tcp' | 'udp' | 'icmp' | 'other' | 'vxlan' | 'gre')[];
   /** Ports to pick from: a list, or a range `{ from, to }`. Default any. */
   readonly srcPort?: Pick<number>;
   readonly dstPort?: Pick<number>;
@@ -83,9 +87,37 @@ function transport(s: FrameShape, v6: boolean): fc.Arbitrary<LayerSpec[]> {
   const payload = fc
     .uint8Array({ maxLength: s.maxPayload ?? 64 })
     .map((d): LayerSpec[] => (d.length ? [{ name: 'payload', data: d }] : []));
-  const kinds = s.l4 ?? ['tcp', 'udp', 'icmp', 'other'];
+  const kinds = s.l4 ?? ['tcp', 'udp', 'icmp', 'other', 'vxlan', 'gre'];
+  const inner = fc.record({
+    src: ipv4Address,
+    dst: ipv4Address,
+    ttl: byte,
+    sport: u16,
+    dport: u16,
+  });
   const arbs: fc.Arbitrary<LayerSpec[]>[] = kinds.map((k) => {
     switch (k) {
+      case 'vxlan':
+        return fc
+          .tuple(fc.integer({ min: 0, max: 0xffffff }), mac, mac, inner, payload)
+          .map(([vni, isrc, idst, i, p]): LayerSpec[] => [
+            // An ephemeral source port, as a tunnel endpoint's flow hash picks it.
+            { name: 'udp', sport: 49152 + (i.sport % 16384), dport: 4789 },
+            { name: 'vxlan', vni },
+            { name: 'eth', src: isrc, dst: idst },
+            { name: 'ipv4', src: i.src, dst: i.dst, ttl: i.ttl },
+            { name: 'udp', sport: i.sport, dport: i.dport },
+            ...p,
+          ]);
+      case 'gre':
+        return fc
+          .tuple(inner, payload)
+          .map(([i, p]): LayerSpec[] => [
+            { name: 'gre' },
+            { name: 'ipv4', src: i.src, dst: i.dst, ttl: i.ttl },
+            { name: 'udp', sport: i.sport, dport: i.dport },
+            ...p,
+          ]);
       case 'tcp':
         return fc
           .tuple(
@@ -181,7 +213,7 @@ function network(s: FrameShape): fc.Arbitrary<LayerSpec[]> {
             choose(UNKNOWN_PROTOS),
           )
           .map(([ip, exts, l4, unknown]): LayerSpec[] => {
-            const last = l4[0]?.name === 'payload' ? unknown : PROTO[l4[0]!.name]!;
+            const last = l4[0]?.name === 'payload' ? unknown : (PROTO[l4[0]!.name] ?? 0);
             const ext: LayerSpec[] = exts.map((name) =>
               name === 'fragment'
                 ? { name, id: 1 }
