@@ -9,6 +9,7 @@ import {
   loadObject,
   readCapture,
   runUnit,
+  runUnitSteps,
   type CoverageData,
 } from '../../src/index.js';
 import { addCounts, toLcov } from '../../src/harness/coverage.js';
@@ -83,19 +84,32 @@ describe('coverage (lcov from block counters)', () => {
     expectSeedCounts(data);
   });
 
-  it('counts the frames of a live replay the same way', async () => {
+  it('counts the frames of a live replay the same way, each frame executing what it executes in a unit run', async () => {
     const bench = await LiveBench.create({ ports: [{ name: 'wan' }] });
     try {
+      let unit: (number | undefined)[] = [];
       const data = await seedCoverage(async (o, frames) => {
         bench.attach(o.program('counted'), 'wan');
         try {
           const run = await bench.replay(frames, { on: 'wan' });
           expect(run.counts).to.include({ passed: 10, dropped: 10 });
+          const live = run.frames.map((f) => f.instructions);
+          // The unit engine's counts of the same frames (its runs are not coverage of this case:
+          // the counters are read before and put back after).
+          o.program('counted').counters!.preserve(() => {
+            unit = runUnitSteps(
+              { p: o.program('counted') },
+              frames.map((frame) => ({ on: 'p', frame })),
+            ).frames.map((f) => f.instructions);
+          });
+          expect(live).to.deep.equal(unit);
+          expect(run.instructions).to.include({ min: 16 });
         } finally {
           bench.detach('wan');
         }
       });
       expectSeedCounts(data);
+      expect(unit.every((n) => typeof n === 'number' && n > 0)).to.equal(true);
     } finally {
       bench.close();
     }

@@ -22,6 +22,7 @@ import { recordDeviceWrite } from '../../bpf/device-writes.js';
 import { DriverStats, PacketSocket, Topology, type TopologySpec } from '../../net/index.js';
 import { parseFrame } from '../../packet/index.js';
 import { collectFrames, frameBytes, type FrameSource, type Step } from '../frames.js';
+import { instructionStats } from '../unit.js';
 import { countVerdicts } from '../verdict.js';
 import { runAttachCommand } from './external.js';
 import { GenericStrategy } from './generic.js';
@@ -332,7 +333,12 @@ export class LiveBench {
       // it now and then so signals (cleanup on SIGINT), timers and I/O of others still run.
       if (index % 64 === 63) await yieldToLoop();
       this.context.collect(others); // whatever arrived since the last frame was not caused by it
-      results.push(await src.program!.strategy.one(index, bytes, others));
+      // In native mode the driver's counters show the program ran exactly once for the frame
+      // (a stray frame is an error), so a counted program's instructions since are the frame's.
+      const counters = src.program!.strategy.mode === 'native' ? src.program!.source?.counters : undefined;
+      const before = counters?.instructions() ?? 0;
+      const r = await src.program!.strategy.one(index, bytes, others);
+      results.push(counters ? { ...r, instructions: counters.instructions() - before } : r);
     }
     this.context.collect(others);
     // `settleMs` is the one fixed wait: how long to keep listening after the last frame for
@@ -348,12 +354,14 @@ export class LiveBench {
     const attachments = Object.fromEntries(
       [...this.ports.values()].filter((p) => p.program).map((p) => [p.name, p.program!.attachment.description]),
     );
+    const instructions = instructionStats(results);
     const run: LiveRun = {
       port: steps[0]?.on ?? '',
       frames: results,
       counts: countVerdicts(results),
       others,
       attachments,
+      ...(instructions ? { instructions } : {}),
     };
     for (const l of this.runListeners) l(run);
     return run;

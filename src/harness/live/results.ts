@@ -1,5 +1,6 @@
 // What a live run returns: the public shapes of its results.
 import type { FieldChange, Frame } from '../../packet/index.js';
+import type { InstructionStats } from '../unit.js';
 import type { RedirectTarget, Verdict, VerdictCounts } from '../verdict.js';
 
 /** A frame seen on a port after an injection. `side` is where it was captured. */
@@ -22,6 +23,11 @@ export interface LiveFrameResult {
   readonly outputs: readonly LiveOutput[];
   readonly changes: readonly FieldChange[];
   readonly redirect: RedirectTarget | undefined;
+  /**
+   * Native XDP, a program loaded with block counters: the instructions it executed for this
+   * frame, as the unit engine's FrameResult has them.
+   */
+  readonly instructions?: number;
 }
 
 /** A streaming replay: exact counts, and which inputs were seen unchanged where. */
@@ -48,6 +54,8 @@ export interface LiveRun {
    * (netns ...) (native), by BPF link", or "..., attached by another tool (XDP, generic mode)".
    */
   readonly attachments: Readonly<Record<string, string>>;
+  /** Instructions executed per frame, when every frame has a count (see LiveFrameResult). */
+  readonly instructions?: InstructionStats;
 }
 
 /** How a live bench captures. */
