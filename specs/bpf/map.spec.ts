@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { execa } from 'execa';
 import { BpfError, XdpspecError, createMap, frame, loadObject, type LoadedObject } from '../../src/index.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 
@@ -42,6 +43,36 @@ describe('BPF maps', () => {
       JSON.stringify([...m.entries()], (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
     );
     expect(after).to.deep.equal(before);
+  });
+
+  it("makes the object's plain arrays memory-mapped, their state read and put back as memory, or leaves them as they are", async () => {
+    const flags = async (o: LoadedObject, name: string) =>
+      (
+        JSON.parse((await execa('bpftool', ['map', 'show', 'id', String(o.map(name).id), '-j'])).stdout) as {
+          flags: number;
+        }
+      ).flags;
+    expect((await flags(l, 'counters')) & 1024, 'BPF_F_MMAPABLE').to.equal(1024);
+    expect(await flags(l, 'flows'), 'a hash map keeps its flags').to.equal(0);
+    const counters = l.map('counters');
+    const st = counters.capture();
+    // What the kernel writes (an update through the bpf() call, as a program's store would be)
+    // is in the mapped memory; putBack writes the memory, and the kernel's lookups see it.
+    counters.set(5, 55);
+    const changed = counters.capture();
+    expect(Number(changed.values.readBigUInt64LE(5 * 8))).to.equal(55);
+    expect(changed.values.equals(st.values)).to.equal(false);
+    counters.putBack(st);
+    expect(counters.capture().values.equals(st.values)).to.equal(true);
+    expect([...counters.entries()].map(([, v]) => v)).to.deep.equal(
+      Array.from({ length: 8 }, (_, i) => Number(st.values.readBigUInt64LE(i * 8))),
+    );
+    const plain = loadObject(OBJ.maps, {}, { mappedArrays: false });
+    try {
+      expect(await flags(plain, 'counters')).to.equal(0);
+    } finally {
+      plain.close();
+    }
   });
 
   it('capture a map of several batches (200,000 entries) as two buffers, and put it back exactly', () => {

@@ -217,6 +217,22 @@ export class Btf {
     return false;
   }
 
+  /**
+   * Whether a value of this type holds one of the kernel's special fields (a spin lock, a timer,
+   * a work item, a list or tree head, a kernel pointer), which a memory-mapped array may not.
+   */
+  hasSpecialFields(id: number, depth = 0): boolean {
+    if (depth > 32) return true;
+    const t = this.resolve(id);
+    if (t.kind === Kind.Ptr) return true;
+    if (t.kind === Kind.Array) return this.hasSpecialFields(t.elemType!, depth + 1);
+    if (t.kind === Kind.Struct || t.kind === Kind.Union) {
+      if (/^bpf_(spin_lock|timer|wq|list_head|list_node|rb_root|rb_node|refcount)$/.test(t.name)) return true;
+      return (t.members ?? []).some((m) => this.hasSpecialFields(m.type, depth + 1));
+    }
+    return false;
+  }
+
   sizeOf(id: number): number {
     const t = this.resolve(id);
     if (t.kind === Kind.Array) return this.sizeOf(t.elemType!) * t.nelems!;

@@ -123,6 +123,10 @@ function bind() {
     ),
     bpf_map__pin_path: fn<(map: Ptr) => string | null>('const char *bpf_map__pin_path(void *map)'),
     bpf_map__reuse_fd: fn<(map: Ptr, fd: number) => number>('int bpf_map__reuse_fd(void *map, int fd)'),
+    bpf_map__map_flags: fn<(map: Ptr) => number>('uint32_t bpf_map__map_flags(void *map)'),
+    bpf_map__set_map_flags: fn<(map: Ptr, flags: number) => number>(
+      'int bpf_map__set_map_flags(void *map, uint32_t flags)',
+    ),
     bpf_map__set_pin_path: fn<(map: Ptr, path: string | null) => number>(
       'int bpf_map__set_pin_path(void *map, const char *path)',
     ),

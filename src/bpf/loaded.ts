@@ -3,13 +3,19 @@ import { BpfError, NotFoundError, XdpspecError } from '../sys/errors.js';
 import { errnoName } from '../sys/errno.js';
 import { Codec } from './codec.js';
 import type { BlockCounters } from './counters.js';
-import { errno, ffi, type Ptr } from './ffi.js';
+import { errno, ffi, koffi, type Ptr } from './ffi.js';
+import { libc } from '../sys/libc.js';
 import { findGlobal, globalNames, isInternal, list, type Handles } from './handles.js';
 import { DEVICE_MAPS, STATE_MAPS } from './kinds.js';
 import { indentLog, withLibbpfLog } from './libbpf-log.js';
 import { BpfMap, type MapInfo } from './map.js';
 import type { ProgramInfo } from './object.js';
 import { Program } from './program.js';
+
+const PAGE = 4096;
+const PROT_READ_WRITE = 3;
+const MAP_SHARED = 1;
+const MAP_FAILED = 0xffffffffffffffffn;
 
 /** A loaded object: its programs (with test run) and maps. `close()` unloads everything. */
 export class LoadedObject {
@@ -19,6 +25,8 @@ export class LoadedObject {
   private readonly sectionMaps = new Map<string, BpfMap>();
   /** Attachments of this object's programs, detached before the programs are unloaded. */
   readonly attachments = new Set<{ detach(): void }>();
+  /** Arrays mapped into memory by their maps (BpfMap.memory), by descriptor. */
+  private readonly mappings = new Map<number, { address: Ptr; length: number; view: Buffer }>();
 
   constructor(
     readonly path: string,
@@ -248,6 +256,8 @@ export class LoadedObject {
         // Pinning would find the original's pin (or make one): the copy shares by fd instead.
         if (f.bpf_map__pin_path(m.ptr)) f.bpf_map__set_pin_path(m.ptr, null);
         if (!mine || DEVICE_MAPS.has(m.typeId)) continue;
+        // libbpf reuses a map only where the definitions agree, flags too (see mappableArrays).
+        f.bpf_map__set_map_flags(m.ptr, f.bpf_map__map_flags(mine.ptr));
         if (f.bpf_map__reuse_fd(m.ptr, f.bpf_map__fd(mine.ptr)) !== 0) {
           const e = errno();
           throw new BpfError(`share map ${m.info.name} with a redirect rerun`, e, errnoName(e));
@@ -271,10 +281,28 @@ export class LoadedObject {
     return { object: copy, deviceMaps };
   }
 
+  /**
+   * A map's values mapped into this process (one mapping per map, undone at close), or
+   * undefined when the kernel refuses (the array is not BPF_F_MMAPABLE).
+   */
+  mapped(fd: number, length: number): Buffer | undefined {
+    let m = this.mappings.get(fd);
+    if (!m) {
+      const size = Math.ceil(length / PAGE) * PAGE;
+      const address = libc().mmap(null, size, PROT_READ_WRITE, MAP_SHARED, fd, 0);
+      if (address === 0n || address === MAP_FAILED) return undefined;
+      m = { address, length: size, view: Buffer.from(koffi.view(address, length)) };
+      this.mappings.set(fd, m);
+    }
+    return m.view;
+  }
+
   /** Detaches whatever its programs are attached to, then unloads programs and maps. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const m of this.mappings.values()) libc().munmap(m.address, m.length);
+    this.mappings.clear();
     for (const a of [...this.attachments]) a.detach();
     for (const p of this.progCache.values()) p.close();
     for (const c of this.counted.values()) c.close();

@@ -23,6 +23,20 @@ export interface MapState {
 const BATCH_MAPS = new Set([1, 2, 5, 6, 9, 10]);
 /** Entries per batch call. */
 const BATCH_CHUNK = 65536;
+const BPF_MAP_TYPE_ARRAY = 2;
+const BPF_F_MMAPABLE = 1 << 10;
+
+/** An array's keys, 0 to n-1 as u32s end to end, made once per size (what capture() keys are). */
+const indexKeyCache = new Map<number, Buffer>();
+function indexKeys(n: number): Buffer {
+  let k = indexKeyCache.get(n);
+  if (!k) {
+    k = Buffer.alloc(n * 4);
+    for (let i = 0; i < n; i++) k.writeUInt32LE(i, i * 4);
+    indexKeyCache.set(n, k);
+  }
+  return k;
+}
 
 function batchOpts(): Buffer {
   const opts = Buffer.alloc(24); // struct bpf_map_batch_opts: sz, elem_flags (0), flags (0)
@@ -93,6 +107,8 @@ export class BpfMap implements MapInfo {
   private readonly cpus: number;
   /** Bytes of one CPU's value in a per-CPU map (rounded up to 8, as the kernel lays them out). */
   private readonly stride: number;
+  /** Whether the kernel made it with BPF_F_MMAPABLE (asked once). */
+  private mappable: boolean | undefined;
 
   constructor(
     readonly name: string,
@@ -106,8 +122,15 @@ export class BpfMap implements MapInfo {
     valueType: number,
     /** Values as raw bytes whatever their size (the maps behind global sections). */
     rawValues = false,
-    /** The object the map belongs to: once it is closed, the map is too. */
-    private readonly owner?: { readonly isClosed: boolean; readonly path: string },
+    /**
+     * The object the map belongs to: once it is closed, the map is too. It also maps arrays
+     * into memory (once per map, undone when it closes).
+     */
+    private readonly owner?: {
+      readonly isClosed: boolean;
+      readonly path: string;
+      mapped?(fd: number, length: number): Buffer | undefined;
+    },
   ) {
     this.keyCodec = new Codec(btf, keyType, keySize, `key of map ${name}`);
     this.valueCodec = new Codec(btf, valueType, valueSize, `value of map ${name}`, rawValues);
@@ -394,6 +417,8 @@ export class BpfMap implements MapInfo {
   capture(): MapState {
     this.checkOpen();
     const vsize = this.stride * this.cpus;
+    const mem = this.memory();
+    if (mem) return { count: this.maxEntries, keys: indexKeys(this.maxEntries), values: mem.read() };
     if (this.holdsMaps || !BATCH_MAPS.has(this.typeId)) return packed(this.snapshot(), this.keySize, vsize);
     const f = ffi();
     const chunk = Math.max(1, Math.min(BATCH_CHUNK, this.maxEntries));
@@ -437,6 +462,9 @@ export class BpfMap implements MapInfo {
     this.checkOpen();
     const vsize = this.stride * this.cpus;
     if (this.holdsMaps || !BATCH_MAPS.has(this.typeId)) return this.restore(unpacked(state, this.keySize, vsize));
+    const mem = this.memory();
+    if (mem && state.count === this.maxEntries && state.values.length === this.maxEntries * vsize)
+      return mem.write(state.values);
     const f = ffi();
     const opts = batchOpts();
     const now = this.capture();
@@ -481,6 +509,48 @@ export class BpfMap implements MapInfo {
       yield next;
       prev = next;
     }
+  }
+
+  /**
+   * A memory-mapped array's values (BPF_F_MMAPABLE: each value at a multiple of 8 bytes), read
+   * and written as memory; undefined for every other map.
+   */
+  private memory(): { read(): Buffer; write(values: Buffer): void } | undefined {
+    if (this.typeId !== BPF_MAP_TYPE_ARRAY || !this.owner?.mapped || this.maxEntries === 0) return undefined;
+    if (this.mappable === undefined) {
+      const info = Buffer.alloc(80);
+      this.mappable =
+        ffi().bpf_obj_get_info_by_fd(this.fd, info, [info.length]) === 0 &&
+        (info.readUInt32LE(20) & BPF_F_MMAPABLE) !== 0; // struct bpf_map_info: ..., map_flags at 20
+    }
+    if (!this.mappable) return undefined;
+    const elem = (this.valueSize + 7) & ~7;
+    const view = this.owner.mapped(this.fd, this.maxEntries * elem);
+    if (!view) return undefined;
+    const n = this.maxEntries;
+    const size = this.valueSize;
+    if (elem === size)
+      return {
+        read: () => Buffer.from(view.subarray(0, n * size)),
+        write: (values) => {
+          for (const [from, to] of differingRanges(view.subarray(0, n * size), values, size))
+            values.copy(view, from * size, from * size, to * size);
+        },
+      };
+    return {
+      read: () => {
+        const out = Buffer.alloc(n * size);
+        for (let i = 0; i < n; i++) view.copy(out, i * size, i * elem, i * elem + size);
+        return out;
+      },
+      write: (values) => {
+        for (let i = 0; i < n; i++) {
+          const at = i * elem;
+          if (view.compare(values, i * size, (i + 1) * size, at, at + size) !== 0)
+            values.copy(view, at, i * size, (i + 1) * size);
+        }
+      },
+    };
   }
 
   private isArrayValue(): boolean {

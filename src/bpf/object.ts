@@ -42,11 +42,36 @@ export interface OpenOptions {
    * program the counters cannot go into loads as it is, with a warning.
    */
   readonly count?: boolean;
+  /**
+   * Create the object's plain arrays memory-mappable (BPF_F_MMAPABLE, in memory; the file stays
+   * as it is), so that their state is read and put back between cases as memory rather than
+   * through system calls (a ring of half a million slots in milliseconds). Default true; arrays
+   * whose values hold a spin lock, timer or kernel pointer, and pinned ones, are left as they are.
+   */
+  readonly mappedArrays?: boolean;
 }
 
 /** Whether objects are counted unless told otherwise: coverage asked for through the environment. */
 export function countingByDefault(path: string): boolean {
   return (process.env.XDPSPEC_COVERAGE ?? '') !== '' && !isProbeObject(path);
+}
+
+const BPF_MAP_TYPE_ARRAY = 2;
+const BPF_F_MMAPABLE = 1 << 10;
+
+/** Plain arrays of the object's own (not globals' sections, not pinned) made memory-mappable. */
+function mappableArrays(h: Handles): void {
+  const f = ffi();
+  for (const m of h.maps) {
+    if (m.typeId !== BPF_MAP_TYPE_ARRAY || isInternal(m.info.name) || f.bpf_map__pin_path(m.ptr)) continue;
+    const value = f.bpf_map__btf_value_type_id(m.ptr);
+    if (!h.btf || value === 0 || h.btf.hasSpecialFields(value)) continue;
+    const flags = f.bpf_map__map_flags(m.ptr);
+    if (f.bpf_map__set_map_flags(m.ptr, flags | BPF_F_MMAPABLE) !== 0) {
+      const e = errno();
+      throw new BpfError(`make map ${m.info.name} memory-mappable`, e, errnoName(e));
+    }
+  }
 }
 
 function warnUncounted(path: string, program: string, reason: string): void {
@@ -88,6 +113,7 @@ export class OpenedObject {
     const h = list(obj);
     try {
       h.pins = privatePins(h.maps);
+      if (options.mappedArrays !== false) mappableArrays(h);
     } catch (err) {
       ffi().bpf_object__close(obj);
       throw err;
