@@ -26,6 +26,9 @@ const BATCH_CHUNK = 65536;
 const BPF_MAP_TYPE_ARRAY = 2;
 const BPF_F_MMAPABLE = 1 << 10;
 
+/** What capture() read of a mapped array, in the array's own layout, for putBack to compare with. */
+const rawStates = new WeakMap<MapState, Buffer>();
+
 /** An array's keys, 0 to n-1 as u32s end to end, made once per size (what capture() keys are). */
 const indexKeyCache = new Map<number, Buffer>();
 function indexKeys(n: number): Buffer {
@@ -418,7 +421,21 @@ export class BpfMap implements MapInfo {
     this.checkOpen();
     const vsize = this.stride * this.cpus;
     const mem = this.memory();
-    if (mem) return { count: this.maxEntries, keys: indexKeys(this.maxEntries), values: mem.read() };
+    if (mem) {
+      // The memory as it is, in the array's own layout, is what putBack compares with; the
+      // packed values are made only if someone reads them.
+      const raw = mem.raw();
+      let values: Buffer | undefined;
+      const state: MapState = {
+        count: this.maxEntries,
+        keys: indexKeys(this.maxEntries),
+        get values() {
+          return (values ??= mem.pack(raw));
+        },
+      };
+      rawStates.set(state, raw);
+      return state;
+    }
     if (this.holdsMaps || !BATCH_MAPS.has(this.typeId)) return packed(this.snapshot(), this.keySize, vsize);
     const f = ffi();
     const chunk = Math.max(1, Math.min(BATCH_CHUNK, this.maxEntries));
@@ -463,8 +480,10 @@ export class BpfMap implements MapInfo {
     const vsize = this.stride * this.cpus;
     if (this.holdsMaps || !BATCH_MAPS.has(this.typeId)) return this.restore(unpacked(state, this.keySize, vsize));
     const mem = this.memory();
+    const raw = rawStates.get(state);
+    if (mem && raw) return mem.writeRaw(raw);
     if (mem && state.count === this.maxEntries && state.values.length === this.maxEntries * vsize)
-      return mem.write(state.values);
+      return mem.writeRaw(mem.unpack(state.values));
     const f = ffi();
     const opts = batchOpts();
     const now = this.capture();
@@ -515,7 +534,16 @@ export class BpfMap implements MapInfo {
    * A memory-mapped array's values (BPF_F_MMAPABLE: each value at a multiple of 8 bytes), read
    * and written as memory; undefined for every other map.
    */
-  private memory(): { read(): Buffer; write(values: Buffer): void } | undefined {
+  private memory():
+    | {
+        /** The values in the array's layout (each at a multiple of 8 bytes), copied. */
+        raw(): Buffer;
+        pack(raw: Buffer): Buffer;
+        unpack(values: Buffer): Buffer;
+        /** Makes the memory hold `raw`, writing only the ranges that differ. */
+        writeRaw(raw: Buffer): void;
+      }
+    | undefined {
     if (this.typeId !== BPF_MAP_TYPE_ARRAY || !this.owner?.mapped || this.maxEntries === 0) return undefined;
     if (this.mappable === undefined) {
       const info = Buffer.alloc(80);
@@ -529,26 +557,23 @@ export class BpfMap implements MapInfo {
     if (!view) return undefined;
     const n = this.maxEntries;
     const size = this.valueSize;
-    if (elem === size)
-      return {
-        read: () => Buffer.from(view.subarray(0, n * size)),
-        write: (values) => {
-          for (const [from, to] of differingRanges(view.subarray(0, n * size), values, size))
-            values.copy(view, from * size, from * size, to * size);
-        },
-      };
     return {
-      read: () => {
+      raw: () => Buffer.from(view.subarray(0, n * elem)),
+      pack: (raw) => {
+        if (elem === size) return raw;
         const out = Buffer.alloc(n * size);
-        for (let i = 0; i < n; i++) view.copy(out, i * size, i * elem, i * elem + size);
+        for (let i = 0; i < n; i++) raw.copy(out, i * size, i * elem, i * elem + size);
         return out;
       },
-      write: (values) => {
-        for (let i = 0; i < n; i++) {
-          const at = i * elem;
-          if (view.compare(values, i * size, (i + 1) * size, at, at + size) !== 0)
-            values.copy(view, at, i * size, (i + 1) * size);
-        }
+      unpack: (values) => {
+        if (elem === size) return values;
+        const raw = Buffer.from(view.subarray(0, n * elem)); // the padding as it is
+        for (let i = 0; i < n; i++) values.copy(raw, i * elem, i * size, (i + 1) * size);
+        return raw;
+      },
+      writeRaw: (raw) => {
+        for (const [from, to] of differingRanges(view.subarray(0, n * elem), raw, elem))
+          raw.copy(view, from * elem, from * elem, to * elem);
       },
     };
   }
