@@ -5,7 +5,7 @@
 // all three can still be replaced. Objects stay unmodified on disk.
 import { XdpspecError } from '../sys/errors.js';
 import { errnoName } from '../sys/errno.js';
-import { libc } from '../sys/libc.js';
+import { libc, mapShared, unmap, type Mapping } from '../sys/libc.js';
 import type { Btf } from './btf.js';
 import { allocNative, errno, ffi, koffi, processWide, readNative, type NativeBlock, type Ptr } from './ffi.js';
 import { instrument, isInstrumented, TOTAL, type Block, type Branch } from './instrument.js';
@@ -45,7 +45,7 @@ export class BlockCounters {
     readonly object: string,
     readonly program: string,
     private readonly fd: number,
-    private readonly mapped: { address: Ptr; length: number },
+    private readonly mapped: Mapping,
     readonly blocks: readonly Block[],
     readonly branches: readonly Branch[],
     readonly counters: number,
@@ -110,7 +110,7 @@ export class BlockCounters {
     if (this.closed) return;
     this.closed = true;
     shared.live.delete(this);
-    libc().munmap(this.mapped.address, this.mapped.length);
+    unmap(this.mapped);
     libc().close(this.fd);
   }
 
@@ -269,7 +269,7 @@ function prepare(prog: Ptr, opts: Buffer, e: Enrolled): CountingOutcome {
   if (typeof counterMap === 'string') return { uninstrumented: counterMap };
   const { fd, mapped } = counterMap;
   const giveUp = (reason: string): CountingOutcome => {
-    libc().munmap(mapped.address, mapped.length);
+    unmap(mapped);
     libc().close(fd);
     return { uninstrumented: reason };
   };
@@ -322,28 +322,24 @@ function prepare(prog: Ptr, opts: Buffer, e: Enrolled): CountingOutcome {
 const BPF_F_MMAPABLE = 1 << 10;
 const MAP_OPTS_SIZE = 48; // struct bpf_map_create_opts of libbpf 1.1
 const MAP_OPT_FLAGS = 28;
-const PROT_READ_WRITE = 3;
-const MAP_SHARED = 1;
-const PAGE = 4096;
 
 /**
  * A one-entry array map of `size` bytes, mapped into this process, so that counters are read
  * (and put back around reruns) as memory, without a system call per frame. Or why not.
  */
-function mappedArray(size: number): { fd: number; mapped: { address: Ptr; length: number } } | string {
+function mappedArray(size: number): { fd: number; mapped: Mapping } | string {
   const opts = Buffer.alloc(MAP_OPTS_SIZE);
   opts.writeBigUInt64LE(BigInt(MAP_OPTS_SIZE), 0);
   opts.writeUInt32LE(BPF_F_MMAPABLE, MAP_OPT_FLAGS);
   const fd = ffi().bpf_map_create(BPF_MAP_TYPE_ARRAY, 'xdpspec_blocks', 4, size, 1, opts);
   if (fd < 0) return `the counter map could not be made: ${errnoName(-fd || errno())}`;
-  const length = Math.ceil(size / PAGE) * PAGE;
-  const address = libc().mmap(null, length, PROT_READ_WRITE, MAP_SHARED, fd, 0);
-  if (address === 0n || address === 0xffffffffffffffffn) {
+  const mapped = mapShared(fd, size);
+  if (!mapped) {
     const e = errno();
     libc().close(fd);
     return `the counter map could not be mapped into memory: ${errnoName(e)}`;
   }
-  return { fd, mapped: { address, length } };
+  return { fd, mapped };
 }
 
 /** The source line of every slot: the last line info record at or before it. */

@@ -4,18 +4,13 @@ import { errnoName } from '../sys/errno.js';
 import { Codec } from './codec.js';
 import type { BlockCounters } from './counters.js';
 import { errno, ffi, koffi, type Ptr } from './ffi.js';
-import { libc } from '../sys/libc.js';
+import { mapShared, unmap, type Mapping } from '../sys/libc.js';
 import { findGlobal, globalNames, isInternal, list, type Handles } from './handles.js';
 import { DEVICE_MAPS, STATE_MAPS } from './kinds.js';
 import { indentLog, withLibbpfLog } from './libbpf-log.js';
 import { BpfMap, type MapInfo } from './map.js';
 import type { ProgramInfo } from './object.js';
 import { Program } from './program.js';
-
-const PAGE = 4096;
-const PROT_READ_WRITE = 3;
-const MAP_SHARED = 1;
-const MAP_FAILED = 0xffffffffffffffffn;
 
 /** A loaded object: its programs (with test run) and maps. `close()` unloads everything. */
 export class LoadedObject {
@@ -26,7 +21,7 @@ export class LoadedObject {
   /** Attachments of this object's programs, detached before the programs are unloaded. */
   readonly attachments = new Set<{ detach(): void }>();
   /** Arrays mapped into memory by their maps (BpfMap.memory), by descriptor. */
-  private readonly mappings = new Map<number, { address: Ptr; length: number; view: Buffer }>();
+  private readonly mappings = new Map<number, { mapping: Mapping; view: Buffer }>();
 
   constructor(
     readonly path: string,
@@ -288,10 +283,9 @@ export class LoadedObject {
   mapped(fd: number, length: number): Buffer | undefined {
     let m = this.mappings.get(fd);
     if (!m) {
-      const size = Math.ceil(length / PAGE) * PAGE;
-      const address = libc().mmap(null, size, PROT_READ_WRITE, MAP_SHARED, fd, 0);
-      if (address === 0n || address === MAP_FAILED) return undefined;
-      m = { address, length: size, view: Buffer.from(koffi.view(address, length)) };
+      const mapping = mapShared(fd, length);
+      if (!mapping) return undefined;
+      m = { mapping, view: Buffer.from(koffi.view(mapping.address, length)) };
       this.mappings.set(fd, m);
     }
     return m.view;
@@ -301,7 +295,7 @@ export class LoadedObject {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const m of this.mappings.values()) libc().munmap(m.address, m.length);
+    for (const m of this.mappings.values()) unmap(m.mapping);
     this.mappings.clear();
     for (const a of [...this.attachments]) a.detach();
     for (const p of this.progCache.values()) p.close();

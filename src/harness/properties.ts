@@ -6,8 +6,7 @@
 import fc from 'fast-check';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LoadedObject, MapState, Program } from '../bpf/index.js';
-import type { BpfMap } from '../bpf/index.js';
+import type { BpfMap, LoadedObject, MapState, Program } from '../bpf/index.js';
 import {
   checkChecksums,
   dissect,

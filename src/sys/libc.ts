@@ -71,3 +71,26 @@ export function libc(): Libc {
   binding.bound ??= bind();
   return binding.bound;
 }
+
+/** A shared read-write mapping of `fd` (a BPF array map's values), page-rounded. */
+export interface Mapping {
+  readonly address: bigint;
+  /** Bytes mapped (whole pages). */
+  readonly length: number;
+}
+
+const PAGE = 4096;
+const PROT_READ_WRITE = 3;
+const MAP_SHARED = 1;
+const MAP_FAILED = 0xffffffffffffffffn;
+
+/** Maps `length` bytes of `fd` shared, read and write; undefined (errno set) when the kernel refuses. */
+export function mapShared(fd: number, length: number): Mapping | undefined {
+  const size = Math.ceil(length / PAGE) * PAGE;
+  const address = libc().mmap(null, size, PROT_READ_WRITE, MAP_SHARED, fd, 0);
+  return address === 0n || address === MAP_FAILED ? undefined : { address, length: size };
+}
+
+export function unmap(m: Mapping): void {
+  libc().munmap(m.address, m.length);
+}
