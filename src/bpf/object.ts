@@ -93,6 +93,8 @@ export class OpenedObject {
     private readonly obj: Ptr,
     private readonly h: Handles,
     private readonly count: boolean,
+    /** How it was opened, to open it the same way again (without counters) if it must. */
+    private readonly options: OpenOptions,
   ) {}
 
   /**
@@ -118,7 +120,7 @@ export class OpenedObject {
       ffi().bpf_object__close(obj);
       throw err;
     }
-    return new OpenedObject(path, obj, h, count);
+    return new OpenedObject(path, obj, h, count, options);
   }
 
   get programs(): readonly ProgramInfo[] {
@@ -228,7 +230,7 @@ export class OpenedObject {
       // program is what the user asked to test, so it runs as it is.
       for (const c of counted.values()) c.discard();
       this.close();
-      const again = OpenedObject.open(this.path, { count: false });
+      const again = OpenedObject.open(this.path, { ...this.options, count: false });
       for (const change of this.changes) change(again);
       const reason = /BEGIN PROG LOAD LOG/.test(log)
         ? `the verifier refused the counted program: ${verifierLog(log)
