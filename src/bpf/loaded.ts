@@ -166,21 +166,7 @@ export class LoadedObject {
   private sectionMap(section: string): BpfMap {
     let m = this.sectionMaps.get(section);
     if (!m) {
-      const h = this.h.maps.find((x) => x.info.name.endsWith(section))!;
-      const i = h.info;
-      m = new BpfMap(
-        i.name,
-        h.typeId,
-        ffi().bpf_map__fd(h.ptr),
-        i.keySize,
-        i.valueSize,
-        i.maxEntries,
-        undefined,
-        0,
-        0,
-        true,
-        this,
-      );
+      m = this.rawMap(this.h.maps.find((x) => x.info.name.endsWith(section))!);
       this.sectionMaps.set(section, m);
     }
     return m;
@@ -199,26 +185,25 @@ export class LoadedObject {
   /** Every map of the object, globals sections included, as raw maps (for snapshots). */
   allMaps(): { map: BpfMap; typeId: number }[] {
     this.check();
-    const f = ffi();
-    return this.h.maps.map((h) => {
-      const i = h.info;
-      return {
-        typeId: h.typeId,
-        map: new BpfMap(
-          i.name,
-          h.typeId,
-          f.bpf_map__fd(h.ptr),
-          i.keySize,
-          i.valueSize,
-          i.maxEntries,
-          undefined,
-          0,
-          0,
-          true,
-          this,
-        ),
-      };
-    });
+    return this.h.maps.map((h) => ({ typeId: h.typeId, map: this.rawMap(h) }));
+  }
+
+  /** A map of the object whose values are raw bytes whatever their type (no BTF codec). */
+  private rawMap(h: Handles['maps'][number]): BpfMap {
+    const i = h.info;
+    return new BpfMap(
+      i.name,
+      h.typeId,
+      ffi().bpf_map__fd(h.ptr),
+      i.keySize,
+      i.valueSize,
+      i.maxEntries,
+      undefined,
+      0,
+      0,
+      true,
+      this,
+    );
   }
 
   /**

@@ -217,14 +217,7 @@ export class BpfMap implements MapInfo {
   /** Sets `key` to `value` (per-CPU maps: one value for every CPU, or an array per CPU). */
   set(key: unknown, value: unknown, mode: UpdateMode = 'any'): void {
     this.checkOpen();
-    // undefined would reach the kernel as flags 0 (or a BigInt of nothing): a typo must not pass.
-    if (!Object.hasOwn(UPDATE_FLAGS, mode))
-      throw new XdpspecError(
-        'MAP_UPDATE_MODE',
-        `map ${this.name}: update mode ${JSON.stringify(mode)} is not one of ${Object.keys(UPDATE_FLAGS)
-          .map((m) => `'${m}'`)
-          .join(', ')}`,
-      );
+    this.checkMode(mode);
     const k = this.keyCodec.encode(key);
     let v: Buffer;
     if (this.holdsMaps) {
@@ -249,14 +242,8 @@ export class BpfMap implements MapInfo {
       }
       return;
     }
-    if (this.perCpu) {
-      v = Buffer.alloc(this.stride * this.cpus);
-      const values =
-        Array.isArray(value) && value.length === this.cpus && !this.isArrayValue()
-          ? value
-          : Array(this.cpus).fill(value);
-      values.forEach((x, i) => this.valueCodec.encode(x).copy(v, i * this.stride));
-    } else v = this.valueCodec.encode(value);
+    v = Buffer.alloc(this.stride * this.cpus);
+    this.encodeValueInto(value, v, 0);
     if (ffi().bpf_map_update_elem(this.fd, k, v, UPDATE_FLAGS[mode]) !== 0) this.fail('update', errno(), key);
     if (DEVICE_MAPS.has(this.typeId)) recordDeviceWrite(this.id, k, { netns: currentNetns() });
   }
@@ -268,13 +255,7 @@ export class BpfMap implements MapInfo {
    */
   setMany(entries: Iterable<readonly [unknown, unknown]>, mode: UpdateMode = 'any'): number {
     this.checkOpen();
-    if (!Object.hasOwn(UPDATE_FLAGS, mode))
-      throw new XdpspecError(
-        'MAP_UPDATE_MODE',
-        `map ${this.name}: update mode ${JSON.stringify(mode)} is not one of ${Object.keys(UPDATE_FLAGS)
-          .map((m) => `'${m}'`)
-          .join(', ')}`,
-      );
+    this.checkMode(mode);
     const list = [...entries];
     if (list.length === 0) return 0;
     // The kernel's batch update takes no BPF_NOEXIST/BPF_EXIST per element: those go one by one.
@@ -287,10 +268,7 @@ export class BpfMap implements MapInfo {
     const values = Buffer.alloc(list.length * vsize);
     list.forEach(([k, v], i) => {
       this.keyCodec.encodeInto(k, keys, i * this.keySize);
-      if (this.perCpu) {
-        const per = Array.isArray(v) && v.length === this.cpus && !this.isArrayValue() ? v : Array(this.cpus).fill(v);
-        per.forEach((x: unknown, c: number) => this.valueCodec.encode(x).copy(values, i * vsize + c * this.stride));
-      } else this.valueCodec.encodeInto(v, values, i * vsize);
+      this.encodeValueInto(v, values, i * vsize);
     });
     const opts = batchOpts();
     const count = [list.length];
@@ -576,6 +554,28 @@ export class BpfMap implements MapInfo {
           raw.copy(view, from * elem, from * elem, to * elem);
       },
     };
+  }
+
+  /** undefined would reach the kernel as flags 0 (or a BigInt of nothing): a typo must not pass. */
+  private checkMode(mode: UpdateMode): void {
+    if (!Object.hasOwn(UPDATE_FLAGS, mode))
+      throw new XdpspecError(
+        'MAP_UPDATE_MODE',
+        `map ${this.name}: update mode ${JSON.stringify(mode)} is not one of ${Object.keys(UPDATE_FLAGS)
+          .map((m) => `'${m}'`)
+          .join(', ')}`,
+      );
+  }
+
+  /**
+   * A value as the kernel takes it, at `at` in `into`: per-CPU maps one slot per CPU (of an
+   * array given per CPU, or the one value in every slot), each `stride` bytes apart.
+   */
+  private encodeValueInto(value: unknown, into: Buffer, at: number): void {
+    if (!this.perCpu) return void this.valueCodec.encodeInto(value, into, at);
+    const per: unknown[] =
+      Array.isArray(value) && value.length === this.cpus && !this.isArrayValue() ? value : Array(this.cpus).fill(value);
+    per.forEach((x, c) => this.valueCodec.encodeInto(x, into, at + c * this.stride));
   }
 
   private isArrayValue(): boolean {

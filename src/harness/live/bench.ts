@@ -104,13 +104,8 @@ export class LiveBench {
   }
 
   private port(name: string): PortState {
-    const p = this.ports.get(name);
-    if (!p)
-      throw new XdpspecError(
-        'NO_PORT',
-        `port ${JSON.stringify(name)} does not exist; ports: ${[...this.ports.keys()].join(', ')}`,
-      );
-    return p;
+    this.topology.port(name); // NO_PORT, listing the ports, for a name the bench does not have
+    return this.ports.get(name)!;
   }
 
   /**
