@@ -64,7 +64,10 @@ export class BlockCounters {
 
   private check(): void {
     if (this.closed)
-      throw new XdpspecError('OBJECT_CLOSED', `the block counters of ${this.program} are closed with its object`);
+      throw new XdpspecError(
+        'OBJECT_CLOSED',
+        `the block counters of ${this.program} are closed with its object; load the object again (count: true) to count`,
+      );
   }
 
   /** Every counter as it is now: the instruction total, block entries, not-taken counts of branches. */
@@ -263,9 +266,9 @@ function prepare(prog: Ptr, opts: Buffer, e: Enrolled): CountingOutcome {
   const funcStarts: number[] = [];
   for (let p = 0; p < funcs.length; p += funcRec) funcStarts.push(funcs.readUInt32LE(p));
 
-  const sized = instrument(code, funcStarts, 0);
-  if (!isInstrumented(sized)) return { uninstrumented: sized.reason };
-  const counterMap = mappedArray(sized.counters * 8);
+  // At most a counter per slot for blocks, one per slot for branches, and the total: the map is
+  // made before the one instrumentation, which needs its descriptor.
+  const counterMap = mappedArray((2 * n + 1) * 8);
   if (typeof counterMap === 'string') return { uninstrumented: counterMap };
   const { fd, mapped } = counterMap;
   const giveUp = (reason: string): CountingOutcome => {

@@ -250,7 +250,7 @@ function instructionsChange(o: UnitRun, n: UnitRun): InstructionsChange {
   if (!o.instructions || !n.instructions)
     throw new XdpspecError(
       'COMPARE_INSTRUCTIONS',
-      `the ${o.instructions ? 'new' : 'old'} program loaded without block counters (see the warning above), so its instructions per frame are not known`,
+      `the ${o.instructions ? 'new' : 'old'} program loaded without block counters (the warning above says why), so its instructions per frame are not known; compare without instructions, or fix what the warning names`,
     );
   const perFrame = o.frames.map((f, i) => ({ old: f.instructions!, new: n.frames[i]!.instructions! }));
   return {

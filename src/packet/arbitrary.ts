@@ -5,7 +5,8 @@
 import fc from 'fast-check';
 import { buildLayers, type LayerSpec } from './builder.js';
 
-type Pick<T> = readonly T[] | { readonly from: number; readonly to: number };
+/** Values to pick from: a list, or a range. */
+type Choice<T> = readonly T[] | { readonly from: number; readonly to: number };
 
 /** What frames to generate. Every list is a choice; what is left out is drawn at random. */
 export interface FrameShape {
@@ -20,15 +21,15 @@ export interface FrameShape {
    */
   readonly l4?: readonly ('tcp' | 'udp' | 'icmp' | 'other' | 'vxlan' | 'gre')[];
   /** Ports to pick from: a list, or a range `{ from, to }`. Default any. */
-  readonly srcPort?: Pick<number>;
-  readonly dstPort?: Pick<number>;
+  readonly srcPort?: Choice<number>;
+  readonly dstPort?: Choice<number>;
   /** Addresses to pick from, IPv4 and IPv6 together (each frame takes those of its family). */
   readonly src?: readonly string[];
   readonly dst?: readonly string[];
   /** Ethernet addresses, when the program cares (a router's own MAC). */
   readonly eth?: { readonly src?: string; readonly dst?: string };
   /** TTL / hop limit values. Default any (0-255). */
-  readonly ttl?: Pick<number>;
+  readonly ttl?: Choice<number>;
   /** IPv6 extension headers (hop-by-hop, routing, fragment, destination options), up to three. Default on. */
   readonly extensionHeaders?: boolean;
   /** IPv4 options and fragments. Default on. */
@@ -57,7 +58,7 @@ const byte = fc.integer({ min: 0, max: 255 });
 const u16 = fc.integer({ min: 0, max: 0xffff });
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const choose = <T>(xs: readonly T[]) => fc.constantFrom(...xs);
-const pick = (p: Pick<number> | undefined, whole: fc.Arbitrary<number>): fc.Arbitrary<number> =>
+const pick = (p: Choice<number> | undefined, whole: fc.Arbitrary<number>): fc.Arbitrary<number> =>
   p === undefined
     ? whole
     : Array.isArray(p)
