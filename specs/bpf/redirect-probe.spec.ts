@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { execFileSync } from 'node:child_process';
 import { LiveBench, frame, loadObject, runUnit, type LoadedObject } from '../../src/index.js';
 import { RedirectProbe } from '../../src/bpf/index.js';
-import { SPEC_OBJ, needsBpf } from '../support/kernel.js';
+import { SPEC_OBJ, needsBpf, VERDICT_FATES, VERDICT_PORTS } from '../support/kernel.js';
 
 const udp = (dport: number) => frame.eth().ipv4().udp({ dport });
 
@@ -14,15 +14,8 @@ describe('unit engine: every XDP verdict, and where redirects go', () => {
 
   it('classifies aborted, dropped, passed, tx and redirected, with rewrites as diffs', async () => {
     l = loadObject(SPEC_OBJ.verdicts, { redirect_ifindex: 1 });
-    const run = await runUnit(l.program(), [1, 2, 3, 4, 5, 7].map(udp));
-    expect(run.frames.map((r) => r.verdict)).to.deep.equal([
-      'aborted',
-      'dropped',
-      'passed',
-      'tx',
-      'redirected',
-      'passed',
-    ]);
+    const run = await runUnit(l.program(), VERDICT_PORTS.map(udp));
+    expect(run.frames.map((r) => r.verdict)).to.deep.equal(VERDICT_FATES);
     expect(run.frames.map((r) => r.action)).to.deep.equal([
       'XDP_ABORTED',
       'XDP_DROP',

@@ -27,6 +27,10 @@ export const OBJ = {
   lb: 'bpf/build/xdp_lb.bpf.o',
 };
 
+/** The UDP ports verdicts.bpf.o answers each its own way, and what becomes of each (see the program). */
+export const VERDICT_PORTS = [1, 2, 3, 4, 5, 7];
+export const VERDICT_FATES = ['aborted', 'dropped', 'passed', 'tx', 'redirected', 'passed'];
+
 export const SPEC_OBJ = {
   verdicts: 'specs/bpf/build/verdicts.bpf.o',
   tcVerdicts: 'specs/bpf/build/tc_verdicts.bpf.o',

@@ -14,7 +14,7 @@ import {
   runUnit,
 } from '../../../src/index.js';
 import { startChild } from '../../support/children.js';
-import { OBJ, SPEC_OBJ, needsBpf } from '../../support/kernel.js';
+import { OBJ, SPEC_OBJ, needsBpf, VERDICT_FATES, VERDICT_PORTS } from '../../support/kernel.js';
 import { twoPortBench } from '../../support/benches.js';
 import { rejection } from '../../support/thrown.js';
 
@@ -64,17 +64,10 @@ describe('live engine (native XDP, one frame at a time)', () => {
       bench.attach(v.program(), 'wan');
       const mac = bench.topology.port('wan').dutMac;
       const run = await bench.replay(
-        [1, 2, 3, 4, 5, 7].map((dport) => frame.eth({ dst: mac, src: '02:00:00:00:00:99' }).ipv4().udp({ dport })),
+        VERDICT_PORTS.map((dport) => frame.eth({ dst: mac, src: '02:00:00:00:00:99' }).ipv4().udp({ dport })),
         { on: 'wan' },
       );
-      expect(run.frames.map((f) => f.verdict)).to.deep.equal([
-        'aborted',
-        'dropped',
-        'passed',
-        'tx',
-        'redirected',
-        'passed',
-      ]);
+      expect(run.frames.map((f) => f.verdict)).to.deep.equal(VERDICT_FATES);
       const [aborted, dropped, passed, tx, redirected, rewritten] = run.frames;
       expect(aborted!.outputs).to.deep.equal([]);
       expect(dropped!.outputs).to.deep.equal([]);
@@ -107,17 +100,10 @@ describe('live engine (native XDP, one frame at a time)', () => {
       bench.attach(v.program(), 'wan', mode);
       const mac = bench.topology.port('wan').dutMac;
       const run = await bench.replay(
-        [1, 2, 3, 4, 5, 7].map((dport) => frame.eth({ dst: mac }).ipv4().udp({ dport })),
+        VERDICT_PORTS.map((dport) => frame.eth({ dst: mac }).ipv4().udp({ dport })),
         { on: 'wan' },
       );
-      expect(run.frames.map((f) => f.verdict)).to.deep.equal([
-        'aborted',
-        'dropped',
-        'passed',
-        'tx',
-        'redirected',
-        'passed',
-      ]);
+      expect(run.frames.map((f) => f.verdict)).to.deep.equal(VERDICT_FATES);
       expect(run.frames.map((f) => f.outputs.map((o) => `${o.port}/${o.side}`).join())).to.deep.equal([
         '',
         '',
@@ -228,7 +214,7 @@ describe('both engines on one case', () => {
           v.program(),
           bench,
           'wan',
-          [1, 2, 3, 4, 5, 7].map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d })),
+          VERDICT_PORTS.map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d })),
         );
         expect(both.unit.frames.map((x) => x.verdict)).to.deep.equal(both.live.frames.map((x) => x.verdict));
       } finally {
@@ -458,7 +444,7 @@ describe('live streaming', () => {
     try {
       bench.attach(v.program(), 'wan');
       const mac = bench.topology.port('wan').dutMac;
-      const kinds = [1, 2, 3, 4, 5, 7].map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d }).build());
+      const kinds = VERDICT_PORTS.map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d }).build());
       const frames = Array.from({ length: 6000 }, (_, i) => kinds[i % 6]!);
       const run = await bench.stream(frames, { on: 'wan' });
       expect(run.counts).to.deep.equal({
