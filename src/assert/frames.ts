@@ -1,9 +1,9 @@
 // The plugin's assertions on whole frames and runs: otherFrames, equalFrame (with ignoring).
-import { Frame, diffFrames, parseFrame, summarize } from '../packet/index.js';
+import { type Frame, isFrame, diffFrames, parseFrame, summarize } from '../packet/index.js';
 import { isSubject, isRun, what, fate, context, type Part } from './subjects.js';
 
 const asFrame = (x: Uint8Array | { build(): Buffer } | Frame): Frame =>
-  x instanceof Frame ? x : parseFrame(x instanceof Uint8Array ? x : x.build());
+  isFrame(x) ? x : parseFrame(x instanceof Uint8Array ? x : x.build());
 
 /** The second half of the plugin: whole frames and whole runs. */
 export const framesPlugin: Part = (c, k) => {
@@ -46,7 +46,7 @@ export const framesPlugin: Part = (c, k) => {
           );
         actual = obj.output;
         label = `frame #${obj.index}'s output`;
-      } else if (obj instanceof Frame || obj instanceof Uint8Array) {
+      } else if (isFrame(obj) || obj instanceof Uint8Array) {
         actual = asFrame(obj);
         label = 'the frame';
       } else throw new k.AssertionError(`expected a frame result, a Frame or bytes for .equalFrame, got ${what(obj)}`);

@@ -1,5 +1,5 @@
 // The plugin's assertions on fates and rewrites: passed, dropped, ..., redirectedTo, rewritten, verdicts.
-import { Frame, formatField, summarize, checkChecksums } from '../packet/index.js';
+import { type Frame, isFrame, formatField, summarize, checkChecksums } from '../packet/index.js';
 import { VERDICTS, type Verdict } from '../harness/verdict.js';
 import { type Subject, isRun, what, fate, context, frames, assertEach, type Part } from './subjects.js';
 
@@ -64,7 +64,7 @@ export const verdictsPlugin: Part = (c, k) => {
         ]),
       );
     const obj: unknown = k.u.flag(this, 'object');
-    if (obj instanceof Frame) {
+    if (isFrame(obj)) {
       const ok = wrong(obj).length === 0;
       this.assert(
         ok,

@@ -1,5 +1,5 @@
 import { fieldEntries, layerPrefixes, sameValue, type FieldEntry } from './fields.js';
-import { Frame } from './frame.js';
+import { isFrame, type Frame } from './frame.js';
 import { parseFrame } from './parse.js';
 
 /** One field that differs between two frames; `undefined` means the layer is absent on that side. */
@@ -9,7 +9,7 @@ export interface FieldChange {
   readonly to: string | undefined;
 }
 
-const asFrame = (x: Frame | Uint8Array): Frame => (x instanceof Frame ? x : parseFrame(x));
+const asFrame = (x: Frame | Uint8Array): Frame => (isFrame(x) ? x : parseFrame(x));
 
 /**
  * Field-level differences from `a` to `b`, in frame order. A layer present on one side only

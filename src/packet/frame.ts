@@ -20,7 +20,17 @@ export function truncationText(t: Truncation): string {
  * that announce a header but are too short for it end up in a `raw` layer, and `truncated`
  * says where and by how much.
  */
+// One brand for every copy of this module in a process (a spec importing xdpspec's sources
+// beside the built package `xdpspec run` loads): `instanceof` tells only one copy's frames.
+const FRAME = Symbol.for('xdpspec.frame');
+
+/** Whether `x` is a parsed frame, made by any copy of xdpspec in the process. */
+export function isFrame(x: unknown): x is Frame {
+  return typeof x === 'object' && x !== null && (x as { [FRAME]?: true })[FRAME] === true;
+}
+
 export class Frame {
+  declare readonly [FRAME]: true;
   constructor(
     readonly bytes: Buffer,
     readonly layers: readonly Layer[],
@@ -58,3 +68,5 @@ export class Frame {
     return l ? (l as unknown as Record<string, unknown>)[m[3]!] : undefined;
   }
 }
+
+Object.defineProperty(Frame.prototype, FRAME, { value: true });

@@ -33,7 +33,7 @@ export type {
   VlanSpec,
   VxlanSpec,
 } from './builder.js';
-export { Frame, truncationText, type Truncation } from './frame.js';
+export { Frame, isFrame, truncationText, type Truncation } from './frame.js';
 export {
   buildGenerated,
   flawText,
