@@ -3,7 +3,14 @@ import { PROG_TYPE } from '../bpf/kinds.js';
 import { diffFrames, parseFrame, type FieldChange, type Frame } from '../packet/index.js';
 import { XdpspecError } from '../sys/errors.js';
 import { collectFrames, frameBytes, type FrameSource, type Step } from './frames.js';
-import { countVerdicts, verdictOf, type FrameResult, type RedirectTarget, type VerdictCounts } from './verdict.js';
+import {
+  countVerdicts,
+  noteFrameRun,
+  verdictOf,
+  type FrameResult,
+  type RedirectTarget,
+  type VerdictCounts,
+} from './verdict.js';
 
 /** The unit engine's answer for a run of frames. */
 export interface UnitRun {
@@ -73,6 +80,7 @@ export async function runUnit(program: Program, frames: FrameSource, options: Un
     inputs.map((bytes) => ({ program, bytes })),
     options,
   );
+  noteFrameRun('unit', results);
   return withStats({ program: program.name, frames: results, counts: countVerdicts(results) });
 }
 
@@ -97,6 +105,7 @@ export function runUnitSteps(
     return { program, bytes: frameBytes(s.frame), port: s.on };
   });
   const results = runAll(items, options);
+  noteFrameRun('unit', results);
   return withStats({
     program: [...new Set(items.map((x) => x.program.name))].join(', '),
     frames: results,

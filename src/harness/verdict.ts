@@ -101,6 +101,35 @@ function tally(c: VerdictCounts): void {
   for (const l of listeners) l(c);
 }
 
+/** A run's frames as a listener of `onFrameRuns` gets them: what became of each, in order. */
+export interface FrameRunNote {
+  readonly engine: 'unit' | 'live';
+  readonly frames: readonly {
+    readonly program: string;
+    readonly verdict: Verdict;
+    readonly input: { readonly bytes: Buffer };
+    readonly output: { readonly bytes: Buffer } | undefined;
+    readonly changes: readonly { readonly path: string }[];
+    readonly redirect: RedirectTarget | undefined;
+  }[];
+}
+
+const frameRunListeners = processWide('frame-run-listeners', () => new Set<(run: FrameRunNote) => void>());
+
+/**
+ * Calls `listener` with every unit run and live replay from now on, frame by frame (the kernel
+ * matrix records them to compare kernels); returns what stops it. Costs nothing while no one listens.
+ */
+export function onFrameRuns(listener: (run: FrameRunNote) => void): () => void {
+  frameRunListeners.add(listener);
+  return () => frameRunListeners.delete(listener);
+}
+
+/** Tells the listeners of `onFrameRuns` about a run the engines just made. */
+export function noteFrameRun(engine: FrameRunNote['engine'], frames: FrameRunNote['frames']): void {
+  for (const l of frameRunListeners) l({ engine, frames });
+}
+
 /** `10 passed, 10 dropped`: the non-zero counts, in a fixed order. */
 export function formatCounts(c: VerdictCounts): string {
   const parts = VERDICTS.filter((v) => c[v] > 0).map((v) => `${c[v]} ${v}`);

@@ -23,7 +23,7 @@ import { DriverStats, PacketSocket, Topology, type TopologySpec } from '../../ne
 import { parseFrame } from '../../packet/index.js';
 import { collectFrames, frameBytes, type FrameSource, type Step } from '../frames.js';
 import { instructionStats } from '../unit.js';
-import { countVerdicts } from '../verdict.js';
+import { countVerdicts, noteFrameRun } from '../verdict.js';
 import { runAttachCommand } from './external.js';
 import { GenericStrategy } from './generic.js';
 import { NativeStrategy } from './native.js';
@@ -358,6 +358,7 @@ export class LiveBench {
       attachments,
       ...(instructions ? { instructions } : {}),
     };
+    noteFrameRun('live', results);
     for (const l of this.runListeners) l(run);
     return run;
   }
