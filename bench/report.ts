@@ -10,4 +10,5 @@ export const fmt = {
   mib: (kib: number) => `${(kib / 1024).toFixed(0)} MiB`,
   ratio: (r: number) => `${r.toFixed(2)}x`,
   ns: (n: number) => `${n.toFixed(0)} ns`,
+  ms: (n: number) => `${n < 10_000 ? n.toFixed(0) + ' ms' : (n / 1000).toFixed(1) + ' s'}`.padStart(8),
 };

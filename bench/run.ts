@@ -15,6 +15,7 @@ import { mapStateBench } from './map-state.js';
 import { redirectsBench } from './redirects.js';
 import { coverageBench } from './coverage.js';
 import { fuzzBench } from './fuzz.js';
+import { kernelsBench } from './kernels.js';
 import type { Bench } from './report.js';
 
 const benches: Bench[] = [
@@ -29,6 +30,7 @@ const benches: Bench[] = [
   streamingBench,
   decodeBench,
   egressBench,
+  kernelsBench,
 ];
 const only = process.argv[2];
 const tmp = mkdtempSync(join(tmpdir(), 'xdpspec-bench-'));

@@ -12,8 +12,10 @@ say() { printf 'xdpspec setup: %s\n' "$*" >&2; }
 # tcpdump/tshark/tcpreplay are the reference tools specs and benchmarks compare against,
 # bpftool inspects loaded programs, ethtool switches checksum offload off where a spec replays
 # what a real socket sent, iputils-ping measures the round trip the egress article reports,
-# lcov's genhtml is the consumer the coverage specs check lcov.info against.
-packages=(clang llvm libbpf-dev linux-libc-dev iproute2 tcpdump tshark tcpreplay bpftool ethtool iputils-ping make g++ lcov)
+# lcov's genhtml is the consumer the coverage specs check lcov.info against,
+# qemu-system-x86 and busybox-static boot the guests of `xdpspec run --kernel` (busybox is their
+# init), xz-utils unpacks the modules of Debian's newer kernels for them.
+packages=(clang llvm libbpf-dev linux-libc-dev iproute2 tcpdump tshark tcpreplay bpftool ethtool iputils-ping make g++ lcov qemu-system-x86 busybox-static xz-utils)
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

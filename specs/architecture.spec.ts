@@ -9,6 +9,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   packet: ['sys'],
   bpf: ['sys'],
   net: ['sys'],
+  vm: ['sys'],
   harness: ['sys', 'pcap', 'packet', 'bpf', 'net'],
   assert: ['sys', 'pcap', 'packet', 'bpf', 'net', 'harness'],
 };
@@ -48,6 +49,7 @@ const SPEC_OF_THE_WHOLE: Record<string, string> = {
   'bpf/probe-objects.ts': 'specs/package.spec.ts',
   'bpf/testrun-options.ts': 'specs/bpf/testrun.spec.ts',
   'cli/junit.ts': 'specs/cli/run.spec.ts',
+  'cli/matrix-report.ts': 'specs/cli/kernel-run.spec.ts',
   'cli/main.ts': 'specs/reliability/bad-input.spec.ts',
   'cli/output.ts': 'specs/cli/dissect.spec.ts',
   'cli/report.ts': 'specs/cli/test-run.spec.ts',

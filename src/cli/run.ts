@@ -3,11 +3,60 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError, XdpspecError } from '../sys/errors.js';
 import { sweepAndSay } from '../net/index.js';
+import { MATRIX_REPORT_ENV, withMatrixReport, type ReporterClass } from './matrix-report.js';
+
+type RunTokens = ReturnType<typeof parseArgs>['tokens'];
+
+/** `--kernel ...`: the same run on each kernel, the options of the matrix taken out of it. */
+async function runMatrix(
+  args: readonly string[],
+  values: {
+    kernel?: string[];
+    accel?: string;
+    'kernel-timeout'?: string;
+    'guest-include'?: string[];
+    'matrix-json'?: string;
+    junit?: string;
+  },
+  tokens: RunTokens,
+  coverageDir: string | undefined,
+): Promise<number> {
+  if (coverageDir !== undefined)
+    throw new UsageError("--coverage counts the blocks of one kernel's run: run it without --kernel");
+  const accel = values.accel ?? 'auto';
+  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg')
+    throw new UsageError(`--accel takes auto, kvm or tcg, got ${JSON.stringify(accel)}`);
+  const seconds = values['kernel-timeout'] === undefined ? 1800 : Number(values['kernel-timeout']);
+  if (!(seconds > 0))
+    throw new UsageError(`--kernel-timeout takes seconds, got ${JSON.stringify(values['kernel-timeout'])}`);
+  if (values.junit === '') throw new UsageError('--junit takes the path of the XML file to write');
+  // Every argument but the matrix's own options (and --junit, written per kernel) goes to each run.
+  const drop = new Set<number>();
+  for (const t of tokens ?? [])
+    if (
+      t.kind === 'option' &&
+      ['kernel', 'accel', 'kernel-timeout', 'guest-include', 'matrix-json', 'junit'].includes(t.name)
+    ) {
+      drop.add(t.index);
+      if (t.inlineValue === false) drop.add(t.index + 1);
+    }
+  const { runOnKernels } = await import('./kernel-run.js');
+  return runOnKernels({
+    kernels: values.kernel ?? [],
+    accel,
+    timeoutMs: seconds * 1000,
+    runArgs: args.filter((_, i) => !drop.has(i)),
+    ...(values.junit === undefined ? {} : { junit: values.junit }),
+    ...(values['guest-include'] === undefined ? {} : { include: values['guest-include'] }),
+    ...(values['matrix-json'] === undefined ? {} : { json: values['matrix-json'] }),
+  });
+}
 
 export const RUN_USAGE = `usage: xdpspec run [SPEC...] [--shard I/N] [--junit FILE] [--update-golden]
                   [--update-baseline] [--grep TEXT] [--reporter NAME]
                   [--reporter-option KEY=VALUE]... [--timeout MS] [--bail]
-                  [--coverage[=DIR]]
+                  [--coverage[=DIR]] [--kernel SPEC]... [--accel auto|kvm|tcg]
+                  [--kernel-timeout S] [--guest-include PATH]... [--matrix-json FILE]
 
 Runs Mocha specs with xdpspec's setup, for projects without a .mocharc of their own:
 TypeScript specs load through tsx, the timeout suits live runs, and before the first spec
@@ -32,6 +81,21 @@ the namespaces of killed earlier runs are removed.
                         files stay as they are) and write DIR/lcov.info (default coverage/):
                         lines, branches and functions of the C sources, for genhtml and CI
                         coverage services; a summary per file and function goes to stderr
+  --kernel SPEC         run the specs on this kernel too (repeat for a matrix): host (this
+                        machine), a kernel image path, or a Debian kernel version (6.1, 6.12)
+                        fetched with apt-get download into ~/.cache/xdpspec/kernels; each boots
+                        under qemu with this machine's node, iproute2, libbpf and the project.
+                        Then one report: each case per kernel, and every frame of the unit runs
+                        and replays whose fate or output differs from the first kernel's.
+                        --junit FILE writes FILE-LABEL.xml per kernel
+  --accel MODE          how guests run: kvm, tcg (software, slow and sure) or auto (default:
+                        KVM when /dev/kvm opens and a guest reaches its init within 15 s)
+  --kernel-timeout S    kill a guest after S seconds (default 1800)
+  --guest-include PATH  this machine's file or directory in every guest too, at the same path
+                        (a command the specs run; ip, tc, ethtool, ping, tcpdump, tcpreplay
+                        and bpftool are taken when present)
+  --matrix-json FILE    also write the kernels' reports (cases with their times, every run's
+                        frames) and the comparison as JSON
 Exit status: 0 when every case passed, 1 when some failed, 2 on an error.`;
 
 const SPEC_FILE = /\.(spec|test)\.(ts|js|mts|mjs)$/;
@@ -102,8 +166,9 @@ export async function runRun(args: string[]): Promise<number> {
     coverageDir = m[1] ?? 'coverage';
     return '--coverage';
   });
-  const { values, positionals } = parseArgs({
+  const { values, positionals, tokens } = parseArgs({
     args,
+    tokens: true,
     allowPositionals: true,
     options: {
       shard: { type: 'string' },
@@ -116,6 +181,11 @@ export async function runRun(args: string[]): Promise<number> {
       timeout: { type: 'string' },
       bail: { type: 'boolean' },
       coverage: { type: 'boolean' },
+      kernel: { type: 'string', multiple: true },
+      accel: { type: 'string' },
+      'kernel-timeout': { type: 'string' },
+      'guest-include': { type: 'string', multiple: true },
+      'matrix-json': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -132,6 +202,15 @@ export async function runRun(args: string[]): Promise<number> {
     if (eq <= 0) throw new UsageError(`--reporter-option takes KEY=VALUE, got ${JSON.stringify(o)}`);
     reporterOptions[o.slice(0, eq)] = o.slice(eq + 1);
   }
+  if (values.kernel !== undefined) return runMatrix(args, values, tokens, coverageDir);
+  if (
+    ['accel', 'kernel-timeout', 'guest-include', 'matrix-json'].some(
+      (k) => values[k as keyof typeof values] !== undefined,
+    )
+  )
+    throw new UsageError(
+      '--accel, --kernel-timeout, --guest-include and --matrix-json are for the kernel matrix: give them with --kernel SPEC',
+    );
   let files = specFiles(positionals);
   if (values.shard !== undefined) {
     const [i, n] = parseShard(values.shard);
@@ -191,7 +270,17 @@ export async function runRun(args: string[]): Promise<number> {
     const first = err instanceof Error ? (err.stack ?? err.message).split('\n    at ')[0]! : String(err);
     throw new XdpspecError('SPEC_LOAD', `a spec file did not load: ${first}${loadHint(first)}`);
   }
+  const matrix = process.env[MATRIX_REPORT_ENV];
+  let finishReport: ((exitCode: number, junit?: string) => void) | undefined;
+  if (matrix) {
+    const Inner = (mocha as unknown as { _reporter: ReporterClass })._reporter;
+    mocha.reporter(
+      withMatrixReport(Inner, matrix, (finish) => (finishReport = finish)) as unknown as string,
+      reporterOptions,
+    );
+  }
   const failures = await new Promise<number>((done) => mocha.run(done));
+  finishReport?.(failures > 0 ? 1 : 0, values.junit === undefined ? undefined : resolve(values.junit));
   const covered = coverage?.finishCoverage();
   if (covered) process.stderr.write(`\n${coverage!.coverageSummary(covered.data)}\nlcov: ${covered.lcov}\n`);
   return failures > 0 ? 1 : 0;

@@ -429,6 +429,21 @@ export const ERROR_CODES = {
     meaning: 'coverage was asked of a source file that no counted program has lines of',
     todo: 'name one of the files the message lists (absolute paths, as the object’s line info has them)',
   },
+  KERNEL_IMAGE: {
+    area: 'system',
+    meaning: '`--kernel PATH` names a file that is not an x86 kernel image (bzImage)',
+    todo: 'give /boot/vmlinuz-* or arch/x86/boot/bzImage, or a Debian version such as 6.1',
+  },
+  KERNEL_FETCH: {
+    area: 'system',
+    meaning: '`--kernel VERSION`: apt has no such Debian cloud kernel, or fetching or unpacking it failed',
+    todo: 'list the versions there are with `apt-cache search --names-only cloud-amd64-unsigned`; check apt’s sources and network',
+  },
+  VM_TOOL: {
+    area: 'system',
+    meaning: '`--kernel` needs qemu-system-x86_64 and busybox, and could not install them',
+    todo: 'apt-get install qemu-system-x86 busybox-static',
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
