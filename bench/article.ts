@@ -31,7 +31,10 @@ export async function articleTopology(name: string, object: string): Promise<{ r
  * frames) with `done`, its end. (Wrapped: an async function returning the process's promise would
  * wait for tcpdump to exit.)
  */
-export async function startTcpdump(ns: string, args: string[]): Promise<{ done: Promise<{ stderr: string }> }> {
+export async function startTcpdump(
+  ns: string,
+  args: string[],
+): Promise<{ done: Promise<{ stderr: string }>; kill: (sig: NodeJS.Signals) => void }> {
   const dump = execa('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'veth1', '--immediate-mode', ...args], {
     reject: false,
   });
@@ -39,5 +42,5 @@ export async function startTcpdump(ns: string, args: string[]): Promise<{ done: 
     dump.stderr.on('data', (d: Buffer) => d.toString().includes('listening on') && resolve());
     void dump.then(() => reject(new Error('tcpdump exited before listening')));
   });
-  return { done: dump.then((r) => ({ stderr: String(r.stderr ?? '') })) };
+  return { done: dump.then((r) => ({ stderr: String(r.stderr ?? '') })), kill: (sig) => dump.kill(sig) };
 }

@@ -27,14 +27,25 @@ export const streamingBench: Bench = {
       bench.attach(obj.program(), 'wan');
       const theirs: number[] = [];
       const ours: number[] = [];
+      let lost = 0;
       for (let k = 0; k < 3; k++) {
         const dump = await startTcpdump(ns, ['-Q', 'in', '-B', '65536', '-c', String(N / 2), '-w', '/dev/null']);
         let t = performance.now();
         await execa('ip', ['netns', 'exec', ns, 'tcpreplay', '-q', '--topspeed', '-i', 'veth0', file]);
-        const r = await dump.done;
+        // At top speed the veth's backlog can drop frames, and then tcpdump never counts to
+        // N/2: a frame not there 2 s after tcpreplay ended is taken as lost (the one fixed
+        // wait, a bound on what should not come), and the round is run again.
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000)));
+        const r = await Promise.race([dump.done, late.then(() => (dump.kill('SIGINT'), dump.done))]);
+        clearTimeout(timer);
         theirs.push(performance.now() - t);
-        if (!new RegExp(`${N / 2} packets captured`).test(r.stderr ?? ''))
-          throw new Error(`tcpdump did not capture all passed frames: ${r.stderr}`);
+        if (!new RegExp(`${N / 2} packets captured`).test(r.stderr ?? '')) {
+          theirs.pop();
+          if (++lost > 6) throw new Error(`tcpdump did not capture all passed frames, 7 times: ${r.stderr}`);
+          k--;
+          continue;
+        }
         t = performance.now();
         const run = await bench.stream(frames, { on: 'wan' });
         ours.push(performance.now() - t);
@@ -45,7 +56,7 @@ export const streamingBench: Bench = {
       const rate = (ms: number) => N / (ms / 1000);
       return [
         `${fmt.int(N)} frames of ${OBJECT} (half pass), best of 3:`,
-        `  tcpreplay --topspeed + tcpdump -Q in (baseline, no accounting)   ${fmt.rate(rate(best(theirs)))} frames/s`,
+        `  tcpreplay --topspeed + tcpdump -Q in (baseline, no accounting)   ${fmt.rate(rate(best(theirs)))} frames/s${lost ? `   (${lost} rounds lost frames and were run again)` : ''}`,
         `  xdpspec LiveBench.stream (every frame counted, outputs matched)  ${fmt.rate(rate(best(ours)))} frames/s   ${fmt.ratio(rate(best(ours)) / rate(best(theirs)))} the baseline's rate`,
       ];
     } finally {
