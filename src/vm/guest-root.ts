@@ -87,11 +87,10 @@ export class HostTree {
     }
   }
 
-  /** Adds an executable or library and, transitively, the libraries ldd says it loads. */
+  /** Adds an executable or library and the libraries it loads (ldd lists them all, transitively). */
   addElf(path: string): void {
-    if (this.seen.has(resolve(path))) return;
     this.add(path);
-    for (const lib of sharedLibraries(path)) this.addElf(lib);
+    for (const lib of sharedLibraries(path)) this.add(lib);
   }
 
   /** Adds a directory tree, but for names `skip` refuses (checked on each entry's name). */
