@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parse } from 'junit2json';
 import { tempDir } from './support/tools.js';
 import { needsBpf } from './support/kernel.js';
+import { debianKernel } from './support/guests.js';
 
 describe('the npm package in a project of its own', function () {
   needsBpf();
@@ -110,6 +111,23 @@ describe('the npm package in a project of its own', function () {
     const r = await run('npx', ['mocha', 'specs/xdp_port_filter.spec.ts']);
     expect(r.exitCode, r.all).to.equal(0);
     expect(r.stdout).to.match(/2 passing/);
+  });
+
+  it("runs the generated specs on Debian's 6.1 kernel too, from the installed package, with the project under /tmp", async function () {
+    debianKernel(this, '6.1');
+    const r = await run('npx', [
+      'xdpspec',
+      'run',
+      '--kernel',
+      '6.1',
+      '--accel',
+      'tcg',
+      'specs/xdp_port_filter.spec.ts',
+    ]);
+    expect(r.exitCode, r.all).to.equal(0);
+    expect(r.stdout).to.match(
+      /^ {2}6\.1 +6\.1\.0-\d+-cloud-amd64 \(TCG, [\d.]+ s, init after [\d.]+ s\): 2 passed, 0 failed, 0 skipped$/m,
+    );
   });
 
   it('works the same when the project is an ES module package', async () => {

@@ -193,7 +193,9 @@ export const LIFE_SIGN = /^xdpspec-guest: up /;
 
 /**
  * The guest's /init (busybox sh): mounts what a fresh machine has, loads the modules in order,
- * runs the command with the console as its output, and powers off whatever it returned.
+ * runs the command with the console as its output, and powers off whatever it returned. /tmp
+ * and /run stay the initramfs's own (writable already): a tmpfs there would hide a project that
+ * lives under /tmp.
  */
 export function initScript(busybox: string, cmd: GuestCommand): string {
   const env = Object.entries(cmd.env).map(([k, v]) => `${k}=${shellQuote(v)}`);
@@ -203,8 +205,6 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/xdpspe
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs tmpfs /tmp
-mount -t tmpfs tmpfs /run
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 stty -F /dev/ttyS1 raw -echo
