@@ -3,6 +3,8 @@
 // names the run that started it).
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ownerAlive } from '../sys/owner.js';
 import { atRelease } from '../sys/release.js';
@@ -41,7 +43,10 @@ export interface BootResult {
   readonly stderr: string;
 }
 
-const VM_DIR = '/run/xdpspec/vm';
+// Root's guests are the machine's to sweep; another user's pid files stay among their own files
+// (qemu under TCG needs no privileges, and the specs run as root inside the guest).
+const ROOT = process.getuid?.() === 0 ? '/run/xdpspec' : join(tmpdir(), `xdpspec-${process.getuid?.() ?? 'user'}`);
+const VM_DIR = `${ROOT}/vm`;
 
 /** Whether this process may open /dev/kvm; whether guests then run is for a boot to show. */
 export function kvmOpenable(): boolean {
@@ -133,7 +138,7 @@ export function boot(o: BootOptions): Promise<BootResult> {
       for (const t of timers) clearTimeout(t);
       release();
       rmSync(pidFile, { force: true });
-      removeIfEmpty(VM_DIR, '/run/xdpspec');
+      removeIfEmpty(VM_DIR, ROOT);
       done({ exitCode: code ?? undefined, killed, lifeMs, ms: performance.now() - t0, tail, stderr: stderr.trim() });
     });
     child.on('error', () => undefined); // 'close' follows with the status
@@ -184,6 +189,6 @@ export function sweepGuests(): number[] {
     }
     rmSync(file, { force: true });
   }
-  removeIfEmpty(VM_DIR, '/run/xdpspec');
+  removeIfEmpty(VM_DIR, ROOT);
   return killed;
 }
