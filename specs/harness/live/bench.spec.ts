@@ -130,6 +130,28 @@ describe('live engine (native XDP, one frame at a time)', () => {
   }
 
   fx.it(
+    'tells a frame XDP passed and the kernel freed before any capture (a VLAN header cut short) from one whose output comes, without waiting for it',
+    async ({ bench, load }) => {
+      const v = load(SPEC_OBJ.verdicts);
+      bench.attach(v.program(), 'wan');
+      const cut = [frame.eth({ type: 0x88a8 }).build(), frame.eth({ type: 0x8100 }).build()]; // 14 bytes each
+      const run = await bench.replay(
+        [cut[0]!, frame.eth().ipv6().udp(), cut[1]!, frame.eth().ipv4().udp({ dport: 9 })],
+        {
+          on: 'wan',
+        },
+      );
+      expect(run.frames.map((f) => f.verdict)).to.deep.equal(['passed', 'passed', 'passed', 'passed']);
+      expect(run.frames.map((f) => f.freedByKernel)).to.deep.equal([true, undefined, true, undefined]);
+      expect(run.frames.map((f) => f.output?.length)).to.deep.equal([undefined, 62, undefined, 42]);
+      expect(run.others).to.deep.equal([]);
+      // The unit engine has the program's output: what the kernel did after XDP is the live engine's to say.
+      const unit = await runUnit(v.program(), cut);
+      expect(unit.frames.map((f) => f.output?.length)).to.deep.equal([14, 14]);
+    },
+  );
+
+  fx.it(
     'redirects through a devmap to a named port, and rewrites ports with valid checksums',
     async ({ bench, load }) => {
       const v = load(SPEC_OBJ.verdicts);

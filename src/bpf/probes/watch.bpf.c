@@ -74,6 +74,10 @@ struct sock {
 struct sk_buff {
 	struct net_device *dev;
 	struct sock *sk;
+	unsigned int len;
+	unsigned char *head;
+	unsigned char *data;
+	__u16 mac_header;
 } __attribute__((preserve_access_index));
 
 /* The value is the running kernel's, by CO-RE; the one here is a placeholder. */
@@ -108,6 +112,11 @@ __u64 stream_xmit_here = 0;
 __u64 stream_xmit_elsewhere = 0;
 __u64 stream_rx_here = 0;
 __u64 stream_rx_elsewhere = 0;
+/* The last skb freed on the device, from its Ethernet header on: its length and first 64 bytes
+ * (native mode: a frame XDP passed that the stack freed before any capture saw it, e.g. a VLAN
+ * header cut short, is told from other frees by its bytes). */
+__u32 freed_len = 0;
+__u64 freed_bytes[8] = {};
 
 static __always_inline int watched(struct net_device *dev)
 {
@@ -157,6 +166,14 @@ int on_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!watched(BPF_CORE_READ(skb, dev)))
 		return 0;
+	{
+		unsigned char *head = BPF_CORE_READ(skb, head);
+		unsigned char *data = BPF_CORE_READ(skb, data);
+		unsigned char *mac = head + BPF_CORE_READ(skb, mac_header);
+
+		freed_len = BPF_CORE_READ(skb, len) + (unsigned int)(data - mac);
+		bpf_probe_read_kernel(freed_bytes, sizeof(freed_bytes), mac);
+	}
 	frees++;
 	if (owned_by(skb, stream_cookie)) {
 		if (is_tc_drop(reason))

@@ -9,7 +9,9 @@ import type { LiveMode } from './port.js';
 // Native mode needs only exceptions and failed redirects (veth counts neither apart), and
 // kfree_skb fires all over the kernel, so each mode attaches only what it reads.
 const TRACEPOINTS: Record<LiveMode, readonly (readonly [string, string])[]> = {
+  // And kfree_skb: a frame XDP passed that the stack freed before any capture (see native.ts).
   native: [
+    ['on_kfree_skb', 'kfree_skb'],
     ['on_exception', 'xdp_exception'],
     ['on_redirect_err', 'xdp_redirect_err'],
   ],
@@ -94,6 +96,18 @@ export class WatchProbe {
     const out = {} as Record<N, number>;
     for (const n of names) out[n] = Number(g[n]);
     return out;
+  }
+
+  private freedReader: (() => Record<string, unknown>) | undefined;
+
+  /** How many skbs were freed on the device, and the last one's length and first 64 bytes. */
+  lastFreed(): { frees: number; len: number; bytes: Buffer } {
+    this.freedReader ??= this.obj.globalsReader(['frees', 'freed_len', 'freed_bytes']);
+    const g = this.freedReader();
+    const words = g.freed_bytes as readonly (bigint | number)[];
+    const bytes = Buffer.alloc(8 * words.length);
+    words.forEach((w, i) => bytes.writeBigUInt64LE(BigInt.asUintN(64, BigInt(w)), 8 * i));
+    return { frees: Number(g.frees), len: Number(g.freed_len), bytes };
   }
 
   close(): void {

@@ -28,6 +28,12 @@ export interface LiveFrameResult {
    * frame, as the unit engine's FrameResult has them.
    */
   readonly instructions?: number;
+  /**
+   * Native XDP: the program passed the frame and the kernel freed it before any capture saw it
+   * (an 802.1Q or 802.1ad header announced and cut short, which the receive path cannot take
+   * off): it has no output, where the unit engine has the program's.
+   */
+  readonly freedByKernel?: true;
 }
 
 /** A streaming replay: exact counts, and which inputs were seen unchanged where. */
