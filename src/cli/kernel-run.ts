@@ -42,11 +42,19 @@ const GUEST_NOISE = /^\[\s*\d+\.\d+\] reboot: Power down$|^xdpspec-guest: exit \
 
 const say = (line: string) => process.stderr.write(`xdpspec: ${line}\n`);
 
-/** qemu and busybox, installed with apt-get when missing and allowed (root, apt-get present). */
+/** qemu, busybox and xz, installed with apt-get when missing and allowed (root, apt-get present). */
 function guestTools(): string {
   const busybox = () => ['/bin/busybox', '/usr/bin/busybox', onPath('busybox')].find((p) => p && existsSync(p));
-  if (qemuBinary() && busybox()) return busybox()!;
-  const missing = [qemuBinary() ? '' : 'qemu-system-x86', busybox() ? '' : 'busybox-static'].filter(Boolean);
+  // xz reads the dependencies of newer kernels' compressed modules; it is installed alongside
+  // when missing, but guests boot without it (then only bridge, which needs stp and llc first,
+  // fails to load; veth's and TC's modules need no others).
+  const xz = () => onPath('xz') !== undefined;
+  if (qemuBinary() && busybox() && xz()) return busybox()!;
+  const missing = [
+    qemuBinary() ? '' : 'qemu-system-x86',
+    busybox() ? '' : 'busybox-static',
+    xz() ? '' : 'xz-utils',
+  ].filter(Boolean);
   if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
     say(`installing ${missing.join(' ')} with apt-get (--kernel boots guests with them)`);
     let r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { encoding: 'utf8' });
@@ -54,8 +62,9 @@ function guestTools(): string {
       spawnSync('apt-get', ['update', '-qq']);
       r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { encoding: 'utf8' });
     }
-    if (r.status === 0 && qemuBinary() && busybox()) return busybox()!;
+    if (qemuBinary() && busybox()) return busybox()!;
   }
+  if (qemuBinary() && busybox()) return busybox()!; // only xz is missing
   throw new XdpspecError(
     'VM_TOOL',
     `--kernel boots guests with qemu and busybox, and ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not installed: apt-get install ${missing.join(' ')}`,
