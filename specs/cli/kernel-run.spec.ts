@@ -36,7 +36,7 @@ describe('xdpspec run --kernel', function () {
     debianKernel(this, '6.1'); // fetched once, outside the timings of the cases
   });
 
-  it("runs the IPv6 filter's specs (unit and live) on Debian's 6.1 beside the host, finds the one frame whose fate depends on the kernel, and writes JUnit per kernel", async () => {
+  it("runs the IPv6 filter's specs (unit and live) on Debian's 6.1 beside the host, finds the one frame whose fate depends on the kernel, shows 6.1's skip with its reason, and writes JUnit per kernel", async () => {
     const before = runDirs();
     const r = await cli('run', '--kernel', 'host', '--kernel', '6.1', ...SELECTION, '--junit', t.path('k.xml'));
     expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
@@ -46,11 +46,16 @@ describe('xdpspec run --kernel', function () {
       expect(r.stderr).to.match(/KVM does not run guests here \(.+\): TCG from here on/);
     // The guest's own output streams, each line marked with its kernel.
     expect(r.stdout).to.match(/^\[6\.1\]\s+✔ passes only the IPv6 half of the capture \(live\)/m);
-    expect(r.stdout).to.match(/^ {2}host +\S+ \(this machine, [\d.]+ s\): 7 passed, 0 failed, 0 skipped$/m);
+    expect(r.stdout).to.match(/^ {2}host +\S+ \(this machine, [\d.]+ s\): 8 passed, 0 failed, 0 skipped$/m);
     expect(r.stdout).to.match(
-      /^ {2}6\.1 +6\.1\.0-\d+-cloud-amd64 \((KVM|TCG), [\d.]+ s, init after [\d.]+ s\): 7 passed, 0 failed, 0 skipped$/m,
+      /^ {2}6\.1 +6\.1\.0-\d+-cloud-amd64 \((KVM|TCG), [\d.]+ s, init after [\d.]+ s\): 7 passed, 0 failed, 1 skipped$/m,
     );
-    expect(r.stdout).to.include('Cases: 7, 7 with the same state on every kernel.');
+    expect(r.stdout).to.include('Cases: 8, 7 with the same state on every kernel.');
+    // tcx links came with 6.6: probed in the guest, a visible skip there with the kernel's reason.
+    expect(r.stdout).to.match(
+      /^ {2}pass +skip +by_kernel attaches a TC program by tcx link \(6\.6\+\) {2}\[specs\/support\/matrix\/by-kernel\.case\.ts\]$/m,
+    );
+    expect(r.stdout).to.match(/^ {6}6\.1: .*this kernel has no tcx links \(6\.6\+\)/m);
     // 48 frames of the IPv6 filter's runs and 4 of by_kernel's, every one compared; only IPv4
     // through by_kernel, in both engines, differs: 6.1 is older than 6.6.
     expect(r.stdout).to.include(
@@ -64,8 +69,9 @@ describe('xdpspec run --kernel', function () {
     );
     for (const label of ['host', '6.1']) {
       const xml = readFileSync(t.path(`k-${label}.xml`), 'utf8');
-      expect(xml.match(/<testcase /g), label).to.have.length(7);
+      expect(xml.match(/<testcase /g), label).to.have.length(8);
       expect(xml, label).to.not.include('<failure');
+      expect((xml.match(/<skipped /g) ?? []).length, label).to.equal(label === 'host' ? 0 : 1);
     }
     expect(guests()).to.deep.equal([]);
     expect(runDirs()).to.deep.equal(before);
