@@ -78,6 +78,7 @@ struct sk_buff {
 	unsigned char *head;
 	unsigned char *data;
 	__u16 mac_header;
+	__u8 cloned : 1;
 } __attribute__((preserve_access_index));
 
 /* The value is the running kernel's, by CO-RE; the one here is a placeholder. */
@@ -112,9 +113,11 @@ __u64 stream_xmit_here = 0;
 __u64 stream_xmit_elsewhere = 0;
 __u64 stream_rx_here = 0;
 __u64 stream_rx_elsewhere = 0;
-/* The last skb freed on the device, from its Ethernet header on: its length and first 64 bytes
- * (native mode: a frame XDP passed that the stack freed before any capture saw it, e.g. a VLAN
- * header cut short, is told from other frees by its bytes). */
+/* Native mode: a frame XDP passed that the stack freed before any capture saw it (a VLAN header
+ * cut short). Such an skb was never cloned: a capture socket clones the skbs it takes, so a frame
+ * a tap saw and the IP layer dropped later is not one of these. Their count, and the last one's
+ * length and first 64 bytes from its Ethernet header, which tell it from other frames. */
+__u64 uncaptured_frees = 0;
 __u32 freed_len = 0;
 __u64 freed_bytes[8] = {};
 
@@ -166,13 +169,14 @@ int on_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!watched(BPF_CORE_READ(skb, dev)))
 		return 0;
-	{
+	if (!BPF_CORE_READ_BITFIELD_PROBED(skb, cloned)) {
 		unsigned char *head = BPF_CORE_READ(skb, head);
 		unsigned char *data = BPF_CORE_READ(skb, data);
 		unsigned char *mac = head + BPF_CORE_READ(skb, mac_header);
 
 		freed_len = BPF_CORE_READ(skb, len) + (unsigned int)(data - mac);
 		bpf_probe_read_kernel(freed_bytes, sizeof(freed_bytes), mac);
+		uncaptured_frees++;
 	}
 	frees++;
 	if (owned_by(skb, stream_cookie)) {

@@ -22,12 +22,14 @@ import { StreamCapture } from './stream.js';
 interface ProbeCounts {
   exceptions: number;
   redirectErrors: number;
+  /** skbs the device freed before any capture took them (see watch.bpf.c). */
+  uncapturedFrees: number;
 }
 
 export class NativeStrategy implements Strategy {
   readonly mode = 'native';
   /** The probe's counts as last read: read again only when a driver counter says something needs them. */
-  private seen: ProbeCounts = { exceptions: 0, redirectErrors: 0 };
+  private seen: ProbeCounts = { exceptions: 0, redirectErrors: 0, uncapturedFrees: 0 };
 
   private constructor(
     private readonly bench: BenchContext,
@@ -40,17 +42,22 @@ export class NativeStrategy implements Strategy {
     return new NativeStrategy(bench, src, program, WatchProbe.open(bench.topology, src.name, 'native'));
   }
 
-  /** Whether the device freed an skb since `frees` was `before`, and the last one freed was `bytes`. */
-  private freed(bytes: Buffer, before: number): boolean {
+  /**
+   * Whether the device freed an skb no capture took since the last such free a frame was told
+   * by, and it was `bytes`: then that frame is told by it (and the next needs a free of its own).
+   */
+  private freed(bytes: Buffer): boolean {
     const f = this.probe.lastFreed();
-    if (f.frees <= before || f.len !== bytes.length) return false;
+    if (f.count <= this.seen.uncapturedFrees || f.len !== bytes.length) return false;
     const n = Math.min(bytes.length, f.bytes.length);
-    return f.bytes.subarray(0, n).equals(bytes.subarray(0, n));
+    if (!f.bytes.subarray(0, n).equals(bytes.subarray(0, n))) return false;
+    this.seen.uncapturedFrees = f.count;
+    return true;
   }
 
   private probeCounts(): ProbeCounts {
-    const g = this.probe.read(['exceptions', 'redirect_errors']);
-    return { exceptions: g.exceptions, redirectErrors: g.redirect_errors };
+    const g = this.probe.read(['exceptions', 'redirect_errors', 'uncaptured_frees']);
+    return { exceptions: g.exceptions, redirectErrors: g.redirect_errors, uncapturedFrees: g.uncaptured_frees };
   }
 
   begin(): void {
@@ -80,7 +87,6 @@ export class NativeStrategy implements Strategy {
     const { src } = this;
     const on = src.name;
     const before = src.stats.read();
-    const freesBefore = this.probe.read(['frees']).frees;
     inject(src.tester, index, bytes);
     let after = before;
     await until(
@@ -131,8 +137,8 @@ export class NativeStrategy implements Strategy {
             : x.side === 'tester';
       const seen: LiveOutput[] = [];
       // A frame XDP passed may be freed by the stack before any capture sees it (a VLAN header
-      // cut short: skb_vlan_untag frees it): then the probe's last free on the device is it.
-      const freedHere = () => verdict === 'passed' && this.freed(bytes, freesBefore);
+      // cut short: skb_vlan_untag frees it): then the probe's last such free on the device is it.
+      const freedHere = () => verdict === 'passed' && this.freed(bytes);
       let freed = false;
       await until(
         () => (this.bench.collect(seen), seen.some(want) || (freed = freedHere())),

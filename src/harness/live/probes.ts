@@ -100,14 +100,17 @@ export class WatchProbe {
 
   private freedReader: (() => Record<string, unknown>) | undefined;
 
-  /** How many skbs were freed on the device, and the last one's length and first 64 bytes. */
-  lastFreed(): { frees: number; len: number; bytes: Buffer } {
-    this.freedReader ??= this.obj.globalsReader(['frees', 'freed_len', 'freed_bytes']);
+  /**
+   * How many skbs the device freed before any capture took them, and the last one's length and
+   * first 64 bytes.
+   */
+  lastFreed(): { count: number; len: number; bytes: Buffer } {
+    this.freedReader ??= this.obj.globalsReader(['uncaptured_frees', 'freed_len', 'freed_bytes']);
     const g = this.freedReader();
     const words = g.freed_bytes as readonly (bigint | number)[];
     const bytes = Buffer.alloc(8 * words.length);
     words.forEach((w, i) => bytes.writeBigUInt64LE(BigInt.asUintN(64, BigInt(w)), 8 * i));
-    return { frees: Number(g.frees), len: Number(g.freed_len), bytes };
+    return { count: Number(g.uncaptured_frees), len: Number(g.freed_len), bytes };
   }
 
   close(): void {
