@@ -15,3 +15,11 @@ export function debianKernel(ctx: Mocha.Context, version: string): Kernel & { ki
   if (!k.modules) throw new Error(`Debian's ${version} kernel came without its modules`);
   return k as Kernel & { kind: 'image' } & { modules: string };
 }
+
+/** busybox on this machine, or a visible skip saying what to install (the set-up installs it). */
+export function needsBusybox(ctx: Mocha.Context): string {
+  const found = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
+  if (found) return found;
+  ctx.test!.title += ' (skipped: needs busybox: apt-get install busybox-static)';
+  return ctx.skip();
+}

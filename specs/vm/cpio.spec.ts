@@ -1,12 +1,11 @@
 // The initramfs archive, read back by a real consumer: busybox's cpio, as the kernel's unpacker would.
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCpio } from '../../src/vm/cpio.js';
-
-const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
+import { needsBusybox } from '../support/guests.js';
 
 describe('cpio', () => {
   let dir: string;
@@ -14,7 +13,7 @@ describe('cpio', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('writes directories, files of every length (padding to 4 bytes), modes and symlinks that busybox cpio unpacks as given', async function () {
-    if (!busybox) return this.skip(); // the suite's set-up installs busybox-static
+    const busybox = needsBusybox(this);
     const host = join(dir, 'host-file');
     writeFileSync(host, Buffer.alloc(4097, 7));
     const archive = join(dir, 'a.cpio');

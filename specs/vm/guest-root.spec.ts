@@ -1,7 +1,7 @@
 // What a guest gets from this machine: programs with their libraries, the project, modules, /init.
 import { expect } from 'chai';
 import { execa, execaSync } from 'execa';
-import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import {
@@ -12,15 +12,13 @@ import {
   moduleLoadOrder,
   shellQuote,
 } from '../../src/vm/guest-root.js';
-import { debianKernel } from '../support/guests.js';
-
-const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p)) ?? '/bin/busybox';
+import { debianKernel, needsBusybox } from '../support/guests.js';
 
 describe('guest root', function () {
   this.timeout(120_000);
 
   it('holds node, sh, ip and tc with every library ldd names, at their host paths, and the project without its history', function () {
-    if (!existsSync(busybox)) return this.skip();
+    const busybox = needsBusybox(this);
     const tree = hostTree([process.cwd()], busybox);
     const paths = new Set(tree.entries.map((e) => e.path));
     expect(paths).to.include(process.execPath);
@@ -61,7 +59,7 @@ describe('guest root', function () {
   });
 
   it('the /init runs under busybox sh to the end: the command, its status, and the power-off it asks for', async function () {
-    if (!existsSync(busybox)) return this.skip();
+    const busybox = needsBusybox(this);
     const dir = mkdtempSync(join(tmpdir(), 'xdpspec-init-'));
     try {
       // Outside a guest: mounts and insmod fail harmlessly, poweroff is a stub that says it was asked.

@@ -11,7 +11,10 @@ describe('qemu guests', function () {
   this.timeout(60_000);
 
   it("kills a guest whose run died without cleaning up (its pid file names the dead run), and not a live run's", async function () {
-    if (!qemuBinary()) return this.skip();
+    if (!qemuBinary()) {
+      this.test!.title += ' (skipped: needs qemu: apt-get install qemu-system-x86)';
+      return this.skip();
+    }
     mkdirSync('/run/xdpspec/vm', { recursive: true });
     // A process that has ended: a SIGKILLed run, as far as the sweep can tell.
     const gone = execa('true');

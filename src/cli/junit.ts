@@ -2,13 +2,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import type Mocha from 'mocha';
 import { attachmentsOf } from '../harness/fixtures.js';
+import { skippedTitle } from '../harness/skip.js';
 
 // JUnit XML as Jenkins, GitLab and the GitHub test-report actions read it. Written here rather
 // than with a package: Mocha's own xunit reporter counts failures as errors and skips without a
 // reason, and junit-report-builder has no reason on <skipped> either.
 
 type Runner = Mocha.Runner;
-type ReporterClass = new (runner: Runner, options: Mocha.MochaOptions) => Mocha.reporters.Base;
+/** A Mocha reporter class, as `mocha.reporter()` takes one. */
+export type ReporterClass = new (runner: Runner, options: Mocha.MochaOptions) => Mocha.reporters.Base;
 
 interface Case {
   readonly file: string;
@@ -39,8 +41,8 @@ const attrs = (a: Record<string, string | number>) =>
 
 /** The reason a skipped case gives: xdpspec's skips end the title with "(skipped: why)". */
 function skipReason(t: Mocha.Runnable): string {
-  const m = /\(skipped: (.*)\)$/.exec(t.title);
-  if (m) return m[1]!;
+  const { reason } = skippedTitle(t.title);
+  if (reason !== undefined) return reason;
   return t.isPending() && !t.fn ? 'pending: the case has no body' : 'skipped';
 }
 
@@ -106,27 +108,15 @@ function xml(cases: readonly Case[], seconds: number): string {
 }
 
 /**
- * A reporter class that runs `Base` (the console reporter) and also writes JUnit XML to `file`
- * when the run ends: failed cases as <failure>, failed hooks as <error>, skipped cases as
- * <skipped message="why">, and a failed live case's capture as an attachment in system-out.
+ * A reporter class that runs `Base` (the console reporter) and lets `listen` add listeners of its
+ * own to the same runner: what the JUnit and the kernel matrix's reports are made of.
  */
-export function withJunit(Base: ReporterClass, file: string): ReporterClass {
-  return class JunitReporter {
+export function alongside(Base: ReporterClass, listen: (runner: Runner) => void): ReporterClass {
+  return class Alongside {
     private readonly inner: Mocha.reporters.Base;
     constructor(runner: Runner, options: Mocha.MochaOptions) {
       this.inner = new Base(runner, options);
-      const cases: Case[] = [];
-      const started = Date.now();
-      runner.on('pass', (t) => cases.push(caseOf(t, 'passed')));
-      runner.on('pending', (t) => cases.push(caseOf(t, 'skipped')));
-      runner.on('fail', (t: Mocha.Runnable, err: Error) =>
-        cases.push(caseOf(t, (t as { type?: string }).type === 'hook' ? 'error' : 'failure', err)),
-      );
-      // After every hook has run (bench()'s afterEach records the capture it wrote on the test).
-      runner.once('end', () => {
-        mkdirSync(dirname(file), { recursive: true });
-        writeFileSync(file, xml(cases, (Date.now() - started) / 1000));
-      });
+      listen(runner);
     }
 
     done(failures: number, fn?: (failures: number) => void): void {
@@ -135,4 +125,26 @@ export function withJunit(Base: ReporterClass, file: string): ReporterClass {
       else fn?.(failures);
     }
   } as unknown as ReporterClass;
+}
+
+/**
+ * A reporter class that runs `Base` (the console reporter) and also writes JUnit XML to `file`
+ * when the run ends: failed cases as <failure>, failed hooks as <error>, skipped cases as
+ * <skipped message="why">, and a failed live case's capture as an attachment in system-out.
+ */
+export function withJunit(Base: ReporterClass, file: string): ReporterClass {
+  return alongside(Base, (runner) => {
+    const cases: Case[] = [];
+    const started = Date.now();
+    runner.on('pass', (t) => cases.push(caseOf(t, 'passed')));
+    runner.on('pending', (t) => cases.push(caseOf(t, 'skipped')));
+    runner.on('fail', (t: Mocha.Runnable, err: Error) =>
+      cases.push(caseOf(t, (t as { type?: string }).type === 'hook' ? 'error' : 'failure', err)),
+    );
+    // After every hook has run (bench()'s afterEach records the capture it wrote on the test).
+    runner.once('end', () => {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, xml(cases, (Date.now() - started) / 1000));
+    });
+  });
 }

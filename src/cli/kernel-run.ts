@@ -42,6 +42,13 @@ const GUEST_NOISE = /^\[\s*\d+\.\d+\] reboot: Power down$|^xdpspec-guest: exit \
 
 const say = (line: string) => process.stderr.write(`xdpspec: ${line}\n`);
 
+/** A kernel's label as a file name's part (`6.12`, `vmlinuz-6.1.0-57`). */
+const fileTag = (label: string) => label.replace(/[^\w.-]/g, '_');
+
+/** What a run wrote to its report; none when it wrote nothing (a guest that never got so far). */
+const readReport = (path: string, label: string) =>
+  readMatrixReport(existsSync(path) ? readFileSync(path, 'utf8') : '', label);
+
 /** qemu, busybox and xz, installed with apt-get when missing and allowed (root, apt-get present). */
 function guestTools(): string {
   const busybox = () => ['/bin/busybox', '/usr/bin/busybox', onPath('busybox')].find((p) => p && existsSync(p));
@@ -98,7 +105,7 @@ async function runOnHost(dir: string, args: readonly string[]): Promise<KernelRe
     createInterface({ input: s }).on('line', (l) => process.stdout.write(`[host] ${l}\n`));
   const code = await new Promise<number | null>((done) => child.on('close', done));
   release();
-  const r = readMatrixReport(existsSync(report) ? readFileSync(report, 'utf8') : '', 'host');
+  const r = readReport(report, 'host');
   const wallMs = performance.now() - t0;
   const how = `this machine, ${(wallMs / 1000).toFixed(1)} s`;
   if (!r.ended) return { ...r, how, wallMs, error: `the run ended (status ${code}) without its report` };
@@ -115,25 +122,21 @@ async function runInGuest(
   accelState: { kvm: boolean | undefined },
 ): Promise<KernelReport & { junit?: string }> {
   const modules = kernel.modules ? moduleLoadOrder(kernel.modules, GUEST_MODULES) : [];
-  const tag = kernel.label.replace(/[^\w.-]/g, '_');
+  const tag = fileTag(kernel.label);
   const initrd = join(dir, `${tag}.cpio`);
+  // The host's files, then the guest's own: the kernel unpacks one archive after the other.
   copyFileSync(common, initrd);
-  const extra = join(dir, `${tag}-own.cpio`);
   writeCpio(
-    extra,
+    initrd,
     guestEntries(busybox, modules, {
       cwd: process.cwd(),
       argv: [process.execPath, MAIN, 'run', ...args, '--junit', '/tmp/xdpspec-junit.xml'],
       env: guestEnv(),
     }),
+    { append: true },
   );
-  // The kernel unpacks one archive after another: the host's files, then the guest's own.
-  writeFileSync(initrd, readFileSync(extra), { flag: 'a' });
-  rmSync(extra);
   const report = join(dir, `${tag}.jsonl`);
-  let up = false;
   const attempt = (accel: Accel) => {
-    up = false;
     say(`booting ${kernel.label} (${kernel.release}) under ${accel.toUpperCase()}`);
     return boot({
       image: kernel.image,
@@ -144,10 +147,9 @@ async function runInGuest(
       timeoutMs: o.timeoutMs,
       lifeSign: LIFE_SIGN,
       ...(accel === 'kvm' && o.accel === 'auto' ? { lifeSignMs: KVM_LIFE_SIGN_MS } : {}),
-      onConsole: (line) => {
+      onConsole: (line, afterLifeSign) => {
         // The firmware's and the kernel's lines stay out, but in the tail a failure shows.
-        if (!up) up = LIFE_SIGN.test(line);
-        else if (!GUEST_NOISE.test(line)) process.stdout.write(`[${kernel.label}] ${line}\n`);
+        if (afterLifeSign && !GUEST_NOISE.test(line)) process.stdout.write(`[${kernel.label}] ${line}\n`);
       },
     });
   };
@@ -173,7 +175,7 @@ async function runInGuest(
     );
     result = await attempt(accel);
   }
-  const r = readMatrixReport(existsSync(report) ? readFileSync(report, 'utf8') : '', kernel.label);
+  const r = readReport(report, kernel.label);
   rmSync(initrd, { force: true });
   const how = `${accel.toUpperCase()}, ${(result.ms / 1000).toFixed(1)} s${result.lifeMs === undefined ? '' : `, init after ${(result.lifeMs / 1000).toFixed(1)} s`}`;
   const timing = result.lifeMs === undefined ? {} : { bootMs: result.lifeMs, wallMs: result.ms };
@@ -192,10 +194,8 @@ async function runInGuest(
   };
 }
 
-const junitPath = (file: string, label: string) => {
-  const tag = label.replace(/[^\w.-]/g, '_');
-  return /\.xml$/.test(file) ? file.replace(/\.xml$/, `-${tag}.xml`) : `${file}-${tag}.xml`;
-};
+const junitPath = (file: string, label: string) =>
+  /\.xml$/.test(file) ? file.replace(/\.xml$/, `-${fileTag(label)}.xml`) : `${file}-${fileTag(label)}.xml`;
 
 /** Runs the specs on every kernel in turn, prints the matrix; 0, 1 or 2 as `xdpspec run`. */
 export async function runOnKernels(o: KernelRunOptions): Promise<number> {

@@ -6,7 +6,9 @@ import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { release } from 'node:os';
 import { relative } from 'node:path';
 import type Mocha from 'mocha';
+import { skippedTitle } from '../harness/skip.js';
 import { onFrameRuns } from '../harness/verdict.js';
+import { alongside, type ReporterClass } from './junit.js';
 import type { KernelReport, MatrixCase, MatrixFrame, MatrixRun } from '../harness/matrix.js';
 
 /** The environment variable that asks `xdpspec run` for this report, and names where it goes. */
@@ -18,7 +20,6 @@ type Line =
   | { t: 'junit'; xml: string }
   | { t: 'end'; release: string; exitCode: number };
 
-const SKIPPED = / \(skipped: (.*)\)$/;
 const sha1 = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
 
 /** Writes the report of `runner` to `path`; returns what writes its end (after the run). */
@@ -27,14 +28,14 @@ export function writeMatrixReport(runner: Mocha.Runner, path: string): (exitCode
   const put = (l: Line) => writeSync(fd, JSON.stringify(l) + '\n');
   let current = '(outside any case)';
   const caseOf = (t: Mocha.Runnable, state: MatrixCase['state'], detail?: string) => {
-    const full = t.fullTitle();
-    const skip = SKIPPED.exec(full);
+    const { title, reason } = skippedTitle(t.fullTitle());
+    detail = reason ?? detail;
     put({
       t: 'case',
       file: t.file ? relative(process.cwd(), t.file) : '',
-      title: skip ? full.slice(0, skip.index) : full,
+      title,
       state,
-      ...(skip ? { detail: skip[1]! } : detail ? { detail } : {}),
+      ...(detail ? { detail } : {}),
       ...(t.duration === undefined ? {} : { ms: t.duration }),
     });
   };
@@ -55,7 +56,7 @@ export function writeMatrixReport(runner: Mocha.Runner, path: string): (exitCode
   const stop = onFrameRuns((run) =>
     put({
       t: 'run',
-      case: current.replace(SKIPPED, ''),
+      case: skippedTitle(current).title,
       engine: run.engine,
       frames: run.frames.map((f): MatrixFrame => {
         const out = f.output?.bytes;
@@ -121,26 +122,11 @@ export function readMatrixReport(text: string, label: string): KernelReport & { 
   };
 }
 
-/** A Mocha reporter class, as `mocha.reporter()` takes one. */
-export type ReporterClass = new (runner: Mocha.Runner, options: Mocha.MochaOptions) => Mocha.reporters.Base;
-
 /** A reporter class that runs `Base` and also writes the matrix report to `path`. */
 export function withMatrixReport(
   Base: ReporterClass,
   path: string,
   ready: (finish: (exitCode: number, junit?: string) => void) => void,
 ): ReporterClass {
-  return class MatrixReporter {
-    private readonly inner: Mocha.reporters.Base;
-    constructor(runner: Mocha.Runner, options: Mocha.MochaOptions) {
-      this.inner = new Base(runner, options);
-      ready(writeMatrixReport(runner, path));
-    }
-
-    done(failures: number, fn?: (failures: number) => void): void {
-      const d = (this.inner as { done?: (f: number, cb?: (f: number) => void) => void }).done;
-      if (d) d.call(this.inner, failures, fn);
-      else fn?.(failures);
-    }
-  } as unknown as ReporterClass;
+  return alongside(Base, (runner) => ready(writeMatrixReport(runner, path)));
 }

@@ -3,7 +3,8 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError, XdpspecError } from '../sys/errors.js';
 import { sweepAndSay } from '../net/index.js';
-import { MATRIX_REPORT_ENV, withMatrixReport, type ReporterClass } from './matrix-report.js';
+import type { ReporterClass } from './junit.js';
+import { MATRIX_REPORT_ENV, withMatrixReport } from './matrix-report.js';
 
 type RunTokens = ReturnType<typeof parseArgs>['tokens'];
 

@@ -24,3 +24,11 @@ export async function skipIfNotSupported<T>(ctx: SkippableContext, fn: () => T |
     return ctx.skip();
   }
 }
+
+const SKIPPED = / \(skipped: (.*)\)$/;
+
+/** A title as `skipIfNotSupported` (and the spec helpers) left it: the title itself, and the reason when it was skipped. */
+export function skippedTitle(title: string): { title: string; reason: string | undefined } {
+  const m = SKIPPED.exec(title);
+  return m ? { title: title.slice(0, m.index), reason: m[1]! } : { title, reason: undefined };
+}

@@ -14,9 +14,13 @@ const S_IFLNK = 0o120000;
 const hex8 = (n: number) => n.toString(16).padStart(8, '0');
 const pad4 = (n: number) => (4 - (n % 4)) % 4;
 
-/** Writes `entries` as a newc archive to `file`; files given as host paths are read one at a time. */
-export function writeCpio(file: string, entries: Iterable<CpioEntry>): number {
-  const fd = openSync(file, 'w');
+/**
+ * Writes `entries` as a newc archive to `file` (after what it holds, with `append`: the kernel
+ * unpacks archives laid end to end one after another); files given as host paths are read one
+ * at a time. Returns the bytes written.
+ */
+export function writeCpio(file: string, entries: Iterable<CpioEntry>, o: { append?: boolean } = {}): number {
+  const fd = openSync(file, o.append ? 'a' : 'w');
   let written = 0;
   let ino = 1;
   const put = (b: Uint8Array) => {

@@ -93,12 +93,12 @@ export class HostTree {
     for (const lib of sharedLibraries(path)) this.add(lib);
   }
 
-  /** Adds a directory tree, but for names `skip` refuses (checked on each entry's name). */
-  addTree(dir: string, skip: (name: string, path: string) => boolean): void {
+  /** Adds a directory tree, but for the entries whose name `skip` refuses. */
+  addTree(dir: string, skip: (name: string) => boolean): void {
     this.add(dir);
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
-      if (skip(e.name, p)) continue;
+      if (skip(e.name)) continue;
       if (e.isDirectory()) this.addTree(p, skip);
       else {
         this.add(p);
@@ -144,10 +144,9 @@ function moduleDepends(file: string): string[] {
   return list ? list.split(',') : [];
 }
 
-const moduleName = (file: string) =>
-  basename(file)
-    .replace(/\.ko(\.[a-z]+)?$/, '')
-    .replace(/-/g, '_');
+/** A module file's name: `veth.ko`, `veth.ko.xz` (6.12), `veth.ko.zst`. */
+const MODULE_FILE = /\.ko(\.[a-z]+)?$/;
+const moduleName = (file: string) => basename(file).replace(MODULE_FILE, '').replace(/-/g, '_');
 
 /**
  * The module files to load, dependencies first, for `wanted` in the modules tree `dir`
@@ -159,7 +158,7 @@ export function moduleLoadOrder(dir: string, wanted: readonly string[]): string[
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (/\.ko(\.[a-z]+)?$/.test(e.name)) files.set(moduleName(p), p);
+      else if (MODULE_FILE.test(e.name)) files.set(moduleName(p), p);
     }
   };
   if (existsSync(join(dir, 'kernel'))) walk(join(dir, 'kernel'));

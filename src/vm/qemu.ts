@@ -1,13 +1,14 @@
 // Booting a guest under qemu: KVM when it runs guests here, TCG otherwise; bounded, and killed
 // on the way out. A qemu whose run was SIGKILLed is killed by the next run's sweep (its pid file
 // names the run that started it).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ownerAlive } from '../sys/owner.js';
 import { atRelease } from '../sys/release.js';
+import { onPath } from './guest-root.js';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -25,8 +26,8 @@ export interface BootOptions {
   readonly lifeSign?: RegExp;
   /** Kill the guest unless `lifeSign` comes within this long (ms): KVM that hangs. */
   readonly lifeSignMs?: number;
-  /** Each line of the guest's console (ttyS0), as it comes. */
-  readonly onConsole: (line: string) => void;
+  /** Each line of the guest's console (ttyS0), as it comes; whether the sign of life came before it. */
+  readonly onConsole: (line: string, afterLifeSign: boolean) => void;
 }
 
 export interface BootResult {
@@ -59,10 +60,7 @@ export function kvmOpenable(): boolean {
 }
 
 /** The qemu binary for x86-64 guests on PATH, or undefined. */
-export function qemuBinary(): string | undefined {
-  const r = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : undefined;
-}
+export const qemuBinary = () => onPath('qemu-system-x86_64');
 
 // ANSI escapes the firmware writes to clear the screen.
 // eslint-disable-next-line no-control-regex -- the escape character is what is matched
@@ -104,19 +102,16 @@ export function boot(o: BootOptions): Promise<BootResult> {
   const tail: string[] = [];
   let stderr = '';
   let killed: BootResult['killed'];
-  let alive = false;
   let lifeMs: number | undefined;
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   createInterface({ input: child.stdout }).on('line', (raw) => {
     const line = raw.replace(ESCAPES, '').replace(/\r/g, '');
     if (!line.trim()) return;
-    if (lifeMs === undefined && o.lifeSign?.test(line)) {
-      alive = true;
-      lifeMs = performance.now() - t0;
-    }
+    const afterLifeSign = lifeMs !== undefined;
+    if (!afterLifeSign && o.lifeSign?.test(line)) lifeMs = performance.now() - t0;
     tail.push(line);
     if (tail.length > 40) tail.shift();
-    o.onConsole(line);
+    o.onConsole(line, afterLifeSign);
   });
   const timers = [
     setTimeout(() => {
@@ -128,7 +123,7 @@ export function boot(o: BootOptions): Promise<BootResult> {
     timers.push(
       // The one fixed wait here bounds how long a sign of life may take; it is not a synchronization.
       setTimeout(() => {
-        if (alive || o.lifeSignMs === undefined) return;
+        if (lifeMs !== undefined) return;
         killed = 'no-life-sign';
         child.kill('SIGKILL');
       }, o.lifeSignMs),
