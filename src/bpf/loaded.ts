@@ -120,8 +120,8 @@ export class LoadedObject {
 
   /**
    * `globalValues(names)` as a function to call again and again: the variables are found and
-   * their codecs made once, so each call is one read per section and the decoding. For probes
-   * polled on every frame.
+   * their codecs made once, so each call is one read per section (of mapped memory where the
+   * section is mappable) and the decoding. For probes polled on every frame.
    */
   globalsReader<N extends string>(names: readonly N[]): () => Record<N, unknown> {
     this.check();
@@ -129,13 +129,16 @@ export class LoadedObject {
       const g = findGlobal(this.h, name, this.path);
       return { name, g, codec: new Codec(this.h.btf, g.type, g.size, `global ${name}`, false, name) };
     });
-    const sections = [...new Set(vars.map((v) => v.g.section))].map((section) => ({
-      section,
-      map: this.sectionMap(section),
-    }));
+    const sections = [...new Set(vars.map((v) => v.g.section))].map((section) => {
+      const map = this.sectionMap(section);
+      // libbpf makes .data and .bss memory-mappable where the kernel allows: a read of the live
+      // memory then, not a lookup per call (.rodata is frozen and maps only read-only: looked up).
+      const live = this.mapped(map.fd, map.valueSize);
+      return { section, read: live ? () => live : () => map.get(0) as Buffer };
+    });
     return () => {
       this.check();
-      const raw = new Map(sections.map(({ section, map }) => [section, map.get(0) as Buffer]));
+      const raw = new Map(sections.map(({ section, read }) => [section, read()]));
       const out = {} as Record<N, unknown>;
       for (const { name, g, codec } of vars) {
         out[name] = codec.decode(raw.get(g.section)!.subarray(g.offset, g.offset + g.size));

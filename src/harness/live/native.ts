@@ -47,6 +47,8 @@ export class NativeStrategy implements Strategy {
    * by, and it was `bytes`: then that frame is told by it (and the next needs a free of its own).
    */
   private freed(bytes: Buffer): boolean {
+    // The count first (one word of mapped memory): the bytes are read only once it moved.
+    if (this.probe.read(['uncaptured_frees']).uncaptured_frees <= this.seen.uncapturedFrees) return false;
     const f = this.probe.lastFreed();
     if (f.count <= this.seen.uncapturedFrees || f.len !== bytes.length) return false;
     const n = Math.min(bytes.length, f.bytes.length);
