@@ -169,11 +169,10 @@ export function formatMatrix(reports: readonly KernelReport[], m: MatrixComparis
   );
   out.push('', `Cases: ${m.rows.length}, ${m.rows.length - uneven.length} with the same state on every kernel.`);
   if (uneven.length) {
-    out.push(`  ${m.labels.map((l) => l.padEnd(6)).join(' ')}  case`);
+    const width = (l: string) => Math.max(6, l.length);
+    out.push(`  ${m.labels.map((l) => l.padEnd(width(l))).join(' ')}  case`);
     for (const row of uneven) {
-      out.push(
-        `  ${m.labels.map((l) => mark(row.states[l]).padEnd(Math.max(6, l.length))).join(' ')}  ${row.title}  [${row.file}]`,
-      );
+      out.push(`  ${m.labels.map((l) => mark(row.states[l]).padEnd(width(l))).join(' ')}  ${row.title}  [${row.file}]`);
       for (const l of m.labels) {
         const d = row.states[l]?.detail;
         if (d && row.states[l]!.state !== 'passed') out.push(`      ${l}: ${d}`);
