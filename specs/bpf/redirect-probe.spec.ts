@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { LiveBench, frame, loadObject, runUnit, type LoadedObject } from '../../src/index.js';
-import { RedirectProbe } from '../../src/bpf/index.js';
+import { BpfMap, RedirectProbe } from '../../src/bpf/index.js';
 import { SPEC_OBJ, needsBpf, VERDICT_FATES, VERDICT_PORTS } from '../support/kernel.js';
 
 const udp = (dport: number) => frame.eth().ipv4().udp({ dport });
+const FALLBACK = 'specs/bpf/build/redirect_fallback.bpf.o';
 
 describe('unit engine: every XDP verdict, and where redirects go', () => {
   needsBpf();
@@ -88,6 +90,61 @@ describe('unit engine: every XDP verdict, and where redirects go', () => {
     expect(l.map('runs').get(0)).to.equal(3);
     await runUnit(l.program(), [udp(5)], { locateRedirects: false });
     expect(l.map('runs').get(0)).to.equal(4);
+  });
+
+  it('locates at the devmap key the program used as the map is now, entries deleted included', async () => {
+    l = loadObject(FALLBACK);
+    const p = l.program('redirect_fallback');
+    const ports = l.map('ports');
+    const keyOf = async () => {
+      const r = (await runUnit(p, [udp(9)])).frames[0]!;
+      expect(r.verdict).to.equal('redirected');
+      return (r.redirect as { map?: { key: number } }).map?.key;
+    };
+    ports.set(0, 1);
+    expect(await keyOf()).to.equal(0);
+    // The program falls back to key 1 once key 0 holds nothing: a rerun whose copy of the map
+    // still held key 0 would name it.
+    ports.delete(0);
+    ports.set(1, 1);
+    expect(await keyOf()).to.equal(1);
+    ports.set(0, 1);
+    expect(await keyOf()).to.equal(0);
+  });
+
+  it('puts back only the maps the located program uses, and its copy goes with the object', async () => {
+    const progFds = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:bpf-prog';
+        } catch {
+          return false; // the directory's own descriptor, closed by now
+        }
+      }).length;
+    const before = progFds();
+    l = loadObject(FALLBACK);
+    l.map('ports').set(0, 1);
+    l.map('other_seen').set(0, 7);
+    // Kept to call with its map as `this` (putBack.call below), and put back after.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
+    const putBack = BpfMap.prototype.putBack;
+    const putBackTo: string[] = [];
+    BpfMap.prototype.putBack = function (this: BpfMap, state) {
+      putBackTo.push(this.name);
+      return putBack.call(this, state);
+    };
+    try {
+      const run = await runUnit(l.program('redirect_fallback'), [udp(9), udp(9)]);
+      expect(run.counts.redirected).to.equal(2);
+    } finally {
+      BpfMap.prototype.putBack = putBack;
+    }
+    expect(putBackTo).to.deep.equal(['seen', 'seen']);
+    expect(l.map('seen').get(0)).to.equal(2);
+    expect(l.map('other_seen').get(0)).to.equal(7);
+    expect(progFds(), 'the two programs and the rerun copy').to.equal(before + 3);
+    l.close();
+    expect(progFds(), 'after close').to.equal(before);
   });
 
   it('reports unknown, with the reason, when asked not to locate', async () => {

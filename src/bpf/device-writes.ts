@@ -15,8 +15,23 @@ export interface DeviceWrite {
 const writes = processWide('device-writes', () => new Map<string, DeviceWrite>());
 const at = (mapId: number, key: Buffer) => `${mapId}/${key.toString('hex')}`;
 
+// How often each device map was changed through xdpspec, by kernel id: a copy of its entries
+// (the redirect probe's) is made again only when this moved. Programs cannot change device maps.
+const changes = processWide('device-map-changes', () => new Map<number, number>());
+
 export function recordDeviceWrite(mapId: number, key: Buffer, w: DeviceWrite): void {
   writes.set(at(mapId, key), w);
+  deviceMapChanged(mapId);
+}
+
+/** Notes that a device map's entries changed (a write, a delete, a put back). */
+export function deviceMapChanged(mapId: number): void {
+  changes.set(mapId, (changes.get(mapId) ?? 0) + 1);
+}
+
+/** How many changes xdpspec has made to a device map so far. */
+export function deviceMapChanges(mapId: number): number {
+  return changes.get(mapId) ?? 0;
 }
 
 export function deviceWrite(mapId: number, key: Buffer): DeviceWrite | undefined {

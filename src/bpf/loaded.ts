@@ -148,6 +148,18 @@ export class LoadedObject {
   }
 
   /**
+   * The live bytes of a global of `.data` or `.bss` where libbpf made its section mappable: a
+   * view of what the program writes, read without a kernel call. Undefined where it is not.
+   */
+  globalMemory(name: string): Buffer | undefined {
+    this.check();
+    const g = findGlobal(this.h, name, this.path);
+    if (g.section === '.rodata') return undefined;
+    const map = this.sectionMap(g.section);
+    return this.mapped(map.fd, map.valueSize)?.subarray(g.offset, g.offset + g.size);
+  }
+
+  /**
    * Changes a global of `.data` or `.bss` while loaded (`.rodata` is frozen at load: set it
    * on the opened object).
    */
@@ -283,6 +295,8 @@ export class LoadedObject {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const c of this.companions) c.close();
+    this.companions.clear();
     for (const m of this.mappings.values()) unmap(m.mapping);
     this.mappings.clear();
     for (const a of [...this.attachments]) a.detach();
@@ -296,6 +310,17 @@ export class LoadedObject {
   [Symbol.dispose](): void {
     this.close();
   }
+
+  /**
+   * Closes `other` when this object closes: what xdpspec made from it (a redirect rerun's copy)
+   * lives no longer than it does.
+   */
+  closeWith(other: { close(): void }): void {
+    this.check();
+    this.companions.add(other);
+  }
+
+  private readonly companions = new Set<{ close(): void }>();
 
   /** True once `close()` has run: its programs are unloaded and detached. */
   get isClosed(): boolean {

@@ -8,7 +8,7 @@ import type { Btf } from './btf.js';
 import { Codec, ValueShapeError } from './codec.js';
 import { errno, ffi } from './ffi.js';
 import { DEVICE_MAPS, FIXED_MAPS, MAP_TYPES, OUTER_MAPS, PERCPU_MAPS } from './kinds.js';
-import { recordDeviceWrite } from './device-writes.js';
+import { deviceMapChanged, recordDeviceWrite } from './device-writes.js';
 import { currentNetns } from '../sys/netns.js';
 import { ENOTSUPP, errnoName } from '../sys/errno.js';
 
@@ -305,6 +305,7 @@ export class BpfMap implements MapInfo {
       if (e === constants.errno.ENOENT) return false;
       this.fail('delete from', e);
     }
+    this.changedDevices();
     return true;
   }
 
@@ -325,6 +326,7 @@ export class BpfMap implements MapInfo {
   /** Empties the map: deletes every key, or zeroes every element of an array map. */
   clear(): void {
     this.checkOpen();
+    this.changedDevices();
     if (FIXED_MAPS.has(this.typeId)) {
       const zero = Buffer.alloc(this.stride * this.cpus);
       for (const k of this.rawKeys()) {
@@ -455,6 +457,7 @@ export class BpfMap implements MapInfo {
    */
   putBack(state: MapState): void {
     this.checkOpen();
+    this.changedDevices();
     const vsize = this.stride * this.cpus;
     if (this.holdsMaps || !BATCH_MAPS.has(this.typeId)) return this.restore(unpacked(state, this.keySize, vsize));
     const mem = this.memory();
@@ -486,12 +489,18 @@ export class BpfMap implements MapInfo {
 
   restore(snap: readonly [Buffer, Buffer][]): void {
     this.checkOpen();
+    this.changedDevices();
     const f = ffi();
     if (!FIXED_MAPS.has(this.typeId)) {
       const keep = new Set(snap.map(([k]) => k.toString('hex')));
       for (const k of [...this.rawKeys()]) if (!keep.has(k.toString('hex'))) f.bpf_map_delete_elem(this.fd, k);
     }
     for (const [k, v] of snap) if (f.bpf_map_update_elem(this.fd, k, v, 0n) !== 0) this.fail('restore', errno());
+  }
+
+  /** Device maps: tells copies of their entries (the redirect probe's) to be made again. */
+  private changedDevices(): void {
+    if (DEVICE_MAPS.has(this.typeId)) deviceMapChanged(this.id);
   }
 
   private *rawKeys(): Generator<Buffer> {

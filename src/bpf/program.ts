@@ -1,6 +1,6 @@
 import type { LoadedObject, ProgramInfo } from './object.js';
 import { returnCodeName } from './kinds.js';
-import { errno, ffi, type Ptr } from './ffi.js';
+import { allocNative, errno, ffi, type Ptr } from './ffi.js';
 import { BpfError, XdpspecError } from '../sys/errors.js';
 import { errnoName } from '../sys/errno.js';
 import type { BlockCounters } from './counters.js';
@@ -27,6 +27,8 @@ const INFO_SIZE = 232;
 const JITED_LEN = 16;
 const XLATED_LEN = 20;
 const VERIFIED_INSNS = 216;
+const NR_MAP_IDS = 52;
+const MAP_IDS = 56;
 
 /** A loaded program. */
 export class Program implements ProgramInfo {
@@ -76,6 +78,38 @@ export class Program implements ProgramInfo {
     }
     return info.readUInt32LE(4); // struct bpf_prog_info: type, id, ...
   }
+  /**
+   * The kernel ids of the maps the program uses (its own references, not those of programs it
+   * tail-calls), from the kernel's program info: fixed for the program's life, so read once.
+   */
+  mapIds(): readonly number[] {
+    if (this.usedMaps) return this.usedMaps;
+    const info = Buffer.alloc(INFO_SIZE);
+    const query = () => {
+      if (ffi().bpf_obj_get_info_by_fd(this.fd, info, [INFO_SIZE]) !== 0) {
+        const e = errno();
+        throw new BpfError(`get the maps of program ${this.name}`, e, errnoName(e));
+      }
+    };
+    query();
+    const n = info.readUInt32LE(NR_MAP_IDS);
+    if (n === 0) return (this.usedMaps = []);
+    const ids = allocNative(n * 4);
+    try {
+      info.fill(0);
+      info.writeUInt32LE(n, NR_MAP_IDS);
+      info.writeBigUInt64LE(BigInt(ids.address), MAP_IDS);
+      query();
+      const got = Math.min(n, info.readUInt32LE(NR_MAP_IDS));
+      this.usedMaps = Array.from({ length: got }, (_, i) => ids.view.readUInt32LE(i * 4));
+    } finally {
+      ids.free();
+    }
+    return this.usedMaps;
+  }
+
+  private usedMaps: readonly number[] | undefined;
+
   get section(): string {
     return this.info.section;
   }

@@ -4,7 +4,7 @@ import { atRelease } from '../sys/release.js';
 import { DEVICE_MAPS, MAP_TYPES, PROG_TYPE } from './kinds.js';
 import { errnoName } from '../sys/errno.js';
 import { inNetns, interfaceName, PrivateNetns } from '../sys/netns.js';
-import { deviceWrite } from './device-writes.js';
+import { deviceMapChanges, deviceWrite } from './device-writes.js';
 import type { BpfMap } from './map.js';
 import { loadObject, type LoadedObject } from './object.js';
 import { probeObject } from './probe-objects.js';
@@ -30,6 +30,11 @@ export type RedirectTarget =
       readonly error?: string;
     }
   | { readonly known: false; readonly reason: string };
+
+/** The probe's event ring (redirect.bpf.c): its slots and the size of one. */
+const MAX_EVENTS = 16;
+const EVENT_SIZE = 24;
+const PROG_ARRAY = 3;
 
 /** The kernel documents live-frames runs for frames up to about a page less headroom. */
 const LIVE_FRAMES_MAX = 3400;
@@ -57,14 +62,41 @@ interface Event {
 interface Rerun {
   readonly object: LoadedObject;
   readonly program: Program;
-  readonly deviceMaps: readonly { original: BpfMap; copy: BpfMap }[];
+  /** `changes`: the original's change count when the copy was last made like it. */
+  readonly deviceMaps: { readonly original: BpfMap; readonly copy: BpfMap; changes?: number }[];
+}
+
+interface Plan {
+  readonly maps: { map: BpfMap; typeId: number }[];
+  readonly devices: boolean;
+  readonly state: BpfMap[];
+}
+
+/**
+ * Makes each copied device map hold the keys its original holds, every one pointing at the
+ * private namespace's loopback (ifindex 1 there), so a program that tries keys until one is
+ * present decides as it would on the original. Done again only when xdpspec changed the
+ * original since (programs cannot change device maps); called inside the private namespace.
+ */
+function syncCopies(rerun: Rerun): void {
+  for (const d of rerun.deviceMaps) {
+    const changes = deviceMapChanges(d.original.id);
+    if (d.changes === changes) continue;
+    const keys = new Set(d.original.snapshot().map(([k]) => k.toString('hex')));
+    for (const [k] of d.copy.snapshot()) if (!keys.has(k.toString('hex'))) d.copy.delete(k);
+    const lo = Buffer.alloc(d.copy.valueSize);
+    lo.writeUInt32LE(1, 0);
+    for (const k of keys) d.copy.set(Buffer.from(k, 'hex'), lo);
+    d.changes = changes;
+  }
 }
 
 const shared = processWide('redirect-probe', () => ({ probe: undefined as RedirectProbe | undefined }));
 
 export class RedirectProbe {
   private closed = false;
-  private readonly copies = new Map<Program, Rerun>();
+  private readonly copies = new WeakMap<Program, Rerun>();
+  private readonly liveCopies = new Set<LoadedObject>();
   /** Where reruns happen: one empty namespace for the probe's life (see PrivateNetns). */
   private netns: PrivateNetns | undefined;
 
@@ -107,23 +139,19 @@ export class RedirectProbe {
         known: false,
         reason: `frame of ${frame.length} bytes is too large for a live-frames rerun (at most ${LIVE_FRAMES_MAX})`,
       };
-    const maps = program.object.allMaps();
+    const { maps, state: changeable, devices } = this.planOf(program);
     // Device maps hold the devices themselves: a rerun through the program's own would really
     // transmit, on whatever device an entry names (a bench's veth, the machine's interface). The
     // rerun goes through a copy of the program whose device maps are its own, every key pointing
     // at the private namespace's loopback, which cannot take frames: the kernel reports the
     // failed redirect with the map and key, and nothing is sent anywhere.
-    const rerun = maps.some((m) => DEVICE_MAPS.has(m.typeId)) ? this.copyOf(program) : undefined;
+    const rerun = devices ? this.copyOf(program) : undefined;
 
-    const state = program.object.stateMaps().map((map) => ({ map, snap: map.capture() }));
-    this.obj.setGlobal('count', 0);
+    const state = changeable.map((map) => ({ map, snap: map.capture() }));
+    const before = this.counted();
     try {
       (this.netns ??= PrivateNetns.open()).run(() => {
-        for (const d of rerun?.deviceMaps ?? []) {
-          const lo = Buffer.alloc(d.copy.valueSize);
-          lo.writeUInt32LE(1, 0); // ifindex 1: the private namespace's loopback
-          for (const [k] of d.original.snapshot()) d.copy.set(k, lo);
-        }
+        if (rerun) syncCopies(rerun);
         const again = () =>
           (rerun?.program ?? program).testRun(frame, {
             ...options,
@@ -139,7 +167,7 @@ export class RedirectProbe {
     } finally {
       for (const s of state) s.map.putBack(s.snap);
     }
-    const ev = this.events()[0];
+    const ev = this.counted() === before ? undefined : this.event(before);
     if (!ev)
       return {
         known: false,
@@ -148,13 +176,24 @@ export class RedirectProbe {
     return this.describe(ev, maps, rerun);
   }
 
-  /** The rerun copy of a program with device maps, loaded once per probe. */
+  /**
+   * The rerun copy of a program with device maps: loaded once, kept while the probe is open and
+   * the program's object is, and closed with whichever goes first.
+   */
   private copyOf(program: Program): Rerun {
     let r = this.copies.get(program);
-    if (!r) {
+    if (!r || r.object.isClosed) {
       const c = program.object.rerunCopy(program.name);
-      r = { object: c.object, program: c.object.program(program.name), deviceMaps: c.deviceMaps };
-      this.copies.set(program, r);
+      const made: Rerun = { object: c.object, program: c.object.program(program.name), deviceMaps: c.deviceMaps };
+      this.copies.set(program, made);
+      this.liveCopies.add(made.object);
+      program.object.closeWith({
+        close: () => {
+          this.liveCopies.delete(made.object);
+          made.object.close();
+        },
+      });
+      r = made;
     }
     return r;
   }
@@ -209,29 +248,55 @@ export class RedirectProbe {
     return { known: true, map, ...(error ? { error } : {}) };
   }
 
-  private events(): Event[] {
-    const count = Math.min(Number(this.obj.global('count')), 16);
-    const evMap = this.obj.map('events');
-    return Array.from(
-      { length: count },
-      (_, i) => evMap.get(i) as { kind: number; err: number; map_type: number; map_id: number; index: number },
-    ).map((e) => ({
-      kind: e.kind,
-      err: e.err,
-      mapType: e.map_type,
-      mapId: e.map_id,
-      index: e.index,
-    }));
+  /** How many events the probe has recorded in its life (it never resets). */
+  private counted(): number {
+    const mem = (this.countMemory ??= this.obj.globalMemory('count') ?? null);
+    return mem ? mem.readUInt32LE(0) : Number(this.obj.global('count'));
   }
 
-  /**
-   * Unloads the copies made for reruns of programs with device maps (see `copyOf`), keeping the
-   * probe itself: what a run that borrowed the shared probe leaves when it ends.
-   */
-  releaseCopies(): void {
-    for (const r of this.copies.values()) r.object.close();
-    this.copies.clear();
+  /** The event recorded when the count was `n` (the ring holds the last MAX_EVENTS). */
+  private event(n: number): Event {
+    const mem = (this.eventMemory ??= this.obj.globalMemory('events') ?? null);
+    if (!mem) {
+      const e = (this.obj.global('events') as Record<string, number>[])[n % MAX_EVENTS]!;
+      return { kind: e.kind!, err: e.err!, mapType: e.map_type!, mapId: e.map_id!, index: e.index! };
+    }
+    const at = (n % MAX_EVENTS) * EVENT_SIZE;
+    return {
+      kind: mem.readUInt32LE(at),
+      err: mem.readInt32LE(at + 4),
+      mapType: mem.readUInt32LE(at + 8),
+      mapId: mem.readUInt32LE(at + 12),
+      index: mem.readUInt32LE(at + 16),
+    };
   }
+
+  private countMemory: Buffer | null | undefined;
+  private eventMemory: Buffer | null | undefined;
+
+  /**
+   * What a rerun of `program` involves, worked out once per program: the object's maps (raw
+   * views), whether any is a device map, and the maps the rerun can change, snapshotted around
+   * it: the object's state maps that the program itself uses (the kernel's list), all of them
+   * when it tail-calls (its targets use maps of their own), never the object's others.
+   */
+  private planOf(program: Program): Plan {
+    let plan = this.plans.get(program);
+    if (!plan) {
+      const maps = program.object.allMaps();
+      const used = new Set(program.mapIds());
+      const tailCalls = maps.some((m) => m.typeId === PROG_ARRAY && used.has(m.map.id));
+      plan = {
+        maps,
+        devices: maps.some((m) => DEVICE_MAPS.has(m.typeId)),
+        state: program.object.stateMaps().filter((m) => tailCalls || used.has(m.id)),
+      };
+      this.plans.set(program, plan);
+    }
+    return plan;
+  }
+
+  private readonly plans = new WeakMap<Program, Plan>();
 
   /**
    * The process's shared probe, opened on first use and kept: opening one loads an object and
@@ -254,8 +319,8 @@ export class RedirectProbe {
     closeAll(this.links);
     this.netns?.close();
     this.netns = undefined;
-    for (const r of this.copies.values()) r.object.close();
-    this.copies.clear();
+    for (const o of this.liveCopies) o.close();
+    this.liveCopies.clear();
     this.obj.close();
   }
 }

@@ -63,7 +63,7 @@ export interface UnitOptions extends TestRunOptions {
    * targets as unknown and runs each frame exactly once.
    */
   locateRedirects?: boolean;
-  /** A probe to reuse across runs (otherwise one is opened when first needed and closed after). */
+  /** A probe to use instead of the process's shared one (`RedirectProbe.shared()`, opened when first needed and kept). */
   redirectProbe?: RedirectProbe;
   /**
    * Run each frame inside this network namespace (a bench's `topology.dut`), so that helpers
@@ -197,7 +197,6 @@ function runAll(
     return own ? { ...runOptions, ...own } : runOptions;
   };
   let probe = redirectProbe;
-  const ownProbe = redirectProbe === undefined;
 
   const locate = (program: Program, bytes: Buffer, o: TestRunOptions): RedirectTarget => {
     if (!locateRedirects)
@@ -279,11 +278,7 @@ function runAll(
     return out;
   };
 
-  try {
-    // One switch for the whole run: classify is synchronous, and a redirect rerun's private
-    // namespace returns to this one.
-    return inNetns(netns, runBatches);
-  } finally {
-    if (ownProbe) probe?.releaseCopies();
-  }
+  // One switch for the whole run: classify is synchronous, and a redirect rerun's private
+  // namespace returns to this one.
+  return inNetns(netns, runBatches);
 }

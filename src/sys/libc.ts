@@ -20,6 +20,7 @@ function bind() {
       c,
       'int ioctl(int fd, unsigned long request, void *arg)',
     ),
+    open: declare<(path: string, flags: number) => number>(c, 'int open(const char *path, int flags)'),
     close: declare<(fd: number) => number>(c, 'int close(int fd)'),
     umount2: declare<(target: string, flags: number) => number>(c, 'int umount2(const char *target, int flags)'),
     bind: declare<(fd: number, addr: CPointer, len: number) => number>(c, 'int bind(int fd, void *addr, uint32_t len)'),
