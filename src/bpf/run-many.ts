@@ -14,9 +14,10 @@ export type RunMany = (
   opts: KoffiPointer,
   ctxLenOff: number,
   input: CPointer,
+  starts: Uint32Array,
   lens: Uint32Array,
   n: number,
-  out: KoffiPointer | bigint,
+  out: CPointer,
   outCap: number,
   maxOut: number,
   results: Uint32Array,
@@ -36,7 +37,7 @@ export function runManyNative(): RunMany | undefined {
     );
     state.fn = declare<RunMany>(
       lib,
-      'int xdpspec_run_many(int fd, void *opts, int ctx_len_off, void *input, void *lens, uint32_t n, void *out, uint32_t out_cap, uint32_t max_out, void *results, void *err)',
+      'int xdpspec_run_many(int fd, void *opts, int ctx_len_off, void *input, void *starts, void *lens, uint32_t n, void *out, uint32_t out_cap, uint32_t max_out, void *results, void *err)',
     );
   } catch {
     // no compiler or no libbpf-dev here: the results are the same, only slower

@@ -1,6 +1,7 @@
 import { constants } from 'node:os';
 import { BpfError, NotSupportedError, XdpspecError } from '../sys/errors.js';
 import { allocNative, errno, ffi, koffi, TestRunOpts, type NativeBlock } from './ffi.js';
+import type { CPointer } from '../sys/native.js';
 import { PROG_TYPE, PROG_TYPES, returnCodeName } from './kinds.js';
 import { ENOTSUPP, errnoName } from '../sys/errno.js';
 import { runManyNative, type RunMany } from './run-many.js';
@@ -43,6 +44,44 @@ const OPTS_SIZE = koffi.sizeof(TestRunOpts);
 const CTX_SIZE = 256; // struct xdp_md is 24 bytes, struct __sk_buff 192
 const XDP_MD_SIZE = 24;
 const SKB_SIZE = 192;
+
+/**
+ * One frame's result of a batch: its output is a view of the batch's one copy of all outputs,
+ * made when first read. Making a Buffer view per frame, and collecting it, was most of what a
+ * batch cost beyond the kernel's own work, and a run whose return code is all anyone asks for
+ * never needs it. `output` is an enumerable getter, so deep equality and `for...in` see it.
+ */
+class BatchRun implements RawRun {
+  #outputs: Buffer;
+  #start: number;
+  #length: number;
+  #output: Buffer | undefined;
+
+  constructor(
+    readonly retval: number,
+    readonly durationNs: number,
+    readonly action: string,
+    outputs: Buffer,
+    start: number,
+    length: number,
+  ) {
+    this.#outputs = outputs;
+    this.#start = start;
+    this.#length = length;
+  }
+
+  get output(): Buffer {
+    return (this.#output ??= this.#outputs.subarray(this.#start, this.#start + this.#length));
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { ...(this as object), output: this.output };
+  }
+}
+Object.defineProperty(BatchRun.prototype, 'output', {
+  ...Object.getOwnPropertyDescriptor(BatchRun.prototype, 'output'),
+  enumerable: true,
+});
 
 /**
  * Runs one program through BPF_PROG_TEST_RUN. The options struct, the context and the data
@@ -227,56 +266,73 @@ export class TestRunner {
   /** runMany through the native helper: one foreign call for the whole batch (see run-many.ts). */
   private runBatch(batch: RunMany, frames: readonly Uint8Array[], o: TestRunOptions): RawRun[] {
     const n = frames.length;
+    const sc = this.batchScratch(n);
+    const { lens, starts, res, err } = sc;
+    // Frames of one buffer (a capture file's, decoded) run from where they are; others are
+    // copied end to end into the scratch input first.
+    const buffer = frames[0]?.buffer;
+    let shared = buffer instanceof ArrayBuffer;
     let total = 0;
     for (let i = 0; i < n; i++) {
-      const len = frames[i]!.length;
-      if (len > MAX_IN || len < 14) this.run(frames[i]!, o); // throws the error that says what is wrong with it
+      const f = frames[i]!;
+      const len = f.length;
+      if (len > MAX_IN || len < 14) this.run(f, o); // throws the error that says what is wrong with it
+      lens[i] = len;
+      starts[i] = f.byteOffset;
+      if (f.buffer !== buffer) shared = false;
       total += len;
     }
-    // Scratch kept between batches: allocating typed arrays per batch cost more than the copies.
-    const sc = this.batchScratch(n, total);
-    const { lens, starts, res, err } = sc;
-    const inView = sc.input.view;
-    for (let i = 0, p = 0; i < n; i++) {
-      const f = frames[i]!;
-      inView.set(f, p);
-      lens[i] = f.length;
-      starts[i] = p;
-      p += f.length;
+    let input: CPointer;
+    if (shared) input = new Uint8Array(buffer!);
+    else {
+      const view = this.inputScratch(total).view;
+      for (let i = 0, p = 0; i < n; i++) {
+        view.set(frames[i]!, p);
+        starts[i] = p;
+        p += lens[i]!;
+      }
+      input = sc.input!.pointer;
     }
     const b = this.native();
-    const out = this.outArea();
     this.lastOptions = undefined; // run() must rewrite the options block after this
     this.writeManyOptions(o);
     const ctxLenOff = this.contextLength >= 0 ? this.contextLength : -1;
     const results: RawRun[] = [];
     let i = 0;
     while (i < n) {
+      // The kernel writes outputs straight into memory the results then view: no copy out.
+      let arena = this.outputs;
+      if (!arena || arena.bytes.length - arena.used < MAX_OUT)
+        arena = this.outputs = { bytes: Buffer.allocUnsafe(OUT_AREA), used: 0 };
+      const at = arena.used;
       const done = batch(
         this.progFd,
         b.pointer,
         ctxLenOff,
-        i === 0 ? sc.input.pointer : sc.input.address + BigInt(starts[i]!),
+        input,
+        i === 0 ? starts : starts.subarray(i),
         i === 0 ? lens : lens.subarray(i),
         n - i,
-        out.pointer,
-        OUT_AREA,
+        at === 0 ? arena.bytes : arena.bytes.subarray(at),
+        arena.bytes.length - at,
         MAX_OUT,
         i === 0 ? res : res.subarray(4 * i),
         err,
       );
-      const copy = Buffer.from(out.view.subarray(0, err[1]));
+      arena.used = at + err[1]!;
       // Each result is made once, with its return code's name (Program.testRunMany passes it on).
       for (let k = i; k < i + done; k++) {
         const retval = res[4 * k]!;
-        const start = res[4 * k + 2]!;
-        const run: RawRun & { action: string } = {
-          retval,
-          output: copy.subarray(start, start + res[4 * k + 3]!),
-          durationNs: res[4 * k + 1]!,
-          action: returnCodeName(this.progType, retval),
-        };
-        results.push(run);
+        results.push(
+          new BatchRun(
+            retval,
+            res[4 * k + 1]!,
+            returnCodeName(this.progType, retval),
+            arena.bytes,
+            at + res[4 * k + 2]!,
+            res[4 * k + 3]!,
+          ),
+        );
       }
       i += done;
       const e = err[0]!;
@@ -296,11 +352,17 @@ export class TestRunner {
     return results;
   }
 
-  private scratch:
-    { lens: Uint32Array; starts: Uint32Array; res: Uint32Array; err: Int32Array; input: NativeBlock } | undefined;
+  /**
+   * Where batches' outputs go, the results viewing them: a fresh megabyte once the last one has
+   * less room left than an output may need (a spent one lives as long as results view it).
+   */
+  private outputs: { bytes: Buffer; used: number } | undefined;
 
-  /** Scratch arrays for a batch of `n` frames of `bytes` in all, grown when too small. */
-  private batchScratch(n: number, bytes: number) {
+  private scratch:
+    { lens: Uint32Array; starts: Uint32Array; res: Uint32Array; err: Int32Array; input?: NativeBlock } | undefined;
+
+  /** Scratch arrays for a batch of `n` frames, grown when too small. */
+  private batchScratch(n: number) {
     let sc = this.scratch;
     if (!sc || sc.lens.length < n) {
       const cap = Math.max(n, 64);
@@ -309,15 +371,22 @@ export class TestRunner {
         starts: new Uint32Array(cap),
         res: new Uint32Array(4 * cap),
         err: new Int32Array(2),
-        input: sc?.input ?? allocNative(1 << 16),
+        input: sc?.input,
       };
       this.scratch = sc;
     }
-    if (sc.input.view.length < bytes) {
-      sc.input.free();
-      sc.input = allocNative(Math.max(bytes, 2 * sc.input.view.length));
-    }
     return sc;
+  }
+
+  /** Native memory for a batch's frames laid end to end, grown when too small. */
+  private inputScratch(bytes: number): NativeBlock {
+    const sc = this.scratch!;
+    if (!sc.input || sc.input.view.length < bytes) {
+      const size = Math.max(bytes, 2 * (sc.input?.view.length ?? 1 << 15));
+      sc.input?.free();
+      sc.input = allocNative(size);
+    }
+    return sc.input;
   }
 
   /** The options block's fields that stay the same over a run of many frames: repeat, flags, context. */
@@ -434,7 +503,7 @@ export class TestRunner {
     this.block = undefined;
     this.area?.free();
     this.area = undefined;
-    this.scratch?.input.free();
+    this.scratch?.input?.free();
     this.scratch = undefined;
   }
 }

@@ -134,11 +134,11 @@ export function runUnitSteps(
 class UnitFrameResult {
   readonly action: string;
   readonly durationNs: number;
-  readonly buffer: Buffer;
   declare port?: string;
   declare context?: SkbContextOut;
   declare instructions?: number;
   #bytes: Buffer;
+  #run: ProgramRun;
   #input: Frame | undefined;
   #output: Frame | undefined | null = null;
   #changes: FieldChange[] | undefined;
@@ -153,8 +153,13 @@ class UnitFrameResult {
   ) {
     this.action = r.action;
     this.durationNs = r.durationNs;
-    this.buffer = r.output;
+    this.#run = r;
     this.#bytes = bytes;
+  }
+
+  /** The output bytes as the kernel returned them (a batch's are cut out when first read). */
+  get buffer(): Buffer {
+    return this.#run.output;
   }
 
   get input(): Frame {
@@ -174,14 +179,20 @@ class UnitFrameResult {
   }
 
   toJSON(): Record<string, unknown> {
-    return { ...(this as object), input: this.input, output: this.output, changes: this.changes };
+    return {
+      ...(this as object),
+      buffer: this.buffer,
+      input: this.input,
+      output: this.output,
+      changes: this.changes,
+    };
   }
 
   [inspect.custom](_depth: number, options: InspectOptionsStylized): string {
     return `FrameResult ${inspect(this.toJSON(), { ...options, depth: options.depth ?? 2 })}`;
   }
 }
-for (const name of ['input', 'output', 'changes'])
+for (const name of ['buffer', 'input', 'output', 'changes'])
   Object.defineProperty(UnitFrameResult.prototype, name, {
     ...Object.getOwnPropertyDescriptor(UnitFrameResult.prototype, name),
     enumerable: true,
