@@ -64,6 +64,7 @@ const SPEC_OF_THE_WHOLE: Record<string, string> = {
   'harness/test-run.ts': 'specs/cli/test-run.spec.ts',
   'harness/live/external.ts': 'specs/cli/replay.spec.ts',
   'harness/live/generic.ts': 'specs/harness/live/bench.spec.ts',
+  'harness/live/inject.ts': 'specs/harness/live/bench.spec.ts',
   'harness/live/native.ts': 'specs/harness/live/bench.spec.ts',
   'harness/live/port.ts': 'specs/harness/live/bench.spec.ts',
   'harness/live/probes.ts': 'specs/harness/live/bench.spec.ts',

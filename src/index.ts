@@ -125,6 +125,7 @@ export {
   type LiveFrameResult,
   type LiveOutput,
   type StreamRun,
+  type StreamVia,
   runBoth,
   runBothSteps,
   EngineDisagreement,

@@ -45,6 +45,7 @@ export {
   type LiveFrameResult,
   type LiveOutput,
   type StreamRun,
+  type StreamVia,
 } from './live/index.js';
 export { runBoth, runBothSteps, EngineDisagreement, type BothOptions } from './both.js';
 export { writeArtifact } from './artifact.js';

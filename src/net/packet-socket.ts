@@ -391,7 +391,10 @@ function tagged(v: Buffer, data: number, n: number, control: number, controlLen:
     }
     c += (len + 7) & ~7;
   }
-  return Buffer.from(v.subarray(data, data + n));
+  // One allocation (from Node's pool for small frames): Buffer.from of a view made two.
+  const frame = Buffer.allocUnsafe(n);
+  v.copy(frame, 0, data, data + n);
+  return frame;
 }
 
 function htons(v: number): number {

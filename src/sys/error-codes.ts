@@ -243,8 +243,9 @@ export const ERROR_CODES = {
   },
   LIVE_LOST: {
     area: 'live',
-    meaning: 'frames were sent back or redirected into a device that could not take them (xdp_tx_errors)',
-    todo: "redirect to a port whose peer can receive (the bench's ports can)",
+    meaning:
+      'frames were sent back or redirected into a device that could not take them (xdp_tx_errors), or veth refused frames a stream handed to the DUT end',
+    todo: "redirect to a port whose peer can receive (the bench's ports can); stream again, or with { via: 'socket' }",
   },
   LIVE_TC_NO_SIGN: {
     area: 'live',
@@ -265,7 +266,8 @@ export const ERROR_CODES = {
   },
   INJECT: {
     area: 'live',
-    meaning: 'the kernel refused to send a frame (larger than the MTU, the interface down)',
+    meaning:
+      "the kernel refused to send a frame (larger than the MTU, the interface down), or a stream's injector could not make one",
     todo: 'the message names the frame and the reason',
   },
   PACKET_SOCKET: {

@@ -140,12 +140,27 @@ export function interfaceName(ifindex: number): string | undefined {
   return ifr.toString('utf8', 0, ifr.indexOf(0));
 }
 
+/** The MTU of the interface called `ifname` in the current namespace, or undefined. */
+export function interfaceMtu(ifname: string): number | undefined {
+  const f = libc();
+  const fd = f.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return undefined;
+  try {
+    const ifr = Buffer.alloc(40);
+    ifr.write(ifname, 0, 15, 'latin1');
+    return f.ioctl(fd, SIOCGIFMTU, ifr) === 0 ? ifr.readInt32LE(16) : undefined;
+  } finally {
+    f.close(fd);
+  }
+}
+
 /** A socket of the thread's own namespace, for interface names (sockets keep their namespace). */
 let nameSocket = -1;
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
 const SIOCGIFNAME = 0x8910;
+const SIOCGIFMTU = 0x8921;
 
 /**
  * Runs `fn` on this thread inside the named network namespace (`/run/netns/NAME`, as `ip netns

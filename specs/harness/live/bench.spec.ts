@@ -501,4 +501,66 @@ describe('live streaming', () => {
       v.close();
     }
   });
+
+  fx.it('counts and attributes the same whether frames go in as XDP frames or by socket', async ({ bench }) => {
+    const v = loadObject(SPEC_OBJ.verdicts, { redirect_ifindex: bench.topology.port('lan').dutIfindex });
+    try {
+      bench.attach(v.program(), 'wan');
+      const mac = bench.topology.port('wan').dutMac;
+      const kinds = VERDICT_PORTS.map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d }).build());
+      const frames = Array.from({ length: 3000 }, (_, i) => kinds[i % 6]!);
+      const asXdp = await bench.stream(frames, { on: 'wan', via: 'xdp' });
+      const bySocket = await bench.stream(frames, { on: 'wan', via: 'socket' });
+      expect(asXdp.sent).to.deep.equal({ xdp: 3000, socket: 0 });
+      expect(bySocket.sent).to.deep.equal({ xdp: 0, socket: 3000, why: 'the stream was asked to send by socket' });
+      expect(asXdp.counts).to.deep.equal({
+        aborted: 500,
+        dropped: 500,
+        passed: 1000,
+        tx: 500,
+        redirected: 500,
+        stolen: 0,
+      });
+      expect(bySocket.counts).to.deep.equal(asXdp.counts);
+      expect(bySocket.seen).to.deep.equal(asXdp.seen);
+      expect([asXdp.unmatched, asXdp.others]).to.deep.equal([bySocket.unmatched, bySocket.others]);
+      const bad = await rejection(bench.stream(frames, { on: 'wan', via: 'carrier pigeon' as 'xdp' }));
+      expect(bad).to.be.instanceOf(XdpspecError).with.property('code', 'LIVE_OPTIONS');
+    } finally {
+      v.close();
+    }
+  });
+
+  it('sends by socket the frames too large to go in as XDP frames, and says so', async () => {
+    // Over the 3,392 bytes an injected frame can have, within the port's MTU (veth takes native
+    // XDP up to an MTU of about 3,500).
+    const big = await LiveBench.create({ ports: [{ name: 'wan', mtu: 3500 }] });
+    const f = loadObject(OBJ.ipv6Filter);
+    try {
+      big.attach(f.program(), 'wan');
+      const small = frame.eth().ipv6().udp().payload(Buffer.alloc(100, 1)).build();
+      const large = frame
+        .eth()
+        .ipv6()
+        .udp()
+        .payload(Buffer.alloc(3450 - 62, 2))
+        .build();
+      const frames = [...Array.from({ length: 600 }, () => small), large];
+      const run = await big.stream(frames, { on: 'wan' });
+      expect(run.counts.passed).to.equal(601);
+      expect(run.seen.every((w) => w === 'wan/dut')).to.equal(true);
+      // The chunk holding the large frame (the second: 512 frames a chunk) went by socket.
+      expect(run.sent).to.deep.equal({
+        xdp: 512,
+        socket: 89,
+        why: "frames over the DUT end's MTU or 3,392 bytes go by socket",
+      });
+      const refused = await rejection(big.stream([large], { on: 'wan', via: 'xdp' }));
+      expect(refused).to.be.instanceOf(XdpspecError).with.property('code', 'INJECT');
+      expect(refused.message).to.match(/cannot go to port wan as an XDP frame/);
+    } finally {
+      f.close();
+      big.close();
+    }
+  });
 });

@@ -28,7 +28,7 @@ import { runAttachCommand } from './external.js';
 import { GenericStrategy } from './generic.js';
 import { NativeStrategy } from './native.js';
 import type { BenchContext, LiveMode, PortState, Strategy } from './port.js';
-import type { LiveBenchOptions, LiveFrameResult, LiveOutput, LiveRun, StreamRun } from './results.js';
+import type { LiveBenchOptions, LiveFrameResult, LiveOutput, LiveRun, StreamRun, StreamVia } from './results.js';
 import { chunksOf } from './stream.js';
 import { TcEgressStrategy } from './tc-egress.js';
 import { TcIngressStrategy } from './tc-ingress.js';
@@ -375,8 +375,15 @@ export class LiveBench {
    * `frames` may be a capture file's path: it is read batch by batch as it is sent, so memory
    * does not grow with the file (only `seen`, one entry per frame, does). Outputs are matched
    * against the last `STREAM_WINDOW` frames sent; one arriving later counts as unmatched.
+   *
+   * `via` says how frames go in (see StreamVia): by default a native XDP program's frames are
+   * handed to the DUT end as XDP frames from the tester end, which costs a fraction of a packet
+   * socket's send; `run.sent` says how many went which way.
    */
-  async stream(frames: readonly Uint8Array[] | string, o: { on: string }): Promise<StreamRun> {
+  async stream(frames: readonly Uint8Array[] | string, o: { on: string; via?: StreamVia }): Promise<StreamRun> {
+    const via = o.via ?? 'auto';
+    if (!['auto', 'xdp', 'socket'].includes(via))
+      throw new XdpspecError('LIVE_OPTIONS', `stream: via must be 'auto', 'xdp' or 'socket', got ${String(via)}`);
     const src = this.port(o.on);
     const { strategy } = this.liveProgram(src, 'streaming');
     if (!strategy.stream)
@@ -384,7 +391,7 @@ export class LiveBench {
         'LIVE_MODE',
         'streaming counts verdicts exactly, which generic-mode XDP gives no counter for; replay generic-mode programs one frame at a time, or attach in native mode',
       );
-    return strategy.stream(chunksOf(frames));
+    return strategy.stream(chunksOf(frames), via);
   }
 
   /**

@@ -1,2 +1,2 @@
 export { LiveBench } from './bench.js';
-export type { LiveBenchOptions, LiveRun, LiveFrameResult, LiveOutput, StreamRun } from './results.js';
+export type { LiveBenchOptions, LiveRun, LiveFrameResult, LiveOutput, StreamRun, StreamVia } from './results.js';

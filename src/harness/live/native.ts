@@ -1,6 +1,6 @@
 // XDP in native (driver) mode: veth's XDP counters say what became of each frame, and the
 // watch probe tells aborts from drops and finds failed redirects.
-import { XdpspecError } from '../../sys/errors.js';
+import { NotSupportedError, XdpspecError } from '../../sys/errors.js';
 import { errnoName } from '../../sys/errno.js';
 import { until } from '../../net/index.js';
 import { parseFrame } from '../../packet/index.js';
@@ -16,7 +16,8 @@ import {
   type Strategy,
 } from './port.js';
 import { WatchProbe } from './probes.js';
-import type { LiveFrameResult, LiveOutput, StreamRun } from './results.js';
+import { XdpInjector } from './inject.js';
+import type { LiveFrameResult, LiveOutput, StreamRun, StreamVia } from './results.js';
 import { StreamCapture } from './stream.js';
 
 interface ProbeCounts {
@@ -175,9 +176,31 @@ export class NativeStrategy implements Strategy {
    * The verdict counts are exact: the driver's counters, the exception probe for aborts, the
    * redirect-error event for failed redirects. Every output the counters promise must be captured.
    */
-  async stream(chunks: AsyncIterable<readonly Uint8Array[]>): Promise<StreamRun> {
+  async stream(chunks: AsyncIterable<readonly Uint8Array[]>, via: StreamVia): Promise<StreamRun> {
     const { src } = this;
     const on = src.name;
+    const injector = via === 'socket' ? 'the stream was asked to send by socket' : this.injector();
+    if (via === 'xdp' && typeof injector === 'string')
+      throw new NotSupportedError(
+        'streaming XDP frames',
+        `port ${on} cannot be sent XDP frames from its tester end here (${injector}): stream with { via: 'auto' } or 'socket'`,
+      );
+    const sent = { xdp: 0, socket: 0, why: typeof injector === 'string' ? injector : undefined };
+    const send = async (chunk: readonly Uint8Array[]) => {
+      if (typeof injector !== 'string' && injector.takes(chunk)) {
+        await injector.send(chunk);
+        sent.xdp += chunk.length;
+        return;
+      }
+      if (via === 'xdp')
+        throw new XdpspecError(
+          'INJECT',
+          `a frame of this stream cannot go to port ${on} as an XDP frame (over the DUT end's MTU, over 3,392 bytes, or under 14): stream with { via: 'auto' } to send such frames by socket`,
+        );
+      src.tester.sendBatch(chunk);
+      sent.socket += chunk.length;
+      if (typeof injector !== 'string') sent.why = "frames over the DUT end's MTU or 3,392 bytes go by socket";
+    };
     const cap = new StreamCapture(
       this.bench.ports.flatMap((p) => [
         { socket: p.dut, where: `${p.name}/dut` },
@@ -186,7 +209,7 @@ export class NativeStrategy implements Strategy {
     );
     const before = src.stats.read();
     const start = this.probeCounts();
-    const n = await cap.pump(chunks, (chunk) => src.tester.sendBatch(chunk));
+    const n = await cap.pump(chunks, send);
     let after = before;
     await until(
       () => (cap.take(), q((after = src.stats.read()), 'xdp_packets') - q(before, 'xdp_packets') >= n),
@@ -227,10 +250,27 @@ export class NativeStrategy implements Strategy {
     );
     cap.checkLoss();
     const extra = cap.total(passedHere) - counts.passed + cap.total(sentOut) - out;
-    return { port: on, frames: n, counts, seen: cap.seen, unmatched: cap.unmatched, others: extra };
+    return {
+      port: on,
+      frames: n,
+      counts,
+      seen: cap.seen,
+      unmatched: cap.unmatched,
+      others: extra,
+      sent: { xdp: sent.xdp, socket: sent.socket, ...(sent.socket > 0 && sent.why ? { why: sent.why } : {}) },
+    };
   }
 
+  /** The port's injector, made at the first stream (or why there is none, kept as the answer). */
+  private injector(): XdpInjector | string {
+    return (this.madeInjector ??= XdpInjector.open(this.bench.topology, this.src.name, this.src.stats));
+  }
+
+  private madeInjector: XdpInjector | string | undefined;
+
   close(): void {
+    if (typeof this.madeInjector === 'object') this.madeInjector.close();
+    this.madeInjector = undefined;
     this.probe.close();
   }
 }

@@ -5,7 +5,7 @@ import type { Attachment, Program } from '../../bpf/index.js';
 import type { DriverStats, PacketSocket, Topology } from '../../net/index.js';
 import { diffFrames, parseFrame, summarize, type Frame } from '../../packet/index.js';
 import type { RedirectTarget, Verdict } from '../verdict.js';
-import type { LiveFrameResult, LiveOutput, StreamRun } from './results.js';
+import type { LiveFrameResult, LiveOutput, StreamRun, StreamVia } from './results.js';
 
 /**
  * How the program on a port is watched, which says what is read to know a frame's fate: XDP in
@@ -47,7 +47,7 @@ export interface Strategy {
   /** Injects frame #index and says what became of it; what else arrives goes to `others`. */
   one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveFrameResult>;
   /** Streams batches of frames with exact counts, where the mode can count them. */
-  stream?(chunks: AsyncIterable<readonly Uint8Array[]>): Promise<StreamRun>;
+  stream?(chunks: AsyncIterable<readonly Uint8Array[]>, via: StreamVia): Promise<StreamRun>;
   /** Lets go of the probe, links and sockets it holds (not the attachment). */
   close(): void;
 }

@@ -47,7 +47,20 @@ export interface StreamRun {
   readonly unmatched: number;
   /** Captured frames beyond what the counters account for (the DUT's own traffic). */
   readonly others: number;
+  /**
+   * How the frames went in: as XDP frames from the tester end (`xdp`), or from its packet
+   * socket (`socket`); `why` says why any went by socket when `via` was `auto`.
+   */
+  readonly sent: { readonly xdp: number; readonly socket: number; readonly why?: string };
 }
+
+/**
+ * How a stream sends: `xdp` hands each frame to the DUT end as veth's peer does an XDP frame
+ * (native XDP only; kernel 5.18+), `socket` sends from the tester end's packet socket, `auto`
+ * (the default) the first where it can, the second for the rest (frames over the DUT end's
+ * MTU or 3,392 bytes, TC programs).
+ */
+export type StreamVia = 'auto' | 'xdp' | 'socket';
 
 export interface LiveRun {
   readonly port: string;

@@ -38,14 +38,35 @@ export async function* chunksOf(source: readonly Uint8Array[] | string): AsyncIt
   if (chunk.length) yield chunk;
 }
 
+/** Slots of the sent frames kept for matching: the window, and room for a chunk sent beyond it. */
+const RING = 16384;
+/** Bytes of a frame its matching key is made of (with its length): headers, where frames differ. */
+const KEY_BYTES = 64;
+
+/**
+ * A frame's matching key: FNV-1a over its length and first bytes. A number, not the bytes as a
+ * string: a string per frame sent and per frame captured, and hashing it in the map, was most of
+ * what matching cost. Frames whose keys agree are told apart by their bytes.
+ */
+function keyOf(f: Uint8Array): number {
+  let h = 0x811c9dc5 ^ f.length;
+  const n = f.length < KEY_BYTES ? f.length : KEY_BYTES;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ f[i]!, 0x01000193);
+  return h >>> 0;
+}
+
 /**
  * What a stream's taps captured. An output byte-identical to a recently sent input is that
  * input's (the earliest such not yet taken); inputs older than `STREAM_WINDOW` frames are
  * forgotten, so memory does not grow with the stream (only `seen`, one entry per frame, does).
  */
 export class StreamCapture {
-  private readonly pending = new Map<string, number[]>();
-  private readonly sent: { key: string; index: number }[] = [];
+  /** Inputs not yet matched, by key: their indices, earliest first. */
+  private readonly pending = new Map<number, number[]>();
+  /** The last RING inputs sent, and their keys, by index modulo RING. */
+  private readonly sentFrames: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(RING);
+  private readonly sentKeys = new Uint32Array(RING);
+  /** The first input not yet forgotten. */
   private forgotten = 0;
   readonly seen: (string | undefined)[] = [];
   unmatched = 0;
@@ -69,13 +90,14 @@ export class StreamCapture {
   }
 
   register(f: Uint8Array): void {
-    const key = Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('latin1');
     const index = this.seen.length;
     this.seen.push(undefined);
+    const key = keyOf(f);
+    this.sentFrames[index % RING] = f;
+    this.sentKeys[index % RING] = key;
     const list = this.pending.get(key);
     if (list) list.push(index);
     else this.pending.set(key, [index]);
-    this.sent.push({ key, index });
   }
 
   /** Reads every tap. */
@@ -85,23 +107,37 @@ export class StreamCapture {
       if (got.length === 0 || t.ignore) continue;
       this.totals.set(t.where, this.totals.get(t.where)! + got.length);
       for (const f of got) {
-        const i = this.pending.get(f.toString('latin1'))?.shift();
-        if (i === undefined) this.unmatched++;
-        else this.seen[i] = t.where;
+        const key = keyOf(f);
+        const list = this.pending.get(key);
+        let index = -1;
+        if (list) {
+          for (let k = 0; k < list.length; k++) {
+            if (f.equals(this.sentFrames[list[k]! % RING]!)) {
+              index = list[k]!;
+              if (k === 0) list.shift();
+              else list.splice(k, 1);
+              break;
+            }
+          }
+          if (list.length === 0) this.pending.delete(key);
+        }
+        if (index < 0) this.unmatched++;
+        else this.seen[index] = t.where;
       }
     }
   }
 
   forget(): void {
-    while (this.sent.length - this.forgotten > STREAM_WINDOW) {
-      const { key, index } = this.sent[this.forgotten++]!;
+    // Forgotten in order, so one still pending is the earliest of its key's list.
+    for (const limit = this.seen.length - STREAM_WINDOW; this.forgotten < limit; this.forgotten++) {
+      const slot = this.forgotten % RING;
+      const key = this.sentKeys[slot]!;
       const list = this.pending.get(key);
-      if (list?.[0] === index) list.shift(); // otherwise it was matched already
-      if (list?.length === 0) this.pending.delete(key);
-    }
-    if (this.forgotten > 4 * STREAM_WINDOW) {
-      this.sent.splice(0, this.forgotten);
-      this.forgotten = 0;
+      if (list?.[0] === this.forgotten) {
+        list.shift();
+        if (list.length === 0) this.pending.delete(key);
+      }
+      this.sentFrames[slot] = undefined;
     }
   }
 
@@ -128,7 +164,7 @@ export class StreamCapture {
   /** Sends every chunk with `send`, capturing as it goes; returns how many frames went. */
   async pump(
     chunks: AsyncIterable<readonly Uint8Array[]>,
-    send: (chunk: readonly Uint8Array[]) => void,
+    send: (chunk: readonly Uint8Array[]) => void | Promise<void>,
     before?: (f: Uint8Array) => void,
   ): Promise<number> {
     let n = 0;
@@ -137,7 +173,7 @@ export class StreamCapture {
         before?.(f);
         this.register(f);
       }
-      send(chunk);
+      await send(chunk);
       this.take();
       this.forget();
       // Sends do not wait on the event loop: let signals, timers and others' I/O run now and then.

@@ -2,13 +2,13 @@
 // returned, so a frame's fate is read from its consequences (one frame at a time), or, when
 // streaming, from the watch probe following each skb of the stream's socket. The hooks'
 // strategies are in tc-ingress.ts and tc-egress.ts.
-import { XdpspecError } from '../../sys/errors.js';
+import { NotSupportedError, XdpspecError } from '../../sys/errors.js';
 import { type PacketSocket, until } from '../../net/index.js';
 import type { Frame } from '../../packet/index.js';
 import type { RedirectTarget, Verdict, VerdictCounts } from '../verdict.js';
 import { closest, frameResult, landedOn, type BenchContext, type PortState, type Strategy } from './port.js';
 import { type WatchProbe } from './probes.js';
-import type { LiveFrameResult, LiveOutput, StreamRun } from './results.js';
+import type { LiveFrameResult, LiveOutput, StreamRun, StreamVia } from './results.js';
 import { StreamCapture, type Tap } from './stream.js';
 
 /**
@@ -115,8 +115,14 @@ export abstract class TcStrategy implements Strategy {
    * counter says what TC returned, and fexit, which could read it, is refused on these kernels.
    * Every output the counts promise must be captured, and the capture must lose nothing.
    */
-  async stream(chunks: AsyncIterable<readonly Uint8Array[]>): Promise<StreamRun> {
+  async stream(chunks: AsyncIterable<readonly Uint8Array[]>, via: StreamVia): Promise<StreamRun> {
     const on = this.src.name;
+    // TC runs on socket buffers: an XDP frame would meet the program only once made into one.
+    if (via === 'xdp')
+      throw new NotSupportedError(
+        'streaming XDP frames',
+        `port ${on}'s program is TC, which sees frames sent by socket: stream with { via: 'auto' } or 'socket'`,
+      );
     const { sender, taps, passedAt, perFrame } = this.streamSetup();
     const cap = new StreamCapture(taps);
     const following = this.probe.follow(sender.cookie());
@@ -173,7 +179,15 @@ export abstract class TcStrategy implements Strategy {
       );
       cap.checkLoss();
       const extra = cap.total(here) - counts.passed + cap.total(elsewhere) - out;
-      return { port: on, frames: n, counts, seen: cap.seen, unmatched: cap.unmatched, others: extra };
+      return {
+        port: on,
+        frames: n,
+        counts,
+        seen: cap.seen,
+        unmatched: cap.unmatched,
+        others: extra,
+        sent: { xdp: 0, socket: n, ...(via === 'auto' ? { why: 'TC programs see frames sent by socket' } : {}) },
+      };
     } finally {
       following.close();
     }
