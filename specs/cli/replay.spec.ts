@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { OBJ, needsBpf } from '../support/kernel.js';
 import { trackedCli } from '../support/cli.js';
 import { tempDir, tsharkFields } from '../support/tools.js';
@@ -62,6 +63,13 @@ describe('xdpspec replay', () => {
   it('gives the attaching command a bpffs of its own: it sees no pin of the host, and what it pins stays with it', async () => {
     const hostPin = `/sys/fs/bpf/xdpspec-host-${process.pid}`;
     const toolPin = `/sys/fs/bpf/xdpspec-tool-${process.pid}`;
+    // The host as systemd leaves it, with a bpffs at /sys/fs/bpf: a machine without one (no
+    // systemd, nothing mounted it yet) gets one, and keeps it, as iproute2's loader leaves the
+    // one it mounts (taking it off again would pull it from under a run beside this one).
+    const mounted = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .some((l) => l.split(' ')[1] === '/sys/fs/bpf' && l.split(' ')[2] === 'bpf');
+    if (!mounted) execFileSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf']);
     mkdirSync(hostPin);
     try {
       // Pins are files in bpffs; a directory stands for one here (xdp-filter pins its maps so).
