@@ -40,6 +40,7 @@ const SPEC_OF_THE_WHOLE: Record<string, string> = {
   'bpf/btf.ts': 'specs/bpf/map.spec.ts',
   'bpf/codec.ts': 'specs/bpf/map.spec.ts',
   'bpf/device-writes.ts': 'specs/bpf/redirect-probe.spec.ts',
+  'bpf/dispatcher.ts': 'specs/bpf/testrun.spec.ts',
   'bpf/ffi.ts': '(declarations)',
   'bpf/handles.ts': 'specs/bpf/object.spec.ts',
   'bpf/insns.ts': 'specs/bpf/instrument.spec.ts',

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { BpfError, XdpspecError, frame, loadObject, type LoadedObject } from '../../src/index.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 
@@ -112,6 +113,42 @@ describe('BPF_PROG_TEST_RUN on many frames', () => {
     } finally {
       l.close();
     }
+  });
+});
+
+describe('timing runs and the XDP dispatcher', () => {
+  needsBpf();
+  /** The XDP links this process holds, as the kernel describes them (program id, ifindex). */
+  const xdpLinks = () =>
+    readdirSync('/proc/self/fd').flatMap((fd) => {
+      try {
+        if (readlinkSync(`/proc/self/fd/${fd}`) !== 'anon_inode:bpf_link') return [];
+        const info = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+        if (!/link_type:\s+xdp/.test(info)) return [];
+        return [
+          { prog: Number(/prog_id:\s+(\d+)/.exec(info)![1]), ifindex: Number(/ifindex:\s+(\d+)/.exec(info)![1]) },
+        ];
+      } catch {
+        return []; // the directory's own descriptor, closed by now
+      }
+    });
+
+  it('keeps a program timed with repeats attached where no frame comes, until its object closes', () => {
+    const before = xdpLinks();
+    const l = loadObject(OBJ.ipv6Filter);
+    const p = l.program();
+    const f = frame.eth().ipv6().udp().build();
+    p.testRun(f);
+    expect(xdpLinks(), 'a single run changes nothing').to.deep.equal(before);
+    const timed = p.testRun(f, { repeat: 50 });
+    expect(timed.action).to.equal('XDP_PASS');
+    // Attached by link to ifindex 1, the loopback of an empty private namespace (the caller's
+    // namespace has none of it: no namespace is named for it).
+    expect(xdpLinks()).to.deep.include({ prog: p.id, ifindex: 1 });
+    expect(p.testRunMany([f, f], { repeat: 5 }).map((r) => r.action)).to.deep.equal(['XDP_PASS', 'XDP_PASS']);
+    expect(xdpLinks().filter((x) => x.prog === p.id)).to.have.length(1);
+    l.close();
+    expect(xdpLinks()).to.deep.equal(before);
   });
 });
 

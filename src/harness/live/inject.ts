@@ -5,8 +5,8 @@
 // veth turn it back into an XDP frame (a copy into a fresh page, since a sent buffer lacks XDP's
 // headroom): most of what a streamed frame cost.
 import { XdpspecError } from '../../sys/errors.js';
-import { inNetns, interfaceMtu, PrivateNetns } from '../../sys/netns.js';
-import { attachXdp, loadObject, type LoadedObject, type Program } from '../../bpf/index.js';
+import { inNetns, interfaceMtu } from '../../sys/netns.js';
+import { loadObject, type LoadedObject, type Program } from '../../bpf/index.js';
 import { probeObject } from '../../bpf/probe-objects.js';
 import { DriverStats, until, type Topology } from '../../net/index.js';
 import { queueStat as q } from './port.js';
@@ -33,8 +33,6 @@ export class XdpInjector {
     private readonly dut: DriverStats,
     /** The DUT end's MTU when the injector was made. */
     mtu: number,
-    /** Where the injector is attached while it lives (see open). */
-    private readonly idle: PrivateNetns,
   ) {
     const frames = obj.map('frames');
     const slots = obj.mapped(frames.fd, SLOTS * STRIDE);
@@ -59,17 +57,10 @@ export class XdpInjector {
     const p = topology.port(port);
     let obj: LoadedObject | undefined;
     let tester: DriverStats | undefined;
-    let idle: PrivateNetns | undefined;
     try {
       obj = loadObject(probeObject('inject'), {}, { count: false });
-      // A test run of more than one repeat puts its XDP program into the kernel's XDP
-      // dispatcher and takes it out after, and each change of the dispatcher waits for an RCU
-      // grace period: 24 ms a run here. A program already attached somewhere is in it, and a
-      // run then only counts one more user: so the injector stays attached, in generic mode, to
-      // the loopback of an empty private namespace, where no frame ever comes.
-      idle = PrivateNetns.open();
-      const program = obj.program('inject');
-      idle.run(() => attachXdp(program, { interface: 'lo' }, 'generic'));
+      // Each batch is a run of many repeats: the injector stays in the XDP dispatcher (see
+      // bpf/dispatcher.ts; its first run puts it there), or each would wait 24 ms for it.
       // A devmap entry names the device in the namespace it is written from: the tester's.
       const out = obj.map('out');
       inNetns(p.testerNetns, () => out.set(0, p.testerIfindex));
@@ -77,13 +68,12 @@ export class XdpInjector {
       // veth hands its peer frames up to the peer's MTU (with a header and a VLAN tag).
       const mtu = inNetns(topology.dut, () => interfaceMtu(port));
       if (mtu === undefined) throw new Error(`cannot read the MTU of ${port} in ${topology.dut}`);
-      const injector = new XdpInjector(obj, tester, dut, mtu, idle);
+      const injector = new XdpInjector(obj, tester, dut, mtu);
       injector.probe();
       return injector;
     } catch (err) {
       tester?.close();
       obj?.close();
-      idle?.close();
       return (err as Error).message;
     }
   }
@@ -146,8 +136,7 @@ export class XdpInjector {
 
   close(): void {
     this.tester.close();
-    this.obj.close(); // detaches it too
-    this.idle.close();
+    this.obj.close();
   }
 }
 
