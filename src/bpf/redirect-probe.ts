@@ -11,6 +11,8 @@ import { probeObject } from './probe-objects.js';
 import type { Program } from './program.js';
 import type { TestRunOptions } from './testrun.js';
 import { closeAll, TraceLink } from './trace.js';
+import { ffi, readNative } from './ffi.js';
+import { mapsWritten } from './map-writes.js';
 
 /** Where a redirected frame went, as far as it can be learned; never guessed. */
 export type RedirectTarget =
@@ -64,6 +66,27 @@ interface Rerun {
   readonly program: Program;
   /** `changes`: the original's change count when the copy was last made like it. */
   readonly deviceMaps: { readonly original: BpfMap; readonly copy: BpfMap; changes?: number }[];
+}
+
+/**
+ * The kernel ids of the object's maps that `program` can change (see map-writes.ts), from its
+ * instructions as libbpf loaded them (map descriptors in its ld_imm64s), or `'all'`.
+ */
+function writtenBy(program: Program, maps: { map: BpfMap }[]): Set<number> | 'all' {
+  const f = ffi();
+  const n = Number(f.bpf_program__insn_cnt(program.handle));
+  const at = f.bpf_program__insns(program.handle);
+  if (n === 0 || at === 0n) return 'all';
+  const numbers = new Map<number, number>(maps.map((m, i) => [m.map.fd, i]));
+  // A descriptor of no map of the object (a counted program's counters, say) gets a number of
+  // its own: what it says of such a map matters to no snapshot.
+  const numberOf = (_kind: number, fd: number) => {
+    if (!numbers.has(fd)) numbers.set(fd, numbers.size);
+    return numbers.get(fd);
+  };
+  const written = mapsWritten(readNative(at, n * 8), numberOf);
+  if (written === 'all') return 'all';
+  return new Set(maps.filter((_, i) => written.has(i)).map((m) => m.map.id));
 }
 
 interface Plan {
@@ -286,10 +309,13 @@ export class RedirectProbe {
       const maps = program.object.allMaps();
       const used = new Set(program.mapIds());
       const tailCalls = maps.some((m) => m.typeId === PROG_ARRAY && used.has(m.map.id));
+      const written = tailCalls ? 'all' : writtenBy(program, maps);
       plan = {
         maps,
         devices: maps.some((m) => DEVICE_MAPS.has(m.typeId)),
-        state: program.object.stateMaps().filter((m) => tailCalls || used.has(m.id)),
+        state: program.object
+          .stateMaps()
+          .filter((m) => tailCalls || (used.has(m.id) && (written === 'all' || written.has(m.id)))),
       };
       this.plans.set(program, plan);
     }
