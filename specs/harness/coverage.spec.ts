@@ -153,7 +153,9 @@ o.close();`;
       script,
       `import { execFileSync } from 'node:child_process';
 describe('seed', () => {
-  it('runs', async () => {
+  // Two counted loads and a child process: over Mocha's default 2 s on a busy machine.
+  it('runs', async function () {
+    this.timeout(60_000);
     ${load.replace(/\n/g, '\n    ')}
     execFileSync(process.execPath, ['--import', 'tsx', ${JSON.stringify(t.path('child.mts'))}], { stdio: 'inherit' });
   });
