@@ -178,14 +178,14 @@ describe('seed', () => {
       reject: false,
       env: { ...env, XDPSPEC_COVERAGE: t.path('plain') },
     });
-    expect(mocha.exitCode, mocha.stderr).to.equal(0);
+    expect(mocha.exitCode, `${mocha.stdout}\n${mocha.stderr}`).to.equal(0);
     check(t.path('plain'), mocha.stderr);
 
     const run = await execa('node', ['dist/cli/main.js', 'run', `--coverage=${t.path('cli')}`, script], {
       reject: false,
       env,
     });
-    expect(run.exitCode, run.stderr).to.equal(0);
+    expect(run.exitCode, `${run.stdout}\n${run.stderr}`).to.equal(0);
     check(t.path('cli'), run.stderr);
     // A second run starts afresh: the first one's counts are not in it.
     const again = await execa('node', ['dist/cli/main.js', 'run', `--coverage=${t.path('cli')}`, script], {
