@@ -25,6 +25,9 @@ const MAX_IN = 64 * 1024;
 const MAX_OUT = 64 * 1024 + 4096;
 /** Where runMany collects outputs before copying them out in one go. */
 const OUT_AREA = 1 << 20;
+/** The smallest block batches' outputs go to, and what an XDP output may grow by (see runBatch). */
+const OUT_BLOCK = 1 << 16;
+const XDP_GROWTH = 256 + 2 * 4096;
 const OFF = {
   sz: koffi.offsetof(TestRunOpts, 'sz'),
   dataIn: koffi.offsetof(TestRunOpts, 'data_in'),
@@ -273,6 +276,7 @@ export class TestRunner {
     const buffer = frames[0]?.buffer;
     let shared = buffer instanceof ArrayBuffer;
     let total = 0;
+    let longest = 0;
     for (let i = 0; i < n; i++) {
       const f = frames[i]!;
       const len = f.length;
@@ -280,8 +284,15 @@ export class TestRunner {
       lens[i] = len;
       starts[i] = f.byteOffset;
       if (f.buffer !== buffer) shared = false;
+      if (len > longest) longest = len;
       total += len;
     }
+    // Room each output may need: an XDP run grows a frame by at most its headroom in front and a
+    // page behind (the last fragment's tailroom); a TC run's socket buffer may grow to 64 KiB.
+    const room = this.progType === PROG_TYPE.xdp ? longest + XDP_GROWTH : MAX_OUT;
+    // Blocks small enough for the heap to hand back warm (a fresh megabyte is fresh pages, each
+    // a fault when the kernel first writes it), large enough for many outputs each.
+    const block = Math.max(OUT_BLOCK, 4 * room);
     let input: CPointer;
     if (shared) input = new Uint8Array(buffer!);
     else {
@@ -302,8 +313,8 @@ export class TestRunner {
     while (i < n) {
       // The kernel writes outputs straight into memory the results then view: no copy out.
       let arena = this.outputs;
-      if (!arena || arena.bytes.length - arena.used < MAX_OUT)
-        arena = this.outputs = { bytes: Buffer.allocUnsafe(OUT_AREA), used: 0 };
+      if (!arena || arena.bytes.length - arena.used < room)
+        arena = this.outputs = { bytes: Buffer.allocUnsafe(block), used: 0 };
       const at = arena.used;
       const done = batch(
         this.progFd,
@@ -315,7 +326,7 @@ export class TestRunner {
         n - i,
         at === 0 ? arena.bytes : arena.bytes.subarray(at),
         arena.bytes.length - at,
-        MAX_OUT,
+        room,
         i === 0 ? res : res.subarray(4 * i),
         err,
       );
@@ -353,7 +364,7 @@ export class TestRunner {
   }
 
   /**
-   * Where batches' outputs go, the results viewing them: a fresh megabyte once the last one has
+   * Where batches' outputs go, the results viewing them: a fresh block once the last one has
    * less room left than an output may need (a spent one lives as long as results view it).
    */
   private outputs: { bytes: Buffer; used: number } | undefined;
