@@ -224,6 +224,15 @@ describe('BPF_PROG_TEST_RUN with programs that grow the frame', () => {
       const many = l.program().testRunMany([input, input]);
       expect(many.map((x) => x.output.length)).to.deep.equal([input.length + 116, input.length + 116]);
       expect(many[1]!.output.equals(r.output)).to.equal(true);
+      // Grown by nearly the page behind it, many at a time: each output keeps its room in a batch.
+      const far = loadObject('specs/bpf/build/grow.bpf.o', { head: 0, tail: 3300 });
+      try {
+        const batch = far.program().testRunMany(Array.from({ length: 40 }, () => input));
+        expect(new Set(batch.map((x) => x.output.length))).to.deep.equal(new Set([input.length + 3300]));
+        expect(batch.every((x) => x.output.subarray(0, input.length).equals(input))).to.equal(true);
+      } finally {
+        far.close();
+      }
     } finally {
       l.close();
     }
