@@ -79,7 +79,8 @@ export interface FrameResult {
 export type VerdictCounts = Record<Verdict, number>;
 
 export function countVerdicts(results: readonly { readonly verdict: Verdict }[]): VerdictCounts {
-  const c = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as VerdictCounts;
+  // A literal, not one made from VERDICTS: an object of fixed shape counts several times faster.
+  const c: Record<Verdict, number> = { passed: 0, dropped: 0, tx: 0, redirected: 0, aborted: 0, stolen: 0 };
   for (const r of results) c[r.verdict]++;
   tally(c);
   return c;
