@@ -10,7 +10,20 @@
 // not known to only read it, passes either to a subprogram or returns it from one, or stores
 // either anywhere but a stack slot it can follow. Whatever it cannot follow (a kfunc, ld_imm64
 // of an unknown kind or map) answers "every map": never fewer maps than the program can change.
-import { CLASS, cls, decode, isCall, isExit, isLdImm64, isLegacyPacketLoad, jumpOffset } from './insns.js';
+import {
+  CLASS,
+  cls,
+  decode,
+  isCall,
+  isExit,
+  isLdImm64,
+  isLegacyPacketLoad,
+  isPseudoCall,
+  isPseudoFunc,
+  jumpOffset,
+  PSEUDO_FUNC,
+  PSEUDO_MAP_VALUE,
+} from './insns.js';
 
 /** Where a register may point: maps (m) and map values (v) as bit sets of map numbers, the stack. */
 interface Value {
@@ -28,10 +41,7 @@ interface State {
 
 const NONE: Value = { m: 0n, v: 0n };
 const PSEUDO_MAP_FD = 1;
-const PSEUDO_MAP_VALUE = 2;
 const PSEUDO_BTF_ID = 3;
-const PSEUDO_FUNC = 4;
-const PSEUDO_CALL = 1;
 const PSEUDO_KFUNC_CALL = 2;
 const MODE_MEM = 0x60;
 const MODE_ATOMIC = 0xc0;
@@ -154,28 +164,21 @@ export function mapsWritten(
     if (grew) work.push(at);
   };
 
-  // Every function starts afresh: the main program, and each subprogram called or taken as a callback.
-  flow(0, fresh());
+  // Every function starts afresh: the main program, and each subprogram called or taken as a
+  // callback. An exit returns to the program's own code only from a called one (the main
+  // program's and a callback's return to the kernel): each slot's function is known up front.
   const called = new Set<number>();
+  const starts = new Set([0]);
   insns.forEach((x, i) => {
-    if (isCall(x) && x.src === PSEUDO_CALL) called.add(i + 1 + x.imm);
-    if ((isCall(x) && x.src === PSEUDO_CALL) || (isLdImm64(x) && x.src === PSEUDO_FUNC)) flow(i + 1 + x.imm, fresh());
+    if (isPseudoCall(x)) called.add(i + 1 + x.imm);
+    if (isPseudoCall(x) || isPseudoFunc(x)) starts.add(i + 1 + x.imm);
   });
-  // Functions in order of where they start: an exit returns to a caller of the program's only
-  // from a function that is called (the main program's and a callback's return to the kernel).
-  const starts = [
-    ...new Set([
-      0,
-      ...insns.flatMap((x, i) =>
-        (isCall(x) && x.src === PSEUDO_CALL) || (isLdImm64(x) && x.src === PSEUDO_FUNC) ? [i + 1 + x.imm] : [],
-      ),
-    ]),
-  ].sort((a, b) => a - b);
-  const returnsToCaller = (i: number) => {
-    let start = 0;
-    for (const s of starts) if (s <= i) start = s;
-    return called.has(start);
-  };
+  for (const s of starts) flow(s, fresh());
+  const returnsToCaller = new Uint8Array(n);
+  for (let i = 0, fn = 0; i < n; i++) {
+    if (starts.has(i)) fn = i;
+    returnsToCaller[i] = called.has(fn) ? 1 : 0;
+  }
 
   while (work.length > 0 && !all) {
     const i = work.pop()!;
@@ -266,7 +269,7 @@ export function mapsWritten(
         break;
       default: {
         if (isExit(x)) {
-          if (tagged(r[0]!) && returnsToCaller(i)) mark(r[0]!); // a caller may store through it
+          if (tagged(r[0]!) && returnsToCaller[i]) mark(r[0]!); // a caller may store through it
           break;
         }
         if (isCall(x)) {
@@ -278,8 +281,8 @@ export function mapsWritten(
           // plain value: every pointer spilled so far counts as stored through.
           const args = x.src === 0 ? (ARITY.get(x.imm) ?? 5) : 5;
           const stackArg = [1, 2, 3, 4, 5].some((k) => k <= args && r[k]!.s !== undefined);
-          if (stackArg && (x.src === PSEUDO_CALL || CALLS_BACK.has(x.imm))) for (const v of st.slots.values()) mark(v);
-          if (x.src === PSEUDO_CALL) {
+          if (stackArg && (isPseudoCall(x) || CALLS_BACK.has(x.imm))) for (const v of st.slots.values()) mark(v);
+          if (isPseudoCall(x)) {
             for (let k = 1; k <= 5; k++) if (tagged(r[k]!)) mark(r[k]!);
           } else {
             for (let k = 1; k <= args; k++) {
