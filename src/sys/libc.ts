@@ -1,4 +1,4 @@
-// The little of libc xdpspec calls: sockets, ioctl, namespaces, mounts, interface names, mmap.
+// The little of libc xdpspec calls: sockets, ioctl, namespaces, mounts, mmap.
 import { declare, declarePtr, loadLibrary, type CPointer } from './native.js';
 import { processWide } from './process-wide.js';
 
@@ -6,10 +6,6 @@ function bind() {
   const c = loadLibrary('libc.so.6', 'libc6');
   return {
     if_nametoindex: declare<(name: string) => number>(c, 'uint32_t if_nametoindex(const char *name)'),
-    if_indextoname: declarePtr<[ifindex: number, name: CPointer]>(
-      c,
-      'void *if_indextoname(uint32_t ifindex, void *name)',
-    ),
     setns: declare<(fd: number, nstype: number) => number>(c, 'int setns(int fd, int nstype)'),
     unshare: declare<(flags: number) => number>(c, 'int unshare(int flags)'),
     socket: declare<(domain: number, type: number, protocol: number) => number>(

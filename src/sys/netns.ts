@@ -124,41 +124,43 @@ function within<T>(name: string, fn: () => T): T {
 
 /** The name of the interface with this index in the current namespace, or undefined. */
 export function interfaceName(ifindex: number): string | undefined {
-  const f = libc();
-  if (where.length > 0) {
-    const buf = Buffer.alloc(16);
-    if (f.if_indextoname(ifindex, buf) === 0n) return undefined;
-    return buf.toString('utf8', 0, buf.indexOf(0));
-  }
-  // At home, one socket kept for the asking: libc's if_indextoname makes a socket per call,
-  // 15 us of what telling a located redirect's device took (the ioctl alone is about 1).
-  if (nameSocket < 0) nameSocket = f.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (nameSocket < 0) return undefined;
-  const ifr = Buffer.alloc(40); // struct ifreq: the name, then the union (ifr_ifindex)
+  const ifr = Buffer.alloc(IFREQ_SIZE);
   ifr.writeInt32LE(ifindex, 16);
-  if (f.ioctl(nameSocket, SIOCGIFNAME, ifr) !== 0) return undefined;
-  return ifr.toString('utf8', 0, ifr.indexOf(0));
+  return interfaceIoctl(SIOCGIFNAME, ifr) ? ifr.toString('utf8', 0, ifr.indexOf(0)) : undefined;
 }
 
 /** The MTU of the interface called `ifname` in the current namespace, or undefined. */
 export function interfaceMtu(ifname: string): number | undefined {
+  const ifr = Buffer.alloc(IFREQ_SIZE);
+  ifr.write(ifname, 0, 15, 'latin1');
+  return interfaceIoctl(SIOCGIFMTU, ifr) ? ifr.readInt32LE(16) : undefined;
+}
+
+/**
+ * An interface ioctl (`struct ifreq`: the name, then a union) on a socket of the current
+ * namespace, whose interfaces it sees: at home one socket kept for the asking (a socket per
+ * call, as libc's if_indextoname makes, was 15 us of telling a located redirect's device; the
+ * ioctl alone about 1), inside a switch one made for the call. False when the kernel refuses.
+ */
+function interfaceIoctl(request: number, ifr: Buffer): boolean {
   const f = libc();
-  const fd = f.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return undefined;
+  const atHome = where.length === 0;
+  const fd = atHome && nameSocket >= 0 ? nameSocket : f.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  if (atHome) nameSocket = fd;
   try {
-    const ifr = Buffer.alloc(40);
-    ifr.write(ifname, 0, 15, 'latin1');
-    return f.ioctl(fd, SIOCGIFMTU, ifr) === 0 ? ifr.readInt32LE(16) : undefined;
+    return f.ioctl(fd, request, ifr) === 0;
   } finally {
-    f.close(fd);
+    if (!atHome) f.close(fd);
   }
 }
 
-/** A socket of the thread's own namespace, for interface names (sockets keep their namespace). */
+/** The socket of the thread's own namespace that interfaceIoctl keeps (sockets keep their namespace). */
 let nameSocket = -1;
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
+const IFREQ_SIZE = 40;
 const SIOCGIFNAME = 0x8910;
 const SIOCGIFMTU = 0x8921;
 
