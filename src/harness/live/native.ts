@@ -240,25 +240,19 @@ export class NativeStrategy implements Strategy {
         'LIVE_LOST',
         `${d('xdp_tx_errors')} frame(s) were sent back or redirected into a device that could not take them (xdp_tx_errors)`,
       );
-    const passedHere = (w: string) => w === `${on}/dut`;
-    const sentOut = (w: string) => w.endsWith('/tester');
     const out = counts.tx + counts.redirected - failedRedirects;
-    await until(
-      () => (cap.take(), cap.checkLoss(), cap.total(passedHere) >= counts.passed && cap.total(sentOut) >= out),
-      `the outputs the counters promise (${counts.passed} passed on ${on}, ${out} sent out) being captured`,
-      10_000,
-    );
-    cap.checkLoss();
-    const extra = cap.total(passedHere) - counts.passed + cap.total(sentOut) - out;
-    return {
-      port: on,
-      frames: n,
+    return cap.settle(
+      on,
       counts,
-      seen: cap.seen,
-      unmatched: cap.unmatched,
-      others: extra,
-      sent: { xdp: sent.xdp, socket: sent.socket, ...(sent.socket > 0 && sent.why ? { why: sent.why } : {}) },
-    };
+      {
+        here: (w) => w === `${on}/dut`,
+        there: (w) => w.endsWith('/tester'),
+        passed: counts.passed,
+        out,
+        what: `${counts.passed} passed on ${on}, ${out} sent out`,
+      },
+      { xdp: sent.xdp, socket: sent.socket, ...(sent.socket > 0 && sent.why ? { why: sent.why } : {}) },
+    );
   }
 
   /** The port's injector, made at the first stream (or why there is none, kept as the answer). */

@@ -2,7 +2,12 @@
 // attributing each captured frame to the input it is a byte-for-byte copy of.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { XdpspecError } from '../../sys/errors.js';
-import type { PacketSocket } from '../../net/index.js';
+import { until, type PacketSocket } from '../../net/index.js';
+import type { VerdictCounts } from '../verdict.js';
+import type { StreamRun } from './results.js';
+
+/** Which of a stream's `port/side` taps a count is of. */
+type Match = (where: string) => boolean;
 import { CaptureReader } from '../../pcap/index.js';
 
 /** How many of the frames sent last a streamed output is matched against. */
@@ -141,8 +146,37 @@ export class StreamCapture {
     }
   }
 
+  /**
+   * Waits until the taps hold every output the counts promise (`passed` where `here` says, `out`
+   * where `there` says), the capture having lost nothing, and gives the stream's run: what is
+   * captured beyond that is the DUT's own traffic (`others`).
+   * @throws XdpspecError `CAPTURE_LOSS` as soon as a tap lost a frame, `TIMEOUT` after 10 s.
+   */
+  async settle(
+    port: string,
+    counts: VerdictCounts,
+    promised: {
+      readonly here: Match;
+      readonly there: Match;
+      readonly passed: number;
+      readonly out: number;
+      readonly what: string;
+    },
+    sent: StreamRun['sent'],
+  ): Promise<StreamRun> {
+    const { here, there, passed, out } = promised;
+    await until(
+      () => (this.take(), this.checkLoss(), this.total(here) >= passed && this.total(there) >= out),
+      `the outputs the counts promise (${promised.what}) being captured`,
+      10_000,
+    );
+    this.checkLoss();
+    const others = this.total(here) - passed + this.total(there) - out;
+    return { port, frames: this.seen.length, counts, seen: this.seen, unmatched: this.unmatched, others, sent };
+  }
+
   /** Frames captured where `match` says, over all taps. */
-  total(match: (where: string) => boolean): number {
+  total(match: Match): number {
     let n = 0;
     for (const [k, v] of this.totals) if (match(k)) n += v;
     return n;

@@ -170,24 +170,18 @@ export abstract class TcStrategy implements Strategy {
         stolen: f.stolen,
       };
       const out = f.redirected - f.failed;
-      const here = (w: string) => w === passedAt;
-      const elsewhere = (w: string) => w !== passedAt;
-      await until(
-        () => (cap.take(), cap.checkLoss(), cap.total(here) >= counts.passed && cap.total(elsewhere) >= out),
-        `the outputs the counts promise (${counts.passed} passed at ${passedAt}, ${out} redirected) being captured`,
-        10_000,
-      );
-      cap.checkLoss();
-      const extra = cap.total(here) - counts.passed + cap.total(elsewhere) - out;
-      return {
-        port: on,
-        frames: n,
+      return await cap.settle(
+        on,
         counts,
-        seen: cap.seen,
-        unmatched: cap.unmatched,
-        others: extra,
-        sent: { xdp: 0, socket: n, ...(via === 'auto' ? { why: 'TC programs see frames sent by socket' } : {}) },
-      };
+        {
+          here: (w) => w === passedAt,
+          there: (w) => w !== passedAt,
+          passed: counts.passed,
+          out,
+          what: `${counts.passed} passed at ${passedAt}, ${out} redirected`,
+        },
+        { xdp: 0, socket: n, ...(via === 'auto' ? { why: 'TC programs see frames sent by socket' } : {}) },
+      );
     } finally {
       following.close();
     }
