@@ -112,6 +112,17 @@ export class Program implements ProgramInfo {
   private usedMaps: readonly number[] | undefined;
 
   /**
+   * The program's test runner, made at its first run (`fd` checks the object is open, every
+   * run); a run of more repeats than one first settles the program in the dispatcher.
+   */
+  private runnerFor(options: TestRunOptions | undefined): TestRunner {
+    const fd = this.fd;
+    this.runner ??= new TestRunner(fd, this.typeId, this.name, this.usesMeta);
+    if ((options?.repeat ?? 1) > 1) this.stayInDispatcher();
+    return this.runner;
+  }
+
+  /**
    * Before the first run of more repeats than one: keeps an XDP program in the kernel's XDP
    * dispatcher for as long as its object is open (see dispatcher.ts), or each such run would
    * wait twice for an RCU grace period (15 ms a timing run here, for 0.7 ms of runs).
@@ -137,10 +148,7 @@ export class Program implements ProgramInfo {
    * @throws BpfError when the kernel refuses the run; XdpspecError for frames it cannot take.
    */
   testRun(frame: Uint8Array, options?: TestRunOptions): ProgramRun {
-    const fd = this.fd; // checks the object is open, every run
-    this.runner ??= new TestRunner(fd, this.typeId, this.name, this.usesMeta);
-    if ((options?.repeat ?? 1) > 1) this.stayInDispatcher();
-    const r = this.runner.run(frame, options);
+    const r = this.runnerFor(options).run(frame, options);
     const run: ProgramRun = {
       retval: r.retval,
       output: r.output,
@@ -154,10 +162,7 @@ export class Program implements ProgramInfo {
 
   /** Runs the program on each frame in turn (one kernel call per frame, state carried over). */
   testRunMany(frames: readonly Uint8Array[], options?: TestRunOptions): ProgramRun[] {
-    const fd = this.fd;
-    this.runner ??= new TestRunner(fd, this.typeId, this.name, this.usesMeta);
-    if ((options?.repeat ?? 1) > 1) this.stayInDispatcher();
-    const runs = this.runner.runMany(frames, options);
+    const runs = this.runnerFor(options).runMany(frames, options);
     // The batch path names each return code as it makes the result; the loop path does not.
     if (runs.length === 0 || 'action' in runs[0]!) return runs as ProgramRun[];
     return runs.map((r) => ({

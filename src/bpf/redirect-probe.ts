@@ -1,7 +1,7 @@
-import { XdpspecError } from '../sys/errors.js';
+import { NotSupportedError, XdpspecError } from '../sys/errors.js';
 import { processWide } from '../sys/process-wide.js';
 import { atRelease } from '../sys/release.js';
-import { DEVICE_MAPS, MAP_TYPES, PROG_TYPE } from './kinds.js';
+import { DEVICE_MAPS, MAP_TYPE, MAP_TYPES, PROG_TYPE } from './kinds.js';
 import { errnoName } from '../sys/errno.js';
 import { inNetns, interfaceName, PrivateNetns } from '../sys/netns.js';
 import { deviceMapChanges, deviceWrite } from './device-writes.js';
@@ -36,7 +36,6 @@ export type RedirectTarget =
 /** The probe's event ring (redirect.bpf.c): its slots and the size of one. */
 const MAX_EVENTS = 16;
 const EVENT_SIZE = 24;
-const PROG_ARRAY = 3;
 
 /** The kernel documents live-frames runs for frames up to about a page less headroom. */
 const LIVE_FRAMES_MAX = 3400;
@@ -126,13 +125,29 @@ export class RedirectProbe {
   private constructor(
     private readonly obj: LoadedObject,
     private readonly links: TraceLink[],
+    /** The probe's `count` and `events` in its mapped .bss, read without a kernel call. */
+    private readonly count: Buffer,
+    private readonly events: Buffer,
   ) {}
 
-  /** Loads and attaches the probe. @throws BpfError when raw tracepoints cannot attach. */
+  /**
+   * Loads and attaches the probe. @throws BpfError when raw tracepoints cannot attach;
+   *   NotSupportedError where its globals cannot be mapped.
+   */
   static open(): RedirectProbe {
     const obj = loadObject(probeObject('redirect'), {}, { count: false });
     const links: TraceLink[] = [];
+    let count: Buffer | undefined;
+    let events: Buffer | undefined;
     try {
+      count = obj.globalMemory('count');
+      events = obj.globalMemory('events');
+      // Mappable .bss (5.5) comes long before the live-frames reruns the probe exists for (5.18).
+      if (!count || !events)
+        throw new NotSupportedError(
+          'mappable globals',
+          "the redirect probe's globals cannot be mapped into memory on this kernel (5.5+ maps them): locate redirects with the live engine, or run with locateRedirects: false",
+        );
       // bpf_get_current_pid_tgid: the thread group (process) id high, the thread id low; the
       // test run executes on this, the main, thread, whose id is the process id.
       obj.setGlobal('watched_pid_tgid', (BigInt(process.pid) << 32n) | BigInt(process.pid));
@@ -146,7 +161,7 @@ export class RedirectProbe {
       obj.close();
       throw err;
     }
-    return new RedirectProbe(obj, links);
+    return new RedirectProbe(obj, links, count, events);
   }
 
   /** Reruns `frame` through `program` to find its redirect target. */
@@ -273,29 +288,21 @@ export class RedirectProbe {
 
   /** How many events the probe has recorded in its life (it never resets). */
   private counted(): number {
-    const mem = (this.countMemory ??= this.obj.globalMemory('count') ?? null);
-    return mem ? mem.readUInt32LE(0) : Number(this.obj.global('count'));
+    return this.count.readUInt32LE(0);
   }
 
   /** The event recorded when the count was `n` (the ring holds the last MAX_EVENTS). */
   private event(n: number): Event {
-    const mem = (this.eventMemory ??= this.obj.globalMemory('events') ?? null);
-    if (!mem) {
-      const e = (this.obj.global('events') as Record<string, number>[])[n % MAX_EVENTS]!;
-      return { kind: e.kind!, err: e.err!, mapType: e.map_type!, mapId: e.map_id!, index: e.index! };
-    }
     const at = (n % MAX_EVENTS) * EVENT_SIZE;
+    const e = this.events;
     return {
-      kind: mem.readUInt32LE(at),
-      err: mem.readInt32LE(at + 4),
-      mapType: mem.readUInt32LE(at + 8),
-      mapId: mem.readUInt32LE(at + 12),
-      index: mem.readUInt32LE(at + 16),
+      kind: e.readUInt32LE(at),
+      err: e.readInt32LE(at + 4),
+      mapType: e.readUInt32LE(at + 8),
+      mapId: e.readUInt32LE(at + 12),
+      index: e.readUInt32LE(at + 16),
     };
   }
-
-  private countMemory: Buffer | null | undefined;
-  private eventMemory: Buffer | null | undefined;
 
   /**
    * What a rerun of `program` involves, worked out once per program: the object's maps (raw
@@ -308,7 +315,7 @@ export class RedirectProbe {
     if (!plan) {
       const maps = program.object.allMaps();
       const used = new Set(program.mapIds());
-      const tailCalls = maps.some((m) => m.typeId === PROG_ARRAY && used.has(m.map.id));
+      const tailCalls = maps.some((m) => m.typeId === MAP_TYPE.prog_array && used.has(m.map.id));
       const written = tailCalls ? 'all' : writtenBy(program, maps);
       plan = {
         maps,

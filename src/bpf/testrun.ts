@@ -23,7 +23,7 @@ const NO_OPTIONS: TestRunOptions = Object.freeze({});
 /** Input up to 64 KiB (XDP frags allow larger than a page), output with room to grow. */
 const MAX_IN = 64 * 1024;
 const MAX_OUT = 64 * 1024 + 4096;
-/** Where runMany collects outputs before copying them out in one go. */
+/** Where runMany collects outputs before copying them out in one go, where it loops in TypeScript. */
 const OUT_AREA = 1 << 20;
 /** The smallest block batches' outputs go to, and what an XDP output may grow by (see runBatch). */
 const OUT_BLOCK = 1 << 16;
@@ -49,10 +49,11 @@ const XDP_MD_SIZE = 24;
 const SKB_SIZE = 192;
 
 /**
- * One frame's result of a batch: its output is a view of the batch's one copy of all outputs,
- * made when first read. Making a Buffer view per frame, and collecting it, was most of what a
- * batch cost beyond the kernel's own work, and a run whose return code is all anyone asks for
- * never needs it. `output` is an enumerable getter, so deep equality and `for...in` see it.
+ * One frame's result of a batch: its output is a view of the block the kernel wrote the batch's
+ * outputs into, made when first read. Making a Buffer view per frame, and collecting it, was
+ * most of what a batch cost beyond the kernel's own work, and a run whose return code is all
+ * anyone asks for never needs it. `output` is an enumerable getter, so deep equality and
+ * `for...in` see it.
  */
 class BatchRun implements RawRun {
   #outputs: Buffer;
