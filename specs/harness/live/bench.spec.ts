@@ -553,7 +553,7 @@ describe('live streaming', () => {
       expect(run.sent).to.deep.equal({
         xdp: 512,
         socket: 89,
-        why: "frames over the DUT end's MTU or 3,392 bytes go by socket",
+        why: "frames over the DUT end's MTU or 3392 bytes go by socket",
       });
       const refused = await rejection(big.stream([large], { on: 'wan', via: 'xdp' }));
       expect(refused).to.be.instanceOf(XdpspecError).with.property('code', 'INJECT');

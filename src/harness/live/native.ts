@@ -16,7 +16,7 @@ import {
   type Strategy,
 } from './port.js';
 import { WatchProbe } from './probes.js';
-import { XdpInjector } from './inject.js';
+import { SLOT_BYTES, XdpInjector } from './inject.js';
 import type { LiveFrameResult, LiveOutput, StreamRun, StreamVia } from './results.js';
 import { StreamCapture } from './stream.js';
 
@@ -195,11 +195,11 @@ export class NativeStrategy implements Strategy {
       if (via === 'xdp')
         throw new XdpspecError(
           'INJECT',
-          `a frame of this stream cannot go to port ${on} as an XDP frame (over the DUT end's MTU, over 3,392 bytes, or under 14): stream with { via: 'auto' } to send such frames by socket`,
+          `a frame of this stream cannot go to port ${on} as an XDP frame (over the DUT end's MTU, over ${SLOT_BYTES} bytes, or under 14): stream with { via: 'auto' } to send such frames by socket`,
         );
       src.tester.sendBatch(chunk);
       sent.socket += chunk.length;
-      if (typeof injector !== 'string') sent.why = "frames over the DUT end's MTU or 3,392 bytes go by socket";
+      if (typeof injector !== 'string') sent.why = `frames over the DUT end's MTU or ${SLOT_BYTES} bytes go by socket`;
     };
     const cap = new StreamCapture(
       this.bench.ports.flatMap((p) => [
