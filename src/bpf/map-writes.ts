@@ -16,6 +16,7 @@ import {
   decode,
   isCall,
   isExit,
+  isGoto,
   isLdImm64,
   isLegacyPacketLoad,
   isPseudoCall,
@@ -186,7 +187,7 @@ export function mapsWritten(
     const st = copy(states[i]!);
     const r = st.regs;
     const c = cls(x);
-    const next = (s: State = st) => flow(i + 1, s);
+    const next = () => flow(i + 1, st);
 
     if (isLdImm64(x)) {
       let v: Value = NONE;
@@ -218,7 +219,7 @@ export function mapsWritten(
         // Anything else keeps every place either operand may point (more is never wrong).
         else {
           const u = union(dst, src);
-          r[x.dst] = u.s === undefined && dst.s === undefined && src.s === undefined ? u : { ...u, s: null };
+          r[x.dst] = dst.s === undefined && src.s === undefined ? u : { ...u, s: null };
         }
         next();
         break;
@@ -298,9 +299,7 @@ export function mapsWritten(
           break;
         }
         // Jumps: the next instruction unless it always jumps, and the target when it can.
-        const o = x.code & 0xf0;
-        const always = o === 0x00;
-        if (!always) next();
+        if (!isGoto(x)) next();
         flow(i + 1 + jumpOffset(x), st);
       }
     }
