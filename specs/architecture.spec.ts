@@ -42,6 +42,7 @@ const SPEC_OF_THE_WHOLE: Record<string, string> = {
   'bpf/device-writes.ts': 'specs/bpf/redirect-probe.spec.ts',
   'bpf/dispatcher.ts': 'specs/bpf/testrun.spec.ts',
   'bpf/ffi.ts': '(declarations)',
+  'bpf/frame-places.ts': 'specs/bpf/testrun.spec.ts',
   'bpf/handles.ts': 'specs/bpf/object.spec.ts',
   'bpf/insns.ts': 'specs/bpf/instrument.spec.ts',
   'bpf/loaded.ts': 'specs/bpf/object.spec.ts',

@@ -203,6 +203,58 @@ describe('testRunMany over frames of one buffer and of many', () => {
   });
 });
 
+describe('testRunMany on an array it has run before', () => {
+  needsBpf();
+  it('runs the frames the array holds now: an element replaced, bytes changed, a frame added', () => {
+    const l = loadObject(OBJ.tcTtl);
+    try {
+      const p = l.program();
+      const built = Array.from({ length: 24 }, (_, i) =>
+        frame
+          .eth()
+          .ipv4({ ttl: 3 + i, id: i })
+          .udp({ dport: i % 4 === 0 ? 9 : 53 })
+          .build(),
+      );
+      // One buffer, the frames lying in it in the reverse of their order in the array.
+      const file = Buffer.alloc(built.reduce((n, f) => n + f.length + 16, 0));
+      const frames = new Array<Buffer>(built.length);
+      let at = 0;
+      for (let i = built.length - 1; i >= 0; i--) {
+        built[i]!.copy(file, at + 16);
+        frames[i] = file.subarray(at + 16, at + 16 + built[i]!.length);
+        at += built[i]!.length + 16;
+      }
+      const expectLike = (what: string) => {
+        const many = p.testRunMany(frames);
+        const one = frames.map((f) => p.testRun(f));
+        expect(
+          many.map((r) => r.action),
+          what,
+        ).to.deep.equal(one.map((r) => r.action));
+        many.forEach((r, i) => {
+          if (!r.output.equals(one[i]!.output)) expect.fail(`${what}, frame ${i}: outputs differ`);
+        });
+        return many;
+      };
+      for (let k = 0; k < 3; k++) expectLike(`run ${k + 1}`); // from the second run on, its places are kept
+      const before = expectLike('again').map((r) => r.action);
+      frames[5] = Buffer.from(frame.eth().ipv4().udp({ dport: 9 }).build()); // an element of its own
+      expect(expectLike('an element replaced').map((r) => r.action)[5]).to.equal('TC_ACT_SHOT');
+      frames[2]!.writeUInt16BE(9, 14 + 20 + 2); // dport 53 -> 9, in the shared buffer
+      const changed = expectLike('bytes changed in place').map((r) => r.action);
+      expect(changed[2]).to.equal('TC_ACT_SHOT');
+      expect(before[2]).to.equal('TC_ACT_OK');
+      frames.push(Buffer.from(built[0]!));
+      expect(expectLike('a frame added')).to.have.length(built.length + 1);
+      frames.length = 3;
+      expect(expectLike('frames taken away')).to.have.length(3);
+    } finally {
+      l.close();
+    }
+  });
+});
+
 describe('BPF_PROG_TEST_RUN with programs that grow the frame', () => {
   needsBpf();
   it('returns the whole grown frame (bpf_xdp_adjust_head and _tail)', () => {

@@ -1,5 +1,14 @@
 import { expect } from 'chai';
-import { bpfObject, fixtures, frame, loadObject, runUnit, writeCapture, type LoadedObject } from '../../src/index.js';
+import {
+  XdpspecError,
+  bpfObject,
+  fixtures,
+  frame,
+  loadObject,
+  runUnit,
+  writeCapture,
+  type LoadedObject,
+} from '../../src/index.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 import { tempDir } from '../support/tools.js';
 
@@ -43,6 +52,37 @@ describe('unit engine', () => {
     expect(ok!.output!.get('ipv4.ttl')).to.equal(8);
     expect(shot!.output).to.equal(undefined);
     expect(shot!.changes).to.deep.equal([]);
+  });
+});
+
+describe('unit engine frames', () => {
+  needsBpf();
+  const fx = fixtures().suite('obj', bpfObject(OBJ.tcTtl));
+
+  fx.it('are copies: a frame the spec changes after the run is still decoded as it was sent', async ({ obj }) => {
+    // Frames of one buffer, as a capture's, and frames of their own: both are copied.
+    const file = Buffer.concat([Buffer.alloc(16), frame.eth().ipv4({ ttl: 7 }).tcp().build(), Buffer.alloc(16)]);
+    const inFile = file.subarray(16, file.length - 16);
+    const own = frame.eth().ipv4({ ttl: 9 }).udp({ dport: 53 }).build();
+    const run = await runUnit(obj.program(), [inFile, own]);
+    inFile.fill(0);
+    own.fill(0);
+    expect(run.frames.map((r) => r.input.get('ipv4.ttl'))).to.deep.equal([7, 9]);
+    expect(run.frames.map((r) => r.output?.get('ipv4.ttl'))).to.deep.equal([6, 8]);
+    expect(run.frames.map((r) => r.changes.find((c) => c.path === 'ipv4.ttl'))).to.deep.equal([
+      { path: 'ipv4.ttl', from: '7', to: '6' },
+      { path: 'ipv4.ttl', from: '9', to: '8' },
+    ]);
+  });
+
+  fx.it('that are not bytes or builders are refused, by their place in the array', async ({ obj }) => {
+    const notAFrame: unknown = 'eth/ipv4';
+    const err = await runUnit(obj.program(), [frame.eth().ipv4().tcp(), notAFrame as Uint8Array]).catch(
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(XdpspecError);
+    expect((err as XdpspecError).code).to.equal('FRAME_SOURCE');
+    expect((err as Error).message).to.match(/frame #1 of the array is string; expected a Buffer/);
   });
 });
 

@@ -13,7 +13,7 @@ export type { Block, Branch } from './instrument.js';
 export { BpfMap, type MapInfo, type MapState, type UpdateMode } from './map.js';
 export { createMap, CreatedMap, type MapSpec } from './create-map.js';
 export { ValueShapeError } from './codec.js';
-export type { TestRunOptions, RawRun, SkbContext, SkbContextOut } from './testrun.js';
+export type { TestRunOptions, RawRun, SkbContext, SkbContextOut, LaidFrames, MakeRun } from './testrun.js';
 export { returnCodeName, type XdpAction, type TcAction } from './kinds.js';
 export { effectiveCapabilities, requirePrivileges } from '../sys/privileges.js';
 export { RedirectProbe, type RedirectTarget } from './redirect-probe.js';

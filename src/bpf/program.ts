@@ -5,7 +5,7 @@ import { BpfError, XdpspecError } from '../sys/errors.js';
 import { errnoName } from '../sys/errno.js';
 import type { BlockCounters } from './counters.js';
 import { keepInDispatcher, type Residence } from './dispatcher.js';
-import { TestRunner, type RawRun, type TestRunOptions } from './testrun.js';
+import { TestRunner, type LaidFrames, type MakeRun, type RawRun, type TestRunOptions } from './testrun.js';
 
 /** One run of a program on one frame: the return code by name, and the output bytes. */
 export interface ProgramRun extends RawRun {
@@ -171,6 +171,14 @@ export class Program implements ProgramInfo {
       durationNs: r.durationNs,
       action: returnCodeName(this.typeId, r.retval),
     }));
+  }
+
+  /**
+   * @internal The unit engine's batches: frames laid end to end in one buffer, each result made
+   * by `make` (see TestRunner.runManyLaid).
+   */
+  testRunLaid<T>(frames: LaidFrames, options: TestRunOptions | undefined, make: MakeRun<T>): T[] {
+    return this.runnerFor(options).runManyLaid(frames, options ?? {}, make);
   }
 
   /**

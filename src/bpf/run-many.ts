@@ -9,19 +9,20 @@ import { builtFile } from './probe-objects.js';
 
 const DIR = fileURLToPath(new URL('../../src/bpf/native/', import.meta.url));
 
+/** See run_many.c for what each argument is. */
 export type RunMany = (
   fd: number,
   opts: KoffiPointer,
   ctxLenOff: number,
   input: CPointer,
-  starts: Uint32Array,
-  lens: Uint32Array,
+  places: Uint32Array,
   n: number,
-  out: CPointer,
+  first: number,
+  out: Uint8Array,
+  outAt: number,
   outCap: number,
   maxOut: number,
   results: Uint32Array,
-  err: Int32Array,
 ) => number;
 
 const state = processWide('run-many', () => ({ tried: false, fn: undefined as RunMany | undefined }));
@@ -37,7 +38,7 @@ export function runManyNative(): RunMany | undefined {
     );
     state.fn = declare<RunMany>(
       lib,
-      'int xdpspec_run_many(int fd, void *opts, int ctx_len_off, void *input, void *starts, void *lens, uint32_t n, void *out, uint32_t out_cap, uint32_t max_out, void *results, void *err)',
+      'int xdpspec_run_batch(int fd, void *opts, int ctx_len_off, void *input, void *places, uint32_t n, uint32_t first, void *out, uint32_t out_at, uint32_t out_cap, uint32_t max_out, void *results)',
     );
   } catch {
     // no compiler or no libbpf-dev here: the results are the same, only slower

@@ -5,6 +5,7 @@ import type { CPointer } from '../sys/native.js';
 import { PROG_TYPE, PROG_TYPES, returnCodeName } from './kinds.js';
 import { ENOTSUPP, errnoName } from '../sys/errno.js';
 import { runManyNative, type RunMany } from './run-many.js';
+import { placesOf } from './frame-places.js';
 import {
   checkOptions,
   sameOptions,
@@ -15,6 +16,29 @@ import {
 } from './testrun-options.js';
 
 export type { RawRun, SkbContext, SkbContextOut, TestRunOptions } from './testrun-options.js';
+
+/**
+ * Frames laid in one buffer: of `length` frames, frame i is `places[length + i]` bytes at
+ * `places[i]` of `bytes`.
+ */
+export interface LaidFrames {
+  readonly bytes: Uint8Array;
+  readonly places: Uint32Array;
+  readonly length: number;
+}
+
+/**
+ * Makes frame `index`'s result of a batch: its return code, the kernel's run time, and where its
+ * output lies in `outputs` (memory the result may keep viewing).
+ */
+export type MakeRun<T> = (
+  index: number,
+  retval: number,
+  durationNs: number,
+  outputs: Buffer,
+  start: number,
+  length: number,
+) => T;
 
 const BPF_F_TEST_XDP_LIVE_FRAMES = 2;
 /** Timing runs (repeat > 1) a signal interrupted are run again this often, then reported. */
@@ -47,6 +71,12 @@ const OPTS_SIZE = koffi.sizeof(TestRunOpts);
 const CTX_SIZE = 256; // struct xdp_md is 24 bytes, struct __sk_buff 192
 const XDP_MD_SIZE = 24;
 const SKB_SIZE = 192;
+
+/** A 64-bit field from a number (addresses, sizes): two 32-bit halves, no BigInt on the way. */
+function writeAddress(v: Buffer, at: number, value: number): void {
+  v.writeUInt32LE(value % 0x1_0000_0000, at);
+  v.writeUInt32LE(Math.floor(value / 0x1_0000_0000), at + 4);
+}
 
 /**
  * One frame's result of a batch: its output is a view of the block the kernel wrote the batch's
@@ -100,7 +130,6 @@ export class TestRunner {
   private readonly dataOut: number;
   private lastOptions: TestRunOptions | undefined;
   private readonly call = ffi().bpf_prog_test_run_opts;
-  private manyOptions: TestRunOptions | undefined;
   private area: NativeBlock | undefined;
   /** XDP: where xdp_md.data_end goes in the context, or -1 when no context is passed. */
   private contextLength = -1;
@@ -123,13 +152,20 @@ export class TestRunner {
   private native(): NativeBlock {
     if (this.block) return this.block;
     const b = allocNative(this.dataOut + MAX_OUT);
-    const v = b.view;
-    v.writeBigUInt64LE(BigInt(OPTS_SIZE), OFF.sz);
-    v.writeBigUInt64LE(b.address + BigInt(this.dataIn), OFF.dataIn);
-    v.writeBigUInt64LE(b.address + BigInt(this.dataOut), OFF.dataOut);
+    this.address = Number(b.address);
+    writeAddress(b.view, OFF.sz, OPTS_SIZE);
     this.block = b;
+    this.pointersMoved = true;
     return b;
   }
+
+  /** The native block's address as a number (user-space addresses are well under 2^53). */
+  private address = 0;
+  /**
+   * A batch pointed data_in and data_out at its own frames and outputs: run() points them back
+   * at the block's buffers before its next run.
+   */
+  private pointersMoved = true;
 
   /** @throws BpfError when the kernel refuses the run (the message says why and what to change). */
   run(frame: Uint8Array, o: TestRunOptions = NO_OPTIONS, retries = EINTR_RETRIES): RawRun {
@@ -153,15 +189,17 @@ export class TestRunner {
     v.writeUInt32LE(len + metaLen, OFF.sizeIn);
     const live = o.liveFrames === true;
     v.writeUInt32LE(live ? 0 : MAX_OUT, OFF.sizeOut);
-    // Fields that only change with the options are rewritten only when the options change:
-    // this is the per-frame path, and BigInt writes are its most expensive part.
-    if (!sameOptions(o, this.lastOptions)) {
+    // Fields that only change with the options are rewritten only when the options change.
+    const changed = !sameOptions(o, this.lastOptions);
+    if (changed) {
       checkOptions(o, this.progName);
-      v.writeBigUInt64LE(live ? 0n : b.address + BigInt(this.dataOut), OFF.dataOut);
-      v.writeInt32LE(o.repeat ?? 1, OFF.repeat);
-      v.writeUInt32LE(live ? BPF_F_TEST_XDP_LIVE_FRAMES : 0, OFF.flags);
-      this.contextLength = this.writeContext(v, b.address, o);
+      this.writeOptions(o);
       this.lastOptions = { ...o, ...(o.skb ? { skb: { ...o.skb, ...(o.skb.cb ? { cb: [...o.skb.cb] } : {}) } } : {}) };
+    }
+    if (changed || this.pointersMoved) {
+      writeAddress(v, OFF.dataIn, this.address + this.dataIn);
+      writeAddress(v, OFF.dataOut, live ? 0 : this.address + this.dataOut);
+      this.pointersMoved = false;
     }
     if (this.contextLength >= 0) {
       // xdp_md: data (where the frame starts, after the metadata) and data_end (the whole input).
@@ -197,7 +235,6 @@ export class TestRunner {
     return { ...run, context };
   }
 
-  /** Writes the context for `o`; returns -1 when none is passed, or (XDP) where data_end goes. */
   /**
    * Runs each frame in turn (one kernel call each, state carried over). The kernel writes the
    * outputs one after another into a native area, which is copied out once per area-full
@@ -211,7 +248,6 @@ export class TestRunner {
     const b = this.native();
     const v = b.view;
     const out = this.outArea();
-    // Addresses as two 32-bit halves from plain numbers: no BigInt work per frame.
     const areaAddr = Number(out.address);
     const results: RawRun[] = [];
     const pending: { retval: number; durationNs: number; start: number; len: number }[] = [];
@@ -223,30 +259,26 @@ export class TestRunner {
       pending.length = 0;
       off = 0;
     };
-    this.lastOptions = undefined; // run() must rewrite data_out after this
-    if (!sameOptions(o, this.manyOptions)) {
-      this.writeManyOptions(o);
-      this.manyOptions = { ...o };
-    }
+    this.prepareBatch(o);
+    writeAddress(v, OFF.dataIn, this.address + this.dataIn);
     for (const frame of frames) {
       const len = frame.length;
       if (len > MAX_IN || len < 14) {
         this.run(frame, o); // throws the error that says what is wrong with it
       }
       if (OUT_AREA - off < MAX_OUT) flush();
-      const addr = areaAddr + off;
-      v.writeUInt32LE(addr % 0x1_0000_0000, OFF.dataOut);
-      v.writeUInt32LE(Math.floor(addr / 0x1_0000_0000), OFF.dataOut + 4);
+      writeAddress(v, OFF.dataOut, areaAddr + off);
       v.writeUInt32LE(OUT_AREA - off, OFF.sizeOut);
       v.set(frame, this.dataIn);
       v.writeUInt32LE(len, OFF.sizeIn);
       if (this.contextLength >= 0) v.writeUInt32LE(len, this.ctxIn + this.contextLength);
+      this.pointersMoved = true;
       if (this.call(this.progFd, b.pointer) !== 0) {
         const e = errno();
         if (e === constants.errno.EINTR) {
           flush();
-          this.manyOptions = undefined;
           results.push(this.interrupted(frame, o, EINTR_RETRIES));
+          writeAddress(v, OFF.dataIn, this.address + this.dataIn);
           continue;
         }
         this.fail(e, len, o);
@@ -263,53 +295,73 @@ export class TestRunner {
       off += (outLen + 7) & ~7;
     }
     flush();
-    this.manyOptions = undefined; // run() and runMany() share the options struct
     return results;
   }
 
   /** runMany through the native helper: one foreign call for the whole batch (see run-many.ts). */
   private runBatch(batch: RunMany, frames: readonly Uint8Array[], o: TestRunOptions): RawRun[] {
     const n = frames.length;
-    const sc = this.batchScratch(n);
-    const { lens, starts, res, err } = sc;
+    if (n === 0) return [];
+    const p = placesOf(frames, (m) => this.placesScratch(m));
+    if (p.longest > MAX_IN || p.shortest < 14)
+      for (const f of frames) if (f.length > MAX_IN || f.length < 14) this.run(f, o); // throws the error that says what is wrong with it
     // Frames of one buffer (a capture file's, decoded) run from where they are; others are
     // copied end to end into the scratch input first.
-    const buffer = frames[0]?.buffer;
-    let shared = buffer instanceof ArrayBuffer;
-    let total = 0;
+    let input: CPointer | undefined = p.input;
+    if (!input) {
+      const sc = this.inputScratch(p.total);
+      for (let i = 0; i < n; i++) sc.view.set(frames[i]!, p.places[i]);
+      input = sc.pointer;
+    }
+    return this.runLaid(batch, input, p.places, n, p.longest, o, this.makeBatchRun, (i) => frames[i]!);
+  }
+
+  private readonly makeBatchRun: MakeRun<RawRun> = (_i, retval, durationNs, outputs, start, length) =>
+    new BatchRun(retval, durationNs, returnCodeName(this.progType, retval), outputs, start, length);
+
+  /**
+   * Runs frames laid end to end in one buffer, each result made by `make` from what the kernel
+   * returned: the unit engine's batches, which make their own results and so need neither a
+   * view per frame going in nor a run object per frame coming out.
+   */
+  runManyLaid<T>(laid: LaidFrames, o: TestRunOptions, make: MakeRun<T>): T[] {
+    checkOptions(o, this.progName);
+    const { bytes, places, length: n } = laid;
+    const frameAt = (i: number) => bytes.subarray(places[i], places[i]! + places[n + i]!);
     let longest = 0;
     for (let i = 0; i < n; i++) {
-      const f = frames[i]!;
-      const len = f.length;
-      if (len > MAX_IN || len < 14) this.run(f, o); // throws the error that says what is wrong with it
-      lens[i] = len;
-      starts[i] = f.byteOffset;
-      if (f.buffer !== buffer) shared = false;
+      const len = places[n + i]!;
+      if (len > MAX_IN || len < 14) this.run(frameAt(i), o); // throws the error that says what is wrong with it
       if (len > longest) longest = len;
-      total += len;
     }
+    const batch = o.liveFrames || o.meta ? undefined : runManyNative();
+    if (batch) return this.runLaid(batch, bytes, places, n, longest, o, make, frameAt);
+    const frames = Array.from({ length: n }, (_, i) => frameAt(i));
+    return this.runMany(frames, o).map((r, i) => make(i, r.retval, r.durationNs, r.output, 0, r.output.length));
+  }
+
+  /** The batch loop over frames placed in `input` (see run_many.c): the helper, then a result per frame. */
+  private runLaid<T>(
+    batch: RunMany,
+    input: CPointer,
+    places: Uint32Array,
+    n: number,
+    longest: number,
+    o: TestRunOptions,
+    make: MakeRun<T>,
+    frameAt: (i: number) => Uint8Array,
+  ): T[] {
+    const res = this.resultsScratch(n);
     // Room each output may need: an XDP run grows a frame by at most its headroom in front and a
     // page behind (the last fragment's tailroom); a TC run's socket buffer may grow to 64 KiB.
     const room = this.progType === PROG_TYPE.xdp ? longest + XDP_GROWTH : MAX_OUT;
     // Blocks small enough for the heap to hand back warm (a fresh megabyte is fresh pages, each
     // a fault when the kernel first writes it), large enough for many outputs each.
     const block = Math.max(OUT_BLOCK, 4 * room);
-    let input: CPointer;
-    if (shared) input = new Uint8Array(buffer!);
-    else {
-      const view = this.inputScratch(total).view;
-      for (let i = 0, p = 0; i < n; i++) {
-        view.set(frames[i]!, p);
-        starts[i] = p;
-        p += lens[i]!;
-      }
-      input = sc.input!.pointer;
-    }
     const b = this.native();
-    this.lastOptions = undefined; // run() must rewrite the options block after this
-    this.writeManyOptions(o);
-    const ctxLenOff = this.contextLength >= 0 ? this.contextLength : -1;
-    const results: RawRun[] = [];
+    this.prepareBatch(o);
+    const ctxLenOff = this.contextLength;
+    const results: T[] = [];
     let i = 0;
     while (i < n) {
       // The kernel writes outputs straight into memory the results then view: no copy out.
@@ -317,50 +369,33 @@ export class TestRunner {
       if (!arena || arena.bytes.length - arena.used < room)
         arena = this.outputs = { bytes: Buffer.allocUnsafe(block), used: 0 };
       const at = arena.used;
+      const outputs = arena.bytes;
+      this.pointersMoved = true;
       const done = batch(
         this.progFd,
         b.pointer,
         ctxLenOff,
         input,
-        i === 0 ? starts : starts.subarray(i),
-        i === 0 ? lens : lens.subarray(i),
-        n - i,
-        at === 0 ? arena.bytes : arena.bytes.subarray(at),
-        arena.bytes.length - at,
+        places,
+        n,
+        i,
+        outputs,
+        at,
+        outputs.length,
         room,
-        i === 0 ? res : res.subarray(4 * i),
-        err,
+        res,
       );
-      arena.used = at + err[1]!;
-      // Each result is made once, with its return code's name (Program.testRunMany passes it on).
-      for (let k = i; k < i + done; k++) {
-        const retval = res[4 * k]!;
-        results.push(
-          new BatchRun(
-            retval,
-            res[4 * k + 1]!,
-            returnCodeName(this.progType, retval),
-            arena.bytes,
-            at + res[4 * k + 2]!,
-            res[4 * k + 3]!,
-          ),
-        );
-      }
+      arena.used = res[1]!;
+      for (let k = 0, r = 2; k < done; k++, r += 4)
+        results.push(make(i + k, res[r]!, res[r + 1]!, outputs, res[r + 2]!, res[r + 3]!));
       i += done;
-      const e = err[0]!;
+      const e = res[0]!;
       if (e === constants.errno.EINTR) {
-        this.restoreInput();
-        results.push(this.interrupted(frames[i]!, o, EINTR_RETRIES));
+        const r = this.interrupted(frameAt(i), o, EINTR_RETRIES);
+        results.push(make(i, r.retval, r.durationNs, r.output, 0, r.output.length));
         i++;
-        // run() rewrote the options block for itself: put the batch's back.
-        this.lastOptions = undefined;
-        this.writeManyOptions(o);
-      } else if (e !== 0) {
-        this.restoreInput();
-        this.fail(e, lens[i]!, o);
-      }
+      } else if (e !== 0) this.fail(e, places[n + i]!, o);
     }
-    this.restoreInput();
     return results;
   }
 
@@ -370,49 +405,49 @@ export class TestRunner {
    */
   private outputs: { bytes: Buffer; used: number } | undefined;
 
-  private scratch:
-    { lens: Uint32Array; starts: Uint32Array; res: Uint32Array; err: Int32Array; input?: NativeBlock } | undefined;
+  private places: Uint32Array | undefined;
+  private res: Uint32Array | undefined;
+  private input: NativeBlock | undefined;
 
-  /** Scratch arrays for a batch of `n` frames, grown when too small. */
-  private batchScratch(n: number) {
-    let sc = this.scratch;
-    if (!sc || sc.lens.length < n) {
-      const cap = Math.max(n, 64);
-      sc = {
-        lens: new Uint32Array(cap),
-        starts: new Uint32Array(cap),
-        res: new Uint32Array(4 * cap),
-        err: new Int32Array(2),
-        input: sc?.input,
-      };
-      this.scratch = sc;
-    }
-    return sc;
+  /** Room for where `n` frames start and how long each is (see run_many.c), grown when too small. */
+  private placesScratch(n: number): Uint32Array {
+    if (!this.places || this.places.length < 2 * n) this.places = new Uint32Array(2 * Math.max(n, 64));
+    return this.places;
+  }
+
+  /** Room for a batch's results (see run_many.c), grown when too small. */
+  private resultsScratch(n: number): Uint32Array {
+    if (!this.res || this.res.length < 2 + 4 * n) this.res = new Uint32Array(2 + 4 * Math.max(n, 64));
+    return this.res;
   }
 
   /** Native memory for a batch's frames laid end to end, grown when too small. */
   private inputScratch(bytes: number): NativeBlock {
-    const sc = this.scratch!;
-    if (!sc.input || sc.input.view.length < bytes) {
-      const size = Math.max(bytes, 2 * (sc.input?.view.length ?? 1 << 15));
-      sc.input?.free();
-      sc.input = allocNative(size);
+    if (!this.input || this.input.view.length < bytes) {
+      const size = Math.max(bytes, 2 * (this.input?.view.length ?? 1 << 15));
+      this.input?.free();
+      this.input = allocNative(size);
     }
-    return sc.input;
+    return this.input;
   }
 
-  /** The options block's fields that stay the same over a run of many frames: repeat, flags, context. */
-  private writeManyOptions(o: TestRunOptions): void {
-    const b = this.native();
-    b.view.writeInt32LE(o.repeat ?? 1, OFF.repeat);
-    b.view.writeUInt32LE(0, OFF.flags);
-    this.contextLength = this.writeContext(b.view, b.address, o);
+  /**
+   * Sets the options block's fields a batch shares with run() for `o` (repeat, flags, context):
+   * they are the same for both, and only rewritten when the options changed.
+   */
+  private prepareBatch(o: TestRunOptions): void {
+    this.native();
+    if (sameOptions(o, this.lastOptions)) return;
+    this.writeOptions(o);
+    this.lastOptions = { ...o, ...(o.skb ? { skb: { ...o.skb, ...(o.skb.cb ? { cb: [...o.skb.cb] } : {}) } } : {}) };
   }
 
-  /** The batch pointed the options block's input at its own frames: run() reads its own buffer. */
-  private restoreInput(): void {
-    const b = this.native();
-    b.view.writeBigUInt64LE(b.address + BigInt(this.dataIn), OFF.dataIn);
+  /** The options block's fields that only change with the options: repeat, flags, context. */
+  private writeOptions(o: TestRunOptions): void {
+    const v = this.block!.view;
+    v.writeInt32LE(o.repeat ?? 1, OFF.repeat);
+    v.writeUInt32LE(o.liveFrames === true ? BPF_F_TEST_XDP_LIVE_FRAMES : 0, OFF.flags);
+    this.contextLength = this.writeContext(v, this.address, o);
   }
 
   private outArea(): NativeBlock {
@@ -420,7 +455,7 @@ export class TestRunner {
     return this.area;
   }
 
-  private writeContext(v: Buffer, base: bigint, o: TestRunOptions): number {
+  private writeContext(v: Buffer, base: number, o: TestRunOptions): number {
     const xdp = this.progType === PROG_TYPE.xdp;
     // The kernel's output starts at data_meta, and only ctx_out says how much of it is metadata
     // a program made room for (bpf_xdp_adjust_meta): programs that may do so always pass xdp_md.
@@ -437,8 +472,8 @@ export class TestRunner {
         o.skb !== undefined;
     this.tcContext = !xdp && wantCtx && o.liveFrames !== true;
     if (!wantCtx) {
-      v.writeBigUInt64LE(0n, OFF.ctxIn);
-      v.writeBigUInt64LE(0n, OFF.ctxOut);
+      writeAddress(v, OFF.ctxIn, 0);
+      writeAddress(v, OFF.ctxOut, 0);
       v.writeUInt32LE(0, OFF.ctxSizeIn);
       v.writeUInt32LE(0, OFF.ctxSizeOut);
       return -1;
@@ -464,10 +499,10 @@ export class TestRunner {
       v.writeBigUInt64LE(BigInt(k.hwtstamp ?? 0), c + SKB.hwtstamp);
     }
     const size = xdp ? XDP_MD_SIZE : SKB_SIZE;
-    v.writeBigUInt64LE(base + BigInt(this.ctxIn), OFF.ctxIn);
+    writeAddress(v, OFF.ctxIn, base + this.ctxIn);
     v.writeUInt32LE(size, OFF.ctxSizeIn);
     const live = o.liveFrames === true;
-    v.writeBigUInt64LE(live ? 0n : base + BigInt(this.ctxOut), OFF.ctxOut);
+    writeAddress(v, OFF.ctxOut, live ? 0 : base + this.ctxOut);
     v.writeUInt32LE(live ? 0 : size, OFF.ctxSizeOut);
     return xdp ? 4 : -1;
   }
@@ -515,7 +550,7 @@ export class TestRunner {
     this.block = undefined;
     this.area?.free();
     this.area = undefined;
-    this.scratch?.input?.free();
-    this.scratch = undefined;
+    this.input?.free();
+    this.input = undefined;
   }
 }

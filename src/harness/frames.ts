@@ -3,6 +3,38 @@ import type { Built } from '../packet/index.js';
 import { readFileSync } from 'node:fs';
 import { regularFile } from '../sys/files.js';
 import { parseCapture, readCapture } from '../pcap/index.js';
+import { placesOf } from '../bpf/frame-places.js';
+
+/**
+ * Blocks come out of slabs of our own: a fresh ArrayBuffer costs a microsecond or two here
+ * (Buffer's own pool of 8 KiB runs out every few runs), more than a short run's JavaScript. A
+ * slab lives while any block of it is viewed (a run's results keep their block).
+ */
+const SLAB = 1 << 18;
+let slab = new ArrayBuffer(0);
+let slabUsed = 0;
+
+/** Room for a block of `size` bytes whose first 8n hold the places of n frames (aligned to 8). */
+function blockRoom(size: number, n: number): { bytes: Buffer; places: Uint32Array } {
+  if (size > SLAB / 4) {
+    const bytes = Buffer.allocUnsafeSlow(size);
+    return { bytes, places: new Uint32Array(bytes.buffer, bytes.byteOffset, 2 * n) };
+  }
+  if (slab.byteLength - slabUsed < size) {
+    slab = new ArrayBuffer(SLAB);
+    slabUsed = 0;
+  }
+  const at = slabUsed;
+  slabUsed += (size + 7) & ~7;
+  return { bytes: Buffer.from(slab, at, size), places: new Uint32Array(slab, at, 2 * n) };
+}
+
+let scratch = new Uint32Array(128);
+/** Room for the places of frames not kept (placesOf's scratch): copied out before the next call. */
+function scratchPlaces(n: number): Uint32Array {
+  if (scratch.length < 2 * n) scratch = new Uint32Array(2 * n);
+  return scratch;
+}
 
 /** Frames as a spec gives them: bytes, a builder, an array of either, or a capture file's path. */
 export type FrameSource = Uint8Array | Built | readonly (Uint8Array | Built)[] | string;
@@ -22,10 +54,78 @@ export function frameBytes(x: Uint8Array | Built): Buffer {
   return isBuilt(x) ? x.build() : Buffer.from(x);
 }
 
+/**
+ * Frames laid end to end in one buffer: what a run takes of a spec's frames. Frames in hand are
+ * copied (so that a frame the spec changes afterwards is still decoded as it was sent), all into
+ * one allocation that also holds where each lies, rather than a Buffer per frame: at the sizes
+ * specs send, the allocations cost more than the bytes. The unit engine hands the kernel the
+ * whole block at once; a frame's own Buffer is made when something asks for it.
+ */
+export class FrameBlock {
+  #views: (Buffer | undefined)[] | undefined;
+
+  /** Where frame i starts in `bytes` is `places[i]`, how long it is `places[length + i]`. */
+  private constructor(
+    readonly bytes: Buffer,
+    readonly places: Uint32Array,
+    readonly length: number,
+  ) {}
+
+  /**
+   * A copy of `frames`: their places (two u32 each) first, then their bytes, in one buffer.
+   * Frames of one buffer that lie close together (a capture's, between record headers) are
+   * copied in one go, what lies between them with them.
+   */
+  static copyOf(frames: readonly Uint8Array[]): FrameBlock {
+    const n = frames.length;
+    const laid = placesOf(frames, scratchPlaces);
+    let span = 0;
+    if (laid.input) for (let i = 0; i < n; i++) span = Math.max(span, laid.places[i]! + laid.places[n + i]!);
+    const inOneGo = laid.input !== undefined && span <= 2 * laid.total + 64 * n;
+    const head = 8 * n;
+    const { bytes, places } = blockRoom(head + (inOneGo ? span : laid.total), n);
+    for (let i = 0; i < n; i++) {
+      places[i] = laid.places[i]! + head;
+      places[n + i] = laid.places[n + i]!;
+    }
+    if (inOneGo) {
+      const from = laid.input;
+      bytes.set(new Uint8Array(from.buffer, from.byteOffset, span), head);
+    } else for (let i = 0; i < n; i++) bytes.set(frames[i]!, places[i]);
+    return new FrameBlock(bytes, places, n);
+  }
+
+  /**
+   * Frames no one else holds (a capture file's, just decoded), where they lie when they share
+   * one buffer; a copy otherwise.
+   */
+  static over(frames: readonly Uint8Array[]): FrameBlock {
+    const n = frames.length;
+    const buffer = frames[0]?.buffer;
+    if (!(buffer instanceof ArrayBuffer) || frames.some((f) => f.buffer !== buffer)) return FrameBlock.copyOf(frames);
+    const places = new Uint32Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      places[i] = frames[i]!.byteOffset;
+      places[n + i] = frames[i]!.length;
+    }
+    return new FrameBlock(Buffer.from(buffer), places, n);
+  }
+
+  /** Frame `i`'s bytes, a view of the block. */
+  frame(i: number): Buffer {
+    const views = (this.#views ??= new Array<Buffer | undefined>(this.length));
+    return (views[i] ??= this.bytes.subarray(this.places[i], this.places[i]! + this.places[this.length + i]!));
+  }
+
+  /** Every frame's bytes, views of the block. */
+  frames(): Buffer[] {
+    return Array.from({ length: this.length }, (_, i) => this.frame(i));
+  }
+}
+
 /** Turns any frame source into an array of frame bytes (a capture file is read whole). */
 export async function collectFrames(src: FrameSource): Promise<Buffer[]> {
-  if (typeof src === 'string') return (await readCapture(src)).records.map((r) => r.data);
-  return collectFramesNow(src);
+  return (await layFrames(src)).frames();
 }
 
 /**
@@ -33,15 +133,39 @@ export async function collectFrames(src: FrameSource): Promise<Buffer[]> {
  * a capture file is read and decoded in one go.
  */
 export function collectFramesNow(src: FrameSource): Buffer[] {
+  return layFramesNow(src).frames();
+}
+
+/** Any frame source's frames, laid end to end in one block. */
+export async function layFrames(src: FrameSource): Promise<FrameBlock> {
+  if (typeof src === 'string') return FrameBlock.over((await readCapture(src)).records.map((r) => r.data));
+  return layFramesNow(src);
+}
+
+/** `layFrames` without awaiting (a capture file is read and decoded in one go). */
+export function layFramesNow(src: FrameSource): FrameBlock {
   if (typeof src === 'string') {
     regularFile(src, 'capture', (err) => {
       throw new XdpspecError('FILE_OPEN', `cannot open capture ${src}: no such file`, { cause: err });
     });
-    return parseCapture(readFileSync(src), src).records.map((r) => Buffer.from(r.data));
+    return FrameBlock.over(parseCapture(readFileSync(src), src).records.map((r) => r.data));
   }
-  if (src instanceof Uint8Array) return [Buffer.from(src)];
-  if (isBuilt(src)) return [src.build()];
-  if (Array.isArray(src)) return src.map((x: Uint8Array | Built) => frameBytes(x));
+  if (src instanceof Uint8Array) return FrameBlock.copyOf([src]);
+  if (isBuilt(src)) return FrameBlock.copyOf([src.build()]);
+  if (Array.isArray(src)) {
+    // The spec's own array where it holds only bytes: the same array run again is known (see placesOf).
+    if (src.every((x) => x instanceof Uint8Array)) return FrameBlock.copyOf(src);
+    return FrameBlock.copyOf(
+      src.map((x: unknown, i) => {
+        if (x instanceof Uint8Array) return x;
+        if (isBuilt(x)) return x.build();
+        throw new XdpspecError(
+          'FRAME_SOURCE',
+          `frame #${i} of the array is ${x === null ? 'null' : typeof x}; expected a Buffer, a Uint8Array or a frame builder`,
+        );
+      }),
+    );
+  }
   throw new XdpspecError(
     'FRAME_SOURCE',
     `expected frames (a Buffer, a frame builder, an array of them, or a capture file path), got ${typeof src}`,

@@ -1,20 +1,14 @@
 import { inspect, type InspectOptionsStylized } from 'node:util';
-import {
-  inNetns,
-  RedirectProbe,
-  type Program,
-  type ProgramRun,
-  type SkbContextOut,
-  type TestRunOptions,
-} from '../bpf/index.js';
-import { PROG_TYPE } from '../bpf/kinds.js';
+import { inNetns, RedirectProbe, type Program, type SkbContextOut, type TestRunOptions } from '../bpf/index.js';
+import { PROG_TYPE, returnCodeName } from '../bpf/kinds.js';
 import { diffFrames, parseFrame, type FieldChange, type Frame } from '../packet/index.js';
 import { XdpspecError } from '../sys/errors.js';
-import { collectFrames, frameBytes, type FrameSource, type Step } from './frames.js';
+import { FrameBlock, frameBytes, layFrames, layFramesNow, type FrameSource, type Step } from './frames.js';
 import {
   countVerdicts,
   noteFrameRun,
   verdictOf,
+  verdictOfCode,
   type FrameResult,
   type RedirectTarget,
   type Verdict,
@@ -84,11 +78,9 @@ export interface UnitOptions extends TestRunOptions {
  * @throws BpfError when the kernel refuses a run.
  */
 export async function runUnit(program: Program, frames: FrameSource, options: UnitOptions = {}): Promise<UnitRun> {
-  const inputs = await collectFrames(frames);
-  const results = runAll(
-    inputs.map((bytes) => ({ program, bytes })),
-    options,
-  );
+  // Only a capture file's read is waited for: a run of frames in hand stays one synchronous step.
+  const block = typeof frames === 'string' ? await layFrames(frames) : layFramesNow(frames);
+  const results = runAll([{ program, block, first: 0 }], options);
   noteFrameRun('unit', results);
   return withStats({ program: program.name, frames: results, counts: countVerdicts(results) });
 }
@@ -113,7 +105,21 @@ export function runUnitSteps(
       );
     return { program, bytes: frameBytes(s.frame), port: s.on };
   });
-  const results = runAll(items, options);
+  // Steps in a row on one program run as one group (one batch, where nothing needs a frame's own run).
+  const groups: Group[] = [];
+  for (let i = 0; i < items.length;) {
+    let j = i;
+    while (j < items.length && items[j]!.program === items[i]!.program) j++;
+    const run = items.slice(i, j);
+    groups.push({
+      program: items[i]!.program,
+      block: FrameBlock.copyOf(run.map((x) => x.bytes)),
+      first: i,
+      ports: run.map((x) => x.port),
+    });
+    i = j;
+  }
+  const results = runAll(groups, options);
   noteFrameRun('unit', results);
   return withStats({
     program: [...new Set(items.map((x) => x.program.name))].join(', '),
@@ -129,16 +135,19 @@ export function runUnitSteps(
  * of its own cost five closures per frame, and their collection a fifth of runUnit's time. The
  * getters are enumerable, so that deep equality and `for...in` see them as they see the rest;
  * `toJSON` and `util.inspect` show them too. A spread (`{ ...r }`) copies own properties only,
- * and so not these: the README says so.
+ * and so not these: the README says so. Its bytes in and out are places in the blocks the run
+ * laid its frames in and the kernel wrote its outputs to, cut out when first read.
  */
 class UnitFrameResult {
-  readonly action: string;
-  readonly durationNs: number;
   declare port?: string;
   declare context?: SkbContextOut;
   declare instructions?: number;
-  #bytes: Buffer;
-  #run: ProgramRun;
+  #in: FrameBlock;
+  #at: number;
+  #outputs: Buffer;
+  #outStart: number;
+  #outLength: number;
+  #buffer: Buffer | undefined;
   #input: Frame | undefined;
   #output: Frame | undefined | null = null;
   #changes: FieldChange[] | undefined;
@@ -147,23 +156,30 @@ class UnitFrameResult {
     readonly index: number,
     readonly program: string,
     readonly verdict: Verdict,
-    r: ProgramRun,
-    bytes: Buffer,
-    readonly redirect: RedirectTarget | undefined,
+    readonly action: string,
+    readonly durationNs: number,
+    public redirect: RedirectTarget | undefined,
+    /** Where the frame went in: its group's block, and its place there. */
+    input: FrameBlock,
+    at: number,
+    outputs: Buffer,
+    outStart: number,
+    outLength: number,
   ) {
-    this.action = r.action;
-    this.durationNs = r.durationNs;
-    this.#run = r;
-    this.#bytes = bytes;
+    this.#in = input;
+    this.#at = at;
+    this.#outputs = outputs;
+    this.#outStart = outStart;
+    this.#outLength = outLength;
   }
 
-  /** The output bytes as the kernel returned them (a batch's are cut out when first read). */
+  /** The output bytes as the kernel returned them. */
   get buffer(): Buffer {
-    return this.#run.output;
+    return (this.#buffer ??= this.#outputs.subarray(this.#outStart, this.#outStart + this.#outLength));
   }
 
   get input(): Frame {
-    return (this.#input ??= parseFrame(this.#bytes));
+    return (this.#input ??= parseFrame(this.#in.frame(this.#at)));
   }
 
   get output(): Frame | undefined {
@@ -198,10 +214,16 @@ for (const name of ['buffer', 'input', 'output', 'changes'])
     enumerable: true,
   });
 
-function runAll(
-  items: readonly { program: Program; bytes: Buffer; port?: string }[],
-  options: UnitOptions,
-): FrameResult[] {
+/** Frames in a row that go through one program: `first` is the first one's index in the run. */
+interface Group {
+  readonly program: Program;
+  readonly block: FrameBlock;
+  readonly first: number;
+  /** The port of each frame, in a run of steps. */
+  readonly ports?: readonly string[];
+}
+
+function runAll(groups: readonly Group[], options: UnitOptions): FrameResult[] {
   const { redirectProbe, locateRedirects = true, netns, perFrame, ...runOptions } = options;
   const optionsFor = (index: number): TestRunOptions => {
     const own = typeof perFrame === 'function' ? perFrame(index) : perFrame?.[index];
@@ -216,35 +238,63 @@ function runAll(
     return probe.locate(program, bytes, o);
   };
 
-  const classify = (item: { program: Program; bytes: Buffer; port?: string }, index: number): FrameResult => {
+  /** One frame's own run: options of its own, its instructions counted, its context read back. */
+  const runOne = (g: Group, k: number): FrameResult => {
+    const index = g.first + k;
     const o = optionsFor(index);
-    const c = item.program.counters;
-    if (!c) return resultOf(item, index, item.program.testRun(item.bytes, o), o);
-    const before = c.instructions();
-    const r = item.program.testRun(item.bytes, o);
-    return resultOf(item, index, r, o, (c.instructions() - before) / (o.repeat ?? 1));
-  };
-
-  const resultOf = (
-    { program, bytes, port }: { program: Program; bytes: Buffer; port?: string },
-    index: number,
-    r: ProgramRun,
-    o: TestRunOptions,
-    instructions?: number,
-  ): FrameResult => {
+    const bytes = g.block.frame(k);
+    const c = g.program.counters;
+    const before = c?.instructions() ?? 0;
+    const r = g.program.testRun(bytes, o);
     const verdict = verdictOf(r.action);
     const result = new UnitFrameResult(
       index,
-      program.name,
+      g.program.name,
       verdict,
-      r,
-      bytes,
-      verdict === 'redirected' ? locate(program, bytes, o) : undefined,
+      r.action,
+      r.durationNs,
+      verdict === 'redirected' ? locate(g.program, bytes, o) : undefined,
+      g.block,
+      k,
+      r.output,
+      0,
+      r.output.length,
     );
+    const port = g.ports?.[k];
     if (port !== undefined) result.port = port;
     if (r.context) result.context = r.context;
-    if (instructions !== undefined) result.instructions = instructions;
+    if (c) result.instructions = (c.instructions() - before) / (o.repeat ?? 1);
     return result;
+  };
+
+  /** A group's frames in one batch, each result made from what the kernel returned. */
+  const runGroup = (g: Group, out: FrameResult[]): void => {
+    const { program, block, first, ports } = g;
+    const type = program.typeId;
+    const name = program.name;
+    const redirected: UnitFrameResult[] = [];
+    program.testRunLaid(block, runOptions, (k, retval, durationNs, outputs, start, length) => {
+      const verdict = verdictOfCode(type, retval);
+      const result = new UnitFrameResult(
+        first + k,
+        name,
+        verdict,
+        returnCodeName(type, retval),
+        durationNs,
+        undefined,
+        block,
+        k,
+        outputs,
+        start,
+        length,
+      );
+      const port = ports?.[k];
+      if (port !== undefined) result.port = port;
+      if (verdict === 'redirected') redirected.push(result);
+      out.push(result);
+    });
+    // Located once the batch is done: a rerun uses the program's test runner, which the batch holds.
+    for (const r of redirected) r.redirect = locate(program, block.frame(r.index - first), runOptions);
   };
 
   // Frames go to the kernel in batches (one foreign call each, see TestRunner.runMany) where
@@ -271,25 +321,16 @@ function runAll(
         runOptions.priority === undefined &&
         runOptions.ifindex === undefined &&
         runOptions.ingressIfindex === undefined);
-  const runBatches = (): FrameResult[] => {
+  const runGroups = (): FrameResult[] => {
     const out: FrameResult[] = [];
-    for (let i = 0; i < items.length;) {
-      const program = items[i]!.program;
-      let j = i;
-      while (j < items.length && items[j]!.program === program) j++;
-      if (batchable(program)) {
-        const runs = program.testRunMany(
-          items.slice(i, j).map((x) => x.bytes),
-          runOptions,
-        );
-        for (let k = i; k < j; k++) out.push(resultOf(items[k]!, k, runs[k - i]!, runOptions));
-      } else for (let k = i; k < j; k++) out.push(classify(items[k]!, k));
-      i = j;
+    for (const g of groups) {
+      if (batchable(g.program)) runGroup(g, out);
+      else for (let k = 0; k < g.block.length; k++) out.push(runOne(g, k));
     }
     return out;
   };
 
-  // One switch for the whole run: classify is synchronous, and a redirect rerun's private
+  // One switch for the whole run: the runs are synchronous, and a redirect rerun's private
   // namespace returns to this one.
-  return inNetns(netns, runBatches);
+  return inNetns(netns, runGroups);
 }

@@ -1,4 +1,5 @@
 import type { RedirectTarget, SkbContextOut } from '../bpf/index.js';
+import { PROG_TYPE, returnCodeName } from '../bpf/kinds.js';
 import type { FieldChange, Frame } from '../packet/index.js';
 import { processWide } from '../sys/process-wide.js';
 
@@ -42,6 +43,14 @@ export function verdictOf(action: string): Verdict {
   }
 }
 
+const XDP_VERDICTS: readonly Verdict[] = ['aborted', 'dropped', 'passed', 'tx', 'redirected'];
+
+/** `verdictOf` the return code itself: XDP's by table, the unit engine's batches' per-frame path. */
+export function verdictOfCode(progType: number, retval: number): Verdict {
+  if (progType === PROG_TYPE.xdp) return XDP_VERDICTS[retval] ?? 'aborted';
+  return verdictOf(returnCodeName(progType, retval));
+}
+
 /** The fate of one input frame. */
 export interface FrameResult {
   readonly index: number;
@@ -81,7 +90,29 @@ export type VerdictCounts = Record<Verdict, number>;
 export function countVerdicts(results: readonly { readonly verdict: Verdict }[]): VerdictCounts {
   // A literal, not one made from VERDICTS: an object of fixed shape counts several times faster.
   const c: Record<Verdict, number> = { passed: 0, dropped: 0, tx: 0, redirected: 0, aborted: 0, stolen: 0 };
-  for (const r of results) c[r.verdict]++;
+  // By name, not c[r.verdict]++: a store keyed by a string that changes from frame to frame
+  // takes V8's slowest path, a tenth of runUnit's JavaScript.
+  for (const r of results)
+    switch (r.verdict) {
+      case 'passed':
+        c.passed++;
+        break;
+      case 'dropped':
+        c.dropped++;
+        break;
+      case 'tx':
+        c.tx++;
+        break;
+      case 'redirected':
+        c.redirected++;
+        break;
+      case 'aborted':
+        c.aborted++;
+        break;
+      case 'stolen':
+        c.stolen++;
+        break;
+    }
   tally(c);
   return c;
 }

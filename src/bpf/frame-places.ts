@@ -1,0 +1,88 @@
+// Where a batch's frames lie, for the native batch run (run_many.c takes a start and a length
+// per frame). Reading a typed array's buffer and byte offset is a call into V8 each (about 30 and
+// 18 ns on Node 20, against 2 for its length): for a batch of frames decoded from one capture,
+// they cost more than the rest of the batch's JavaScript. An array of frames is what a suite runs
+// again and again, so the second time the same array comes, its places are kept: a frame's
+// buffer, offset and length never change, so the same frame objects in the same array (checked
+// one by one, by identity and length) lie where they lay.
+
+/** Where each of n frames lies: `places[i]` its start in `input`, `places[n + i]` its length. */
+export interface FramePlaces {
+  /**
+   * The frame lying first in the buffer they all share, the others' starts relative to it;
+   * undefined when they do not share one, and `places[i]` is where frame i goes when they are
+   * copied end to end.
+   */
+  readonly input: Uint8Array | undefined;
+  readonly places: Uint32Array;
+  readonly shortest: number;
+  readonly longest: number;
+  readonly total: number;
+}
+
+interface Kept extends FramePlaces {
+  readonly frames: readonly Uint8Array[];
+}
+
+const KEEP_FROM = 16;
+const kept = new WeakMap<readonly Uint8Array[], Kept>();
+const seen = new WeakSet<readonly Uint8Array[]>();
+
+/**
+ * The places of `frames`: kept ones when this array came before with the same frames, else
+ * found now (in `scratch(n)`'s room, or in room of their own when they are to be kept).
+ */
+export function placesOf(frames: readonly Uint8Array[], scratch: (n: number) => Uint32Array): FramePlaces {
+  const n = frames.length;
+  const known = kept.get(frames);
+  if (known && sameFrames(known, frames)) return known;
+  // Kept from the second time on, and only for batches long enough to pay for the keeping (a
+  // WeakSet entry costs about what the getters of 8 frames do): an array made for one call
+  // would pay for it alone.
+  const keep = n >= KEEP_FROM && (known !== undefined || seen.has(frames));
+  if (!keep && n >= KEEP_FROM) seen.add(frames);
+  const places = keep ? new Uint32Array(2 * n) : scratch(n);
+  const buffer = frames[0]?.buffer;
+  let shared = buffer instanceof ArrayBuffer;
+  let shortest = Infinity;
+  let longest = 0;
+  let total = 0;
+  let first = 0;
+  let from = Infinity;
+  for (let i = 0; i < n; i++) {
+    const f = frames[i]!;
+    const len = f.length;
+    const at = f.byteOffset;
+    places[i] = at;
+    places[n + i] = len;
+    if (f.buffer !== buffer) shared = false;
+    if (at < from) {
+      from = at;
+      first = i;
+    }
+    if (len < shortest) shortest = len;
+    if (len > longest) longest = len;
+    total += len;
+  }
+  if (shared) for (let i = 0; i < n; i++) places[i] = places[i]! - from;
+  else
+    for (let i = 0, p = 0; i < n; i++) {
+      places[i] = p;
+      p += places[n + i]!;
+    }
+  const input = shared ? frames[first] : undefined;
+  if (!keep || !shared) return { input, places, shortest, longest, total };
+  const k: Kept = { input, places, shortest, longest, total, frames: frames.slice() };
+  kept.set(frames, k);
+  return k;
+}
+
+function sameFrames(k: Kept, frames: readonly Uint8Array[]): boolean {
+  const n = frames.length;
+  if (k.frames.length !== n) return false;
+  for (let i = 0; i < n; i++) {
+    const f = frames[i];
+    if (f !== k.frames[i] || f!.length !== k.places[n + i]) return false;
+  }
+  return true;
+}
