@@ -20,14 +20,20 @@ import { PROG_TYPE } from '../../bpf/kinds.js';
 import { probeObject } from '../../bpf/probe-objects.js';
 import { recordDeviceWrite } from '../../bpf/device-writes.js';
 import { DriverStats, PacketSocket, Topology, type TopologySpec } from '../../net/index.js';
-import { parseFrame } from '../../packet/index.js';
 import { collectFrames, frameBytes, type FrameSource, type Step } from '../frames.js';
 import { instructionStats } from '../unit.js';
 import { countVerdicts, noteFrameRun } from '../verdict.js';
 import { runAttachCommand } from './external.js';
 import { GenericStrategy } from './generic.js';
 import { NativeStrategy } from './native.js';
-import type { BenchContext, LiveMode, PortState, Strategy } from './port.js';
+import {
+  CapturedFrame,
+  withInstructions,
+  type BenchContext,
+  type LiveMode,
+  type PortState,
+  type Strategy,
+} from './port.js';
 import type { LiveBenchOptions, LiveFrameResult, LiveOutput, LiveRun, StreamRun, StreamVia } from './results.js';
 import { chunksOf } from './stream.js';
 import { TcEgressStrategy } from './tc-egress.js';
@@ -60,8 +66,8 @@ export class LiveBench {
       ports: all,
       collect(into: LiveOutput[]) {
         for (const p of all) {
-          for (const f of p.dut.receive()) into.push({ port: p.name, side: 'dut', frame: parseFrame(f) });
-          for (const f of p.tester.receive()) into.push({ port: p.name, side: 'tester', frame: parseFrame(f) });
+          for (const f of p.dut.receive()) into.push(new CapturedFrame(p.name, 'dut', f));
+          for (const f of p.tester.receive()) into.push(new CapturedFrame(p.name, 'tester', f));
         }
       },
     };
@@ -333,7 +339,7 @@ export class LiveBench {
       const counters = src.program!.strategy.mode === 'native' ? src.program!.source?.counters : undefined;
       const before = counters?.instructions() ?? 0;
       const r = await src.program!.strategy.one(index, bytes, others);
-      results.push(counters ? { ...r, instructions: counters.instructions() - before } : r);
+      results.push(counters ? withInstructions(r, counters.instructions() - before) : r);
     }
     this.context.collect(others);
     // `settleMs` is the one fixed wait: how long to keep listening after the last frame for

@@ -1,7 +1,6 @@
 // XDP in generic (skb) mode, which the driver does not count: the watch probe's events and the
 // captures say what became of each frame.
 import { until } from '../../net/index.js';
-import { parseFrame } from '../../packet/index.js';
 import type { RedirectTarget, Verdict } from '../verdict.js';
 import { frameResult, inject, landedOn, type BenchContext, type PortState, type Strategy } from './port.js';
 import { WatchProbe } from './probes.js';
@@ -68,7 +67,7 @@ export class GenericStrategy implements Strategy {
       redirect = { known: false, reason: 'the redirect failed (xdp_redirect_err) and the frame was freed' };
     } else verdict = now.exceptions > before.exceptions ? 'aborted' : 'dropped';
     for (const x of seen) if (x !== main) others.push(x);
-    return frameResult(src.name, this.program, index, parseFrame(bytes), verdict, main ? [main] : [], redirect);
+    return frameResult(src.name, this.program, index, bytes, verdict, main ? [main] : [], redirect);
   }
 
   close(): void {

@@ -3,7 +3,6 @@
 import { NotSupportedError, XdpspecError } from '../../sys/errors.js';
 import { errnoName } from '../../sys/errno.js';
 import { until } from '../../net/index.js';
-import { parseFrame } from '../../packet/index.js';
 import type { RedirectTarget, Verdict, VerdictCounts } from '../verdict.js';
 import {
   closest,
@@ -126,7 +125,7 @@ export class NativeStrategy implements Strategy {
       // and counts it only as a drop outside XDP's counters; the kernel's redirect-error event
       // (read only then) says it was one, and where it was going.
       this.seen = this.probeCounts();
-      return frameResult(on, this.program, index, parseFrame(bytes), 'redirected', [], this.failedRedirect());
+      return frameResult(on, this.program, index, bytes, 'redirected', [], this.failedRedirect());
     } else verdict = 'passed';
     // The frame's output is what arrives where its verdict sends it; anything else seen
     // meanwhile (the DUT's own reply, say) is not its output and goes to `others`.
@@ -153,10 +152,7 @@ export class NativeStrategy implements Strategy {
       if (seen.some(want)) freed = false;
       if (freed) {
         others.push(...seen);
-        return {
-          ...frameResult(on, this.program, index, parseFrame(bytes), 'passed', [], undefined),
-          freedByKernel: true,
-        };
+        return frameResult(on, this.program, index, bytes, 'passed', [], undefined, { freedByKernel: true });
       }
       const main = closest(seen.filter(want), bytes);
       for (const x of seen) (x === main ? outputs : others).push(x);
@@ -165,7 +161,7 @@ export class NativeStrategy implements Strategy {
       on,
       this.program,
       index,
-      parseFrame(bytes),
+      bytes,
       verdict,
       outputs,
       verdict === 'redirected' && outputs[0] ? landedOn(this.bench.topology, outputs[0]) : undefined,

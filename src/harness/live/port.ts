@@ -3,7 +3,8 @@
 import { XdpspecError } from '../../sys/errors.js';
 import type { Attachment, Program } from '../../bpf/index.js';
 import type { DriverStats, PacketSocket, Topology } from '../../net/index.js';
-import { diffFrames, parseFrame, summarize, type Frame } from '../../packet/index.js';
+import { inspect, type InspectOptionsStylized } from 'node:util';
+import { diffFrames, parseFrame, summarize, type FieldChange, type Frame } from '../../packet/index.js';
 import type { RedirectTarget, Verdict } from '../verdict.js';
 import type { LiveFrameResult, LiveOutput, StreamRun, StreamVia } from './results.js';
 
@@ -73,7 +74,7 @@ export function closest(candidates: readonly LiveOutput[], input: Buffer): LiveO
   let best = candidates[0]!;
   let fewest = Infinity;
   for (const c of candidates) {
-    const b = c.frame.bytes;
+    const b = outputBytes(c);
     if (b.length !== input.length) continue;
     let d = 0;
     for (let i = 0; i < b.length; i++) if (b[i] !== input[i]) d++;
@@ -90,28 +91,126 @@ export function landedOn(topology: Topology, out: LiveOutput): RedirectTarget & 
   return { known: true, port: out.port, ifindex: topology.port(out.port).dutIfindex };
 }
 
+/**
+ * A frame a port's socket captured, decoded when first read: a run's counts and verdicts need
+ * only where it was seen, and decoding every capture of every case was most of a live case's
+ * JavaScript (and the longest of it to get compiled). `frame` is an enumerable getter, so deep
+ * equality and `for...in` see it; `toJSON` and `util.inspect` show it too.
+ */
+export class CapturedFrame implements LiveOutput {
+  #frame: Frame | undefined;
+  readonly #bytes: Buffer;
+
+  constructor(
+    readonly port: string,
+    readonly side: 'dut' | 'tester',
+    bytes: Buffer,
+  ) {
+    this.#bytes = bytes;
+  }
+
+  get frame(): Frame {
+    return (this.#frame ??= parseFrame(this.#bytes));
+  }
+
+  /** The captured bytes, without decoding them. */
+  get bytes(): Buffer {
+    return this.#bytes;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { port: this.port, side: this.side, frame: this.frame };
+  }
+
+  [inspect.custom](_depth: number, options: InspectOptionsStylized): string {
+    return `LiveOutput ${inspect(this.toJSON(), { ...options, depth: options.depth ?? 2 })}`;
+  }
+}
+Object.defineProperty(CapturedFrame.prototype, 'frame', {
+  ...Object.getOwnPropertyDescriptor(CapturedFrame.prototype, 'frame'),
+  enumerable: true,
+});
+
+/** An output's bytes: a capture's as they came, another's (a copy with a tag put back) from its frame. */
+export function outputBytes(x: LiveOutput): Buffer {
+  return x instanceof CapturedFrame ? x.bytes : x.frame.bytes;
+}
+
+/**
+ * One frame's live result, the same in every mode: `outputs[0]` is its output. Its input is
+ * decoded, and the diff of input and output made, when first read (see CapturedFrame).
+ */
+class LiveResult implements LiveFrameResult {
+  declare instructions?: number;
+  declare freedByKernel?: true;
+  #in: Buffer | Frame;
+  #input: Frame | undefined;
+  #changes: readonly FieldChange[] | undefined;
+
+  constructor(
+    readonly index: number,
+    readonly program: string,
+    readonly port: string,
+    input: Buffer | Frame,
+    readonly verdict: Verdict,
+    readonly outputs: LiveOutput[],
+    readonly redirect: RedirectTarget | undefined,
+  ) {
+    this.#in = input;
+  }
+
+  get input(): Frame {
+    return (this.#input ??= Buffer.isBuffer(this.#in) ? parseFrame(this.#in) : this.#in);
+  }
+
+  get output(): Frame | undefined {
+    return this.outputs[0]?.frame;
+  }
+
+  get changes(): readonly FieldChange[] {
+    if (this.#changes) return this.#changes;
+    const out = this.output;
+    return (this.#changes = out ? diffFrames(this.input, out) : []);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { ...(this as object), input: this.input, output: this.output, changes: this.changes };
+  }
+
+  [inspect.custom](_depth: number, options: InspectOptionsStylized): string {
+    return `LiveFrameResult ${inspect(this.toJSON(), { ...options, depth: options.depth ?? 2 })}`;
+  }
+}
+for (const name of ['input', 'output', 'changes'])
+  Object.defineProperty(LiveResult.prototype, name, {
+    ...Object.getOwnPropertyDescriptor(LiveResult.prototype, name),
+    enumerable: true,
+  });
+
 /** One frame's result, the same in every mode: `outputs[0]` is its output. */
 export function frameResult(
   port: string,
   program: string,
   index: number,
-  input: Frame,
+  input: Buffer | Frame,
   verdict: Verdict,
   outputs: LiveOutput[],
   redirect: RedirectTarget | undefined,
+  extra: { instructions?: number; freedByKernel?: true } = {},
 ): LiveFrameResult {
-  const main = outputs[0];
-  return {
-    index,
-    program,
-    port,
-    input,
-    verdict,
-    output: main?.frame,
-    outputs,
-    changes: main ? diffFrames(input, main.frame) : [],
-    redirect,
-  };
+  const r = new LiveResult(index, program, port, input, verdict, outputs, redirect);
+  if (extra.instructions !== undefined) r.instructions = extra.instructions;
+  if (extra.freedByKernel) r.freedByKernel = true;
+  return r;
+}
+
+/** `r` with its instruction count (a live result made by frameResult gets it set, others a copy). */
+export function withInstructions(r: LiveFrameResult, instructions: number): LiveFrameResult {
+  if (r instanceof LiveResult) {
+    r.instructions = instructions;
+    return r;
+  }
+  return { ...r, instructions };
 }
 
 /** An ethtool statistic of veth's first queue. */

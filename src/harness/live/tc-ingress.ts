@@ -2,7 +2,7 @@
 import { XdpspecError } from '../../sys/errors.js';
 import { PacketSocket, until } from '../../net/index.js';
 import { parseFrame } from '../../packet/index.js';
-import { inject, type BenchContext, type PortState } from './port.js';
+import { CapturedFrame, inject, outputBytes, type BenchContext, type PortState } from './port.js';
 import { WatchProbe } from './probes.js';
 import type { LiveFrameResult, LiveOutput } from './results.js';
 import type { StreamCapture, Tap } from './stream.js';
@@ -45,7 +45,7 @@ export class TcIngressStrategy extends TcStrategy {
     this.handler(protocol);
     const readAfter = (into: LiveOutput[]) => {
       for (const s of this.afterTc.values())
-        for (const f of s.receive()) into.push({ port: src.name, side: 'dut', frame: parseFrame(f) });
+        for (const f of s.receive()) into.push(new CapturedFrame(src.name, 'dut', f));
     };
     readAfter(others);
     const events = () => {
@@ -64,7 +64,7 @@ export class TcIngressStrategy extends TcStrategy {
       readAfter(passedUp);
       this.bench.collect(seen);
       if (!tap) {
-        const i = seen.findIndex((x) => x.side === 'dut' && x.port === src.name && x.frame.bytes.equals(bytes));
+        const i = seen.findIndex((x) => x.side === 'dut' && x.port === src.name && outputBytes(x).equals(bytes));
         if (i >= 0) {
           seen.splice(i, 1);
           tap = true;
