@@ -49,9 +49,10 @@ async function measure(bin: string, t: Subject): Promise<string[]> {
     (JSON.parse((await execa(bin, [t.object, t.program, t.pcap, String(calls)])).stdout) as { ns_per_call: number })
       .ns_per_call;
   single(); // warm up the JIT and the kernel's caches
-  // Interleaved, best of five each: the machine is shared, the minimum is the least disturbed.
+  // Interleaved, best of ten each: the machine is shared, the minimum is the least disturbed (five
+  // rounds still left a fifth of the runs of a noisy hour apart by more than the goals are).
   const res = { c: [] as number[], single: [] as number[], many: [] as number[], unit: [] as number[] };
-  for (let k = 0; k < 5; k++) {
+  for (let k = 0; k < 10; k++) {
     res.c.push(await c());
     res.single.push(single());
     res.many.push(many());
