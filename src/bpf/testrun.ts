@@ -72,6 +72,11 @@ const CTX_SIZE = 256; // struct xdp_md is 24 bytes, struct __sk_buff 192
 const XDP_MD_SIZE = 24;
 const SKB_SIZE = 192;
 
+/** A copy of `o` deep enough that changing the caller's object (its skb.cb too) shows as a change. */
+function copyOptions(o: TestRunOptions): TestRunOptions {
+  return { ...o, ...(o.skb ? { skb: { ...o.skb, ...(o.skb.cb ? { cb: [...o.skb.cb] } : {}) } } : {}) };
+}
+
 /** A 64-bit field from a number (addresses, sizes): two 32-bit halves, no BigInt on the way. */
 function writeAddress(v: Buffer, at: number, value: number): void {
   v.writeUInt32LE(value % 0x1_0000_0000, at);
@@ -194,7 +199,7 @@ export class TestRunner {
     if (changed) {
       checkOptions(o, this.progName);
       this.writeOptions(o);
-      this.lastOptions = { ...o, ...(o.skb ? { skb: { ...o.skb, ...(o.skb.cb ? { cb: [...o.skb.cb] } : {}) } } : {}) };
+      this.lastOptions = copyOptions(o);
     }
     if (changed || this.pointersMoved) {
       writeAddress(v, OFF.dataIn, this.address + this.dataIn);
@@ -439,7 +444,7 @@ export class TestRunner {
     this.native();
     if (sameOptions(o, this.lastOptions)) return;
     this.writeOptions(o);
-    this.lastOptions = { ...o, ...(o.skb ? { skb: { ...o.skb, ...(o.skb.cb ? { cb: [...o.skb.cb] } : {}) } } : {}) };
+    this.lastOptions = copyOptions(o);
   }
 
   /** The options block's fields that only change with the options: repeat, flags, context. */
