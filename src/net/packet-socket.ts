@@ -167,7 +167,9 @@ export class PacketSocket {
     const b = this.recvBlock();
     const v = b.view;
     for (;;) {
-      v.writeBigUInt64LE(BigInt(CONTROL_LEN), MSGHDR + 40); // msg_controllen, reset for each call
+      // msg_controllen, reset for each call (two u32 halves: no BigInt on the per-frame path)
+      v.writeUInt32LE(CONTROL_LEN, MSGHDR + 40);
+      v.writeUInt32LE(0, MSGHDR + 44);
       const n = Number(f.recvmsg(this.fd, b.pointer, MSG_DONTWAIT));
       if (n < 0) {
         const e = errno();
