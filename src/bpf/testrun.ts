@@ -2,6 +2,7 @@ import { constants } from 'node:os';
 import { BpfError, NotSupportedError, XdpspecError } from '../sys/errors.js';
 import { allocNative, errno, ffi, koffi, TestRunOpts, type NativeBlock } from './ffi.js';
 import type { CPointer } from '../sys/native.js';
+import { showGetters } from '../sys/shown-getters.js';
 import { PROG_TYPE, PROG_TYPES, returnCodeName } from './kinds.js';
 import { ENOTSUPP, errnoName } from '../sys/errno.js';
 import { runManyNative, type RunMany } from './run-many.js';
@@ -117,10 +118,7 @@ class BatchRun implements RawRun {
     return { ...(this as object), output: this.output };
   }
 }
-Object.defineProperty(BatchRun.prototype, 'output', {
-  ...Object.getOwnPropertyDescriptor(BatchRun.prototype, 'output'),
-  enumerable: true,
-});
+showGetters(BatchRun, ['output']);
 
 /**
  * Runs one program through BPF_PROG_TEST_RUN. The options struct, the context and the data

@@ -1,4 +1,5 @@
 import { inspect, type InspectOptionsStylized } from 'node:util';
+import { inspectAs, showGetters } from '../sys/shown-getters.js';
 import { inNetns, RedirectProbe, type Program, type SkbContextOut, type TestRunOptions } from '../bpf/index.js';
 import { PROG_TYPE, returnCodeName } from '../bpf/kinds.js';
 import { diffFrames, parseFrame, type FieldChange, type Frame } from '../packet/index.js';
@@ -205,14 +206,10 @@ class UnitFrameResult {
   }
 
   [inspect.custom](_depth: number, options: InspectOptionsStylized): string {
-    return `FrameResult ${inspect(this.toJSON(), { ...options, depth: options.depth ?? 2 })}`;
+    return inspectAs('FrameResult', this.toJSON(), options);
   }
 }
-for (const name of ['buffer', 'input', 'output', 'changes'])
-  Object.defineProperty(UnitFrameResult.prototype, name, {
-    ...Object.getOwnPropertyDescriptor(UnitFrameResult.prototype, name),
-    enumerable: true,
-  });
+showGetters(UnitFrameResult, ['buffer', 'input', 'output', 'changes']);
 
 /** Frames in a row that go through one program: `first` is the first one's index in the run. */
 interface Group {

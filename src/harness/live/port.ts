@@ -4,6 +4,7 @@ import { XdpspecError } from '../../sys/errors.js';
 import type { Attachment, Program } from '../../bpf/index.js';
 import type { DriverStats, PacketSocket, Topology } from '../../net/index.js';
 import { inspect, type InspectOptionsStylized } from 'node:util';
+import { inspectAs, showGetters } from '../../sys/shown-getters.js';
 import { diffFrames, parseFrame, summarize, type FieldChange, type Frame } from '../../packet/index.js';
 import type { RedirectTarget, Verdict } from '../verdict.js';
 import type { LiveFrameResult, LiveOutput, StreamRun, StreamVia } from './results.js';
@@ -123,13 +124,10 @@ export class CapturedFrame implements LiveOutput {
   }
 
   [inspect.custom](_depth: number, options: InspectOptionsStylized): string {
-    return `LiveOutput ${inspect(this.toJSON(), { ...options, depth: options.depth ?? 2 })}`;
+    return inspectAs('LiveOutput', this.toJSON(), options);
   }
 }
-Object.defineProperty(CapturedFrame.prototype, 'frame', {
-  ...Object.getOwnPropertyDescriptor(CapturedFrame.prototype, 'frame'),
-  enumerable: true,
-});
+showGetters(CapturedFrame, ['frame']);
 
 /** An output's bytes: a capture's as they came, another's (a copy with a tag put back) from its frame. */
 export function outputBytes(x: LiveOutput): Buffer {
@@ -178,14 +176,10 @@ class LiveResult implements LiveFrameResult {
   }
 
   [inspect.custom](_depth: number, options: InspectOptionsStylized): string {
-    return `LiveFrameResult ${inspect(this.toJSON(), { ...options, depth: options.depth ?? 2 })}`;
+    return inspectAs('LiveFrameResult', this.toJSON(), options);
   }
 }
-for (const name of ['input', 'output', 'changes'])
-  Object.defineProperty(LiveResult.prototype, name, {
-    ...Object.getOwnPropertyDescriptor(LiveResult.prototype, name),
-    enumerable: true,
-  });
+showGetters(LiveResult, ['input', 'output', 'changes']);
 
 /** One frame's result, the same in every mode: `outputs[0]` is its output. */
 export function frameResult(
