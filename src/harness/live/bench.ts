@@ -26,14 +26,7 @@ import { countVerdicts, noteFrameRun } from '../verdict.js';
 import { runAttachCommand } from './external.js';
 import { GenericStrategy } from './generic.js';
 import { NativeStrategy } from './native.js';
-import {
-  CapturedFrame,
-  withInstructions,
-  type BenchContext,
-  type LiveMode,
-  type PortState,
-  type Strategy,
-} from './port.js';
+import { CapturedFrame, type BenchContext, type LiveMode, type PortState, type Strategy } from './port.js';
 import type { LiveBenchOptions, LiveFrameResult, LiveOutput, LiveRun, StreamRun, StreamVia } from './results.js';
 import { chunksOf } from './stream.js';
 import { TcEgressStrategy } from './tc-egress.js';
@@ -339,7 +332,8 @@ export class LiveBench {
       const counters = src.program!.strategy.mode === 'native' ? src.program!.source?.counters : undefined;
       const before = counters?.instructions() ?? 0;
       const r = await src.program!.strategy.one(index, bytes, others);
-      results.push(counters ? withInstructions(r, counters.instructions() - before) : r);
+      if (counters) r.instructions = counters.instructions() - before;
+      results.push(r);
     }
     this.context.collect(others);
     // `settleMs` is the one fixed wait: how long to keep listening after the last frame for

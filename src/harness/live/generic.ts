@@ -2,9 +2,17 @@
 // captures say what became of each frame.
 import { until } from '../../net/index.js';
 import type { RedirectTarget, Verdict } from '../verdict.js';
-import { frameResult, inject, landedOn, type BenchContext, type PortState, type Strategy } from './port.js';
+import {
+  frameResult,
+  inject,
+  landedOn,
+  type BenchContext,
+  type LiveResult,
+  type PortState,
+  type Strategy,
+} from './port.js';
 import { WatchProbe } from './probes.js';
-import type { LiveFrameResult, LiveOutput } from './results.js';
+import type { LiveOutput } from './results.js';
 
 export class GenericStrategy implements Strategy {
   readonly mode = 'generic';
@@ -27,7 +35,7 @@ export class GenericStrategy implements Strategy {
    * on the device (drops, aborts, failed redirects; a passed frame reaches the capture taps
    * before the stack could free it, so counters are read before collecting), or a redirect event.
    */
-  async one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveFrameResult> {
+  async one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveResult> {
     const { src } = this;
     const events = () => {
       const g = this.probe.read(['frees', 'exceptions', 'redirects', 'redirect_errors']);

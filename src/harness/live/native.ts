@@ -11,12 +11,13 @@ import {
   landedOn,
   queueStat as q,
   type BenchContext,
+  type LiveResult,
   type PortState,
   type Strategy,
 } from './port.js';
 import { WatchProbe } from './probes.js';
 import { SLOT_BYTES, XdpInjector } from './inject.js';
-import type { LiveFrameResult, LiveOutput, StreamRun, StreamVia } from './results.js';
+import type { LiveOutput, StreamRun, StreamVia } from './results.js';
 import { StreamCapture } from './stream.js';
 
 interface ProbeCounts {
@@ -85,7 +86,7 @@ export class NativeStrategy implements Strategy {
     };
   }
 
-  async one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveFrameResult> {
+  async one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveResult> {
     const { src } = this;
     const on = src.name;
     const before = src.stats.read();
@@ -152,7 +153,9 @@ export class NativeStrategy implements Strategy {
       if (seen.some(want)) freed = false;
       if (freed) {
         others.push(...seen);
-        return frameResult(on, this.program, index, bytes, 'passed', [], undefined, { freedByKernel: true });
+        const r = frameResult(on, this.program, index, bytes, 'passed', [], undefined);
+        r.freedByKernel = true;
+        return r;
       }
       const main = closest(seen.filter(want), bytes);
       for (const x of seen) (x === main ? outputs : others).push(x);

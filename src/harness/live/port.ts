@@ -47,7 +47,7 @@ export interface Strategy {
   /** Before a run's first frame on this port. */
   begin(): void;
   /** Injects frame #index and says what became of it; what else arrives goes to `others`. */
-  one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveFrameResult>;
+  one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveResult>;
   /** Streams batches of frames with exact counts, where the mode can count them. */
   stream?(chunks: AsyncIterable<readonly Uint8Array[]>, via: StreamVia): Promise<StreamRun>;
   /** Lets go of the probe, links and sockets it holds (not the attachment). */
@@ -129,16 +129,17 @@ export class CapturedFrame implements LiveOutput {
 }
 showGetters(CapturedFrame, ['frame']);
 
-/** An output's bytes: a capture's as they came, another's (a copy with a tag put back) from its frame. */
+/** An output's bytes, without decoding it where the engine captured it (any other LiveOutput's from its frame). */
 export function outputBytes(x: LiveOutput): Buffer {
   return x instanceof CapturedFrame ? x.bytes : x.frame.bytes;
 }
 
 /**
  * One frame's live result, the same in every mode: `outputs[0]` is its output. Its input is
- * decoded, and the diff of input and output made, when first read (see CapturedFrame).
+ * decoded, and the diff of input and output made, when first read (see CapturedFrame). What a
+ * strategy returns, so the bench can add the frame's instruction count to it.
  */
-class LiveResult implements LiveFrameResult {
+export class LiveResult implements LiveFrameResult {
   declare instructions?: number;
   declare freedByKernel?: true;
   #in: Buffer | Frame;
@@ -190,21 +191,8 @@ export function frameResult(
   verdict: Verdict,
   outputs: LiveOutput[],
   redirect: RedirectTarget | undefined,
-  extra: { instructions?: number; freedByKernel?: true } = {},
-): LiveFrameResult {
-  const r = new LiveResult(index, program, port, input, verdict, outputs, redirect);
-  if (extra.instructions !== undefined) r.instructions = extra.instructions;
-  if (extra.freedByKernel) r.freedByKernel = true;
-  return r;
-}
-
-/** `r` with its instruction count (a live result made by frameResult gets it set, others a copy). */
-export function withInstructions(r: LiveFrameResult, instructions: number): LiveFrameResult {
-  if (r instanceof LiveResult) {
-    r.instructions = instructions;
-    return r;
-  }
-  return { ...r, instructions };
+): LiveResult {
+  return new LiveResult(index, program, port, input, verdict, outputs, redirect);
 }
 
 /** An ethtool statistic of veth's first queue. */

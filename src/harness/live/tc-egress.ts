@@ -2,9 +2,9 @@
 import { XdpspecError } from '../../sys/errors.js';
 import { PacketSocket, until } from '../../net/index.js';
 import { parseFrame } from '../../packet/index.js';
-import { closest, inject, type BenchContext, type PortState } from './port.js';
+import { closest, inject, type BenchContext, type LiveResult, type PortState } from './port.js';
 import { WatchProbe } from './probes.js';
-import type { LiveFrameResult, LiveOutput } from './results.js';
+import type { LiveOutput } from './results.js';
 import type { Tap } from './stream.js';
 import { TcStrategy, type Fates, type StreamCounts } from './tc.js';
 
@@ -47,7 +47,7 @@ export class TcEgressStrategy extends TcStrategy {
     }
   }
 
-  async one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveFrameResult> {
+  async one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveResult> {
     const { src } = this;
     const events = () => {
       const g = this.probe.read(['tc_egress_drops', 'injected_consumes', 'injected_frees']);

@@ -2,9 +2,9 @@
 import { XdpspecError } from '../../sys/errors.js';
 import { PacketSocket, until } from '../../net/index.js';
 import { parseFrame } from '../../packet/index.js';
-import { CapturedFrame, inject, outputBytes, type BenchContext, type PortState } from './port.js';
+import { CapturedFrame, inject, outputBytes, type BenchContext, type LiveResult, type PortState } from './port.js';
 import { WatchProbe } from './probes.js';
-import type { LiveFrameResult, LiveOutput } from './results.js';
+import type { LiveOutput } from './results.js';
 import type { StreamCapture, Tap } from './stream.js';
 import { receivedProtocol, TcStrategy, type Fates, type StreamCounts } from './tc.js';
 
@@ -39,7 +39,7 @@ export class TcIngressStrategy extends TcStrategy {
     return { socket, fresh: true };
   }
 
-  async one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveFrameResult> {
+  async one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveResult> {
     const { src } = this;
     const protocol = receivedProtocol(bytes);
     this.handler(protocol);
@@ -94,13 +94,14 @@ export class TcIngressStrategy extends TcStrategy {
     let passed = passedUp.shift();
     // The kernel clears an outer VLAN tag before protocol handlers run; put the input's back
     // so the output shows what the program did, not what the stack did after it.
-    if (passed && input.layers[1]?.name === 'vlan' && passed.frame.layers[1]?.name !== 'vlan')
-      passed = {
-        ...passed,
-        frame: parseFrame(
-          Buffer.concat([passed.frame.bytes.subarray(0, 12), bytes.subarray(12, 16), passed.frame.bytes.subarray(12)]),
-        ),
-      };
+    if (passed && input.layers[1]?.name === 'vlan' && passed.frame.layers[1]?.name !== 'vlan') {
+      const out = outputBytes(passed);
+      passed = new CapturedFrame(
+        passed.port,
+        passed.side,
+        Buffer.concat([out.subarray(0, 12), bytes.subarray(12, 16), out.subarray(12)]),
+      );
+    }
     const fate = { dropped: now.drops > before.drops, stolen: now.consumes > before.consumes };
     return this.settle(index, input, passed, seen.filter(elsewhere), fate, [...passedUp, ...seen], others);
   }

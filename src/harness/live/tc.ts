@@ -6,9 +6,17 @@ import { NotSupportedError, XdpspecError } from '../../sys/errors.js';
 import { type PacketSocket, until } from '../../net/index.js';
 import type { Frame } from '../../packet/index.js';
 import type { RedirectTarget, Verdict, VerdictCounts } from '../verdict.js';
-import { closest, frameResult, landedOn, type BenchContext, type PortState, type Strategy } from './port.js';
+import {
+  closest,
+  frameResult,
+  landedOn,
+  type BenchContext,
+  type LiveResult,
+  type PortState,
+  type Strategy,
+} from './port.js';
 import { type WatchProbe } from './probes.js';
-import type { LiveFrameResult, LiveOutput, StreamRun, StreamVia } from './results.js';
+import type { LiveOutput, StreamRun, StreamVia } from './results.js';
 import { StreamCapture, type Tap } from './stream.js';
 
 /**
@@ -74,7 +82,7 @@ export abstract class TcStrategy implements Strategy {
     probe: { dropped: boolean; stolen: boolean },
     seen: readonly LiveOutput[],
     others: LiveOutput[],
-  ): LiveFrameResult {
+  ): LiveResult {
     let verdict: Verdict;
     let main = passed;
     let redirect: RedirectTarget | undefined;
@@ -96,7 +104,7 @@ export abstract class TcStrategy implements Strategy {
     return frameResult(this.src.name, this.program, index, input, verdict, main ? [main] : [], redirect);
   }
 
-  abstract one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveFrameResult>;
+  abstract one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveResult>;
 
   /** The socket a stream sends from, the taps it reads, and where passed frames are captured. */
   protected abstract streamSetup(): {
