@@ -75,6 +75,31 @@ describe('unit engine frames', () => {
     ]);
   });
 
+  fx.it('of one buffer are copied whether they lie close together or far apart, in any order', async ({ obj }) => {
+    const built = [3, 4, 5].map((ttl) => frame.eth().ipv4({ ttl }).tcp().build());
+    for (const gap of [16, 4000]) {
+      // Laid in the reverse of their order in the array, `gap` bytes apart.
+      const buffer = Buffer.alloc(
+        built.reduce((n, f) => n + f.length + gap, gap),
+        0xee,
+      );
+      const views: Buffer[] = [];
+      let at = gap;
+      for (const f of [...built].reverse()) {
+        f.copy(buffer, at);
+        views.unshift(buffer.subarray(at, at + f.length));
+        at += f.length + gap;
+      }
+      const run = await runUnit(obj.program(), views);
+      buffer.fill(0);
+      expect(
+        run.frames.map((r) => r.input.get('ipv4.ttl')),
+        `${gap} bytes apart`,
+      ).to.deep.equal([3, 4, 5]);
+      expect(run.frames.map((r) => r.output?.get('ipv4.ttl'))).to.deep.equal([2, 3, 4]);
+    }
+  });
+
   fx.it('that are not bytes or builders are refused, by their place in the array', async ({ obj }) => {
     const notAFrame: unknown = 'eth/ipv4';
     const err = await runUnit(obj.program(), [frame.eth().ipv4().tcp(), notAFrame as Uint8Array]).catch(

@@ -18,6 +18,8 @@ export interface FramePlaces {
   readonly shortest: number;
   readonly longest: number;
   readonly total: number;
+  /** Sharing one buffer: how far from the first frame's start the last frame ends (else `total`). */
+  readonly span: number;
 }
 
 interface Kept extends FramePlaces {
@@ -28,11 +30,14 @@ const KEEP_FROM = 16;
 const kept = new WeakMap<readonly Uint8Array[], Kept>();
 const seen = new WeakSet<readonly Uint8Array[]>();
 
+let scratch = new Uint32Array(128);
+
 /**
  * The places of `frames`: kept ones when this array came before with the same frames, else
- * found now (in `scratch(n)`'s room, or in room of their own when they are to be kept).
+ * found now, in room of their own when they are to be kept, else in room shared by every call
+ * (valid until the next one: a batch hands them to the kernel, a FrameBlock copies them).
  */
-export function placesOf(frames: readonly Uint8Array[], scratch: (n: number) => Uint32Array): FramePlaces {
+export function placesOf(frames: readonly Uint8Array[]): FramePlaces {
   const n = frames.length;
   const known = kept.get(frames);
   if (known && sameFrames(known, frames)) return known;
@@ -41,7 +46,8 @@ export function placesOf(frames: readonly Uint8Array[], scratch: (n: number) => 
   // would pay for it alone.
   const keep = n >= KEEP_FROM && (known !== undefined || seen.has(frames));
   if (!keep && n >= KEEP_FROM) seen.add(frames);
-  const places = keep ? new Uint32Array(2 * n) : scratch(n);
+  if (!keep && scratch.length < 2 * n) scratch = new Uint32Array(2 * n);
+  const places = keep ? new Uint32Array(2 * n) : scratch;
   const buffer = frames[0]?.buffer;
   let shared = buffer instanceof ArrayBuffer;
   let shortest = Infinity;
@@ -64,15 +70,20 @@ export function placesOf(frames: readonly Uint8Array[], scratch: (n: number) => 
     if (len > longest) longest = len;
     total += len;
   }
-  if (shared) for (let i = 0; i < n; i++) places[i] = places[i]! - from;
+  let span = shared ? 0 : total;
+  if (shared)
+    for (let i = 0; i < n; i++) {
+      places[i] = places[i]! - from;
+      span = Math.max(span, places[i]! + places[n + i]!);
+    }
   else
     for (let i = 0, p = 0; i < n; i++) {
       places[i] = p;
       p += places[n + i]!;
     }
   const input = shared ? frames[first] : undefined;
-  if (!keep || !shared) return { input, places, shortest, longest, total };
-  const k: Kept = { input, places, shortest, longest, total, frames: frames.slice() };
+  if (!keep || !shared) return { input, places, shortest, longest, total, span };
+  const k: Kept = { input, places, shortest, longest, total, span, frames: frames.slice() };
   kept.set(frames, k);
   return k;
 }

@@ -305,7 +305,7 @@ export class TestRunner {
   private runBatch(batch: RunMany, frames: readonly Uint8Array[], o: TestRunOptions): RawRun[] {
     const n = frames.length;
     if (n === 0) return [];
-    const p = placesOf(frames, (m) => this.placesScratch(m));
+    const p = placesOf(frames);
     if (p.longest > MAX_IN || p.shortest < 14)
       for (const f of frames) if (f.length > MAX_IN || f.length < 14) this.run(f, o); // throws the error that says what is wrong with it
     // Frames of one buffer (a capture file's, decoded) run from where they are; others are
@@ -408,15 +408,8 @@ export class TestRunner {
    */
   private outputs: { bytes: Buffer; used: number } | undefined;
 
-  private places: Uint32Array | undefined;
   private res: Uint32Array | undefined;
   private input: NativeBlock | undefined;
-
-  /** Room for where `n` frames start and how long each is (see run_many.c), grown when too small. */
-  private placesScratch(n: number): Uint32Array {
-    if (!this.places || this.places.length < 2 * n) this.places = new Uint32Array(2 * Math.max(n, 64));
-    return this.places;
-  }
 
   /** Room for a batch's results (see run_many.c), grown when too small. */
   private resultsScratch(n: number): Uint32Array {

@@ -29,13 +29,6 @@ function blockRoom(size: number, n: number): { bytes: Buffer; places: Uint32Arra
   return { bytes: Buffer.from(slab, at, size), places: new Uint32Array(slab, at, 2 * n) };
 }
 
-let scratch = new Uint32Array(128);
-/** Room for the places of frames not kept (placesOf's scratch): copied out before the next call. */
-function scratchPlaces(n: number): Uint32Array {
-  if (scratch.length < 2 * n) scratch = new Uint32Array(2 * n);
-  return scratch;
-}
-
 /** Frames as a spec gives them: bytes, a builder, an array of either, or a capture file's path. */
 export type FrameSource = Uint8Array | Built | readonly (Uint8Array | Built)[] | string;
 
@@ -49,9 +42,14 @@ export interface Step {
   readonly frame: Uint8Array | Built;
 }
 
-/** One frame's bytes, from bytes or a builder. */
+/** One frame's bytes, from bytes or a builder: a copy of its own. */
 export function frameBytes(x: Uint8Array | Built): Buffer {
   return isBuilt(x) ? x.build() : Buffer.from(x);
+}
+
+/** One frame's bytes, from bytes (themselves, for a FrameBlock to copy) or a builder. */
+export function frameData(x: Uint8Array | Built): Uint8Array {
+  return isBuilt(x) ? x.build() : x;
 }
 
 /**
@@ -77,22 +75,7 @@ export class FrameBlock {
    * copied in one go, what lies between them with them.
    */
   static copyOf(frames: readonly Uint8Array[]): FrameBlock {
-    const n = frames.length;
-    const laid = placesOf(frames, scratchPlaces);
-    let span = 0;
-    if (laid.input) for (let i = 0; i < n; i++) span = Math.max(span, laid.places[i]! + laid.places[n + i]!);
-    const inOneGo = laid.input !== undefined && span <= 2 * laid.total + 64 * n;
-    const head = 8 * n;
-    const { bytes, places } = blockRoom(head + (inOneGo ? span : laid.total), n);
-    for (let i = 0; i < n; i++) {
-      places[i] = laid.places[i]! + head;
-      places[n + i] = laid.places[n + i]!;
-    }
-    if (inOneGo) {
-      const from = laid.input;
-      bytes.set(new Uint8Array(from.buffer, from.byteOffset, span), head);
-    } else for (let i = 0; i < n; i++) bytes.set(frames[i]!, places[i]);
-    return new FrameBlock(bytes, places, n);
+    return FrameBlock.lay(frames, true);
   }
 
   /**
@@ -100,15 +83,31 @@ export class FrameBlock {
    * one buffer; a copy otherwise.
    */
   static over(frames: readonly Uint8Array[]): FrameBlock {
+    return FrameBlock.lay(frames, false);
+  }
+
+  private static lay(frames: readonly Uint8Array[], copy: boolean): FrameBlock {
     const n = frames.length;
-    const buffer = frames[0]?.buffer;
-    if (!(buffer instanceof ArrayBuffer) || frames.some((f) => f.buffer !== buffer)) return FrameBlock.copyOf(frames);
-    const places = new Uint32Array(2 * n);
-    for (let i = 0; i < n; i++) {
-      places[i] = frames[i]!.byteOffset;
-      places[n + i] = frames[i]!.length;
+    const laid = placesOf(frames);
+    const from = laid.input;
+    if (!copy && from)
+      return new FrameBlock(Buffer.from(from.buffer, from.byteOffset, laid.span), laid.places.slice(0, 2 * n), n);
+    const inOneGo = from !== undefined && laid.span <= 2 * laid.total + 64 * n;
+    const head = 8 * n;
+    const { bytes, places } = blockRoom(head + (inOneGo ? laid.span : laid.total), n);
+    if (inOneGo) bytes.set(new Uint8Array(from.buffer, from.byteOffset, laid.span), head);
+    // In one go, each frame stays where it lay relative to the first; otherwise they go end to end.
+    for (let i = 0, p = head; i < n; i++) {
+      const len = laid.places[n + i]!;
+      places[n + i] = len;
+      if (inOneGo) places[i] = head + laid.places[i]!;
+      else {
+        places[i] = p;
+        bytes.set(frames[i]!, p);
+        p += len;
+      }
     }
-    return new FrameBlock(Buffer.from(buffer), places, n);
+    return new FrameBlock(bytes, places, n);
   }
 
   /** Frame `i`'s bytes, a view of the block. */
@@ -157,8 +156,7 @@ export function layFramesNow(src: FrameSource): FrameBlock {
     if (src.every((x) => x instanceof Uint8Array)) return FrameBlock.copyOf(src);
     return FrameBlock.copyOf(
       src.map((x: unknown, i) => {
-        if (x instanceof Uint8Array) return x;
-        if (isBuilt(x)) return x.build();
+        if (x instanceof Uint8Array || isBuilt(x)) return frameData(x);
         throw new XdpspecError(
           'FRAME_SOURCE',
           `frame #${i} of the array is ${x === null ? 'null' : typeof x}; expected a Buffer, a Uint8Array or a frame builder`,

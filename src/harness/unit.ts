@@ -4,7 +4,7 @@ import { inNetns, RedirectProbe, type Program, type SkbContextOut, type TestRunO
 import { PROG_TYPE, returnCodeName } from '../bpf/kinds.js';
 import { diffFrames, parseFrame, type FieldChange, type Frame } from '../packet/index.js';
 import { XdpspecError } from '../sys/errors.js';
-import { FrameBlock, frameBytes, layFrames, layFramesNow, type FrameSource, type Step } from './frames.js';
+import { FrameBlock, frameData, layFrames, layFramesNow, type FrameSource, type Step } from './frames.js';
 import {
   countVerdicts,
   noteFrameRun,
@@ -104,7 +104,7 @@ export function runUnitSteps(
         'NO_PROGRAM',
         `step #${i} is on port ${s.on}, which has no program; programs are given for: ${Object.keys(programs).join(', ')}`,
       );
-    return { program, bytes: frameBytes(s.frame), port: s.on };
+    return { program, bytes: frameData(s.frame), port: s.on };
   });
   // Steps in a row on one program run as one group (one batch, where nothing needs a frame's own run).
   const groups: Group[] = [];

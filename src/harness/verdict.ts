@@ -1,5 +1,5 @@
 import type { RedirectTarget, SkbContextOut } from '../bpf/index.js';
-import { PROG_TYPE, returnCodeName } from '../bpf/kinds.js';
+import { PROG_TYPE, returnCodeName, XDP_ACTIONS } from '../bpf/kinds.js';
 import type { FieldChange, Frame } from '../packet/index.js';
 import { processWide } from '../sys/process-wide.js';
 
@@ -43,7 +43,7 @@ export function verdictOf(action: string): Verdict {
   }
 }
 
-const XDP_VERDICTS: readonly Verdict[] = ['aborted', 'dropped', 'passed', 'tx', 'redirected'];
+const XDP_VERDICTS: readonly Verdict[] = XDP_ACTIONS.map(verdictOf);
 
 /** `verdictOf` the return code itself: XDP's by table, the unit engine's batches' per-frame path. */
 export function verdictOfCode(progType: number, retval: number): Verdict {
