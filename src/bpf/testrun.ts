@@ -79,7 +79,7 @@ function copyOptions(o: TestRunOptions): TestRunOptions {
 }
 
 /** A 64-bit field from a number (addresses, sizes): two 32-bit halves, no BigInt on the way. */
-function writeAddress(v: Buffer, at: number, value: number): void {
+function writeU64(v: Buffer, at: number, value: number): void {
   v.writeUInt32LE(value % 0x1_0000_0000, at);
   v.writeUInt32LE(Math.floor(value / 0x1_0000_0000), at + 4);
 }
@@ -156,7 +156,7 @@ export class TestRunner {
     if (this.block) return this.block;
     const b = allocNative(this.dataOut + MAX_OUT);
     this.address = Number(b.address);
-    writeAddress(b.view, OFF.sz, OPTS_SIZE);
+    writeU64(b.view, OFF.sz, OPTS_SIZE);
     this.block = b;
     this.pointersMoved = true;
     return b;
@@ -200,8 +200,8 @@ export class TestRunner {
       this.lastOptions = copyOptions(o);
     }
     if (changed || this.pointersMoved) {
-      writeAddress(v, OFF.dataIn, this.address + this.dataIn);
-      writeAddress(v, OFF.dataOut, live ? 0 : this.address + this.dataOut);
+      writeU64(v, OFF.dataIn, this.address + this.dataIn);
+      writeU64(v, OFF.dataOut, live ? 0 : this.address + this.dataOut);
       this.pointersMoved = false;
     }
     if (this.contextLength >= 0) {
@@ -263,25 +263,25 @@ export class TestRunner {
       off = 0;
     };
     this.prepareBatch(o);
-    writeAddress(v, OFF.dataIn, this.address + this.dataIn);
+    writeU64(v, OFF.dataIn, this.address + this.dataIn);
+    this.pointersMoved = true; // data_out goes to the area
     for (const frame of frames) {
       const len = frame.length;
       if (len > MAX_IN || len < 14) {
         this.run(frame, o); // throws the error that says what is wrong with it
       }
       if (OUT_AREA - off < MAX_OUT) flush();
-      writeAddress(v, OFF.dataOut, areaAddr + off);
+      writeU64(v, OFF.dataOut, areaAddr + off);
       v.writeUInt32LE(OUT_AREA - off, OFF.sizeOut);
       v.set(frame, this.dataIn);
       v.writeUInt32LE(len, OFF.sizeIn);
       if (this.contextLength >= 0) v.writeUInt32LE(len, this.ctxIn + this.contextLength);
-      this.pointersMoved = true;
       if (this.call(this.progFd, b.pointer) !== 0) {
         const e = errno();
         if (e === constants.errno.EINTR) {
           flush();
           results.push(this.interrupted(frame, o, EINTR_RETRIES));
-          writeAddress(v, OFF.dataIn, this.address + this.dataIn);
+          this.pointersMoved = true; // run() pointed data_out at its own buffer again
           continue;
         }
         this.fail(e, len, o);
@@ -451,6 +451,10 @@ export class TestRunner {
     return this.area;
   }
 
+  /**
+   * Writes the context for `o` (block at address `base`); returns -1 when none is passed, or
+   * (XDP) where data_end goes in it.
+   */
   private writeContext(v: Buffer, base: number, o: TestRunOptions): number {
     const xdp = this.progType === PROG_TYPE.xdp;
     // The kernel's output starts at data_meta, and only ctx_out says how much of it is metadata
@@ -468,8 +472,8 @@ export class TestRunner {
         o.skb !== undefined;
     this.tcContext = !xdp && wantCtx && o.liveFrames !== true;
     if (!wantCtx) {
-      writeAddress(v, OFF.ctxIn, 0);
-      writeAddress(v, OFF.ctxOut, 0);
+      writeU64(v, OFF.ctxIn, 0);
+      writeU64(v, OFF.ctxOut, 0);
       v.writeUInt32LE(0, OFF.ctxSizeIn);
       v.writeUInt32LE(0, OFF.ctxSizeOut);
       return -1;
@@ -495,10 +499,10 @@ export class TestRunner {
       v.writeBigUInt64LE(BigInt(k.hwtstamp ?? 0), c + SKB.hwtstamp);
     }
     const size = xdp ? XDP_MD_SIZE : SKB_SIZE;
-    writeAddress(v, OFF.ctxIn, base + this.ctxIn);
+    writeU64(v, OFF.ctxIn, base + this.ctxIn);
     v.writeUInt32LE(size, OFF.ctxSizeIn);
     const live = o.liveFrames === true;
-    writeAddress(v, OFF.ctxOut, live ? 0 : base + this.ctxOut);
+    writeU64(v, OFF.ctxOut, live ? 0 : base + this.ctxOut);
     v.writeUInt32LE(live ? 0 : size, OFF.ctxSizeOut);
     return xdp ? 4 : -1;
   }
