@@ -5,10 +5,10 @@ import { XdpspecError } from '../../sys/errors.js';
 import { until, type PacketSocket } from '../../net/index.js';
 import type { VerdictCounts } from '../verdict.js';
 import type { StreamRun } from './results.js';
+import { CaptureReader } from '../../pcap/index.js';
 
 /** Which of a stream's `port/side` taps a count is of. */
 type Match = (where: string) => boolean;
-import { CaptureReader } from '../../pcap/index.js';
 
 /** How many of the frames sent last a streamed output is matched against. */
 export const STREAM_WINDOW = 8192;
