@@ -45,15 +45,25 @@ async function measure(bin: string, t: Subject): Promise<string[]> {
     for (let i = 0; i < unitRounds; i++) await runUnit(prog, frames, { locateRedirects: false });
     return Number(process.hrtime.bigint() - t0) / (unitRounds * frames.length);
   };
-  const c = async () =>
-    (JSON.parse((await execa(bin, [t.object, t.program, t.pcap, String(calls)])).stdout) as { ns_per_call: number })
-      .ns_per_call;
+  const c = async (...extra: string[]) =>
+    (
+      JSON.parse((await execa(bin, [t.object, t.program, t.pcap, String(calls), ...extra])).stdout) as {
+        ns_per_call: number;
+      }
+    ).ns_per_call;
   single(); // warm up the JIT and the kernel's caches
   // Interleaved, best of ten each: the machine is shared, the minimum is the least disturbed (five
   // rounds still left a fifth of the runs of a noisy hour apart by more than the goals are).
-  const res = { c: [] as number[], single: [] as number[], many: [] as number[], unit: [] as number[] };
+  const res = {
+    c: [] as number[],
+    threaded: [] as number[],
+    single: [] as number[],
+    many: [] as number[],
+    unit: [] as number[],
+  };
   for (let k = 0; k < 10; k++) {
     res.c.push(await c());
+    res.threaded.push(await c('threaded'));
     res.single.push(single());
     res.many.push(many());
     res.unit.push(await unit());
@@ -61,11 +71,13 @@ async function measure(bin: string, t: Subject): Promise<string[]> {
   obj.close();
   const best = (xs: number[]) => Math.min(...xs);
   const cb = best(res.c);
+  const tb = best(res.threaded);
   return [
     `${fmt.int(calls)} calls of ${t.program} on ${t.what}, one frame per call:`,
     `  C loop with libbpf (baseline)   ${fmt.ns(cb).padStart(8)} per frame`,
+    `  the same, a second thread idle  ${fmt.ns(tb).padStart(8)} per frame   ${fmt.ratio(tb / cb)} the C loop's time (the floor of any threaded process: see test_run_loop.c)`,
     `  xdpspec testRun                 ${fmt.ns(best(res.single)).padStart(8)} per frame   ${fmt.ratio(best(res.single) / cb)} the C loop's time`,
-    `  xdpspec testRunMany             ${fmt.ns(best(res.many)).padStart(8)} per frame   ${fmt.ratio(best(res.many) / cb)} the C loop's time`,
+    `  xdpspec testRunMany             ${fmt.ns(best(res.many)).padStart(8)} per frame   ${fmt.ratio(best(res.many) / cb)} the C loop's time, ${fmt.ratio(best(res.many) / tb)} the threaded one's`,
     `  xdpspec runUnit                 ${fmt.ns(best(res.unit)).padStart(8)} per frame   ${fmt.ratio(best(res.unit) / cb)} the C loop's time`,
   ];
 }
