@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { BpfError, XdpspecError, frame, loadObject, type LoadedObject } from '../../src/index.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
@@ -111,6 +112,55 @@ describe('BPF_PROG_TEST_RUN on many frames', () => {
       expect(single.output.equals(one[5]!.output)).to.equal(true);
       expect(p.testRunMany([frames[1]!], { mark: 3 })[0]!.output.equals(one[1]!.output)).to.equal(true);
     } finally {
+      l.close();
+    }
+  });
+});
+
+describe('testRunMany interrupted by a signal', () => {
+  needsBpf();
+  it('runs the interrupted frame again and keeps every result, in order', async () => {
+    const l = loadObject(OBJ.ipv6Filter);
+    const kid = { stop: () => {} };
+    let signals = 0;
+    const count = () => signals++;
+    process.on('SIGUSR2', count);
+    try {
+      const p = l.program('xdp_ipv6_only');
+      const frames = Array.from({ length: 100 }, (_, i) =>
+        i % 2 ? frame.eth().ipv4().udp({ dport: i }).build() : frame.eth().ipv6().udp({ dport: i }).build(),
+      );
+      const plain = p.testRunMany(frames);
+      // About 2 ms of kernel time a frame, a signal every 50 ms: a timing run (repeat > 1) checks
+      // for signals between repeats, so a batch of 200 ms is interrupted about four times, and
+      // each rerun (of 2 ms) is itself interrupted rarely enough for its retries.
+      const perRepeat = Math.max(1, p.testRun(frames[0]!, { repeat: 1000 }).durationNs);
+      const repeat = Math.min(1_000_000, Math.ceil(2e6 / perRepeat));
+      const sender = spawn('sh', ['-c', `while kill -USR2 ${process.pid} 2>/dev/null; do sleep 0.05; done`], {
+        stdio: 'ignore',
+      });
+      kid.stop = () => sender.kill('SIGKILL');
+      await new Promise((r) => process.once('SIGUSR2', r)); // the shell is sending
+      signals = 0;
+      const t0 = performance.now();
+      const timed = p.testRunMany(frames, { repeat });
+      const ms = performance.now() - t0;
+      kid.stop();
+      // The process's signals reach their listeners in the order they came: once a marker sent
+      // after the batch is seen, every one that came during it has been counted.
+      const marked = new Promise((r) => process.once('SIGWINCH', r));
+      process.kill(process.pid, 'SIGWINCH');
+      await marked;
+      // Each one delivered during the batch interrupted a kernel call (where the batch spends its
+      // time); one more may have come between its end and the sender's. Two: at least one did.
+      expect(signals, `too few signals came during the ${ms.toFixed(0)} ms batch`).to.be.at.least(2);
+      expect(timed.map((r) => r.action)).to.deep.equal(plain.map((r) => r.action));
+      timed.forEach((r, i) => {
+        if (!r.output.equals(plain[i]!.output)) expect.fail(`frame ${i}: output differs after the interruption`);
+      });
+    } finally {
+      kid.stop();
+      process.off('SIGUSR2', count);
       l.close();
     }
   });

@@ -41,6 +41,12 @@ export type MakeRun<T> = (
   length: number,
 ) => T;
 
+/** Frame i of frames laid in one buffer, as a view. */
+function laidFrame(laid: LaidFrames, i: number): Uint8Array {
+  const at = laid.places[i]!;
+  return laid.bytes.subarray(at, at + laid.places[laid.length + i]!);
+}
+
 const BPF_F_TEST_XDP_LIVE_FRAMES = 2;
 /** Timing runs (repeat > 1) a signal interrupted are run again this often, then reported. */
 const EINTR_RETRIES = 3;
@@ -316,7 +322,7 @@ export class TestRunner {
       for (let i = 0; i < n; i++) sc.view.set(frames[i]!, p.places[i]);
       input = sc.pointer;
     }
-    return this.runLaid(batch, input, p.places, n, p.longest, o, this.makeBatchRun, (i) => frames[i]!);
+    return this.runLaid(batch, input, p.places, n, p.longest, o, this.makeBatchRun, frames);
   }
 
   private readonly makeBatchRun: MakeRun<RawRun> = (_i, retval, durationNs, outputs, start, length) =>
@@ -330,16 +336,15 @@ export class TestRunner {
   runManyLaid<T>(laid: LaidFrames, o: TestRunOptions, make: MakeRun<T>): T[] {
     checkOptions(o, this.progName);
     const { bytes, places, length: n } = laid;
-    const frameAt = (i: number) => bytes.subarray(places[i], places[i]! + places[n + i]!);
     let longest = 0;
     for (let i = 0; i < n; i++) {
       const len = places[n + i]!;
-      if (len > MAX_IN || len < 14) this.run(frameAt(i), o); // throws the error that says what is wrong with it
+      if (len > MAX_IN || len < 14) this.run(laidFrame(laid, i), o); // throws the error that says what is wrong with it
       if (len > longest) longest = len;
     }
     const batch = o.liveFrames || o.meta ? undefined : runManyNative();
-    if (batch) return this.runLaid(batch, bytes, places, n, longest, o, make, frameAt);
-    const frames = Array.from({ length: n }, (_, i) => frameAt(i));
+    if (batch) return this.runLaid(batch, bytes, places, n, longest, o, make, laid);
+    const frames = Array.from({ length: n }, (_, i) => laidFrame(laid, i));
     return this.runMany(frames, o).map((r, i) => make(i, r.retval, r.durationNs, r.output, 0, r.output.length));
   }
 
@@ -352,7 +357,8 @@ export class TestRunner {
     longest: number,
     o: TestRunOptions,
     make: MakeRun<T>,
-    frameAt: (i: number) => Uint8Array,
+    /** The frames themselves, for the rerun of one a signal interrupted. */
+    source: readonly Uint8Array[] | LaidFrames,
   ): T[] {
     const res = this.resultsScratch(n);
     // Room each output may need: an XDP run grows a frame by at most its headroom in front and a
@@ -364,7 +370,8 @@ export class TestRunner {
     const b = this.native();
     this.prepareBatch(o);
     const ctxLenOff = this.contextLength;
-    const results: T[] = [];
+    // Filled in place: a push per frame grows the array several times a batch.
+    const results = new Array<T>(n);
     let i = 0;
     while (i < n) {
       // The kernel writes outputs straight into memory the results then view: no copy out.
@@ -390,12 +397,15 @@ export class TestRunner {
       );
       arena.used = res[1]!;
       for (let k = 0, r = 2; k < done; k++, r += 4)
-        results.push(make(i + k, res[r]!, res[r + 1]!, outputs, res[r + 2]!, res[r + 3]!));
+        results[i + k] = make(i + k, res[r]!, res[r + 1]!, outputs, res[r + 2]!, res[r + 3]!);
       i += done;
       const e = res[0]!;
       if (e === constants.errno.EINTR) {
-        const r = this.interrupted(frameAt(i), o, EINTR_RETRIES);
-        results.push(make(i, r.retval, r.durationNs, r.output, 0, r.output.length));
+        const frame = Array.isArray(source)
+          ? (source as readonly Uint8Array[])[i]!
+          : laidFrame(source as LaidFrames, i);
+        const r = this.interrupted(frame, o, EINTR_RETRIES);
+        results[i] = make(i, r.retval, r.durationNs, r.output, 0, r.output.length);
         i++;
       } else if (e !== 0) this.fail(e, places[n + i]!, o);
     }
