@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { BpfError, XdpspecError, frame, loadObject, type LoadedObject } from '../../src/index.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
@@ -121,7 +121,7 @@ describe('testRunMany interrupted by a signal', () => {
   needsBpf();
   it('runs the interrupted frame again and keeps every result, in order', async () => {
     const l = loadObject(OBJ.ipv6Filter);
-    const kid = { stop: () => {} };
+    let sender: ChildProcess | undefined;
     let signals = 0;
     const count = () => signals++;
     process.on('SIGUSR2', count);
@@ -136,16 +136,15 @@ describe('testRunMany interrupted by a signal', () => {
       // each rerun (of 2 ms) is itself interrupted rarely enough for its retries.
       const perRepeat = Math.max(1, p.testRun(frames[0]!, { repeat: 1000 }).durationNs);
       const repeat = Math.min(1_000_000, Math.ceil(2e6 / perRepeat));
-      const sender = spawn('sh', ['-c', `while kill -USR2 ${process.pid} 2>/dev/null; do sleep 0.05; done`], {
+      sender = spawn('sh', ['-c', `while kill -USR2 ${process.pid} 2>/dev/null; do sleep 0.05; done`], {
         stdio: 'ignore',
       });
-      kid.stop = () => sender.kill('SIGKILL');
       await new Promise((r) => process.once('SIGUSR2', r)); // the shell is sending
       signals = 0;
       const t0 = performance.now();
       const timed = p.testRunMany(frames, { repeat });
       const ms = performance.now() - t0;
-      kid.stop();
+      sender.kill('SIGKILL');
       // The process's signals reach their listeners in the order they came: once a marker sent
       // after the batch is seen, every one that came during it has been counted.
       const marked = new Promise((r) => process.once('SIGWINCH', r));
@@ -159,7 +158,7 @@ describe('testRunMany interrupted by a signal', () => {
         if (!r.output.equals(plain[i]!.output)) expect.fail(`frame ${i}: output differs after the interruption`);
       });
     } finally {
-      kid.stop();
+      sender?.kill('SIGKILL');
       process.off('SIGUSR2', count);
       l.close();
     }

@@ -401,9 +401,7 @@ export class TestRunner {
       i += done;
       const e = res[0]!;
       if (e === constants.errno.EINTR) {
-        const frame = Array.isArray(source)
-          ? (source as readonly Uint8Array[])[i]!
-          : laidFrame(source as LaidFrames, i);
+        const frame = 'bytes' in source ? laidFrame(source, i) : source[i]!;
         const r = this.interrupted(frame, o, EINTR_RETRIES);
         results[i] = make(i, r.retval, r.durationNs, r.output, 0, r.output.length);
         i++;
