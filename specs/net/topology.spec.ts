@@ -89,6 +89,34 @@ describe('topology', () => {
     expect(namespaces()).to.not.include(t.dut);
   });
 
+  it('takes port and bridge names that ip would read as its keywords (xdp-tutorial names its ports a and b)', async () => {
+    // Before `name` was spelled out, `ip link add a ...` failed: ip took "a" for `address`.
+    const t = await Topology.create({
+      ports: [
+        { name: 'a', dutAddresses: ['10.0.1.1/24'], testerAddresses: ['10.0.1.2/24'] },
+        { name: 'type' },
+        { name: 'mtu', dutBridge: 'dev' },
+      ],
+    });
+    try {
+      for (const [ns, name, kind] of [
+        [t.dut, 'a', 'veth'],
+        [t.tester, 'a', 'veth'],
+        [t.dut, 'type', 'veth'],
+        [t.tester, 'mtu', 'veth'],
+        [t.dut, 'dev', 'bridge'],
+      ] as const) {
+        const link = (JSON.parse(await ipIn(ns, '-j', '-d', 'link', 'show', 'dev', name)) as IpLink[])[0]!;
+        expect(link.linkinfo.info_kind, `${name} in ${ns}`).to.equal(kind);
+      }
+      expect(await ipIn(t.dut, '-4', '-br', 'addr', 'show', 'dev', 'a')).to.include('10.0.1.1/24');
+      expect(t.port('a').dutIfindex).to.be.greaterThan(1);
+    } finally {
+      t.close();
+    }
+    expect(namespaces()).to.not.include(t.dut);
+  });
+
   it('puts ends on bridges and hosts of their own on a tester-side bridge, with static neighbours across each bridge', async () => {
     const t = await Topology.create(loadBalancerLab());
     const e = await Topology.create(egressLab());

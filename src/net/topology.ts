@@ -242,17 +242,19 @@ export class Topology {
         ...all.map((ns) => `netns add ${ns}`),
         ...ports.map(({ spec: p, dutMac, testerMac, ns }) => {
           const mtu = p.mtu ? ` mtu ${p.mtu}` : '';
-          return `link add ${p.name} netns ${dut} address ${dutMac}${mtu} type veth peer name ${p.name} netns ${ns} address ${testerMac}${mtu}`;
+          // `name` spelled out: ip reads a bare first word as a keyword when it is one's
+          // abbreviation, so a port called "a" would be taken for `address`.
+          return `link add name ${p.name} netns ${dut} address ${dutMac}${mtu} type veth peer name ${p.name} netns ${ns} address ${testerMac}${mtu}`;
         }),
         ...hosts.map(
           ({ spec: h, mac: m, ns }) =>
-            `link add ${h.name} netns ${tester} type veth peer name ${h.name} netns ${ns} address ${m}`,
+            `link add name ${h.name} netns ${tester} type veth peer name ${h.name} netns ${ns} address ${m}`,
         ),
         // No spanning tree, no forwarding delay, no multicast snooping: a bridge that sends
         // nothing of its own and forwards from the first frame.
         ...[...bridges].flatMap(([ns, inNs]) =>
           [...inNs.keys()].map(
-            (b) => `link add ${b} netns ${ns} type bridge stp_state 0 forward_delay 0 mcast_snooping 0`,
+            (b) => `link add name ${b} netns ${ns} type bridge stp_state 0 forward_delay 0 mcast_snooping 0`,
           ),
         ),
       ]);
