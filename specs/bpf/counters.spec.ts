@@ -115,6 +115,7 @@ describe('block counters (programs loaded counted)', () => {
       'rejected.bpf.o',
       'no_programs.bpf.o',
       'legacy_section.bpf.o',
+      'legacy_prefixed.bpf.o',
       'codec_shapes.bpf.o',
       'many_maps.bpf.o',
     ]);

@@ -129,7 +129,13 @@ describe('bad input: a corpus through the CLI and the library', function () {
       ],
       [
         'specs/bpf/build/legacy_section.bpf.o',
-        /cannot tell the type of program xdp_legacy from its section name "prog" \(a legacy name\); give the type: .*--type xdp/,
+        /cannot tell the type of program xdp_legacy from its section name "prog" \(a legacy name\); give the type: programType: 'xdp' \(or 'tc'\) in bench\(\{ \.\.\. \}\).*--type xdp/,
+        'PROGRAM_TYPE_UNKNOWN',
+      ],
+      [
+        // old libbpf's prefix: the hint names that type alone
+        'specs/bpf/build/legacy_prefixed.bpf.o',
+        /section name "xdp_redirect" \(a legacy name\); give the type: programType: 'xdp' in bench\(\{ \.\.\. \}\) or loadObject\(path, globals, \{ programType: 'xdp' \}\), --type xdp on the command line, or rename the section SEC\("xdp"\)$/,
         'PROGRAM_TYPE_UNKNOWN',
       ],
     ] as [string, RegExp, string][],

@@ -60,6 +60,20 @@ const BPF_MAP_TYPE_ARRAY = 2;
 const BPF_F_MMAPABLE = 1 << 10;
 
 /** Plain arrays of the object's own (not globals' sections, not pinned) made memory-mappable. */
+/**
+ * How to give a legacy-named program its type. The name's prefix says which type old libbpf
+ * (before 1.0) took it for, the usual origin of such names (xdp-tutorial's SEC("xdp_redirect")),
+ * so the hint names that one; xdpspec does not guess it silently, since the prefix is only a habit.
+ */
+function typeHint(section: string): string {
+  const t = /^xdp/.test(section) ? 'xdp' : /^(tc|classifier|action)/.test(section) ? 'tc' : undefined;
+  const ty = t ?? 'xdp';
+  return (
+    `programType: '${ty}'${t ? '' : ` (or 'tc')`} in bench({ ... }) or loadObject(path, globals, { programType: '${ty}' }), ` +
+    `--type ${ty} on the command line, or rename the section SEC("${ty}")${t ? '' : ' / SEC("tc")'}`
+  );
+}
+
 function mappableArrays(h: Handles): void {
   const f = ffi();
   for (const m of h.maps) {
@@ -253,7 +267,7 @@ export class OpenedObject {
       if (untyped) {
         throw new XdpspecError(
           'PROGRAM_TYPE_UNKNOWN',
-          `load ${this.path}: libbpf cannot tell the type of program ${untyped[1]} from its section name "${untyped[2]}" (a legacy name); give the type: loadObject(path, globals, { programType: 'xdp' }) or 'tc', --type xdp on the command line, or rename the section SEC("xdp") / SEC("tc")`,
+          `load ${this.path}: libbpf cannot tell the type of program ${untyped[1]} from its section name "${untyped[2]}" (a legacy name); give the type: ${typeHint(untyped[2]!)}`,
         );
       }
       throw new BpfError(
