@@ -37,3 +37,12 @@ export function deviceMapChanges(mapId: number): number {
 export function deviceWrite(mapId: number, key: Buffer): DeviceWrite | undefined {
   return writes.get(at(mapId, key));
 }
+
+/** The entries of device map `mapId` written through xdpspec, each with its key's bytes. */
+export function deviceWritesOf(mapId: number): { key: Buffer; write: DeviceWrite }[] {
+  const prefix = `${mapId}/`;
+  const out: { key: Buffer; write: DeviceWrite }[] = [];
+  for (const [k, write] of writes)
+    if (k.startsWith(prefix)) out.push({ key: Buffer.from(k.slice(prefix.length), 'hex'), write });
+  return out;
+}

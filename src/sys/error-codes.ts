@@ -235,6 +235,12 @@ export const ERROR_CODES = {
     meaning: 'a live mode that cannot do what was asked: `auto` XDP mode, streaming generic XDP',
     todo: 'attach in native or generic mode; replay generic-mode programs one frame at a time',
   },
+  DEVICE_MAP_NAMESPACE: {
+    area: 'live',
+    meaning:
+      "a live run's program redirects through a device map entry written from outside the DUT's namespace, which holds a device of that namespace (perhaps the machine's real interface)",
+    todo: 'write the entry with `bench.setDeviceMap(map, key, port)`',
+  },
   LIVE_OPTIONS: { area: 'live', meaning: 'a live bench option out of range', todo: 'fix the option' },
   LIVE_STRAY: {
     area: 'live',

@@ -191,6 +191,32 @@ describe('live engine (native XDP, one frame at a time)', () => {
   );
 
   fx.it(
+    "refuses to replay or stream through a devmap entry written from the test process's namespace, before sending anything",
+    async ({ bench, load }) => {
+      const v = load(SPEC_OBJ.verdicts);
+      // ifindex 1 is this namespace's loopback: harmless here, but the kernel keeps that device,
+      // and a number that is a port in the DUT's namespace may be the machine's real interface here.
+      v.map('ports').set(0, 1);
+      bench.attach(v.program(), 'wan');
+      const sent = () => v.map('runs').get(0) as bigint;
+      const before = sent();
+      const f = frame
+        .eth({ dst: bench.topology.port('wan').dutMac })
+        .ipv4()
+        .udp({ dport: 6 });
+      for (const attempt of [bench.replay([f], { on: 'wan' }), bench.stream([f.build()], { on: 'wan' })]) {
+        const err = await rejection(attempt);
+        expect(err.code).to.equal('DEVICE_MAP_NAMESPACE');
+        expect(err.message).to.include("ports[0] was written from the test process's own network namespace");
+        expect(err.message).to.include('ifindex 1 is lo').and.include('bench.setDeviceMap(map, 0, port)');
+      }
+      expect(sent()).to.equal(before); // nothing reached the program
+      bench.setDeviceMap(v.map('ports'), 0, 'lan');
+      expectX((await bench.replay([f], { on: 'wan' })).frames[0]).to.be.redirectedTo('lan');
+    },
+  );
+
+  fx.it(
     'says what is missing: an unknown port, a port with no program, an unsupported mode, a frame too short to send',
     async ({ bench, load }) => {
       expect((await rejection(bench.replay([frame.eth().ipv4()], { on: 'dmz' }))).message).to.include(

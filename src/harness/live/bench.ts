@@ -16,9 +16,10 @@ import {
   type TcDirection,
   type XdpMode,
 } from '../../bpf/index.js';
-import { PROG_TYPE } from '../../bpf/kinds.js';
+import { DEVICE_MAPS, PROG_TYPE } from '../../bpf/kinds.js';
 import { probeObject } from '../../bpf/probe-objects.js';
-import { recordDeviceWrite } from '../../bpf/device-writes.js';
+import { deviceWritesOf, recordDeviceWrite } from '../../bpf/device-writes.js';
+import { interfaceName } from '../../sys/netns.js';
 import { DriverStats, PacketSocket, Topology, type TopologySpec } from '../../net/index.js';
 import { collectFrames, frameBytes, type FrameSource, type Step } from '../frames.js';
 import { instructionStats } from '../unit.js';
@@ -281,6 +282,35 @@ export class LiveBench {
   }
 
   /**
+   * Refuses a run whose program would redirect through a device map entry that xdpspec wrote
+   * from outside the DUT's namespace. The kernel resolved that entry's ifindex where it was
+   * written, so it holds a device of that namespace (the machine's own interfaces, from the test
+   * process's), and a live run would send frames there rather than to a port of the bench,
+   * perhaps out of the machine. Entries written by other means (another tool) are not known here.
+   */
+  private checkDeviceMaps(p: PortState): void {
+    const program = p.program?.source;
+    if (!program) return;
+    const used = new Set(program.mapIds());
+    for (const { map, typeId } of program.object.allMaps()) {
+      if (!DEVICE_MAPS.has(typeId) || !used.has(map.id)) continue;
+      for (const { key, write } of deviceWritesOf(map.id)) {
+        if (write.netns === this.topology.dut) continue;
+        const value = map.get(key) as Buffer | undefined;
+        if (!value) continue; // deleted since
+        const ifindex = value.readUInt32LE(0); // the ifindex, or struct bpf_devmap_val starting with it
+        const device = inNetns(write.netns, () => interfaceName(ifindex));
+        const at = key.length === 4 ? String(key.readUInt32LE(0)) : `0x${key.toString('hex')}`;
+        const where = write.netns ? `namespace ${write.netns}` : "the test process's own network namespace";
+        throw new XdpspecError(
+          'DEVICE_MAP_NAMESPACE',
+          `${map.name}[${at}] was written from ${where}, where ifindex ${ifindex} is ${device ?? 'no device'}: the kernel keeps that device, so live, ${program.name} on port ${p.name} would redirect frames to it instead of to a port of this bench (perhaps out of the machine). Write the entry with bench.setDeviceMap(map, ${at}, port), which writes it from the DUT's namespace`,
+        );
+      }
+    }
+  }
+
+  /**
    * Injects each frame on port `on` (from the tester end; from the DUT's side for a TC program on
    * egress), one at a time, and classifies it.
    * @throws XdpspecError when no program is attached there, when a frame cannot be sent, or
@@ -318,6 +348,7 @@ export class LiveBench {
           `frame #${index} is ${bytes.length} bytes, shorter than an Ethernet header (14)`,
         );
     }
+    for (const src of new Set(inputs.map((i) => i.src))) this.checkDeviceMaps(src);
     const results: LiveFrameResult[] = [];
     const others: LiveOutput[] = [];
     for (const src of new Set(inputs.map((i) => i.src))) src.program!.strategy.begin();
@@ -386,6 +417,7 @@ export class LiveBench {
       throw new XdpspecError('LIVE_OPTIONS', `stream: via must be 'auto', 'xdp' or 'socket', got ${String(via)}`);
     const src = this.port(o.on);
     const { strategy } = this.liveProgram(src, 'streaming');
+    this.checkDeviceMaps(src);
     if (!strategy.stream)
       throw new XdpspecError(
         'LIVE_MODE',
