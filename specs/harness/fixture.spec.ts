@@ -1,12 +1,39 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { bench, frame, readCapture } from '../../src/index.js';
+import { bench, expect as expectX, frame, readCapture } from '../../src/index.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 import { tempDir } from '../support/tools.js';
 
 describe('bench fixture', () => {
   needsBpf();
+
+  describe('a router bench (forwarding)', () => {
+    // Ports named a and b, as xdp-tutorial's router lesson has them.
+    const b = bench({
+      object: OBJ.xdpRedirect,
+      forwarding: true,
+      ports: [
+        { name: 'a', dutAddresses: ['10.0.1.1/24'], testerAddresses: ['10.0.1.2/24'] },
+        { name: 'b', dutAddresses: ['10.0.2.1/24'], testerAddresses: ['10.0.2.2/24'] },
+      ],
+    });
+    it('lets bpf_fib_lookup route: out of b to its neighbour, TTL one lower', async () => {
+      const live = b.live.bench;
+      for (const port of ['a', 'b'])
+        live.setDeviceMap(b.object.map('tx_ports'), live.topology.port(port).dutIfindex, port);
+      const a = live.topology.port('a');
+      const run = await b.live.replay([
+        frame.eth({ src: a.testerMac, dst: a.dutMac }).ipv4({ src: '10.0.1.2', dst: '10.0.2.2', ttl: 64 }).udp(),
+      ]);
+      expectX(run.frames[0]).to.be.redirectedTo('b');
+      expectX(run.frames[0]).to.be.rewritten({
+        'ipv4.ttl': 63,
+        'eth.dst': live.topology.port('b').testerMac,
+        'eth.src': live.topology.port('b').dutMac,
+      });
+    });
+  });
 
   describe('maps between cases', () => {
     const b = bench({ object: OBJ.maps });

@@ -20,6 +20,11 @@ export interface BenchOptions {
   readonly programType?: ProgramTypeName;
   /** Ports of the live bench, by name or in full; none means unit cases only. */
   readonly ports?: readonly (string | PortSpec)[];
+  /**
+   * Makes the DUT a router (IPv4 and IPv6 forwarding on in its namespace): programs that call
+   * bpf_fib_lookup need it, the kernel answering "forwarding disabled" otherwise.
+   */
+  readonly forwarding?: boolean;
   /** The port the program is attached to (default: the first). */
   readonly attachTo?: string;
   /** Where live cases write their capture (default `artifacts`). */
@@ -63,7 +68,7 @@ export function bench(o: BenchOptions): SpecBench {
     // No ports: unit cases only, and no live bench to make.
     .suite('live', async ({ object }, use: (b: LiveBench | undefined) => Promise<void>) => {
       if (!ports.length) return use(undefined);
-      const b = await LiveBench.create({ ports });
+      const b = await LiveBench.create({ ports, ...(o.forwarding ? { forwarding: true } : {}) });
       try {
         b.attach(object.program(o.program), attachTo!);
         await use(b);
