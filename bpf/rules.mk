@@ -25,6 +25,19 @@ OBJS := $(patsubst %.c,build/%.o,$(SRCS))
 
 all: $(OBJS)
 
+# CO-RE programs include vmlinux.h, every type of the kernel, which no package ships: where a
+# source includes it and no vmlinux.h lies beside the sources, build/vmlinux.h is made from the
+# running kernel's BTF (the types CO-RE relocates against at load, so any recent kernel's do).
+VMLINUX_USERS := $(if $(wildcard vmlinux.h),,$(shell grep -l '^\s*\#\s*include\s*[<"]vmlinux\.h[>"]' $(SRCS) 2>/dev/null))
+ifneq ($(VMLINUX_USERS),)
+CFLAGS += -I build
+$(patsubst %.c,build/%.o,$(VMLINUX_USERS)): build/vmlinux.h
+build/vmlinux.h: | build
+	@test -r /sys/kernel/btf/vmlinux || { echo "vmlinux.h: this kernel has no BTF (/sys/kernel/btf/vmlinux) to make it from; put a vmlinux.h beside the sources" >&2; exit 1; }
+	@command -v bpftool >/dev/null || { echo "vmlinux.h: making it needs bpftool (Debian: apt-get install bpftool)" >&2; exit 1; }
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+endif
+
 build/%.o: %.c $(HEADERS) | build
 	$(CLANG) $(CFLAGS) -c $< -o $@
 

@@ -8,6 +8,7 @@ import {
   XdpspecError,
   frame,
   loadObject,
+  runUnit,
 } from '../../src/index.js';
 import { requirePrivileges } from '../../src/bpf/index.js';
 import { thrown } from '../support/thrown.js';
@@ -35,6 +36,17 @@ describe('BPF objects', () => {
       ]);
       expect(o.maps.find((m) => m.name === 'flows')).to.include({ keySize: 16, valueSize: 16, maxEntries: 64 });
       expect(o.globals).to.have.members(['drop_action', 'blocked_ip', 'watched', 'seen', 'banner']);
+    } finally {
+      o.close();
+    }
+  });
+
+  it("loads a CO-RE program built against the vmlinux.h the build made from this kernel's BTF", async () => {
+    // bpf/rules.mk made specs/bpf/build/vmlinux.h, as it does in a user's project (no vmlinux.h beside the source).
+    const o = loadObject('specs/bpf/build/core_vmlinux.bpf.o');
+    try {
+      const run = await runUnit(o.program(), [frame.eth().ipv6().udp(), frame.eth().ipv4().udp()]);
+      expect(run.frames.map((f) => f.verdict)).to.deep.equal(['passed', 'dropped']);
     } finally {
       o.close();
     }
