@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { execa } from 'execa';
+import { readdirSync, readFileSync } from 'node:fs';
 import { OBJ, needsBpf } from '../support/kernel.js';
 import { trackedCli } from '../support/cli.js';
 import { tempDir, tsharkFields } from '../support/tools.js';
@@ -63,25 +63,26 @@ describe('xdpspec replay', () => {
   it('gives the attaching command a bpffs of its own: it sees no pin of the host, and what it pins stays with it', async () => {
     const hostPin = `/sys/fs/bpf/xdpspec-host-${process.pid}`;
     const toolPin = `/sys/fs/bpf/xdpspec-tool-${process.pid}`;
-    // The host as systemd leaves it, with a bpffs at /sys/fs/bpf: a machine without one (no
-    // systemd, nothing mounted it yet) gets one, and keeps it, as iproute2's loader leaves the
-    // one it mounts (taking it off again would pull it from under a run beside this one).
-    const mounted = readFileSync('/proc/self/mounts', 'utf8')
-      .split('\n')
-      .some((l) => l.split(' ')[1] === '/sys/fs/bpf' && l.split(' ')[2] === 'bpf');
-    if (!mounted) execFileSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf']);
-    mkdirSync(hostPin);
-    try {
-      // Pins are files in bpffs; a directory stands for one here (xdp-filter pins its maps so).
-      const cmd = `test ! -e ${hostPin} && mkdir ${toolPin} && test -d ${toolPin} && ip link set dev $PORT xdp obj ${OBJ.ipv6Filter} sec xdp`;
-      const r = await cli('replay', '--attached-by', cmd, '--pcap', 'fixtures/ipv4-and-ipv6.pcap');
-      expect(r.exitCode, r.stderr).to.equal(0);
-      expect(r.stdout.split('\n').pop()).to.equal('20 frames: 10 passed, 10 dropped');
-      expect(existsSync(toolPin)).to.equal(false);
-      expect(r.stderr).to.equal('');
-    } finally {
-      rmdirSync(hostPin);
-    }
+    // The host as systemd leaves it, a bpffs at /sys/fs/bpf holding a pin, made in a mount
+    // namespace of the spec's own: the machine's mounts stay as they were (a fresh machine has no
+    // bpffs there, and this spec does not give it one). The replay runs in that namespace, and
+    // after it the shell checks that the tool's pin did not reach the "host's" bpffs.
+    // Pins are files in bpffs; a directory stands for one here (xdp-filter pins its maps so).
+    const cmd = `test ! -e ${hostPin} && mkdir ${toolPin} && test -d ${toolPin} && ip link set dev $PORT xdp obj ${OBJ.ipv6Filter} sec xdp`;
+    const script =
+      `mount -t bpf bpf /sys/fs/bpf && mkdir ${hostPin} && ` +
+      `node dist/cli/main.js replay --attached-by "$CMD" --pcap fixtures/ipv4-and-ipv6.pcap; rc=$?; ` +
+      `test -d ${hostPin} || { echo "the host's pin went" >&2; exit 98; }; ` +
+      `test ! -e ${toolPin} || { echo "the tool's pin reached the host's bpffs" >&2; exit 99; }; exit $rc`;
+    const mountsBefore = readFileSync('/proc/self/mounts', 'utf8');
+    const r = await execa('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], {
+      env: { CMD: cmd },
+      reject: false,
+    });
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stdout.split('\n').pop()).to.equal('20 frames: 10 passed, 10 dropped');
+    expect(r.stderr).to.equal('');
+    expect(readFileSync('/proc/self/mounts', 'utf8')).to.equal(mountsBefore);
   });
 
   it('reads how another tool attached: XDP in generic (skb) mode and TC on ingress, each observed its own way', async () => {
