@@ -75,6 +75,7 @@ export {
   type OpenOptions,
   type ProgramInfo,
   type ProgramTypeName,
+  type ProgramTypes,
   Program,
   type ProgramRun,
   type ProgramStats,

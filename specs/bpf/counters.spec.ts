@@ -116,6 +116,7 @@ describe('block counters (programs loaded counted)', () => {
       'no_programs.bpf.o',
       'legacy_section.bpf.o',
       'legacy_prefixed.bpf.o',
+      'legacy_mixed.bpf.o',
       'codec_shapes.bpf.o',
       'many_maps.bpf.o',
     ]);

@@ -9,6 +9,7 @@ import {
   frame,
   loadObject,
   runUnit,
+  type ProgramTypes,
 } from '../../src/index.js';
 import { requirePrivileges } from '../../src/bpf/index.js';
 import { thrown } from '../support/thrown.js';
@@ -50,6 +51,37 @@ describe('BPF objects', () => {
     } finally {
       o.close();
     }
+  });
+
+  it('types the programs of an object that mixes XDP and TC in legacy sections one by one', async () => {
+    const path = 'specs/bpf/build/legacy_mixed.bpf.o';
+    const err = thrown(() => loadObject(path));
+    expect(err.code).to.equal('PROGRAM_TYPE_UNKNOWN');
+    expect(err.message).to.include("one per program, programType: { xdp_mixed: 'xdp', tc_mixed: 'tc' }");
+    // One type for all cannot load it: the TC program's store to skb->mark is no XDP access.
+    expect(() => loadObject(path, {}, { programType: 'xdp' })).to.throw(VerifierError);
+    const each: ProgramTypes[] = [
+      { xdp_mixed: 'xdp', tc_mixed: 'tc' },
+      { tc_mixed: 'tc', '*': 'xdp' },
+    ];
+    for (const programType of each) {
+      const o = loadObject(path, {}, { programType });
+      try {
+        expect(o.programs.map((p) => [p.name, p.type])).to.deep.equal([
+          ['xdp_mixed', 'xdp'],
+          ['tc_mixed', 'sched_cls'],
+        ]);
+        const v4 = frame.eth().ipv4().udp();
+        const v6 = frame.eth().ipv6().udp();
+        const verdicts = async (name: string) =>
+          (await runUnit(o.program(name), [v4, v6])).frames.map((f) => f.verdict);
+        expect(await verdicts('xdp_mixed')).to.deep.equal(['dropped', 'passed']);
+        expect(await verdicts('tc_mixed')).to.deep.equal(['passed', 'passed']);
+      } finally {
+        o.close();
+      }
+    }
+    expect(() => loadObject(path, {}, { programType: { nosuch: 'tc', '*': 'xdp' } })).to.throw(NotFoundError);
   });
 
   it('sets .rodata globals before load from plain values, and reads and writes .data/.bss after', () => {

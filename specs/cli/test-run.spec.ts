@@ -126,4 +126,27 @@ describe('xdpspec test-run', () => {
       expect(r.stdout, cmd[0]).to.match(cmd[0] === 'diff' ? /20 frames, 0 changed/ : /20 frames: 20 passed$/);
     }
   });
+
+  it('types the programs of an object mixing XDP and TC in legacy sections one by one: --type NAME=TYPE', async () => {
+    const mixed = 'specs/bpf/build/legacy_mixed.bpf.o';
+    const pcap = ['--pcap', 'fixtures/ipv4-and-ipv6.pcap'];
+    // The XDP program passes IPv6 alone (half the capture), the TC one passes all.
+    for (const [program, types, last] of [
+      ['xdp_mixed', ['--type', 'xdp_mixed=xdp', '--type', 'tc_mixed=tc'], '20 frames: 10 passed, 10 dropped'],
+      ['tc_mixed', ['--type', 'tc_mixed=tc', '--type', 'xdp'], '20 frames: 20 passed'],
+    ] as const) {
+      const r = await cli('test-run', mixed, '--program', program, ...types, ...pcap);
+      expect(r.exitCode, r.stderr).to.equal(0);
+      expect(r.stdout.split('\n').pop()).to.equal(last);
+    }
+    let r = await cli('test-run', mixed, ...pcap);
+    expect(r.exitCode).to.equal(1);
+    expect(r.stderr).to.include('--type xdp_mixed=xdp --type tc_mixed=tc on the command line');
+    r = await cli('test-run', mixed, '--type', 'xdp', '--type', 'tc', ...pcap);
+    expect(r.exitCode).to.equal(2);
+    expect(r.stderr).to.match(/^xdpspec: --type names the type of every other program twice/);
+    r = await cli('test-run', mixed, '--type', 'tc_mixed=sched_cls', ...pcap);
+    expect(r.exitCode).to.equal(2);
+    expect(r.stderr).to.match(/^xdpspec: --type takes xdp, tc or NAME=xdp\|tc, got "tc_mixed=sched_cls"/);
+  });
 });

@@ -6,6 +6,7 @@ export {
   type OpenOptions,
   type ProgramInfo,
   type ProgramTypeName,
+  type ProgramTypes,
 } from './object.js';
 export { Program, type ProgramRun, type ProgramStats } from './program.js';
 export { BlockCounters, type CountedFunction, type SourceLine } from './counters.js';

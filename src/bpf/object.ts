@@ -27,10 +27,27 @@ export interface ProgramInfo {
 export type ProgramTypeName = 'xdp' | 'tc';
 const PROGRAM_TYPE_IDS: Record<string, number> = { xdp: 6, tc: 3 };
 
+/**
+ * Types for programs whose section name does not say theirs: one type for all of them, or one per
+ * program by name (an object with XDP and TC programs in legacy sections), where `'*'` names the
+ * rest.
+ */
+export type ProgramTypes = ProgramTypeName | { readonly [program: string]: ProgramTypeName };
+
 /** What loadObject can do between open and load besides globals. */
 export interface LoadOptions extends OpenOptions {
   /** The type of programs whose section name does not say it (see `OpenedObject.setProgramType`). */
-  readonly programType?: ProgramTypeName;
+  readonly programType?: ProgramTypes;
+}
+
+/** Gives an opened object's programs the types `types` names (see ProgramTypes). */
+export function applyProgramTypes(o: OpenedObject, types: ProgramTypes): void {
+  if (typeof types === 'string') {
+    o.setProgramType(types);
+    return;
+  }
+  for (const [name, type] of Object.entries(types)) if (name !== '*') o.setProgramType(type, name);
+  if (types['*'] !== undefined) o.setProgramType(types['*']);
 }
 
 /** How an object is opened. */
@@ -60,13 +77,29 @@ const BPF_MAP_TYPE_ARRAY = 2;
 const BPF_F_MMAPABLE = 1 << 10;
 
 /** Plain arrays of the object's own (not globals' sections, not pinned) made memory-mappable. */
+/** The type old libbpf (before 1.0) took a section name's prefix for, the usual origin of such names. */
+function typeOfPrefix(section: string): ProgramTypeName | undefined {
+  return /^xdp/.test(section) ? 'xdp' : /^(tc|classifier|action)/.test(section) ? 'tc' : undefined;
+}
+
 /**
- * How to give a legacy-named program its type. The name's prefix says which type old libbpf
- * (before 1.0) took it for, the usual origin of such names (xdp-tutorial's SEC("xdp_redirect")),
- * so the hint names that one; xdpspec does not guess it silently, since the prefix is only a habit.
+ * How to give legacy-named programs their types. The hint names the type each name's prefix
+ * suggests (xdp-tutorial's SEC("xdp_redirect") was XDP to libbpf before 1.0), one per program
+ * when they differ (the kernel's selftests mix SEC("xdp_vlan_change") and SEC("tc_vlan_push"));
+ * xdpspec does not guess silently, since a prefix is only a habit.
  */
-function typeHint(section: string): string {
-  const t = /^xdp/.test(section) ? 'xdp' : /^(tc|classifier|action)/.test(section) ? 'tc' : undefined;
+function typeHint(untyped: readonly { readonly name: string; readonly section: string }[]): string {
+  const guesses = untyped.map((p) => typeOfPrefix(p.section));
+  const known = new Set(guesses.filter((g) => g !== undefined));
+  if (untyped.length > 1 && known.size > 1) {
+    const each = untyped.map((p, i) => `${p.name}: '${guesses[i] ?? 'xdp'}'`).join(', ');
+    const flags = untyped.map((p, i) => `--type ${p.name}=${guesses[i] ?? 'xdp'}`).join(' ');
+    return (
+      `one per program, programType: { ${each} } in bench({ ... }) or loadObject(path, globals, { programType: { ... } }), ` +
+      `${flags} on the command line, or rename the sections SEC("xdp") / SEC("tc")`
+    );
+  }
+  const t = guesses.every((g) => g !== undefined && g === guesses[0]) ? guesses[0] : undefined;
   const ty = t ?? 'xdp';
   return (
     `programType: '${ty}'${t ? '' : ` (or 'tc')`} in bench({ ... }) or loadObject(path, globals, { programType: '${ty}' }), ` +
@@ -267,7 +300,7 @@ export class OpenedObject {
       if (untyped) {
         throw new XdpspecError(
           'PROGRAM_TYPE_UNKNOWN',
-          `load ${this.path}: libbpf cannot tell the type of program ${untyped[1]} from its section name "${untyped[2]}" (a legacy name); give the type: ${typeHint(untyped[2]!)}`,
+          `load ${this.path}: libbpf cannot tell the type of program ${untyped[1]} from its section name "${untyped[2]}" (a legacy name); give the type: ${typeHint(this.h.progs.filter((p) => p.typeId === 0).map((p) => p.info))}`,
         );
       }
       throw new BpfError(
@@ -303,7 +336,7 @@ export function loadObject(
 ): LoadedObject {
   const o = OpenedObject.open(path, options);
   try {
-    if (options.programType !== undefined) o.setProgramType(options.programType);
+    if (options.programType !== undefined) applyProgramTypes(o, options.programType);
     for (const [k, v] of Object.entries(globals)) o.setGlobal(k, v);
     return o.load();
   } catch (err) {

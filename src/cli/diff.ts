@@ -7,7 +7,7 @@ import { diffCapture } from '../harness/diff.js';
 import { Output } from './output.js';
 import { parseGlobal, parseType } from './test-run.js';
 
-export const DIFF_USAGE = `usage: xdpspec diff OLD.o NEW.o --pcap FILE [--program NAME] [--type xdp|tc] [--live] [--json]
+export const DIFF_USAGE = `usage: xdpspec diff OLD.o NEW.o --pcap FILE [--program NAME] [--type [NAME=]xdp|tc]... [--live] [--json]
                     [--set-global NAME=VALUE]... [--maps FILE] [--artifacts DIR] [--instructions]
 
 Runs every frame of a capture, in order, through the program of an old and of a new object,
@@ -16,7 +16,8 @@ output target or output bytes changed (both verdicts, then the output's fields o
 summary, and the verifier's work and program sizes old -> new.
 Exit status: 0 when no frame changed, 1 when some did, 2 on an error.
   --program NAME             the program in both objects (may be left out when each has one)
-  --type xdp|tc              the program type, for sections whose name does not say it
+  --type [NAME=]xdp|tc       the program type, for sections whose name does not say it
+                             (NAME=: for program NAME only, once each, for objects that mix XDP and TC)
   --pcap FILE                the frames (pcap or pcapng)
   --live                     replay on a fresh veth bench instead of BPF_PROG_TEST_RUN
   --set-global NAME=VALUE    a global for both objects (VALUE as in test-run); --old-set-global
@@ -90,7 +91,7 @@ export async function runDiff(args: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       program: { type: 'string' },
-      type: { type: 'string' },
+      type: { type: 'string', multiple: true },
       pcap: { type: 'string' },
       live: { type: 'boolean' },
       json: { type: 'boolean' },

@@ -7,7 +7,7 @@ import { readMaps } from './diff.js';
 import { Output } from './output.js';
 import { parseGlobal, parseType } from './test-run.js';
 
-export const FUZZ_USAGE = `usage: xdpspec fuzz OBJECT --property NAME [--program NAME] [--type xdp|tc] [--runs N]
+export const FUZZ_USAGE = `usage: xdpspec fuzz OBJECT --property NAME [--program NAME] [--type [NAME=]xdp|tc]... [--runs N]
                     [--seed S] [--out DIR] [--l2 LIST] [--l3 LIST] [--l4 LIST]
                     [--src-port P] [--dst-port P] [--malformed SHARE] [--sequence N]
                     [--reset all|none|MAP,...] [--set-global NAME=VALUE]... [--maps FILE]
@@ -77,7 +77,7 @@ export async function runFuzz(args: string[]): Promise<number> {
     options: {
       property: { type: 'string' },
       program: { type: 'string' },
-      type: { type: 'string' },
+      type: { type: 'string', multiple: true },
       runs: { type: 'string' },
       seed: { type: 'string' },
       out: { type: 'string' },

@@ -6,7 +6,7 @@ import { Output } from './output.js';
 import { frameJson, frameLine } from './report.js';
 import { parseGlobal, parseType } from './test-run.js';
 
-export const REPLAY_USAGE = `usage: xdpspec replay OBJECT --pcap FILE [--program NAME] [--type xdp|tc] [--egress] [--json]
+export const REPLAY_USAGE = `usage: xdpspec replay OBJECT --pcap FILE [--program NAME] [--type [NAME=]xdp|tc]... [--egress] [--json]
                       [--artifacts DIR] [--set-global NAME=VALUE]...
        xdpspec replay --attached-by COMMAND --pcap FILE [--json] [--artifacts DIR]
 
@@ -14,7 +14,8 @@ Replays a capture live: a fresh one-port bench (namespaces dut and tester joined
 named wan), the program attached to the DUT end (XDP in native mode, TC on clsact ingress), every
 frame injected from the tester end one at a time and classified from the kernel's counters. Prints the same lines as
 xdpspec test-run.
-  --type xdp|tc          the program type, for sections whose name does not say it
+  --type [NAME=]xdp|tc   the program type, for sections whose name does not say it
+                         (NAME=: for program NAME only, once each, for objects that mix XDP and TC)
   --egress               attach a TC program to the DUT end's egress instead: the DUT sends each
                          frame out of wan (a program another tool attached on egress is found
                          there without it)
@@ -36,7 +37,7 @@ export async function runReplay(args: string[]): Promise<number> {
       artifacts: { type: 'string' },
       'attached-by': { type: 'string' },
       'set-global': { type: 'string', multiple: true },
-      type: { type: 'string' },
+      type: { type: 'string', multiple: true },
       egress: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },

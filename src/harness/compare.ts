@@ -1,5 +1,5 @@
 import { XdpspecError } from '../sys/errors.js';
-import { loadObject, type LoadedObject, type ProgramStats, type ProgramTypeName } from '../bpf/index.js';
+import { loadObject, type LoadedObject, type ProgramStats, type ProgramTypes } from '../bpf/index.js';
 import { diffFrames, formatChanges, summarize, type FieldChange, type Frame } from '../packet/index.js';
 import { collectFrames, type FrameSource } from './frames.js';
 import type { LiveBench, LiveRun } from './live/index.js';
@@ -23,7 +23,7 @@ export interface CompareOptions {
   /** Globals set in both objects before load. */
   readonly globals?: Readonly<Record<string, unknown>>;
   /** The program type, for sections whose name does not say it (`SEC("prog")`). */
-  readonly programType?: ProgramTypeName;
+  readonly programType?: ProgramTypes;
   /** Fills the maps of both objects after load, before the first frame. */
   readonly setup?: (obj: LoadedObject) => void | Promise<void>;
   /**

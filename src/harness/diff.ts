@@ -2,7 +2,7 @@
 // engine, or a one-port live bench), with their map entries filled, and the evidence written.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LoadedObject, ProgramTypeName } from '../bpf/index.js';
+import type { LoadedObject, ProgramTypes } from '../bpf/index.js';
 import { writeCapture } from '../pcap/index.js';
 import { compareObjects, type Comparison } from './compare.js';
 import { encodeGolden } from './golden.js';
@@ -15,7 +15,7 @@ export interface DiffCaptureOptions {
   readonly old: { readonly object: string; readonly globals?: Record<string, unknown>; readonly maps?: MapEntries };
   readonly new: { readonly object: string; readonly globals?: Record<string, unknown>; readonly maps?: MapEntries };
   readonly program?: string;
-  readonly programType?: ProgramTypeName;
+  readonly programType?: ProgramTypes;
   /** The frames: a capture file. */
   readonly pcap: string;
   /** Globals and entries for both objects. */

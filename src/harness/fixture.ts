@@ -1,5 +1,5 @@
 import { XdpspecError } from '../sys/errors.js';
-import type { LoadedObject, Program, ProgramTypeName } from '../bpf/index.js';
+import type { LoadedObject, Program, ProgramTypes } from '../bpf/index.js';
 import type { PortSpec } from '../net/index.js';
 import type { Built } from '../packet/index.js';
 import { bpfObject, liveArtifacts, mapsRestored } from './bench-fixtures.js';
@@ -17,7 +17,7 @@ export interface BenchOptions {
   /** Globals set before load. */
   readonly globals?: Record<string, unknown>;
   /** The program type, for sections whose name does not say it (`SEC("prog")`). */
-  readonly programType?: ProgramTypeName;
+  readonly programType?: ProgramTypes;
   /** Ports of the live bench, by name or in full; none means unit cases only. */
   readonly ports?: readonly (string | PortSpec)[];
   /**

@@ -1,7 +1,7 @@
 // `xdpspec fuzz` as one operation: an object loaded fresh (with block counters, for the blocks
 // the runs reached), its maps filled, one property checked over generated frames, and
 // everything taken down again; the bench for engines-agree is made and removed here too.
-import type { LoadedObject, ProgramTypeName } from '../bpf/index.js';
+import type { LoadedObject, ProgramTypes } from '../bpf/index.js';
 import { loadObject } from '../bpf/index.js';
 import type { FrameShape } from '../packet/index.js';
 import { XdpspecError } from '../sys/errors.js';
@@ -22,7 +22,7 @@ export type FuzzMaps = Readonly<Record<string, readonly (readonly [unknown, unkn
 export interface FuzzOptions {
   readonly object: string;
   readonly program?: string;
-  readonly programType?: ProgramTypeName;
+  readonly programType?: ProgramTypes;
   /** `never-aborts`, `valid-checksums`, `engines-agree`, or `same-as=OLD.o`. */
   readonly property: string;
   readonly runs?: number;

@@ -1,6 +1,6 @@
 // `xdpspec replay` as one operation: a one-port bench, the program attached (xdpspec's own, or
 // by another tool's command), the capture replayed, an artifact written, everything taken down.
-import { loadObject, type LoadedObject, type ProgramTypeName } from '../bpf/index.js';
+import { loadObject, type LoadedObject, type ProgramTypes } from '../bpf/index.js';
 import { PROG_TYPE } from '../bpf/kinds.js';
 import { XdpspecError } from '../sys/errors.js';
 import { writeArtifact } from './artifact.js';
@@ -13,7 +13,7 @@ export interface ReplayCaptureOptions {
   /** Its program (may be left out when it has one). */
   readonly program?: string;
   readonly globals?: Readonly<Record<string, unknown>>;
-  readonly programType?: ProgramTypeName;
+  readonly programType?: ProgramTypes;
   /** A TC program on the DUT end's egress instead of ingress. */
   readonly egress?: boolean;
   /** A command that attaches the program itself (see LiveBench.attachByCommand). */

@@ -1,6 +1,6 @@
 // `xdpspec test-run` as one operation: load, run every frame of a capture through the unit
 // engine, optionally write the outputs, unload.
-import { loadObject, type ProgramTypeName } from '../bpf/index.js';
+import { loadObject, type ProgramTypes } from '../bpf/index.js';
 import { writeCapture } from '../pcap/index.js';
 import { runUnit, type UnitRun } from './unit.js';
 
@@ -8,7 +8,7 @@ export interface TestRunCaptureOptions {
   readonly object: string;
   readonly program?: string;
   readonly globals?: Readonly<Record<string, unknown>>;
-  readonly programType?: ProgramTypeName;
+  readonly programType?: ProgramTypes;
   /** The frames: a capture file. */
   readonly pcap: string;
   /** Writes the output frames there: `.pcap` as classic pcap, otherwise pcapng with a comment per frame. */
