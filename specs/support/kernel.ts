@@ -37,4 +37,5 @@ export const SPEC_OBJ = {
   ingressSeen: 'specs/bpf/build/ingress_seen.bpf.o',
   ipv6FilterV2: 'specs/bpf/build/ipv6_filter_v2.bpf.o',
   busy: 'specs/bpf/build/busy.bpf.o',
+  tcVlanPush: 'specs/bpf/build/tc_vlan_push.bpf.o',
 };

@@ -61,6 +61,18 @@ export function mayUseMetadata(prog: Ptr): boolean {
   return false;
 }
 
+/** Whether a program calls helper `id` itself (a subprogram's calls not counted). */
+export function callsHelper(prog: Ptr, id: number): boolean {
+  const f = ffi();
+  const n = Number(f.bpf_program__insn_cnt(prog));
+  const at = f.bpf_program__insns(prog);
+  if (at === 0n || n === 0) return false;
+  const insns = readNative(at, n * 8);
+  for (let i = 0; i < n; i++)
+    if (insns[i * 8] === BPF_CALL && insns[i * 8 + 1]! >> 4 === 0 && insns.readInt32LE(i * 8 + 4) === id) return true;
+  return false;
+}
+
 export function list(obj: Ptr): Handles {
   const f = ffi();
   const progs: Handles['progs'] = [];

@@ -220,8 +220,26 @@ interface Group {
   readonly ports?: readonly string[];
 }
 
+/** Programs warned of already (see warnVlanPush). */
+const warnedVlan = new WeakSet<Program>();
+
+/**
+ * Says once per program that its unit results lack the VLAN tags it pushes: the kernel keeps a
+ * pushed tag in the socket buffer's metadata, which a test run does not return, so outputs would
+ * read as unchanged where the live engine sees the tag.
+ */
+function warnVlanPush(program: Program): void {
+  if (warnedVlan.has(program) || !program.pushesVlanTag) return;
+  warnedVlan.add(program);
+  process.emitWarning(
+    `program ${program.name} calls bpf_skb_vlan_push: the kernel keeps the tag it pushes in the socket buffer's metadata, which BPF_PROG_TEST_RUN does not return, so the unit engine's outputs show no pushed tag; replay those frames live (the live engine's captures have it), or compare with runBoth only frames it does not tag`,
+    { code: 'XDPSPEC_VLAN_PUSH' },
+  );
+}
+
 function runAll(groups: readonly Group[], options: UnitOptions): FrameResult[] {
   const { redirectProbe, locateRedirects = true, netns, perFrame, ...runOptions } = options;
+  for (const g of groups) warnVlanPush(g.program);
   const optionsFor = (index: number): TestRunOptions => {
     const own = typeof perFrame === 'function' ? perFrame(index) : perFrame?.[index];
     return own ? { ...runOptions, ...own } : runOptions;

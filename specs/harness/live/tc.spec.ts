@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { XdpspecError, frame, runBoth, runUnit, type LiveFrameResult } from '../../../src/index.js';
+import { XdpspecError, expect as expectX, frame, runBoth, runUnit, type LiveFrameResult } from '../../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../../support/kernel.js';
 import { twoPortBench } from '../../support/benches.js';
 import { receivedProtocol } from '../../../src/harness/live/tc.js';
@@ -181,6 +181,32 @@ describe('live engine (TC egress: frames the DUT sends)', () => {
       for (const f of run.frames)
         if (f.output)
           expect(f.output.bytes.equals(unit.frames[f.index]!.output!.bytes), `frame #${f.index}`).to.equal(true);
+    },
+  );
+
+  fx.it(
+    'shows a tag bpf_skb_vlan_push put in the metadata live; the unit engine, which cannot, says so once',
+    async ({ bench, load }) => {
+      const v = load(SPEC_OBJ.tcVlanPush);
+      bench.attachTc(v.program(), 'wan', 'egress');
+      const f = toTester(9);
+      const live = await bench.replay([f], { on: 'wan' });
+      expectX(live.frames[0]).to.be.passed.and.rewritten({ 'vlan.vid': 4011 });
+      const warnings: string[] = [];
+      const on = (w: Error & { code?: string }) => warnings.push(`${w.code}: ${w.message}`);
+      process.on('warning', on);
+      try {
+        const unit = await runUnit(v.program(), [f, f]);
+        await runUnit(v.program(), [f]);
+        await new Promise((r) => setImmediate(r)); // warnings arrive on a later tick
+        expect(unit.frames[0]!.changes).to.deep.equal([]); // the test run's output: the bytes alone
+      } finally {
+        process.off('warning', on);
+      }
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]).to.match(
+        /^XDPSPEC_VLAN_PUSH: program tc_vlan_push calls bpf_skb_vlan_push: .*BPF_PROG_TEST_RUN does not return/,
+      );
     },
   );
 
