@@ -2,6 +2,7 @@ import { AssertionError } from 'chai';
 import { execa } from 'execa';
 import {
   LiveBench,
+  XdpspecError,
   expect,
   frame,
   loadObject,
@@ -11,6 +12,7 @@ import {
   type UnitRun,
 } from '../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
+import { thrown as thrownError } from '../support/thrown.js';
 
 /** The message of the AssertionError `fn` throws. */
 function failure(fn: () => void): string {
@@ -75,6 +77,24 @@ describe('Chai assertions', () => {
     expect(failure(() => expect(run.frames[1]).to.be.rewritten({ 'ipv4.ttl': 63 }))).to.match(
       /^expected frame #1 to be rewritten as specified, but it has no output: it was dropped \(XDP_DROP\)/,
     );
+  });
+
+  it('rewritten() refuses a field its layer does not have, which would read as absent (and pass under .not)', () => {
+    const r = run.frames[5]!;
+    for (const assertion of [
+      () => expect(r).to.be.rewritten({ 'ipv4.tll': 63 }),
+      () => expect(r).not.to.be.rewritten({ 'ipv4.tll': 63 }),
+    ]) {
+      const err = thrownError(assertion);
+      expect(err).to.be.instanceOf(XdpspecError).and.include({ code: 'FIELD_PATH' });
+      expect(err.message).to.match(/^rewritten: ipv4 has no field tll; its fields are .*\bttl\b/);
+    }
+    expect(thrownError(() => expect(r).to.be.rewritten({ ttl: 63 }))).to.include({ code: 'FIELD_PATH' });
+    // A layer the frame lacks is a value that is absent: the assertion's to report, not an error.
+    expect(failure(() => expect(r).to.be.rewritten({ 'vlan.vid': 5 }))).to.match(
+      /vlan\.vid +expected 5 +actual \(absent\)/,
+    );
+    expect(r).not.to.be.rewritten({ 'vlan.vid': 5 });
   });
 
   it('validChecksums checks every checksum of an output, saying which is wrong and what it should be', () => {

@@ -383,6 +383,11 @@ export const ERROR_CODES = {
     meaning: 'a run-time baseline for a program that is not XDP or TC',
     todo: 'measure XDP or TC programs',
   },
+  FIELD_PATH: {
+    area: 'validation',
+    meaning: '`rewritten` names a field path its layer does not have (`vlan.id` for `vlan.vid`), or no path at all',
+    todo: 'use one of the fields the message lists (`xdpspec dissect -v` shows every field)',
+  },
   COMPARE_TYPES: {
     area: 'validation',
     meaning: 'an old and a new program of different types',
