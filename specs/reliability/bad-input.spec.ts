@@ -187,7 +187,7 @@ describe('bad input: a corpus through the CLI and the library', function () {
     ...['test-run', 'replay'].flatMap((cmd) => [
       {
         args: [cmd, V6, '--pcap', PCAP, '--type', 'kprobe'],
-        says: /--type takes xdp or tc, got "kprobe"/,
+        says: /--type takes xdp, tc or NAME=xdp\|tc, got "kprobe"/,
         status: 2 as const,
       },
       {

@@ -34,7 +34,9 @@ describe('qemu guests', function () {
     const orphan = start(dead);
     const ours = start(process.pid); // the sweep never touches its own process's guests
     try {
-      await until(() => existsSync(orphan.pidFile) && existsSync(ours.pidFile), 'qemu writing its pid files', 10_000);
+      // qemu creates its pid file, then writes the pid: an empty file is not written yet.
+      const written = (f: string) => existsSync(f) && readFileSync(f, 'utf8').trim() !== '';
+      await until(() => written(orphan.pidFile) && written(ours.pidFile), 'qemu writing its pid files', 10_000);
       const pid = Number(readFileSync(orphan.pidFile, 'utf8'));
       expect(sweepGuests()).to.deep.equal([pid]);
       const r = await orphan.q;

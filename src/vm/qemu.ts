@@ -173,6 +173,13 @@ export function sweepGuests(): number[] {
       continue;
     }
     if (ownerAlive(Number(m[1]), madeAt)) continue;
+    // qemu creates its pid file, then writes the pid: an empty one may belong to a guest still
+    // starting, which a later sweep finds. Only one left empty for a minute is taken as a
+    // guest that died before writing it.
+    if (!(pid > 0)) {
+      if (Date.now() / 1000 - madeAt > 60) rmSync(file, { force: true });
+      continue;
+    }
     try {
       // Only a qemu that started before its pid file was written: not a process that reused the pid.
       if (ownerAlive(pid, madeAt) && readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('qemu-system')) {
