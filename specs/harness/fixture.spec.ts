@@ -35,6 +35,43 @@ describe('bench fixture', () => {
     });
   });
 
+  describe('queue and stack maps between cases', () => {
+    const b = bench({ object: 'specs/bpf/build/queues.bpf.o' });
+    // What capture() holds: the values in the order that rebuilds the map (oldest first).
+    const held = (name: string) => {
+      const s = b.object.map(name).capture();
+      return Array.from({ length: s.count }, (_, i) => s.values.readUInt32LE(4 * i));
+    };
+    const sized = (n: number) =>
+      frame
+        .eth()
+        .ipv4()
+        .udp()
+        .payload(Buffer.alloc(n - 42));
+    it('a case pushes, and reading the state leaves it as it was, in order', async () => {
+      await b.unit([sized(60), sized(70), sized(80)]);
+      expect(held('lengths')).to.deep.equal([60, 70, 80]);
+      expect(held('pile')).to.deep.equal([60, 70, 80]);
+      expect(held('lengths')).to.deep.equal([60, 70, 80]); // read twice: popped and pushed back
+      await b.unit([sized(90)]);
+      expect(held('pile')).to.deep.equal([60, 70, 80, 90]);
+    });
+    it('the next case starts from the state after load', () => {
+      expect(held('lengths')).to.deep.equal([]);
+      expect(held('pile')).to.deep.equal([]);
+    });
+    it('putBack rebuilds a queue and a stack in their order', async () => {
+      await b.unit([sized(61), sized(62)]);
+      const q = b.object.map('lengths').capture();
+      const st = b.object.map('pile').capture();
+      await b.unit([sized(63), sized(64)]);
+      b.object.map('lengths').putBack(q);
+      b.object.map('pile').putBack(st);
+      expect(held('lengths')).to.deep.equal([61, 62]);
+      expect(held('pile')).to.deep.equal([61, 62]);
+    });
+  });
+
   describe('maps between cases', () => {
     const b = bench({ object: OBJ.maps });
     it('a case changes state', async () => {

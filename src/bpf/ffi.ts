@@ -170,6 +170,9 @@ function bind() {
       'int bpf_map_update_elem(int fd, void *key, void *value, uint64_t flags)',
     ),
     bpf_map_delete_elem: fn<(fd: number, key: CPointer) => number>('int bpf_map_delete_elem(int fd, void *key)'),
+    bpf_map_lookup_and_delete_elem: fn<(fd: number, key: CPointer, value: CPointer) => number>(
+      'int bpf_map_lookup_and_delete_elem(int fd, void *key, void *value)',
+    ),
     bpf_map_get_next_key: fn<(fd: number, key: CPointer, next: CPointer) => number>(
       'int bpf_map_get_next_key(int fd, void *key, void *next)',
     ),

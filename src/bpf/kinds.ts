@@ -25,7 +25,7 @@ export const PROG_TYPES: Readonly<Record<number, string>> = {
   32: 'syscall',
 };
 export const PROG_TYPE = { sched_cls: 3, xdp: 6, raw_tracepoint: 17 } as const;
-export const MAP_TYPE = { prog_array: 3 } as const;
+export const MAP_TYPE = { prog_array: 3, queue: 22, stack: 23 } as const;
 
 export const MAP_TYPES: Readonly<Record<number, string>> = {
   1: 'hash',
@@ -67,6 +67,8 @@ export const FIXED_MAPS = new Set([2, 6]);
 export const OUTER_MAPS = new Set([12, 13]);
 /** Maps that redirect to devices: a rerun through them could transmit on the device. */
 export const DEVICE_MAPS = new Set([14, 25]);
+/** Maps of values without keys, read by popping: queue, stack. */
+export const QUEUE_MAPS = new Set([22, 23]);
 /** Maps a program's run can change (so a rerun must snapshot and restore them). */
 export const STATE_MAPS = new Set([1, 2, 5, 6, 9, 10, 11, 22, 23]);
 

@@ -7,7 +7,7 @@ import { BpfError, XdpspecError } from '../sys/errors.js';
 import type { Btf } from './btf.js';
 import { Codec, ValueShapeError } from './codec.js';
 import { errno, ffi } from './ffi.js';
-import { DEVICE_MAPS, FIXED_MAPS, MAP_TYPES, OUTER_MAPS, PERCPU_MAPS } from './kinds.js';
+import { DEVICE_MAPS, FIXED_MAPS, MAP_TYPE, MAP_TYPES, OUTER_MAPS, PERCPU_MAPS, QUEUE_MAPS } from './kinds.js';
 import { deviceMapChanged, recordDeviceWrite } from './device-writes.js';
 import { currentNetns } from '../sys/netns.js';
 import { ENOTSUPP, errnoName } from '../sys/errno.js';
@@ -374,6 +374,7 @@ export class BpfMap implements MapInfo {
   /** Every entry as raw bytes (all CPUs of per-CPU values), to put back with `restore`. */
   snapshot(): [Buffer, Buffer][] {
     this.checkOpen();
+    if (QUEUE_MAPS.has(this.typeId)) return this.queueSnapshot();
     const out: [Buffer, Buffer][] = [];
     const f = ffi();
     for (const k of this.rawKeys()) {
@@ -491,11 +492,44 @@ export class BpfMap implements MapInfo {
     this.checkOpen();
     this.changedDevices();
     const f = ffi();
+    if (QUEUE_MAPS.has(this.typeId)) {
+      this.drain();
+      for (const [, v] of snap) if (f.bpf_map_update_elem(this.fd, null, v, 0n) !== 0) this.fail('restore', errno());
+      return;
+    }
     if (!FIXED_MAPS.has(this.typeId)) {
       const keep = new Set(snap.map(([k]) => k.toString('hex')));
       for (const k of [...this.rawKeys()]) if (!keep.has(k.toString('hex'))) f.bpf_map_delete_elem(this.fd, k);
     }
     for (const [k, v] of snap) if (f.bpf_map_update_elem(this.fd, k, v, 0n) !== 0) this.fail('restore', errno());
+  }
+  /**
+   * A queue's or stack's values, which have no keys to look them up by: each is popped (the
+   * kernel's only way to read past the head) and all are pushed back in the order that rebuilds
+   * the map as it was, which is also the order the snapshot holds them in, for restore.
+   */
+  private queueSnapshot(): [Buffer, Buffer][] {
+    const popped = this.drain();
+    // A queue pops its oldest first, which is the order to push them again; a stack its newest.
+    const order = this.typeId === MAP_TYPE.stack ? popped.reverse() : popped;
+    const f = ffi();
+    for (const v of order) if (f.bpf_map_update_elem(this.fd, null, v, 0n) !== 0) this.fail('restore', errno());
+    return order.map((v) => [Buffer.alloc(0), v]);
+  }
+
+  /** Pops every value of a queue or stack, in the order the kernel gives them. */
+  private drain(): Buffer[] {
+    const f = ffi();
+    const out: Buffer[] = [];
+    for (;;) {
+      const v = Buffer.alloc(this.valueSize);
+      if (f.bpf_map_lookup_and_delete_elem(this.fd, null, v) !== 0) {
+        const e = errno();
+        if (e === constants.errno.ENOENT) return out;
+        this.fail('read', e);
+      }
+      out.push(v);
+    }
   }
 
   /** Device maps: tells copies of their entries (the redirect probe's) to be made again. */
