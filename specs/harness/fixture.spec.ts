@@ -60,6 +60,11 @@ describe('bench fixture', () => {
       expect(held('lengths')).to.deep.equal([]);
       expect(held('pile')).to.deep.equal([]);
     });
+    it('says a queue has no keys to list, and where its values are read', () => {
+      expect(() => [...b.object.map('lengths').keys()]).to.throw(
+        /map lengths is a queue: its values have no keys to list or look up; read them in order with capture\(\)/,
+      );
+    });
     it('putBack rebuilds a queue and a stack in their order', async () => {
       await b.unit([sized(61), sized(62)]);
       const q = b.object.map('lengths').capture();

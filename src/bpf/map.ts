@@ -538,6 +538,11 @@ export class BpfMap implements MapInfo {
   }
 
   private *rawKeys(): Generator<Buffer> {
+    if (QUEUE_MAPS.has(this.typeId))
+      throw new XdpspecError(
+        'MAP_NO_KEYS',
+        `map ${this.name} is a ${this.type}: its values have no keys to list or look up; read them in order with capture() (which leaves them in place), or let the program pop them`,
+      );
     let prev: Buffer | null = null;
     for (;;) {
       const next = Buffer.alloc(this.keySize);

@@ -383,6 +383,11 @@ export const ERROR_CODES = {
     meaning: 'a run-time baseline for a program that is not XDP or TC',
     todo: 'measure XDP or TC programs',
   },
+  MAP_NO_KEYS: {
+    area: 'maps',
+    meaning: 'keys or entries were asked of a queue or stack, whose values have no keys',
+    todo: 'read the values in order with `capture()`, which leaves them in place',
+  },
   FIELD_PATH: {
     area: 'validation',
     meaning: '`rewritten` names a field path its layer does not have (`vlan.id` for `vlan.vid`), or no path at all',
