@@ -1,15 +1,16 @@
 // The plugin's assertions on fates and rewrites: passed, dropped, ..., redirectedTo, rewritten, verdicts.
-import { type Frame, isFrame, formatField, summarize, checkChecksums } from '../packet/index.js';
+import {
+  type Frame,
+  isFrame,
+  formatField,
+  summarize,
+  checkChecksums,
+  OPTIONAL_FIELDS,
+  parseFieldPath,
+} from '../packet/index.js';
 import { XdpspecError } from '../sys/errors.js';
 import { VERDICTS, type Verdict } from '../harness/verdict.js';
 import { type Subject, isRun, what, fate, context, frames, assertEach, type Part } from './subjects.js';
-
-/** Fields some frames of a layer have and others lack (the layer types' optional fields). */
-const OPTIONAL_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  icmp: ['id', 'seq', 'rest'],
-  icmpv6: ['id', 'seq', 'target', 'flags', 'reserved', 'rest', 'options'],
-  gre: ['checksum', 'key', 'seq'],
-};
 
 /**
  * Refuses a field path that cannot name anything: the layer is in the frame (or its input) but
@@ -17,20 +18,20 @@ const OPTIONAL_FIELDS: Readonly<Record<string, readonly string[]>> = {
  * "actual (absent)", and under `.not` pass whatever the program did.
  */
 function checkFieldPath(path: string, frames: readonly (Frame | undefined)[]): void {
-  const m = /^([a-z0-9]+)(?:\[(\d+)\])?\.(\w+)$/.exec(path);
-  if (!m)
+  const p = parseFieldPath(path);
+  if (!p)
     throw new XdpspecError(
       'FIELD_PATH',
       `rewritten: ${JSON.stringify(path)} is not a field path such as ipv4.ttl or vlan[1].vid`,
     );
-  const layers = frames.flatMap((f) => f?.layers.filter((l) => l.name === m[1]) ?? []);
+  const layers = frames.flatMap((f) => f?.layers.filter((l) => l.name === p.layer) ?? []);
   if (!layers.length) return; // no such layer here: the value is absent, which the assertion reports
-  const names = new Set([...layers.flatMap((l) => Object.keys(l)), ...(OPTIONAL_FIELDS[m[1]!] ?? [])]);
+  const names = new Set([...layers.flatMap((l) => Object.keys(l)), ...(OPTIONAL_FIELDS[p.layer] ?? [])]);
   names.delete('name');
-  if (!names.has(m[3]!))
+  if (!names.has(p.field))
     throw new XdpspecError(
       'FIELD_PATH',
-      `rewritten: ${m[1]} has no field ${m[3]}; its fields are ${[...names].join(', ')}`,
+      `rewritten: ${p.layer} has no field ${p.field}; its fields are ${[...names].join(', ')}`,
     );
 }
 

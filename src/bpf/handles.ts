@@ -39,38 +39,43 @@ export function privatePins(maps: Handles['maps']): string[] {
 
 const BPF_CALL = 0x85;
 const BPF_FUNC_XDP_ADJUST_META = 54;
+const BPF_FUNC_SKB_VLAN_PUSH = 18;
 const BPF_PSEUDO_CALL = 1;
 
 /**
- * Whether a program may put metadata in front of its frame: it calls bpf_xdp_adjust_meta, or a
- * subprogram (whose code is not in its own instructions before load), conservatively. Test runs
- * of such programs pass an xdp_md, whose ctx_out says where the frame starts in the output.
+ * The helpers a program calls itself, and whether it calls subprograms (whose code is not in its
+ * own instructions before load); undefined when libbpf has no instructions for it.
  */
-export function mayUseMetadata(prog: Ptr): boolean {
+function helperCalls(prog: Ptr): { helpers: Set<number>; subprograms: boolean } | undefined {
   const f = ffi();
   const n = Number(f.bpf_program__insn_cnt(prog));
   const at = f.bpf_program__insns(prog);
-  if (at === 0n || n === 0) return true;
+  if (at === 0n || n === 0) return undefined;
   const insns = readNative(at, n * 8);
+  const helpers = new Set<number>();
+  let subprograms = false;
   for (let i = 0; i < n; i++) {
     if (insns[i * 8] !== BPF_CALL) continue;
     const src = insns[i * 8 + 1]! >> 4;
-    if (src === BPF_PSEUDO_CALL || (src === 0 && insns.readInt32LE(i * 8 + 4) === BPF_FUNC_XDP_ADJUST_META))
-      return true;
+    if (src === BPF_PSEUDO_CALL) subprograms = true;
+    else if (src === 0) helpers.add(insns.readInt32LE(i * 8 + 4));
   }
-  return false;
+  return { helpers, subprograms };
 }
 
-/** Whether a program calls helper `id` itself (a subprogram's calls not counted). */
-export function callsHelper(prog: Ptr, id: number): boolean {
-  const f = ffi();
-  const n = Number(f.bpf_program__insn_cnt(prog));
-  const at = f.bpf_program__insns(prog);
-  if (at === 0n || n === 0) return false;
-  const insns = readNative(at, n * 8);
-  for (let i = 0; i < n; i++)
-    if (insns[i * 8] === BPF_CALL && insns[i * 8 + 1]! >> 4 === 0 && insns.readInt32LE(i * 8 + 4) === id) return true;
-  return false;
+/**
+ * Whether a program may put metadata in front of its frame: it calls bpf_xdp_adjust_meta, or a
+ * subprogram, conservatively. Test runs of such programs pass an xdp_md, whose ctx_out says
+ * where the frame starts in the output.
+ */
+export function mayUseMetadata(prog: Ptr): boolean {
+  const c = helperCalls(prog);
+  return !c || c.subprograms || c.helpers.has(BPF_FUNC_XDP_ADJUST_META);
+}
+
+/** Whether a program calls bpf_skb_vlan_push itself (a subprogram's calls not counted). */
+export function pushesVlanTag(prog: Ptr): boolean {
+  return helperCalls(prog)?.helpers.has(BPF_FUNC_SKB_VLAN_PUSH) ?? false;
 }
 
 export function list(obj: Ptr): Handles {

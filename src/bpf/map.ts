@@ -503,6 +503,7 @@ export class BpfMap implements MapInfo {
     }
     for (const [k, v] of snap) if (f.bpf_map_update_elem(this.fd, k, v, 0n) !== 0) this.fail('restore', errno());
   }
+
   /**
    * A queue's or stack's values, which have no keys to look them up by: each is popped (the
    * kernel's only way to read past the head) and all are pushed back in the order that rebuilds

@@ -41,7 +41,7 @@ export interface LoadOptions extends OpenOptions {
 }
 
 /** Gives an opened object's programs the types `types` names (see ProgramTypes). */
-export function applyProgramTypes(o: OpenedObject, types: ProgramTypes): void {
+function applyProgramTypes(o: OpenedObject, types: ProgramTypes): void {
   if (typeof types === 'string') {
     o.setProgramType(types);
     return;
@@ -76,7 +76,6 @@ export function countingByDefault(path: string): boolean {
 const BPF_MAP_TYPE_ARRAY = 2;
 const BPF_F_MMAPABLE = 1 << 10;
 
-/** Plain arrays of the object's own (not globals' sections, not pinned) made memory-mappable. */
 /** The type old libbpf (before 1.0) took a section name's prefix for, the usual origin of such names. */
 function typeOfPrefix(section: string): ProgramTypeName | undefined {
   return /^xdp/.test(section) ? 'xdp' : /^(tc|classifier|action)/.test(section) ? 'tc' : undefined;
@@ -107,6 +106,7 @@ function typeHint(untyped: readonly { readonly name: string; readonly section: s
   );
 }
 
+/** Plain arrays of the object's own (not globals' sections, not pinned) made memory-mappable. */
 function mappableArrays(h: Handles): void {
   const f = ffi();
   for (const m of h.maps) {

@@ -1,6 +1,6 @@
 import type { LoadedObject, ProgramInfo } from './object.js';
 import { PROG_TYPE, returnCodeName } from './kinds.js';
-import { callsHelper } from './handles.js';
+import { pushesVlanTag } from './handles.js';
 import { allocNative, errno, ffi, type Ptr } from './ffi.js';
 import { BpfError, XdpspecError } from '../sys/errors.js';
 import { errnoName } from '../sys/errno.js';
@@ -26,7 +26,6 @@ export interface ProgramStats {
 
 // struct bpf_prog_info offsets (linux/bpf.h); the kernel fills as much as it knows of it.
 const INFO_SIZE = 232;
-const BPF_FUNC_SKB_VLAN_PUSH = 18;
 const JITED_LEN = 16;
 const XLATED_LEN = 20;
 const VERIFIED_INSNS = 216;
@@ -144,7 +143,7 @@ export class Program implements ProgramInfo {
    * frame's bytes, so the unit engine cannot see it (the live engine's captures do).
    */
   get pushesVlanTag(): boolean {
-    return (this.vlanPush ??= this.typeId === PROG_TYPE.sched_cls && callsHelper(this.handle, BPF_FUNC_SKB_VLAN_PUSH));
+    return (this.vlanPush ??= this.typeId === PROG_TYPE.sched_cls && pushesVlanTag(this.handle));
   }
 
   private vlanPush: boolean | undefined;

@@ -16,6 +16,19 @@ export function layerPrefixes(layers: readonly Layer[]): string[] {
   });
 }
 
+/** A field path's parts: `vlan[1].vid` is layer vlan, the second of them, field vid. */
+export function parseFieldPath(path: string): { layer: string; nth: number; field: string } | undefined {
+  const m = /^([a-z0-9]+)(?:\[(\d+)\])?\.(\w+)$/.exec(path);
+  return m ? { layer: m[1]!, nth: m[2] === undefined ? 0 : Number(m[2]), field: m[3]! } : undefined;
+}
+
+/** Fields some frames of a layer have and others lack (the layer types' optional fields). */
+export const OPTIONAL_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  icmp: ['id', 'seq', 'rest'],
+  icmpv6: ['id', 'seq', 'target', 'flags', 'reserved', 'rest', 'options'],
+  gre: ['checksum', 'key', 'seq'],
+};
+
 const HEX16 = new Set([
   'eth.type',
   'vlan.type',

@@ -1,4 +1,5 @@
 import type { Layer, LayerName, LayerOf } from './layers.js';
+import { parseFieldPath } from './fields.js';
 
 /** Where parsing stopped short: "udp header truncated at offset 34: need 8 bytes, have 1". */
 export interface Truncation {
@@ -62,10 +63,10 @@ export class Frame {
    * Undefined when the layer or field is absent.
    */
   get(path: string): unknown {
-    const m = /^([a-z0-9]+)(?:\[(\d+)\])?\.(\w+)$/.exec(path);
-    if (!m) return undefined;
-    const l = this.layer(m[1] as LayerName, m[2] === undefined ? 0 : Number(m[2]));
-    return l ? (l as unknown as Record<string, unknown>)[m[3]!] : undefined;
+    const p = parseFieldPath(path);
+    if (!p) return undefined;
+    const l = this.layer(p.layer as LayerName, p.nth);
+    return l ? (l as unknown as Record<string, unknown>)[p.field] : undefined;
   }
 }
 

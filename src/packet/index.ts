@@ -47,7 +47,7 @@ export { parseFrame } from './parse.js';
 export { summarize, dissect } from './summary.js';
 export { diffFrames, formatChanges, type FieldChange } from './diff.js';
 export { checkChecksums, type ChecksumCheck } from './checksums.js';
-export { flatten, formatField, layerToJson } from './fields.js';
+export { flatten, formatField, layerToJson, OPTIONAL_FIELDS, parseFieldPath } from './fields.js';
 export type * from './layers.js';
 export type { TcpOption } from './tcp.js';
 export type { NdOption } from './icmpv6.js';

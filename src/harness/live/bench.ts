@@ -348,10 +348,11 @@ export class LiveBench {
           `frame #${index} is ${bytes.length} bytes, shorter than an Ethernet header (14)`,
         );
     }
-    for (const src of new Set(inputs.map((i) => i.src))) this.checkDeviceMaps(src);
+    const sources = new Set(inputs.map((i) => i.src));
+    for (const src of sources) this.checkDeviceMaps(src);
     const results: LiveFrameResult[] = [];
     const others: LiveOutput[] = [];
-    for (const src of new Set(inputs.map((i) => i.src))) src.program!.strategy.begin();
+    for (const src of sources) src.program!.strategy.begin();
     for (const { index, src, bytes } of inputs) {
       if (o.onProgress && index % 1000 === 0) o.onProgress(index, inputs.length);
       // When counters already show each outcome, nothing below waits on the event loop; yield to
