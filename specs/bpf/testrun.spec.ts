@@ -304,6 +304,45 @@ describe('testRunMany on an array it has run before', () => {
   });
 });
 
+describe('testRunMany outputs the same as their frames', () => {
+  needsBpf();
+  it('are kept once for an array run again, and a frame changed after the run does not change them', () => {
+    const l = loadObject(OBJ.ipv6Filter);
+    try {
+      const p = l.program();
+      // Frames of their own (not one buffer's), IPv6 passed and IPv4 dropped, both unchanged.
+      const frames = Array.from({ length: 20 }, (_, i) =>
+        Buffer.from(
+          (i % 3 ? frame.eth().ipv6() : frame.eth().ipv4())
+            .udp({ dport: 1000 + i })
+            .payload(Buffer.alloc(8, i))
+            .build(),
+        ),
+      );
+      const originals = frames.map((f) => Buffer.from(f));
+      const runs = [1, 2, 3].map(() => p.testRunMany(frames));
+      for (const [k, rs] of runs.entries())
+        rs.forEach((r, i) => {
+          if (!r.output.equals(originals[i]!)) expect.fail(`run ${k + 1}, frame ${i}: output is not the frame`);
+        });
+      expect(runs[0]!.map((r) => r.action)).to.include.members(['XDP_PASS', 'XDP_DROP']);
+      // From the second run on, the frames' bytes are kept, and an output the same as them is a view of that copy.
+      const where = (b: Buffer) => [b.buffer, b.byteOffset];
+      expect(where(runs[2]![4]!.output)).to.deep.equal(where(runs[1]![4]!.output));
+      const last = frames[4]!.length - 1;
+      frames[4]![last] ^= 0xff;
+      expect(runs[1]![4]!.output.equals(originals[4]!), 'an earlier output after its frame changed').to.equal(true);
+      const after = p.testRunMany(frames);
+      expect(after[4]!.output.equals(frames[4]!), 'the changed frame run again').to.equal(true);
+      expect(after[4]!.output.buffer).to.not.equal(runs[1]![4]!.output.buffer);
+      expect(where(after[5]!.output)).to.deep.equal(where(runs[1]![5]!.output));
+      expect(runs[1]![4]!.output.equals(originals[4]!)).to.equal(true);
+    } finally {
+      l.close();
+    }
+  });
+});
+
 describe('BPF_PROG_TEST_RUN with programs that grow the frame', () => {
   needsBpf();
   it('returns the whole grown frame (bpf_xdp_adjust_head and _tail)', () => {

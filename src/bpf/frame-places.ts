@@ -24,6 +24,8 @@ export interface FramePlaces {
 
 interface Kept extends FramePlaces {
   readonly frames: readonly Uint8Array[];
+  /** The frames' bytes as they were when first asked for, laid as `places` says (see keptBytes). */
+  bytes?: Buffer;
 }
 
 const KEEP_FROM = 16;
@@ -82,7 +84,7 @@ export function placesOf(frames: readonly Uint8Array[]): FramePlaces {
       p += places[n + i]!;
     }
   const input = shared ? frames[first] : undefined;
-  if (!keep || !shared) return { input, places, shortest, longest, total, span };
+  if (!keep) return { input, places, shortest, longest, total, span };
   const k: Kept = { input, places, shortest, longest, total, span, frames: frames.slice() };
   kept.set(frames, k);
   return k;
@@ -96,4 +98,21 @@ function sameFrames(k: Kept, frames: readonly Uint8Array[]): boolean {
     if (f !== k.frames[i] || f!.length !== k.places[n + i]) return false;
   }
   return true;
+}
+
+/**
+ * A copy of the frames of an array that came before, laid as its places say, made the first
+ * time it is asked for; undefined for an array not kept. A batch keeps an output that is the
+ * same as its frame's bytes here as a view of this copy, not again (see run_many.c): memory of
+ * its own, which the caller's frames changing later does not change.
+ */
+export function keptBytes(p: FramePlaces): Buffer | undefined {
+  if (!('frames' in p)) return undefined;
+  const k = p as Kept;
+  if (k.bytes) return k.bytes;
+  const n = k.frames.length;
+  const bytes = Buffer.allocUnsafe(k.span);
+  if (k.input) bytes.set(new Uint8Array(k.input.buffer, k.input.byteOffset, k.span));
+  else for (let i = 0; i < n; i++) bytes.set(k.frames[i]!, k.places[i]);
+  return (k.bytes = bytes);
 }

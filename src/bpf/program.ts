@@ -172,7 +172,11 @@ export class Program implements ProgramInfo {
     return run;
   }
 
-  /** Runs the program on each frame in turn (one kernel call per frame, state carried over). */
+  /**
+   * Runs the program on each frame in turn (one kernel call per frame, state carried over). For
+   * an array run before, an output the same as its frame is a view of a copy of the frames kept
+   * with the array, shared by the results of every such run: read outputs, copy one to change it.
+   */
   testRunMany(frames: readonly Uint8Array[], options?: TestRunOptions): ProgramRun[] {
     const runs = this.runnerFor(options).runMany(frames, options);
     // The batch path names each return code as it makes the result; the loop path does not.

@@ -23,7 +23,11 @@ export type RunMany = (
   outCap: number,
   maxOut: number,
   results: Uint32Array,
+  same: Uint8Array | null,
 ) => number;
+
+/** In a result's length (see run_many.c): its output is the same as the frame's kept copy. */
+export const SAME_COPY = 1 << 30;
 
 const state = processWide('run-many', () => ({ tried: false, fn: undefined as RunMany | undefined }));
 
@@ -38,7 +42,7 @@ export function runManyNative(): RunMany | undefined {
     );
     state.fn = declare<RunMany>(
       lib,
-      'int xdpspec_run_batch(int fd, void *opts, int ctx_len_off, void *input, void *places, uint32_t n, uint32_t first, void *out, uint32_t out_at, uint32_t out_cap, uint32_t max_out, void *results)',
+      'int xdpspec_run_batch(int fd, void *opts, int ctx_len_off, void *input, void *places, uint32_t n, uint32_t first, void *out, uint32_t out_at, uint32_t out_cap, uint32_t max_out, void *results, void *same)',
     );
   } catch {
     // no compiler or no libbpf-dev here: the results are the same, only slower

@@ -2,7 +2,10 @@
 import { XdpspecError } from '../sys/errors.js';
 import { valueText } from '../sys/text.js';
 
-/** What the kernel gives back for one run. `output` is a copy. */
+/**
+ * What the kernel gives back for one run. `output` is memory of xdpspec's, which no later run
+ * overwrites; testRunMany's outputs may share it (see Program.testRunMany), so copy one to change it.
+ */
 export interface RawRun {
   readonly retval: number;
   readonly output: Buffer;

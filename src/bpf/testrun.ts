@@ -1,12 +1,13 @@
 import { constants } from 'node:os';
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import { BpfError, NotSupportedError, XdpspecError } from '../sys/errors.js';
 import { allocNative, errno, ffi, koffi, TestRunOpts, type NativeBlock } from './ffi.js';
 import type { CPointer } from '../sys/native.js';
-import { showGetters } from '../sys/shown-getters.js';
+import { inspectAs, showGetters } from '../sys/shown-getters.js';
 import { PROG_TYPE, PROG_TYPES, returnCodeName } from './kinds.js';
 import { ENOTSUPP, errnoName } from '../sys/errno.js';
-import { runManyNative, type RunMany } from './run-many.js';
-import { placesOf } from './frame-places.js';
+import { runManyNative, SAME_COPY, type RunMany } from './run-many.js';
+import { keptBytes, placesOf } from './frame-places.js';
 import {
   checkOptions,
   sameOptions,
@@ -91,40 +92,52 @@ function writeU64(v: Buffer, at: number, value: number): void {
 }
 
 /**
- * One frame's result of a batch: its output is a view of the block the kernel wrote the batch's
- * outputs into, made when first read. Making a Buffer view per frame, and collecting it, was
- * most of what a batch cost beyond the kernel's own work, and a run whose return code is all
- * anyone asks for never needs it. `output` is an enumerable getter, so deep equality and
- * `for...in` see it.
+ * One frame's result of a batch: its output is a view of the memory the kernel wrote the
+ * batch's outputs into (or of the frame's kept copy, see run_many.c), made when read, and its
+ * action's name is looked up when read. Making a Buffer view per frame, and each field more of
+ * an object per frame, was most of what a batch cost beyond the kernel's own work, and a run
+ * whose return code is all anyone asks for never needs them. `action` and `output` are
+ * enumerable getters, so deep equality, `for...in`, JSON and inspection see them.
  */
 class BatchRun implements RawRun {
+  #progType: number;
   #outputs: Buffer;
   #start: number;
   #length: number;
-  #output: Buffer | undefined;
 
+  // One class for every program type, its type a field: a subclass per type made each result
+  // cost twice as much to make.
   constructor(
+    progType: number,
     readonly retval: number,
     readonly durationNs: number,
-    readonly action: string,
     outputs: Buffer,
     start: number,
     length: number,
   ) {
+    this.#progType = progType;
     this.#outputs = outputs;
     this.#start = start;
     this.#length = length;
   }
 
+  get action(): string {
+    return returnCodeName(this.#progType, this.retval);
+  }
+
   get output(): Buffer {
-    return (this.#output ??= this.#outputs.subarray(this.#start, this.#start + this.#length));
+    return this.#outputs.subarray(this.#start, this.#start + this.#length);
   }
 
   toJSON(): Record<string, unknown> {
-    return { ...(this as object), output: this.output };
+    return { retval: this.retval, output: this.output, durationNs: this.durationNs, action: this.action };
+  }
+
+  [inspect.custom](_depth: number, options: InspectOptionsStylized): string {
+    return inspectAs('ProgramRun', this.toJSON(), options);
   }
 }
-showGetters(BatchRun, ['output']);
+showGetters(BatchRun, ['action', 'output']);
 
 /**
  * Runs one program through BPF_PROG_TEST_RUN. The options struct, the context and the data
@@ -322,11 +335,11 @@ export class TestRunner {
       for (let i = 0; i < n; i++) sc.view.set(frames[i]!, p.places[i]);
       input = sc.pointer;
     }
-    return this.runLaid(batch, input, p.places, n, p.longest, o, this.makeBatchRun, frames);
+    return this.runLaid(batch, input, p.places, n, p.longest, o, this.makeBatchRun, frames, keptBytes(p));
   }
 
   private readonly makeBatchRun: MakeRun<RawRun> = (_i, retval, durationNs, outputs, start, length) =>
-    new BatchRun(retval, durationNs, returnCodeName(this.progType, retval), outputs, start, length);
+    new BatchRun(this.progType, retval, durationNs, outputs, start, length);
 
   /**
    * Runs frames laid end to end in one buffer, each result made by `make` from what the kernel
@@ -359,6 +372,8 @@ export class TestRunner {
     make: MakeRun<T>,
     /** The frames themselves, for the rerun of one a signal interrupted. */
     source: readonly Uint8Array[] | LaidFrames,
+    /** Copies of the frames laid as `input` holds them, for outputs the same as their frame (see run_many.c). */
+    same?: Buffer,
   ): T[] {
     const res = this.resultsScratch(n);
     // Room each output may need: an XDP run grows a frame by at most its headroom in front and a
@@ -394,10 +409,16 @@ export class TestRunner {
         outputs.length,
         room,
         res,
+        same ?? null,
       );
       arena.used = res[1]!;
-      for (let k = 0, r = 2; k < done; k++, r += 4)
-        results[i + k] = make(i + k, res[r]!, res[r + 1]!, outputs, res[r + 2]!, res[r + 3]!);
+      for (let k = 0, r = 2; k < done; k++, r += 4) {
+        const len = res[r + 3]!;
+        results[i + k] =
+          len & SAME_COPY
+            ? make(i + k, res[r]!, res[r + 1]!, same!, res[r + 2]!, len ^ SAME_COPY)
+            : make(i + k, res[r]!, res[r + 1]!, outputs, res[r + 2]!, len);
+      }
       i += done;
       const e = res[0]!;
       if (e === constants.errno.EINTR) {
