@@ -138,6 +138,37 @@ describe('unit engine batches', () => {
   });
 });
 
+describe('unit engine outputs', () => {
+  needsBpf();
+  it("view the run's own copy of a frame the program left unchanged, and a rewritten frame has its own", async () => {
+    const l = loadObject(OBJ.tcTtl);
+    try {
+      // IPv6 goes through unchanged, IPv4 has its TTL decremented, UDP port 9 is dropped.
+      const frames = [
+        frame.eth().ipv6().udp({ dport: 53 }).build(),
+        frame.eth().ipv4({ ttl: 9 }).udp({ dport: 53 }).build(),
+        frame.eth().ipv6().tcp({ dport: 80 }).build(),
+        frame.eth().ipv4().udp({ dport: 9 }).build(),
+      ];
+      const originals = frames.map((f) => Buffer.from(f));
+      const run = await runUnit(l.program(), frames);
+      expect(run.frames.map((f) => f.verdict)).to.deep.equal(['passed', 'passed', 'passed', 'dropped']);
+      const [a, b, c, d] = run.frames.map((f) => f.buffer) as [Buffer, Buffer, Buffer, Buffer];
+      expect(a.equals(originals[0]!) && c.equals(originals[2]!) && d.equals(originals[3]!)).to.equal(true);
+      expect(run.frames[1]!.changes.map((ch) => ch.path)).to.include('ipv4.ttl');
+      // Unchanged ones lie in the one block the run copied its frames to; the rewrite elsewhere.
+      expect(c.buffer).to.equal(a.buffer);
+      expect(d.buffer).to.equal(a.buffer);
+      expect(b.buffer).to.not.equal(a.buffer);
+      for (const f of frames) f.fill(0);
+      expect(a.equals(originals[0]!), 'the spec changing its frames afterwards').to.equal(true);
+      expect(run.frames[0]!.input.get('udp.dport')).to.equal(53);
+    } finally {
+      l.close();
+    }
+  });
+});
+
 describe('redirect descriptions', () => {
   it('say what is known and why the rest is not', async () => {
     const { describeRedirect } = await import('../../src/harness/index.js');

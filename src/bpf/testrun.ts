@@ -27,6 +27,11 @@ export interface LaidFrames {
   readonly bytes: Uint8Array;
   readonly places: Uint32Array;
   readonly length: number;
+  /**
+   * `bytes` are xdpspec's own, which nothing changes while results live: an output the same as
+   * its frame is then a view of its frame there (see run_many.c), not memory of its own.
+   */
+  readonly ownBytes?: boolean;
 }
 
 /**
@@ -356,7 +361,8 @@ export class TestRunner {
       if (len > longest) longest = len;
     }
     const batch = o.liveFrames || o.meta ? undefined : runManyNative();
-    if (batch) return this.runLaid(batch, bytes, places, n, longest, o, make, laid);
+    const same = laid.ownBytes && Buffer.isBuffer(bytes) ? bytes : undefined;
+    if (batch) return this.runLaid(batch, bytes, places, n, longest, o, make, laid, same);
     const frames = Array.from({ length: n }, (_, i) => laidFrame(laid, i));
     return this.runMany(frames, o).map((r, i) => make(i, r.retval, r.durationNs, r.output, 0, r.output.length));
   }

@@ -61,6 +61,8 @@ export function frameData(x: Uint8Array | Built): Uint8Array {
  */
 export class FrameBlock {
   #views: (Buffer | undefined)[] | undefined;
+  /** A copy, or a capture's frames only xdpspec holds (see over): the unit engine's outputs may view them. */
+  readonly ownBytes = true;
 
   /** Where frame i starts in `bytes` is `places[i]`, how long it is `places[length + i]`. */
   private constructor(
