@@ -330,7 +330,7 @@ describe('testRunMany outputs the same as their frames', () => {
       const where = (b: Buffer) => [b.buffer, b.byteOffset];
       expect(where(runs[2]![4]!.output)).to.deep.equal(where(runs[1]![4]!.output));
       const last = frames[4]!.length - 1;
-      frames[4]![last] ^= 0xff;
+      frames[4]![last] = frames[4]![last]! ^ 0xff;
       expect(runs[1]![4]!.output.equals(originals[4]!), 'an earlier output after its frame changed').to.equal(true);
       const after = p.testRunMany(frames);
       expect(after[4]!.output.equals(frames[4]!), 'the changed frame run again').to.equal(true);
