@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { BpfError, XdpspecError, frame, loadObject, type LoadedObject } from '../../src/index.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 
@@ -342,6 +344,56 @@ describe('testRunMany outputs the same as their frames', () => {
     }
   });
 });
+
+describe('testRunMany on frames of their own run again', () => {
+  needsBpf();
+  it("runs each from where it lies, small ones of V8's heap too, through collections that move objects", () => {
+    const l = loadObject(OBJ.tcTtl);
+    try {
+      const p = l.program();
+      // 62 bytes each, in typed arrays of their own small enough for V8 to make in its heap.
+      const frames = Array.from({ length: 24 }, (_, i) => {
+        const bytes = frame
+          .eth()
+          .ipv4({ ttl: 10 + i })
+          .udp({ dport: i % 5 === 0 ? 9 : 53 })
+          .payload(Buffer.alloc(62 - 42, i))
+          .build();
+        const f = new Uint8Array(bytes.length);
+        f.set(bytes);
+        return f;
+      });
+      expect(frames[0]!.length).to.equal(62);
+      const gc = collector();
+      const check = (what: string) => {
+        const many = p.testRunMany(frames);
+        many.forEach((r, i) => {
+          const one = p.testRun(frames[i]!);
+          if (r.action !== one.action || !r.output.equals(one.output))
+            expect.fail(`${what}, frame ${i}: unlike a run of its own`);
+        });
+        return many;
+      };
+      check('first run');
+      for (let k = 0; k < 3; k++) {
+        gc();
+        check(`run ${k + 2}, after a collection`);
+      }
+      frames[3]![14 + 8] = 1; // TTL 13 -> 1, changed in place
+      const changed = check('a byte changed in place');
+      expect(changed[3]!.output[14 + 8]).to.equal(0);
+      expect(changed.map((r) => r.action).filter((a) => a === 'TC_ACT_SHOT')).to.have.length(5);
+    } finally {
+      l.close();
+    }
+  });
+});
+
+/** A full collection, which moves what V8's heap holds (exposed for the spec through the flag). */
+function collector(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
 
 describe('BPF_PROG_TEST_RUN with programs that grow the frame', () => {
   needsBpf();

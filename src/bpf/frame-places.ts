@@ -26,6 +26,8 @@ interface Kept extends FramePlaces {
   readonly frames: readonly Uint8Array[];
   /** The frames' bytes as they were when first asked for, laid as `places` says (see keptBytes). */
   bytes?: Buffer;
+  /** Where each frame lies in memory, for frames not of one buffer (see keptAddresses). */
+  addresses?: BigUint64Array;
 }
 
 const KEEP_FROM = 16;
@@ -115,4 +117,27 @@ export function keptBytes(p: FramePlaces): Buffer | undefined {
   if (k.input) bytes.set(new Uint8Array(k.input.buffer, k.input.byteOffset, k.span));
   else for (let i = 0; i < n; i++) bytes.set(k.frames[i]!, k.places[i]);
   return (k.bytes = bytes);
+}
+
+/**
+ * Where each frame of an array that came before lies in memory, found the first time it is
+ * asked for; undefined for an array not kept, or one whose frames share a buffer (they run from
+ * `input`). The same frame objects hold the same memory: a typed array's bytes move only while
+ * they are in V8's heap, and reading its `buffer` (placesOf reads each) moves them out for
+ * good; a buffer detached or shrunk since changes its frame's length, and the array's places
+ * are found again.
+ */
+export function keptAddresses(
+  p: FramePlaces,
+  addressOf: (bytes: Uint8Array) => bigint | number,
+): BigUint64Array | undefined {
+  if (!('frames' in p) || p.input) return undefined;
+  const k = p as Kept;
+  if (k.addresses) return k.addresses;
+  const at = new BigUint64Array(k.frames.length);
+  k.frames.forEach((f, i) => {
+    void f.buffer;
+    at[i] = BigInt(addressOf(f));
+  });
+  return (k.addresses = at);
 }

@@ -24,12 +24,20 @@ export type RunMany = (
   maxOut: number,
   results: Uint32Array,
   same: Uint8Array | null,
+  at: BigUint64Array | null,
 ) => number;
+
+/** Where the bytes of a buffer lie in memory (see run_many.c's `at`). */
+export type AddressOf = (bytes: Uint8Array) => bigint | number;
 
 /** In a result's length (see run_many.c): its output is the same as the frame's kept copy. */
 export const SAME_COPY = 1 << 30;
 
-const state = processWide('run-many', () => ({ tried: false, fn: undefined as RunMany | undefined }));
+const state = processWide('run-many', () => ({
+  tried: false,
+  fn: undefined as RunMany | undefined,
+  address: undefined as AddressOf | undefined,
+}));
 
 /** The batch runner, or undefined where it cannot be built or loaded (testRunMany then loops in TypeScript). */
 export function runManyNative(): RunMany | undefined {
@@ -42,10 +50,17 @@ export function runManyNative(): RunMany | undefined {
     );
     state.fn = declare<RunMany>(
       lib,
-      'int xdpspec_run_batch(int fd, void *opts, int ctx_len_off, void *input, void *places, uint32_t n, uint32_t first, void *out, uint32_t out_at, uint32_t out_cap, uint32_t max_out, void *results, void *same)',
+      'int xdpspec_run_batch(int fd, void *opts, int ctx_len_off, void *input, void *places, uint32_t n, uint32_t first, void *out, uint32_t out_at, uint32_t out_cap, uint32_t max_out, void *results, void *same, void *at)',
     );
+    state.address = declare<AddressOf>(lib, 'uint64_t xdpspec_address(void *p)');
   } catch {
     // no compiler or no libbpf-dev here: the results are the same, only slower
   }
   return state.fn;
+}
+
+/** The address finder beside the batch runner (undefined where that could not be loaded). */
+export function addressOfNative(): AddressOf | undefined {
+  runManyNative();
+  return state.address;
 }

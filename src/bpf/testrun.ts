@@ -6,8 +6,8 @@ import type { CPointer } from '../sys/native.js';
 import { inspectAs, showGetters } from '../sys/shown-getters.js';
 import { PROG_TYPE, PROG_TYPES, returnCodeName } from './kinds.js';
 import { ENOTSUPP, errnoName } from '../sys/errno.js';
-import { runManyNative, SAME_COPY, type RunMany } from './run-many.js';
-import { keptBytes, placesOf } from './frame-places.js';
+import { addressOfNative, runManyNative, SAME_COPY, type RunMany } from './run-many.js';
+import { keptAddresses, keptBytes, placesOf } from './frame-places.js';
 import {
   checkOptions,
   sameOptions,
@@ -332,15 +332,19 @@ export class TestRunner {
     const p = placesOf(frames);
     if (p.longest > MAX_IN || p.shortest < 14)
       for (const f of frames) if (f.length > MAX_IN || f.length < 14) this.run(f, o); // throws the error that says what is wrong with it
-    // Frames of one buffer (a capture file's, decoded) run from where they are; others are
-    // copied end to end into the scratch input first.
-    let input: CPointer | undefined = p.input;
-    if (!input) {
+    // Frames of one buffer (a capture file's, decoded) run from where they are, and so do the
+    // frames of an array run before (from where each lies); others are copied end to end into
+    // the scratch input first.
+    let input: CPointer | null | undefined = p.input;
+    const addressOf = input ? undefined : addressOfNative();
+    const at = addressOf && keptAddresses(p, addressOf);
+    if (at) input = null;
+    else if (!input) {
       const sc = this.inputScratch(p.total);
       for (let i = 0; i < n; i++) sc.view.set(frames[i]!, p.places[i]);
       input = sc.pointer;
     }
-    return this.runLaid(batch, input, p.places, n, p.longest, o, this.makeBatchRun, frames, keptBytes(p));
+    return this.runLaid(batch, input, p.places, n, p.longest, o, this.makeBatchRun, frames, keptBytes(p), at);
   }
 
   private readonly makeBatchRun: MakeRun<RawRun> = (_i, retval, durationNs, outputs, start, length) =>
@@ -380,6 +384,8 @@ export class TestRunner {
     source: readonly Uint8Array[] | LaidFrames,
     /** Copies of the frames laid as `input` holds them, for outputs the same as their frame (see run_many.c). */
     same?: Buffer,
+    /** Where each frame lies, where `input` is null (see run_many.c's `at`). */
+    lying?: BigUint64Array,
   ): T[] {
     const res = this.resultsScratch(n);
     // Room each output may need: an XDP run grows a frame by at most its headroom in front and a
@@ -416,6 +422,7 @@ export class TestRunner {
         room,
         res,
         same ?? null,
+        lying ?? null,
       );
       arena.used = res[1]!;
       for (let k = 0, r = 2; k < done; k++, r += 4) {
