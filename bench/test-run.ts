@@ -138,6 +138,12 @@ async function measure(bin: string, loop: CLoop, t: Subject): Promise<string[]> 
   }
   obj.close();
   const best = (xs: number[]) => Math.min(...xs);
+  // Each round's figures were taken within a second of each other: the median of their ratios
+  // moves less with the machine's minute-to-minute load than the ratio of two minimums does.
+  const paired = (xs: number[], base: number[]) => {
+    const r = xs.map((x, k) => x / base[k]!).sort((a, b) => a - b);
+    return (r[(r.length - 1) >> 1]! + r[r.length >> 1]!) / 2;
+  };
   const cb = best(res.c);
   const tb = best(res.threaded);
   return [
@@ -145,7 +151,7 @@ async function measure(bin: string, loop: CLoop, t: Subject): Promise<string[]> 
     `  C loop with libbpf (baseline)   ${fmt.ns(cb).padStart(8)} per frame`,
     `  the same, a second thread idle  ${fmt.ns(tb).padStart(8)} per frame   ${fmt.ratio(tb / cb)} the C loop's time (the floor of any threaded process: see test_run_loop.c)`,
     `  xdpspec testRun                 ${fmt.ns(best(res.single)).padStart(8)} per frame   ${fmt.ratio(best(res.single) / cb)} the C loop's time`,
-    `  xdpspec testRunMany             ${fmt.ns(best(res.many)).padStart(8)} per frame   ${fmt.ratio(best(res.many) / cb)} the C loop's time, ${fmt.ratio(best(res.many) / tb)} the threaded one's`,
+    `  xdpspec testRunMany             ${fmt.ns(best(res.many)).padStart(8)} per frame   ${fmt.ratio(best(res.many) / cb)} the C loop's time, ${fmt.ratio(best(res.many) / tb)} the threaded one's (round by round, medians: ${fmt.ratio(paired(res.many, res.c))}, ${fmt.ratio(paired(res.many, res.threaded))})`,
     `  xdpspec runUnit                 ${fmt.ns(best(res.unit)).padStart(8)} per frame   ${fmt.ratio(best(res.unit) / cb)} the C loop's time`,
     `  in this process, ${CHUNKS} chunks of ${fmt.int(chunkRounds * frames.length)} frames each, alternated (medians):`,
     `  the C loop, through koffi       ${fmt.ns(side.c).padStart(8)} per frame`,
