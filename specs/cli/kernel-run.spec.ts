@@ -105,6 +105,29 @@ describe('xdpspec run --kernel', function () {
       expect(runDirs()).to.deep.equal(before);
     });
 
+  it('boots once more when node dies of a fault in the guest before the run reports, and reports a second such death', async () => {
+    const before = runDirs();
+    // A fault only in the guest (where the report goes to the second serial port), every time.
+    const fault = `--import=data:text/javascript,process.env.XDPSPEC_MATRIX_REPORT==='/dev/ttyS1'&&process.kill(process.pid,'SIGSEGV')`;
+    const r = await execa('node', ['dist/cli/main.js', 'run', '--kernel', '6.1', '--accel', 'tcg', SELECTION[0]!], {
+      reject: false,
+      env: { NODE_OPTIONS: fault },
+    });
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(2);
+    expect(
+      r.stderr.match(
+        /6\.1: node died of signal 11 before the run's first report line \(status 139, under TCG\): booting it once more/g,
+      ),
+    ).to.have.length(1);
+    expect(r.stderr.match(/booting 6\.1 \(/g)).to.have.length(2);
+    expect(r.stdout).to.match(
+      /6\.1 +6\.1\.0-\d+-cloud-amd64 \(TCG, [\d.]+ s, init after [\d.]+ s\): 0 passed, 0 failed, 0 skipped; the guest stopped without its report/,
+    );
+    expect(r.stdout).to.include('xdpspec-guest: exit 139');
+    expect(guests()).to.deep.equal([]);
+    expect(runDirs()).to.deep.equal(before);
+  });
+
   it('refuses what it cannot do, before booting anything', async () => {
     const cases: [string[], RegExp][] = [
       [['--kernel', 'host', '--accel', 'fast'], /--accel takes auto, kvm or tcg, got "fast"/],
