@@ -45,5 +45,20 @@ export async function tsharkFields(file: string, fields: string[], prefs: string
 /** A fresh temporary directory, removed by the returned cleanup. */
 export function tempDir(): { dir: string; path: (name: string) => string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'xdpspec-spec-'));
-  return { dir, path: (n) => join(dir, n), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  left.add(dir);
+  return {
+    dir,
+    path: (n) => join(dir, n),
+    cleanup: () => {
+      rmSync(dir, { recursive: true, force: true });
+      left.delete(dir);
+    },
+  };
 }
+
+// Suites make their directories as Mocha loads them, and a suite's after hook runs only when one
+// of its cases does: under `mocha -g` most never do. What no hook removed goes at exit.
+const left = new Set<string>();
+process.on('exit', () => {
+  for (const d of left) rmSync(d, { recursive: true, force: true });
+});
