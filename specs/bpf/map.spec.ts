@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { BpfError, XdpspecError, createMap, frame, loadObject, type LoadedObject } from '../../src/index.js';
+import { BpfError, XdpspecError, createMap, frame, loadObject, runUnit, type LoadedObject } from '../../src/index.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 
 describe('BPF maps', () => {
@@ -247,6 +247,59 @@ describe('map layouts as real programs write them', () => {
       expect(m.get({ proto: 1 })).to.deep.include({ weight: 0x0102 });
     } finally {
       o.close();
+    }
+  });
+});
+
+describe('queue and stack maps', () => {
+  needsBpf();
+  it('take values by push, pop and peek in the order programs see them, and refuse lookups by key with what to use', async () => {
+    const l = loadObject('specs/bpf/build/queues.bpf.o');
+    try {
+      const queue = l.map('lengths');
+      const stack = l.map('pile');
+      for (const v of [7, 8, 9]) {
+        queue.push(v);
+        stack.push(v);
+      }
+      expect(queue.peek()).to.equal(7);
+      expect(stack.peek()).to.equal(9);
+      expect([queue.pop(), queue.pop()]).to.deep.equal([7, 8]);
+      expect([stack.pop(), stack.pop()]).to.deep.equal([9, 8]);
+      // The program pushes each frame's length behind what is left.
+      await runUnit(l.program(), [frame.eth().ipv4().udp().payload(Buffer.alloc(20)).build()]);
+      expect([queue.pop(), queue.pop(), queue.pop()]).to.deep.equal([9, 62, undefined]);
+      expect([stack.pop(), stack.pop(), stack.pop()]).to.deep.equal([62, 7, undefined]);
+      for (let i = 0; i < 16; i++) queue.push(i);
+      expect(() => queue.push(16)).to.throw(
+        BpfError,
+        /push to map lengths: E2BIG \(7\) \(the map is full: max_entries 16\)/,
+      );
+      queue.clear();
+      expect(queue.peek()).to.equal(undefined);
+      for (const op of [() => queue.get(0), () => queue.set(0, 1), () => queue.delete(0), () => stack.has(0)])
+        expect(op)
+          .to.throw(
+            XdpspecError,
+            /is a (queue|stack): its values have no keys to (get|set|delete) by; use push\(value\), pop\(\) and peek\(\)/,
+          )
+          .with.property('code', 'MAP_NO_KEYS');
+    } finally {
+      l.close();
+    }
+  });
+
+  it('refuse push, pop and peek on maps with keys', () => {
+    const l = loadObject(OBJ.maps);
+    try {
+      expect(() => l.map('flows').pop())
+        .to.throw(
+          XdpspecError,
+          /map flows is a hash map: pop\(\) is for queue and stack maps; use get, set and delete by key/,
+        )
+        .with.property('code', 'BPF_MAP_OP');
+    } finally {
+      l.close();
     }
   });
 });

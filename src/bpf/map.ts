@@ -179,6 +179,7 @@ export class BpfMap implements MapInfo {
    */
   get(key: unknown): unknown {
     this.checkOpen();
+    this.keyed('get');
     const k = this.keyCodec.encode(key);
     if (this.holdsMaps) {
       const id = Buffer.alloc(4);
@@ -217,6 +218,7 @@ export class BpfMap implements MapInfo {
   /** Sets `key` to `value` (per-CPU maps: one value for every CPU, or an array per CPU). */
   set(key: unknown, value: unknown, mode: UpdateMode = 'any'): void {
     this.checkOpen();
+    this.keyed('set');
     this.checkMode(mode);
     const k = this.keyCodec.encode(key);
     let v: Buffer;
@@ -294,6 +296,7 @@ export class BpfMap implements MapInfo {
   /** Deletes `key`; returns false when it was not there. Array maps cannot delete. */
   delete(key: unknown): boolean {
     this.checkOpen();
+    this.keyed('delete');
     if (FIXED_MAPS.has(this.typeId)) {
       throw new XdpspecError(
         'BPF_MAP_OP',
@@ -323,10 +326,14 @@ export class BpfMap implements MapInfo {
     }
   }
 
-  /** Empties the map: deletes every key, or zeroes every element of an array map. */
+  /** Empties the map: deletes every key, zeroes every element of an array map, or pops every value of a queue or stack. */
   clear(): void {
     this.checkOpen();
     this.changedDevices();
+    if (QUEUE_MAPS.has(this.typeId)) {
+      this.drain();
+      return;
+    }
     if (FIXED_MAPS.has(this.typeId)) {
       const zero = Buffer.alloc(this.stride * this.cpus);
       for (const k of this.rawKeys()) {
@@ -518,6 +525,60 @@ export class BpfMap implements MapInfo {
     return order.map((v) => [Buffer.alloc(0), v]);
   }
 
+  /**
+   * Queue and stack maps: pushes `value` (a queue's newest, a stack's top).
+   * @throws BpfError E2BIG when the map holds max_entries values already.
+   */
+  push(value: unknown): void {
+    this.checkOpen();
+    this.unkeyed('push');
+    const v = Buffer.alloc(this.valueSize);
+    this.valueCodec.encodeInto(value, v, 0);
+    if (ffi().bpf_map_update_elem(this.fd, null, v, 0n) !== 0) this.fail('push to', errno());
+  }
+
+  /** Queue and stack maps: takes the value a program's bpf_map_pop_elem would (a queue's oldest, a stack's top); undefined when empty. */
+  pop(): unknown {
+    this.checkOpen();
+    this.unkeyed('pop');
+    return this.head(true);
+  }
+
+  /** Queue and stack maps: the value pop() would take, left in place; undefined when empty. */
+  peek(): unknown {
+    this.checkOpen();
+    this.unkeyed('peek');
+    return this.head(false);
+  }
+
+  private head(take: boolean): unknown {
+    const v = Buffer.alloc(this.valueSize);
+    const f = ffi();
+    if ((take ? f.bpf_map_lookup_and_delete_elem(this.fd, null, v) : f.bpf_map_lookup_elem(this.fd, null, v)) !== 0) {
+      const e = errno();
+      if (e === constants.errno.ENOENT) return undefined;
+      this.fail(take ? 'pop from' : 'peek at', e);
+    }
+    return this.valueCodec.decode(v);
+  }
+
+  /** Lookups by key: not for queues and stacks, whose values have none. */
+  private keyed(op: string): void {
+    if (QUEUE_MAPS.has(this.typeId))
+      throw new XdpspecError(
+        'MAP_NO_KEYS',
+        `map ${this.name} is a ${this.type}: its values have no keys to ${op} by; use push(value), pop() and peek(), or capture() to read them all in order (which leaves them in place)`,
+      );
+  }
+
+  private unkeyed(op: string): void {
+    if (!QUEUE_MAPS.has(this.typeId))
+      throw new XdpspecError(
+        'BPF_MAP_OP',
+        `map ${this.name} is a ${this.type} map: ${op}() is for queue and stack maps; use get, set and delete by key`,
+      );
+  }
+
   /** Pops every value of a queue or stack, in the order the kernel gives them. */
   private drain(): Buffer[] {
     const f = ffi();
@@ -542,7 +603,7 @@ export class BpfMap implements MapInfo {
     if (QUEUE_MAPS.has(this.typeId))
       throw new XdpspecError(
         'MAP_NO_KEYS',
-        `map ${this.name} is a ${this.type}: its values have no keys to list or look up; read them in order with capture() (which leaves them in place), or let the program pop them`,
+        `map ${this.name} is a ${this.type}: its values have no keys to list or look up; read them in order with capture() (which leaves them in place), or take them one by one with pop()`,
       );
     let prev: Buffer | null = null;
     for (;;) {
