@@ -1,9 +1,9 @@
 // The check a file gets before libbpf opens it, on files made here: no kernel needed.
 import { expect } from 'chai';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XdpspecError } from '../../src/index.js';
+import { tempDir } from '../support/tools.js';
 import { checkElf } from '../../src/bpf/elf.js';
 
 const codeOf = (f: () => void) => {
@@ -17,8 +17,9 @@ const codeOf = (f: () => void) => {
 };
 
 describe('the BPF object check', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'xdpspec-elf-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  const t = tempDir();
+  after(t.cleanup);
+  const dir = t.dir;
   const file = (name: string, bytes: Uint8Array) => {
     writeFileSync(join(dir, name), bytes);
     return join(dir, name);

@@ -1,14 +1,15 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XdpspecError } from '../../src/index.js';
+import { tempDir } from '../support/tools.js';
 import { regularFile } from '../../src/sys/files.js';
 
 describe('regular files', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'xdpspec-files-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  const t = tempDir();
+  after(t.cleanup);
+  const dir = t.dir;
   const missing = (): never => {
     throw new Error('missing');
   };
