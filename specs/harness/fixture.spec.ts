@@ -62,7 +62,7 @@ describe('bench fixture', () => {
     });
     it('says a queue has no keys to list, and where its values are read', () => {
       expect(() => [...b.object.map('lengths').keys()]).to.throw(
-        /map lengths is a queue: its values have no keys to list or look up; read them in order with capture\(\)/,
+        /map lengths is a queue: its values have no keys to list; use push\(value\), pop\(\) and peek\(\), or capture\(\) to read them all in order/,
       );
     });
     it('putBack rebuilds a queue and a stack in their order', async () => {

@@ -179,7 +179,7 @@ export class BpfMap implements MapInfo {
    */
   get(key: unknown): unknown {
     this.checkOpen();
-    this.keyed('get');
+    this.keyed('get by');
     const k = this.keyCodec.encode(key);
     if (this.holdsMaps) {
       const id = Buffer.alloc(4);
@@ -218,7 +218,7 @@ export class BpfMap implements MapInfo {
   /** Sets `key` to `value` (per-CPU maps: one value for every CPU, or an array per CPU). */
   set(key: unknown, value: unknown, mode: UpdateMode = 'any'): void {
     this.checkOpen();
-    this.keyed('set');
+    this.keyed('set by');
     this.checkMode(mode);
     const k = this.keyCodec.encode(key);
     let v: Buffer;
@@ -296,7 +296,7 @@ export class BpfMap implements MapInfo {
   /** Deletes `key`; returns false when it was not there. Array maps cannot delete. */
   delete(key: unknown): boolean {
     this.checkOpen();
-    this.keyed('delete');
+    this.keyed('delete by');
     if (FIXED_MAPS.has(this.typeId)) {
       throw new XdpspecError(
         'BPF_MAP_OP',
@@ -501,7 +501,7 @@ export class BpfMap implements MapInfo {
     const f = ffi();
     if (QUEUE_MAPS.has(this.typeId)) {
       this.drain();
-      for (const [, v] of snap) if (f.bpf_map_update_elem(this.fd, null, v, 0n) !== 0) this.fail('restore', errno());
+      for (const [, v] of snap) this.pushRaw(v, 'restore');
       return;
     }
     if (!FIXED_MAPS.has(this.typeId)) {
@@ -520,8 +520,7 @@ export class BpfMap implements MapInfo {
     const popped = this.drain();
     // A queue pops its oldest first, which is the order to push them again; a stack its newest.
     const order = this.typeId === MAP_TYPE.stack ? popped.reverse() : popped;
-    const f = ffi();
-    for (const v of order) if (f.bpf_map_update_elem(this.fd, null, v, 0n) !== 0) this.fail('restore', errno());
+    for (const v of order) this.pushRaw(v, 'restore');
     return order.map((v) => [Buffer.alloc(0), v]);
   }
 
@@ -534,40 +533,51 @@ export class BpfMap implements MapInfo {
     this.unkeyed('push');
     const v = Buffer.alloc(this.valueSize);
     this.valueCodec.encodeInto(value, v, 0);
-    if (ffi().bpf_map_update_elem(this.fd, null, v, 0n) !== 0) this.fail('push to', errno());
+    this.pushRaw(v, 'push to');
   }
 
   /** Queue and stack maps: takes the value a program's bpf_map_pop_elem would (a queue's oldest, a stack's top); undefined when empty. */
   pop(): unknown {
     this.checkOpen();
     this.unkeyed('pop');
-    return this.head(true);
+    const v = this.popRaw();
+    return v && this.valueCodec.decode(v);
   }
 
   /** Queue and stack maps: the value pop() would take, left in place; undefined when empty. */
   peek(): unknown {
     this.checkOpen();
     this.unkeyed('peek');
-    return this.head(false);
-  }
-
-  private head(take: boolean): unknown {
     const v = Buffer.alloc(this.valueSize);
-    const f = ffi();
-    if ((take ? f.bpf_map_lookup_and_delete_elem(this.fd, null, v) : f.bpf_map_lookup_elem(this.fd, null, v)) !== 0) {
+    if (ffi().bpf_map_lookup_elem(this.fd, null, v) !== 0) {
       const e = errno();
       if (e === constants.errno.ENOENT) return undefined;
-      this.fail(take ? 'pop from' : 'peek at', e);
+      this.fail('peek at', e);
     }
     return this.valueCodec.decode(v);
   }
 
-  /** Lookups by key: not for queues and stacks, whose values have none. */
+  /** A queue's or stack's head, popped as bytes; undefined when it is empty. */
+  private popRaw(): Buffer | undefined {
+    const v = Buffer.alloc(this.valueSize);
+    if (ffi().bpf_map_lookup_and_delete_elem(this.fd, null, v) !== 0) {
+      const e = errno();
+      if (e === constants.errno.ENOENT) return undefined;
+      this.fail('pop from', e);
+    }
+    return v;
+  }
+
+  private pushRaw(v: Buffer, op: string): void {
+    if (ffi().bpf_map_update_elem(this.fd, null, v, 0n) !== 0) this.fail(op, errno());
+  }
+
+  /** Keys: not for queues and stacks, whose values have none (`op`: what wanted one). */
   private keyed(op: string): void {
     if (QUEUE_MAPS.has(this.typeId))
       throw new XdpspecError(
         'MAP_NO_KEYS',
-        `map ${this.name} is a ${this.type}: its values have no keys to ${op} by; use push(value), pop() and peek(), or capture() to read them all in order (which leaves them in place)`,
+        `map ${this.name} is a ${this.type}: its values have no keys to ${op}; use push(value), pop() and peek(), or capture() to read them all in order (which leaves them in place)`,
       );
   }
 
@@ -581,17 +591,9 @@ export class BpfMap implements MapInfo {
 
   /** Pops every value of a queue or stack, in the order the kernel gives them. */
   private drain(): Buffer[] {
-    const f = ffi();
     const out: Buffer[] = [];
-    for (;;) {
-      const v = Buffer.alloc(this.valueSize);
-      if (f.bpf_map_lookup_and_delete_elem(this.fd, null, v) !== 0) {
-        const e = errno();
-        if (e === constants.errno.ENOENT) return out;
-        this.fail('read', e);
-      }
-      out.push(v);
-    }
+    for (let v = this.popRaw(); v; v = this.popRaw()) out.push(v);
+    return out;
   }
 
   /** Device maps: tells copies of their entries (the redirect probe's) to be made again. */
@@ -600,11 +602,7 @@ export class BpfMap implements MapInfo {
   }
 
   private *rawKeys(): Generator<Buffer> {
-    if (QUEUE_MAPS.has(this.typeId))
-      throw new XdpspecError(
-        'MAP_NO_KEYS',
-        `map ${this.name} is a ${this.type}: its values have no keys to list or look up; read them in order with capture() (which leaves them in place), or take them one by one with pop()`,
-      );
+    this.keyed('list');
     let prev: Buffer | null = null;
     for (;;) {
       const next = Buffer.alloc(this.keySize);

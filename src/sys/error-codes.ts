@@ -385,8 +385,8 @@ export const ERROR_CODES = {
   },
   MAP_NO_KEYS: {
     area: 'maps',
-    meaning: 'keys or entries were asked of a queue or stack, whose values have no keys',
-    todo: 'read the values in order with `capture()`, which leaves them in place',
+    meaning: 'keys, entries or a lookup by key were asked of a queue or stack, whose values have none',
+    todo: 'use `push(value)`, `pop()` and `peek()`, or `capture()` to read the values in order (which leaves them in place)',
   },
   FIELD_PATH: {
     area: 'validation',
