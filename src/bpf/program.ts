@@ -179,7 +179,7 @@ export class Program implements ProgramInfo {
    */
   testRunMany(frames: readonly Uint8Array[], options?: TestRunOptions): ProgramRun[] {
     const runs = this.runnerFor(options).runMany(frames, options);
-    // The batch path names each return code as it makes the result; the loop path does not.
+    // The batch path's results name their return code (BatchRun's action); the loop path's do not.
     if (runs.length === 0 || 'action' in runs[0]!) return runs as ProgramRun[];
     return runs.map((r) => ({
       retval: r.retval,
