@@ -79,6 +79,25 @@ function alternated(loop: CLoop, fd: number, frames: readonly Uint8Array[], many
   return { c, keeping, many: ours };
 }
 
+/** alternated() with testRunMany, in chunks of about 1,000 frames, as report lines. */
+function inProcess(
+  loop: CLoop,
+  prog: { readonly fd: number; testRunMany(frames: readonly Uint8Array[]): unknown },
+  frames: readonly Uint8Array[],
+): string[] {
+  const rounds = Math.max(1, Math.round(1000 / frames.length));
+  const many = () => {
+    for (let i = 0; i < rounds; i++) prog.testRunMany(frames);
+  };
+  const side = alternated(loop, prog.fd, frames, many, rounds);
+  return [
+    `  in this process, ${CHUNKS} chunks of ${fmt.int(rounds * frames.length)} frames each, alternated (medians):`,
+    `  the C loop, through koffi       ${fmt.ns(side.c).padStart(8)} per frame`,
+    `  the same, keeping every output  ${fmt.ns(side.keeping).padStart(8)} per frame   ${fmt.ratio(side.keeping / side.c)} the loop's time (each output in memory of its own, as results keep theirs)`,
+    `  xdpspec testRunMany             ${fmt.ns(side.many).padStart(8)} per frame   ${fmt.ratio(side.many / side.c)} the loop's time, ${fmt.ratio(side.many / side.keeping)} the one keeping its outputs`,
+  ];
+}
+
 async function measure(bin: string, loop: CLoop, t: Subject): Promise<string[]> {
   const frames = (await readCapture(t.pcap)).records.map((r) => r.data);
   const obj = loadObject(t.object);
@@ -110,16 +129,7 @@ async function measure(bin: string, loop: CLoop, t: Subject): Promise<string[]> 
       }
     ).ns_per_call;
   single(); // warm up the JIT and the kernel's caches
-  const chunkRounds = Math.max(1, Math.round(1000 / frames.length));
-  const side = alternated(
-    loop,
-    prog.fd,
-    frames,
-    () => {
-      for (let i = 0; i < chunkRounds; i++) prog.testRunMany(frames);
-    },
-    chunkRounds,
-  );
+  const side = inProcess(loop, prog, frames);
   // Interleaved, best of ten each: the machine is shared, the minimum is the least disturbed (five
   // rounds still left a fifth of the runs of a noisy hour apart by more than the goals are).
   const res = {
@@ -153,10 +163,7 @@ async function measure(bin: string, loop: CLoop, t: Subject): Promise<string[]> 
     `  xdpspec testRun                 ${fmt.ns(best(res.single)).padStart(8)} per frame   ${fmt.ratio(best(res.single) / cb)} the C loop's time`,
     `  xdpspec testRunMany             ${fmt.ns(best(res.many)).padStart(8)} per frame   ${fmt.ratio(best(res.many) / cb)} the C loop's time, ${fmt.ratio(best(res.many) / tb)} the threaded one's (round by round, medians: ${fmt.ratio(paired(res.many, res.c))}, ${fmt.ratio(paired(res.many, res.threaded))})`,
     `  xdpspec runUnit                 ${fmt.ns(best(res.unit)).padStart(8)} per frame   ${fmt.ratio(best(res.unit) / cb)} the C loop's time`,
-    `  in this process, ${CHUNKS} chunks of ${fmt.int(chunkRounds * frames.length)} frames each, alternated (medians):`,
-    `  the C loop, through koffi       ${fmt.ns(side.c).padStart(8)} per frame`,
-    `  the same, keeping every output  ${fmt.ns(side.keeping).padStart(8)} per frame   ${fmt.ratio(side.keeping / side.c)} the loop's time (each output in memory of its own, as results keep theirs)`,
-    `  xdpspec testRunMany             ${fmt.ns(side.many).padStart(8)} per frame   ${fmt.ratio(side.many / side.c)} the loop's time, ${fmt.ratio(side.many / side.keeping)} the one keeping its outputs`,
+    ...side,
   ];
 }
 
@@ -186,22 +193,9 @@ function rewriting(loop: CLoop): string[] {
     const rewritten = runs.filter((r, i) => r.action === 'XDP_TX' && !r.output.equals(frames[i]!)).length;
     if (rewritten !== frames.length)
       throw new Error(`the rewriting subject: ${rewritten} of ${frames.length} frames sent back rewritten`);
-    const chunkRounds = 10;
-    const side = alternated(
-      loop,
-      prog.fd,
-      frames,
-      () => {
-        for (let i = 0; i < chunkRounds; i++) prog.testRunMany(frames);
-      },
-      chunkRounds,
-    );
     return [
       `xdp_lb with a virtual IP, on ${frames.length} SYNs to it, every one rewritten and sent back (XDP_TX):`,
-      `  in this process, ${CHUNKS} chunks of ${fmt.int(chunkRounds * frames.length)} frames each, alternated (medians):`,
-      `  the C loop, through koffi       ${fmt.ns(side.c).padStart(8)} per frame`,
-      `  the same, keeping every output  ${fmt.ns(side.keeping).padStart(8)} per frame   ${fmt.ratio(side.keeping / side.c)} the loop's time`,
-      `  xdpspec testRunMany             ${fmt.ns(side.many).padStart(8)} per frame   ${fmt.ratio(side.many / side.c)} the loop's time, ${fmt.ratio(side.many / side.keeping)} the one keeping its outputs`,
+      ...inProcess(loop, prog, frames),
     ];
   } finally {
     obj.close();
