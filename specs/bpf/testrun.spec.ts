@@ -3,7 +3,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { BpfError, XdpspecError, frame, loadObject, type LoadedObject } from '../../src/index.js';
+import {
+  BpfError,
+  XdpspecError,
+  frame,
+  loadObject,
+  type LoadedObject,
+  type Program,
+  type ProgramRun,
+} from '../../src/index.js';
 import { OBJ, needsBpf } from '../support/kernel.js';
 
 describe('BPF_PROG_TEST_RUN', () => {
@@ -105,11 +113,7 @@ describe('BPF_PROG_TEST_RUN on many frames', () => {
           .build(),
       );
       const one = frames.map((f) => p.testRun(f));
-      const many = p.testRunMany(frames);
-      expect(many.map((r) => r.action)).to.deep.equal(one.map((r) => r.action));
-      many.forEach((r, i) => {
-        if (!r.output.equals(one[i]!.output)) expect.fail(`frame ${i}: outputs differ`);
-      });
+      expectSameRuns('one batch', p.testRunMany(frames), one);
       const single = p.testRun(frames[5]!); // single runs still work after a batch
       expect(single.output.equals(one[5]!.output)).to.equal(true);
       expect(p.testRunMany([frames[1]!], { mark: 3 })[0]!.output.equals(one[1]!.output)).to.equal(true);
@@ -232,18 +236,8 @@ describe('testRunMany over frames of one buffer and of many', () => {
       const one = built.map((f) => p.testRun(f));
       const shared = p.testRunMany(inFile);
       const mixed = p.testRunMany([...inFile.slice(0, 20), ...built.slice(20)]);
-      for (const [name, runs] of [
-        ['one buffer', shared],
-        ['mixed', mixed],
-      ] as const) {
-        expect(
-          runs.map((r) => r.action),
-          name,
-        ).to.deep.equal(one.map((r) => r.action));
-        runs.forEach((r, i) => {
-          if (!r.output.equals(one[i]!.output)) expect.fail(`${name}, frame ${i}: outputs differ`);
-        });
-      }
+      expectSameRuns('one buffer', shared, one);
+      expectSameRuns('mixed', mixed, one);
       // The one-buffer batch's outputs were compared after the mixed batch ran: not overwritten
       // by a later batch's. Some of them are rewritten, so they are not the inputs seen again.
       expect(shared.filter((r, i) => !r.output.equals(built[i]!)).length).to.be.greaterThan(10);
@@ -276,18 +270,7 @@ describe('testRunMany on an array it has run before', () => {
         frames[i] = file.subarray(at + 16, at + 16 + built[i]!.length);
         at += built[i]!.length + 16;
       }
-      const expectLike = (what: string) => {
-        const many = p.testRunMany(frames);
-        const one = frames.map((f) => p.testRun(f));
-        expect(
-          many.map((r) => r.action),
-          what,
-        ).to.deep.equal(one.map((r) => r.action));
-        many.forEach((r, i) => {
-          if (!r.output.equals(one[i]!.output)) expect.fail(`${what}, frame ${i}: outputs differ`);
-        });
-        return many;
-      };
+      const expectLike = (what: string) => batchLikeSingleRuns(p, frames, what);
       for (let k = 0; k < 3; k++) expectLike(`run ${k + 1}`); // from the second run on, its places are kept
       const before = expectLike('again').map((r) => r.action);
       frames[5] = Buffer.from(frame.eth().ipv4().udp({ dport: 9 }).build()); // an element of its own
@@ -365,15 +348,7 @@ describe('testRunMany on frames of their own run again', () => {
       });
       expect(frames[0]!.length).to.equal(62);
       const gc = collector();
-      const check = (what: string) => {
-        const many = p.testRunMany(frames);
-        many.forEach((r, i) => {
-          const one = p.testRun(frames[i]!);
-          if (r.action !== one.action || !r.output.equals(one.output))
-            expect.fail(`${what}, frame ${i}: unlike a run of its own`);
-        });
-        return many;
-      };
+      const check = (what: string) => batchLikeSingleRuns(p, frames, what);
       check('first run');
       for (let k = 0; k < 3; k++) {
         gc();
@@ -388,6 +363,28 @@ describe('testRunMany on frames of their own run again', () => {
     }
   });
 });
+
+/** testRunMany on `frames`, checked frame by frame against testRun (see expectSameRuns). */
+function batchLikeSingleRuns(p: Program, frames: readonly Uint8Array[], what: string): ProgramRun[] {
+  const many = p.testRunMany(frames);
+  expectSameRuns(
+    what,
+    many,
+    frames.map((f) => p.testRun(f)),
+  );
+  return many;
+}
+
+/** Fails unless each result of a batch has the return code and the output bytes of its frame's run of its own. */
+function expectSameRuns(what: string, many: readonly ProgramRun[], one: readonly ProgramRun[]): void {
+  expect(
+    many.map((r) => r.action),
+    what,
+  ).to.deep.equal(one.map((r) => r.action));
+  many.forEach((r, i) => {
+    if (!r.output.equals(one[i]!.output)) expect.fail(`${what}, frame ${i}: outputs differ`);
+  });
+}
 
 /** A full collection, which moves what V8's heap holds (exposed for the spec through the flag). */
 function collector(): () => void {
