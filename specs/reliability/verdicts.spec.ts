@@ -33,7 +33,7 @@ describe('live verdicts that used to be wrong or late', () => {
       .catch((e: unknown) => e);
     expect(err).to.be.instanceOf(XdpspecError).with.property('code', 'CAPTURE_LOSS');
     expect((err as Error).message).to.match(
-      /^the capture lost \d+ frame\(s\) \(the kernel dropped them from a full socket queue\); nothing was counted as a drop\. Give the capture deeper queues \(LiveBench\.create\(spec, \{ captureBuffer \}\)\) or stream fewer frames at a time$/,
+      /^the capture lost \d+ frame\(s\) \(the kernel dropped them from a full socket queue or capture ring\); nothing was counted as a drop\. Give the capture deeper queues \(LiveBench\.create\(spec, \{ captureBuffer \}\)\) or stream fewer frames at a time$/,
     );
   });
 

@@ -5,7 +5,8 @@ import { XdpspecError } from '../sys/errors.js';
 import { libc } from '../sys/libc.js';
 import { allocNative, errno, type NativeBlock } from '../sys/native.js';
 import { errnoName } from '../sys/errno.js';
-import { inNetns } from '../sys/netns.js';
+import { inNetns, interfaceMtu } from '../sys/netns.js';
+import { CaptureRing, type RingVisit } from './capture-ring.js';
 
 const AF_PACKET = 17;
 const SOCK_RAW = 3;
@@ -35,6 +36,27 @@ const BATCH = 64;
 const MMSG = 64;
 const SLOT = 16 * 1024; // a frame larger than this in a batch is reported, not cut silently
 const MSG_TRUNC = 0x20;
+/** Bytes of receive queue (or ring) a capture socket has unless told otherwise. */
+const DEFAULT_DEPTH = 8 << 20;
+const SO_ATTACH_FILTER = 26;
+const SO_DETACH_FILTER = 27;
+/** struct sock_fprog: a length, then (8-aligned) the address of the instructions. */
+const FPROG_SIZE = 16;
+
+/**
+ * A classic BPF filter of one instruction, `ret #0` (keep no byte of any frame), in native memory
+ * for the process's life (the kernel reads it through the address in the sock_fprog before it).
+ */
+let nothing: NativeBlock | undefined;
+function keepNothing(): NativeBlock {
+  if (nothing) return nothing;
+  const b = allocNative(FPROG_SIZE + 8);
+  b.view.writeUInt16LE(1, 0);
+  b.view.writeBigUInt64LE(b.address + BigInt(FPROG_SIZE), 8);
+  b.view.writeUInt16LE(0x06, FPROG_SIZE); // BPF_RET | BPF_K, k = 0
+  nothing = b;
+  return b;
+}
 
 /** What the kernel counted for a capture socket since the last `statistics()` call. */
 export interface CaptureStats {
@@ -73,6 +95,12 @@ export class PacketSocket {
   private native: NativeBlock | undefined;
   private batchOut: NativeBlock | undefined;
   private batchIn: NativeBlock | undefined;
+  /** A twin of this socket that captures into a ring (see captureByRing), made at the first ask. */
+  private twin: PacketSocket | undefined;
+  /** The twin's ring (on the twin). */
+  private ring: CaptureRing | undefined;
+  /** Whether frames go to the twin's ring now, this socket's queue shut by a filter. */
+  private byRing = false;
 
   private constructor(
     readonly fd: number,
@@ -80,6 +108,8 @@ export class PacketSocket {
     readonly ifname: string,
     readonly ifindex: number,
     private readonly dropsOk = false,
+    /** What it was opened with, for its twin. */
+    private readonly options: PacketSocketOptions = {},
   ) {}
 
   /**
@@ -87,6 +117,16 @@ export class PacketSocket {
    * @throws XdpspecError `PACKET_SOCKET` naming the step that failed (no such interface, no CAP_NET_RAW).
    */
   static open(netns: string | undefined, ifname: string, o: PacketSocketOptions = {}): PacketSocket {
+    return PacketSocket.make(netns, ifname, o);
+  }
+
+  /** open(), or with `ringFor` a socket capturing into a ring with slots for that MTU, shut by a filter. */
+  private static make(
+    netns: string | undefined,
+    ifname: string,
+    o: PacketSocketOptions,
+    ringFor?: number,
+  ): PacketSocket {
     // ETH_P_ALL sockets are taps: they see a received frame before TC ingress runs. A socket
     // bound to one EtherType is a protocol handler instead, and gets the frame after TC, as TC
     // left it (and after the kernel handled any VLAN tag: see LiveBench's TC replay).
@@ -96,12 +136,11 @@ export class PacketSocket {
       const where = `${ifname}${netns ? ` in ${netns}` : ''}`;
       const ifindex = f.if_nametoindex(ifname);
       if (ifindex === 0) throw new XdpspecError('PACKET_SOCKET', `no interface ${where}`);
-      // Protocol 0 until bind: no frame of another interface is queued meanwhile.
-      const fd = f.socket(
-        AF_PACKET,
-        SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-        protocol === ETH_P_ALL ? htons(ETH_P_ALL) : 0,
-      );
+      // Protocol 0 until bind: no frame of another interface is queued meanwhile, and bind only
+      // hooks the socket in. A socket that receives already is unhooked first, which waits for
+      // the kernel to quiesce it (6-12 ms a socket here, most of what opening one cost), as
+      // giving or taking a ring does.
+      const fd = f.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
       if (fd < 0) {
         const e = errno();
         throw new XdpspecError(
@@ -109,7 +148,8 @@ export class PacketSocket {
           `open a packet socket on ${where}: ${errnoName(e)}${e === constants.errno.EPERM ? ' (needs CAP_NET_RAW: run as root)' : ''}`,
         );
       }
-      const s = new PacketSocket(fd, netns, ifname, ifindex, o.dropsOk === true);
+      const size = o.receiveBuffer ?? DEFAULT_DEPTH;
+      const s = new PacketSocket(fd, netns, ifname, ifindex, o.dropsOk === true, o);
       try {
         if (o.ignoreOutgoing !== false) s.setInt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, 'ignore outgoing frames');
         // The receive path takes the outer VLAN tag out of the frame (skb_vlan_untag) and the
@@ -117,9 +157,13 @@ export class PacketSocket {
         s.setInt(SOL_PACKET, PACKET_AUXDATA, 1, 'ask for VLAN metadata');
         // A deep queue: a burst must not overflow it before it is read (and if it does, the
         // kernel counts it as a drop, which statistics() reports).
-        const size = o.receiveBuffer ?? 8 << 20;
         if (f.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, int32(size), 4) !== 0)
           s.setInt(SOL_SOCKET, SO_RCVBUF, size, 'size the receive buffer');
+        if (ringFor !== undefined) {
+          s.ring = CaptureRing.open(fd, size, ringFor);
+          if (!s.ring) throw new XdpspecError('CAPTURE', `give ${where}'s capture a ring: ${errnoName(errno())}`);
+          s.shut(true);
+        }
         // sockaddr_ll: family, protocol (network order), ifindex, hatype, pkttype, halen, addr[8]
         const sll = Buffer.alloc(20);
         sll.writeUInt16LE(AF_PACKET, 0);
@@ -162,6 +206,18 @@ export class PacketSocket {
    */
   receive(): Buffer[] {
     this.check();
+    const out = this.receiveQueued();
+    // After what the queue took before a ring did, what the ring holds.
+    if (this.byRing)
+      this.twin!.ring!.each((v, start, end) => {
+        const frame = Buffer.allocUnsafe(end - start);
+        v.copy(frame, 0, start, end);
+        out.push(frame);
+      }, this.tooLong);
+    return out;
+  }
+
+  private receiveQueued(): Buffer[] {
     const out: Buffer[] = [];
     const f = libc();
     const b = this.recvBlock();
@@ -299,6 +355,82 @@ export class PacketSocket {
     }
   }
 
+  /**
+   * Captures into a receive ring from now on, until captureByQueue(): the kernel copies each
+   * frame into memory mapped here, at a fraction of what queueing it costs (see
+   * capture-ring.ts), for a stream. The ring belongs to a twin of this socket, made at the first
+   * call (with slots for frames as long as the interface's MTU allows then; made anew when it
+   * grew) and kept, shut by a filter while this one queues: taking a ring off a socket, or
+   * unbinding one, waits milliseconds for the kernel, and a filter takes microseconds. False
+   * where the kernel gives no ring: the socket goes on queueing. Switch while the interface is
+   * quiet (a stream's start): a frame arriving during the switch is queued here, and one arriving
+   * as the ring is emptied of what it held shut may be thrown away with that.
+   */
+  captureByRing(): boolean {
+    this.check();
+    if (this.byRing) return true;
+    const mtu = inNetns(this.netns, () => interfaceMtu(this.ifname)) ?? 1500;
+    if (this.twin && this.twin.ring!.slot < CaptureRing.slotFor(mtu)) {
+      this.twin.close();
+      this.twin = undefined;
+    }
+    try {
+      this.twin ??= PacketSocket.make(this.netns, this.ifname, this.options, mtu);
+    } catch {
+      return false;
+    }
+    // Open first, then shut: a frame in between is in both, none in neither.
+    this.twin.shut(false);
+    this.shut(true);
+    this.byRing = true;
+    this.twin.ring!.each(
+      () => {},
+      () => undefined as never,
+    ); // what it held while shut
+    this.twin.statistics();
+    return true;
+  }
+
+  /** Back to queueing after captureByRing() (the ring's socket shut again). */
+  captureByQueue(): void {
+    if (!this.byRing || this.closed) return;
+    this.shut(false);
+    this.twin!.shut(true);
+    this.byRing = false;
+  }
+
+  /**
+   * Visits every frame waiting, oldest first, without a copy where a ring has it whole: the
+   * bytes from `start` to `end` of `bytes`, to be read during the visit only. Never blocks.
+   */
+  receiveEach(visit: RingVisit): number {
+    this.check();
+    // First what the queue took before the ring did.
+    const got = this.receiveBatch();
+    for (const f of got) visit(f, 0, f.length);
+    return got.length + (this.byRing ? this.twin!.ring!.each(visit, this.tooLong) : 0);
+  }
+
+  /** Shuts the socket to every frame (a filter that keeps none), or opens it again. */
+  private shut(on: boolean): void {
+    const f = libc();
+    if (on) {
+      if (f.setsockopt(this.fd, SOL_SOCKET, SO_ATTACH_FILTER, keepNothing().pointer, FPROG_SIZE) !== 0)
+        throw new XdpspecError('CAPTURE', `shut the capture on ${this.ifname} with a filter: ${errnoName(errno())}`);
+    } else if (
+      f.setsockopt(this.fd, SOL_SOCKET, SO_DETACH_FILTER, int32(0), 4) !== 0 &&
+      errno() !== constants.errno.ENOENT
+    )
+      throw new XdpspecError('CAPTURE', `open the capture on ${this.ifname} again: ${errnoName(errno())}`);
+  }
+
+  private readonly tooLong = (len: number, room: number): never => {
+    throw new XdpspecError(
+      'CAPTURE',
+      `a frame of ${len} bytes on ${this.ifname} is longer than the ${room} bytes its capture ring keeps (made for the MTU it had at the stream's start); stream again, or replay it one frame at a time`,
+    );
+  };
+
   /** The receive batch's headers point at fixed places, so they are written once. */
   private receiveBlock(): NativeBlock {
     if (this.batchIn) return this.batchIn;
@@ -327,6 +459,15 @@ export class PacketSocket {
   /** The kernel's counts since the last call (reading resets them). */
   statistics(): CaptureStats {
     this.check();
+    if (this.byRing) {
+      const own = this.counts();
+      const ring = this.twin!.counts();
+      return { received: own.received + ring.received, dropped: own.dropped + ring.dropped };
+    }
+    return this.counts();
+  }
+
+  private counts(): CaptureStats {
     const st = Buffer.alloc(8);
     const len = [8];
     if (libc().getsockopt(this.fd, SOL_PACKET, PACKET_STATISTICS, st, len) !== 0)
@@ -353,6 +494,9 @@ export class PacketSocket {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.twin?.close();
+    this.ring?.close();
+    this.twin = this.ring = undefined;
     libc().close(this.fd);
     for (const b of [this.native, this.batchOut, this.batchIn]) b?.free();
     this.native = this.batchOut = this.batchIn = undefined;
@@ -397,10 +541,6 @@ function tagged(v: Buffer, data: number, n: number, control: number, controlLen:
   const frame = Buffer.allocUnsafe(n);
   v.copy(frame, 0, data, data + n);
   return frame;
-}
-
-function htons(v: number): number {
-  return ((v & 0xff) << 8) | ((v >> 8) & 0xff);
 }
 
 function int32(v: number): Buffer {

@@ -262,7 +262,7 @@ export const ERROR_CODES = {
   CAPTURE_LOSS: {
     area: 'live',
     meaning:
-      'the kernel dropped captured frames from a full socket queue: reported as soon as counted, never as a drop or a time-out',
+      'the kernel dropped captured frames from a full socket queue or capture ring: reported as soon as counted, never as a drop or a time-out',
     todo: 'size the queues: `LiveBench.create(spec, { captureBuffer })`',
   },
   CAPTURE: {

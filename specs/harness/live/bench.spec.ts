@@ -557,6 +557,35 @@ describe('live streaming', () => {
     }
   });
 
+  fx.it(
+    'classifies every frame of a replay after a stream, and after one that failed half way, as before',
+    async ({ bench }) => {
+      const v = loadObject(SPEC_OBJ.verdicts, { redirect_ifindex: bench.topology.port('lan').dutIfindex });
+      try {
+        bench.attach(v.program(), 'wan');
+        const mac = bench.topology.port('wan').dutMac;
+        const kinds = VERDICT_PORTS.map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d }).build());
+        const fates = async () => {
+          const run = await bench.replay(kinds, { on: 'wan' });
+          return run.frames.map((f) => [f.verdict, f.outputs.map((o) => `${o.port}/${o.side}`).join()]);
+        };
+        const before = await fates();
+        expect(before.map(([verdict]) => verdict)).to.deep.equal(VERDICT_FATES);
+        // A stream that fails half way (a frame too short to send) puts them back too.
+        const short = await rejection(bench.stream([...kinds, Buffer.alloc(10)], { on: 'wan', via: 'xdp' }));
+        expect(short).to.be.instanceOf(XdpspecError).with.property('code', 'INJECT');
+        const run = await bench.stream(
+          Array.from({ length: 600 }, (_, i) => kinds[i % 6]!),
+          { on: 'wan' },
+        );
+        expect(run.counts).to.include({ passed: 200, tx: 100, redirected: 100 });
+        expect(await fates()).to.deep.equal(before);
+      } finally {
+        v.close();
+      }
+    },
+  );
+
   it('sends by socket the frames too large to go in as XDP frames, and says so', async () => {
     // Over the 3,392 bytes an injected frame can have, within the port's MTU (veth takes native
     // XDP up to an MTU of about 3,500).

@@ -7,8 +7,17 @@ import { STREAM_WINDOW, StreamCapture, chunksOf } from '../../../src/harness/liv
 function tap() {
   let queue: Buffer[] = [];
   let dropped = 0;
+  const mode = { ring: false };
   const socket = {
-    receiveBatch: () => queue.splice(0),
+    receiveEach: (visit: (b: Buffer, start: number, end: number) => void) => {
+      const got = queue.splice(0);
+      for (const g of got) visit(g, 0, g.length);
+      return got.length;
+    },
+    captureByRing: () => (mode.ring = true),
+    captureByQueue: () => {
+      mode.ring = false;
+    },
     drain: () => queue.splice(0).length,
     statistics: () => {
       const s = { received: 0, dropped };
@@ -18,6 +27,7 @@ function tap() {
   };
   return {
     socket: socket as unknown as PacketSocket,
+    mode,
     arrive: (...f: Buffer[]) => (queue = queue.concat(f)),
     lose: (n: number) => (dropped += n),
   };
@@ -64,6 +74,21 @@ describe('streaming capture', () => {
     cap.take();
     expect(cap.total(() => true)).to.equal(1);
     expect(cap.seen).to.deep.equal(['wan/dut']);
+  });
+
+  it('captures by ring from its start to its close, but the taps asked to stay on their queues', () => {
+    const ring = tap();
+    const queued = tap();
+    const cap = new StreamCapture([
+      { socket: ring.socket, where: 'wan/dut' },
+      { socket: queued.socket, where: 'wan/dut', queued: true },
+    ]);
+    expect([ring.mode.ring, queued.mode.ring]).to.deep.equal([true, false]);
+    const late = tap();
+    cap.add({ socket: late.socket, where: 'lan/tester' });
+    expect(late.mode.ring).to.equal(true);
+    cap.close();
+    expect([ring.mode.ring, queued.mode.ring, late.mode.ring]).to.deep.equal([false, false, false]);
   });
 
   it(`forgets inputs older than the last ${STREAM_WINDOW} sent: their late copies are unmatched`, () => {

@@ -206,52 +206,56 @@ export class NativeStrategy implements Strategy {
         { socket: p.tester, where: `${p.name}/tester` },
       ]),
     );
-    const before = src.stats.read();
-    const start = this.probeCounts();
-    const n = await cap.pump(chunks, send);
-    let after = before;
-    await until(
-      () => (cap.take(), q((after = src.stats.read()), 'xdp_packets') - q(before, 'xdp_packets') >= n),
-      `XDP on port ${on} running on all ${n} frames`,
-      10_000,
-    );
-    const d = (k: string) => q(after, k) - q(before, k);
-    if (d('xdp_packets') > n)
-      throw new XdpspecError(
-        'LIVE_STRAY',
-        `${d('xdp_packets') - n} frame(s) besides the ${n} streamed reached XDP on port ${on}, so the counts cannot be trusted; something besides the bench sends into the DUT (give both ends of the port addresses, so the bench sets static neighbours) - stream again once it does not`,
+    try {
+      const before = src.stats.read();
+      const start = this.probeCounts();
+      const n = await cap.pump(chunks, send);
+      let after = before;
+      await until(
+        () => (cap.take(), q((after = src.stats.read()), 'xdp_packets') - q(before, 'xdp_packets') >= n),
+        `XDP on port ${on} running on all ${n} frames`,
+        10_000,
       );
-    const end = this.probeCounts();
-    const aborted = end.exceptions - start.exceptions;
-    // Failed redirects are in no XDP counter of veth's: the redirect-error event counts them.
-    const failedRedirects = end.redirectErrors - start.redirectErrors;
-    this.seen = end;
-    const counts: VerdictCounts = {
-      passed: n - d('xdp_drops') - d('xdp_tx') - d('xdp_redirect') - d('xdp_tx_errors') - failedRedirects,
-      dropped: d('xdp_drops') - aborted,
-      tx: d('xdp_tx'),
-      redirected: d('xdp_redirect') + failedRedirects,
-      aborted,
-      stolen: 0,
-    };
-    if (d('xdp_tx_errors') > 0)
-      throw new XdpspecError(
-        'LIVE_LOST',
-        `${d('xdp_tx_errors')} frame(s) were sent back or redirected into a device that could not take them (xdp_tx_errors)`,
+      const d = (k: string) => q(after, k) - q(before, k);
+      if (d('xdp_packets') > n)
+        throw new XdpspecError(
+          'LIVE_STRAY',
+          `${d('xdp_packets') - n} frame(s) besides the ${n} streamed reached XDP on port ${on}, so the counts cannot be trusted; something besides the bench sends into the DUT (give both ends of the port addresses, so the bench sets static neighbours) - stream again once it does not`,
+        );
+      const end = this.probeCounts();
+      const aborted = end.exceptions - start.exceptions;
+      // Failed redirects are in no XDP counter of veth's: the redirect-error event counts them.
+      const failedRedirects = end.redirectErrors - start.redirectErrors;
+      this.seen = end;
+      const counts: VerdictCounts = {
+        passed: n - d('xdp_drops') - d('xdp_tx') - d('xdp_redirect') - d('xdp_tx_errors') - failedRedirects,
+        dropped: d('xdp_drops') - aborted,
+        tx: d('xdp_tx'),
+        redirected: d('xdp_redirect') + failedRedirects,
+        aborted,
+        stolen: 0,
+      };
+      if (d('xdp_tx_errors') > 0)
+        throw new XdpspecError(
+          'LIVE_LOST',
+          `${d('xdp_tx_errors')} frame(s) were sent back or redirected into a device that could not take them (xdp_tx_errors)`,
+        );
+      const out = counts.tx + counts.redirected - failedRedirects;
+      return await cap.settle(
+        on,
+        counts,
+        {
+          here: (w) => w === `${on}/dut`,
+          there: (w) => w.endsWith('/tester'),
+          passed: counts.passed,
+          out,
+          what: `${counts.passed} passed on ${on}, ${out} sent out`,
+        },
+        { xdp: sent.xdp, socket: sent.socket, ...(sent.socket > 0 && sent.why ? { why: sent.why } : {}) },
       );
-    const out = counts.tx + counts.redirected - failedRedirects;
-    return cap.settle(
-      on,
-      counts,
-      {
-        here: (w) => w === `${on}/dut`,
-        there: (w) => w.endsWith('/tester'),
-        passed: counts.passed,
-        out,
-        what: `${counts.passed} passed on ${on}, ${out} sent out`,
-      },
-      { xdp: sent.xdp, socket: sent.socket, ...(sent.socket > 0 && sent.why ? { why: sent.why } : {}) },
-    );
+    } finally {
+      cap.close();
+    }
   }
 
   /** The port's injector, made at the first stream (or why there is none, kept as the answer). */

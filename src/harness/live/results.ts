@@ -80,8 +80,10 @@ export interface LiveRun {
 /** How a live bench captures. */
 export interface LiveBenchOptions {
   /**
-   * Bytes of kernel queue behind each capture socket (default 8 MiB). Streams that outrun the
-   * capture lose frames, which is reported as CAPTURE_LOSS, never as a verdict.
+   * Bytes of kernel queue behind each capture socket (default 8 MiB), and of the receive ring a
+   * stream captures into (memory the kernel holds from a port's first stream while the bench
+   * lives). Streams that outrun the capture lose frames, which is reported as CAPTURE_LOSS, never
+   * as a verdict.
    */
   readonly captureBuffer?: number;
 }

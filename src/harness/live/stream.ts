@@ -2,7 +2,7 @@
 // attributing each captured frame to the input it is a byte-for-byte copy of.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { XdpspecError } from '../../sys/errors.js';
-import { until, type PacketSocket } from '../../net/index.js';
+import { until, type PacketSocket, type RingVisit } from '../../net/index.js';
 import type { VerdictCounts } from '../verdict.js';
 import type { StreamRun } from './results.js';
 import { CaptureReader } from '../../pcap/index.js';
@@ -21,6 +21,11 @@ export interface Tap {
   readonly where: string;
   /** Read and discarded: frames there are inputs, not outputs (a tap before TC ingress). */
   readonly ignore?: boolean;
+  /**
+   * Captured by the socket's queue, not a ring: a protocol handler's socket is where the stack
+   * lets go of a frame TC passed, which the watch probe tells from its other fates by that.
+   */
+  readonly queued?: boolean;
 }
 
 /** Frames of `source` in batches: read from a capture file batch by batch, or sliced from an array. */
@@ -53,10 +58,11 @@ const KEY_BYTES = 64;
  * string: a string per frame sent and per frame captured, and hashing it in the map, was most of
  * what matching cost. Frames whose keys agree are told apart by their bytes.
  */
-function keyOf(f: Uint8Array): number {
-  let h = 0x811c9dc5 ^ f.length;
-  const n = f.length < KEY_BYTES ? f.length : KEY_BYTES;
-  for (let i = 0; i < n; i++) h = Math.imul(h ^ f[i]!, 0x01000193);
+function keyOf(f: Uint8Array, start: number, end: number): number {
+  const len = end - start;
+  let h = 0x811c9dc5 ^ len;
+  const stop = start + (len < KEY_BYTES ? len : KEY_BYTES);
+  for (let i = start; i < stop; i++) h = Math.imul(h ^ f[i]!, 0x01000193);
   return h >>> 0;
 }
 
@@ -77,9 +83,16 @@ export class StreamCapture {
   unmatched = 0;
   private readonly totals = new Map<string, number>();
   private lost = 0;
+  /** Each tap's visitor of what it captured (made once: take() runs many times a stream). */
+  private readonly visitors = new Map<Tap, RingVisit>();
 
   constructor(private readonly taps: Tap[]) {
-    for (const t of taps) this.start(t);
+    try {
+      for (const t of taps) this.start(t);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
   }
 
   /** Adds a tap while streaming (a TC protocol handler for a new EtherType). */
@@ -89,15 +102,18 @@ export class StreamCapture {
   }
 
   private start(t: Tap): void {
+    // Capturing into a ring costs a fraction of a queue's per frame (see capture-ring.ts).
+    if (!t.queued) t.socket.captureByRing();
     t.socket.drain();
     t.socket.statistics();
     if (!t.ignore && !this.totals.has(t.where)) this.totals.set(t.where, 0);
+    this.visitors.set(t, t.ignore ? () => {} : (bytes, start, end) => this.attribute(t.where, bytes, start, end));
   }
 
   register(f: Uint8Array): void {
     const index = this.seen.length;
     this.seen.push(undefined);
-    const key = keyOf(f);
+    const key = keyOf(f, 0, f.length);
     this.sentFrames[index % RING] = f;
     this.sentKeys[index % RING] = key;
     const list = this.pending.get(key);
@@ -105,31 +121,41 @@ export class StreamCapture {
     else this.pending.set(key, [index]);
   }
 
+  /**
+   * Puts the taps back to queueing, as replays read them (and the watch probe tells a captured
+   * frame by the clone a queue makes): at the end of every stream, one that failed too.
+   */
+  close(): void {
+    for (const t of this.taps) t.socket.captureByQueue();
+  }
+
   /** Reads every tap. */
   take(): void {
     for (const t of this.taps) {
-      const got = t.socket.receiveBatch();
-      if (got.length === 0 || t.ignore) continue;
-      this.totals.set(t.where, this.totals.get(t.where)! + got.length);
-      for (const f of got) {
-        const key = keyOf(f);
-        const list = this.pending.get(key);
-        let index = -1;
-        if (list) {
-          for (let k = 0; k < list.length; k++) {
-            if (f.equals(this.sentFrames[list[k]! % RING]!)) {
-              index = list[k]!;
-              if (k === 0) list.shift();
-              else list.splice(k, 1);
-              break;
-            }
-          }
-          if (list.length === 0) this.pending.delete(key);
-        }
-        if (index < 0) this.unmatched++;
-        else this.seen[index] = t.where;
-      }
+      const got = t.socket.receiveEach(this.visitors.get(t)!);
+      if (got > 0 && !t.ignore) this.totals.set(t.where, this.totals.get(t.where)! + got);
     }
+  }
+
+  /** Files a frame captured at `where` (`bytes` from `start` to `end`) under the input it is a copy of. */
+  private attribute(where: string, bytes: Buffer, start: number, end: number): void {
+    const key = keyOf(bytes, start, end);
+    const list = this.pending.get(key);
+    let index = -1;
+    if (list) {
+      for (let k = 0; k < list.length; k++) {
+        const sent = this.sentFrames[list[k]! % RING]!;
+        if (bytes.compare(sent, 0, sent.length, start, end) === 0) {
+          index = list[k]!;
+          if (k === 0) list.shift();
+          else list.splice(k, 1);
+          break;
+        }
+      }
+      if (list.length === 0) this.pending.delete(key);
+    }
+    if (index < 0) this.unmatched++;
+    else this.seen[index] = where;
   }
 
   forget(): void {
@@ -191,7 +217,7 @@ export class StreamCapture {
     if (this.lost)
       throw new XdpspecError(
         'CAPTURE_LOSS',
-        `the capture lost ${this.lost} frame(s) (the kernel dropped them from a full socket queue); nothing was counted as a drop. Give the capture deeper queues (LiveBench.create(spec, { captureBuffer })) or stream fewer frames at a time`,
+        `the capture lost ${this.lost} frame(s) (the kernel dropped them from a full socket queue or capture ring); nothing was counted as a drop. Give the capture deeper queues (LiveBench.create(spec, { captureBuffer })) or stream fewer frames at a time`,
       );
   }
 

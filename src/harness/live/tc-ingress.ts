@@ -113,7 +113,7 @@ export class TcIngressStrategy extends TcStrategy {
       { socket: p.dut, where: `${p.name}/dut`, ignore: p === this.src },
       { socket: p.tester, where: `${p.name}/tester` },
     ]);
-    for (const s of this.afterTc.values()) taps.push({ socket: s, where: `${on}/dut` });
+    for (const s of this.afterTc.values()) taps.push({ socket: s, where: `${on}/dut`, queued: true });
     return {
       sender: this.src.tester,
       taps,
@@ -121,7 +121,7 @@ export class TcIngressStrategy extends TcStrategy {
       // A protocol handler for each EtherType in the stream, opened before its first frame goes.
       perFrame: (f: Uint8Array, cap: StreamCapture) => {
         const h = this.handler(receivedProtocol(f));
-        if (h.fresh) cap.add({ socket: h.socket, where: `${on}/dut` });
+        if (h.fresh) cap.add({ socket: h.socket, where: `${on}/dut`, queued: true });
       },
     };
   }

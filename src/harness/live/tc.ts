@@ -192,6 +192,7 @@ export abstract class TcStrategy implements Strategy {
       );
     } finally {
       following.close();
+      cap.close();
     }
   }
 
