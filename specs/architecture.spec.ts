@@ -76,6 +76,7 @@ const SPEC_OF_THE_WHOLE: Record<string, string> = {
   'mocha.ts': 'specs/package.spec.ts',
   'one-instance.ts': 'specs/package.spec.ts',
   'net/capture-ring.ts': 'specs/net/packet-socket.spec.ts',
+  'net/packet-abi.ts': 'specs/net/packet-socket.spec.ts',
   'net/link.ts': 'specs/net/topology.spec.ts',
   'net/registry.ts': 'specs/net/topology.spec.ts',
   'net/wait.ts': 'specs/harness/live/bench.spec.ts',

@@ -77,17 +77,26 @@ describe('packet sockets', () => {
     );
   });
 
+  /** A frame 200 of which overflow a socket (or ring) of 4096 bytes. */
+  const FLOOD = frame.eth().ipv4().udp().payload(Buffer.alloc(1000)).build();
+
+  /** Sends 200 FLOODs from the tester, and sums `s`'s counts until they account for all of them. */
+  async function flood(s: PacketSocket, what: string) {
+    for (let i = 0; i < 200; i++) tester.send(FLOOD);
+    const stats = { received: 0, dropped: 0 };
+    await until(() => {
+      const c = s.statistics();
+      stats.received += c.received;
+      stats.dropped += c.dropped;
+      return stats.received + stats.dropped >= 200;
+    }, `all 200 frames counted by ${what}`);
+    return stats;
+  }
+
   it("reports capture loss from the kernel's counters, never hiding it", async () => {
     const small = PacketSocket.open(t.dut, 'wan', { receiveBuffer: 4096 });
     try {
-      const f = frame.eth().ipv4().udp().payload(Buffer.alloc(1000)).build();
-      for (let i = 0; i < 200; i++) tester.send(f);
-      let stats = { received: 0, dropped: 0 };
-      await until(() => {
-        const s = small.statistics();
-        stats = { received: stats.received + s.received, dropped: stats.dropped + s.dropped };
-        return stats.received + stats.dropped >= 200;
-      }, 'all 200 frames counted by the small socket');
+      const stats = await flood(small, 'the small socket');
       expect(stats.dropped).to.be.greaterThan(0);
       expect(small.receive().length).to.equal(stats.received);
     } finally {
@@ -130,18 +139,11 @@ describe('packet sockets', () => {
     const small = PacketSocket.open(t.dut, 'wan', { receiveBuffer: 4096 }); // the ring's least: 64 slots
     try {
       expect(small.captureByRing()).to.equal(true);
-      const f = frame.eth().ipv4().udp().payload(Buffer.alloc(1000)).build();
-      for (let i = 0; i < 200; i++) tester.send(f);
-      let stats = { received: 0, dropped: 0 };
-      await until(() => {
-        const s = small.statistics();
-        stats = { received: stats.received + s.received, dropped: stats.dropped + s.dropped };
-        return stats.received + stats.dropped >= 200;
-      }, 'all 200 frames counted by the small ring');
+      const stats = await flood(small, 'the small ring');
       expect(stats.dropped).to.be.greaterThan(0);
       const got: Buffer[] = [];
       expect(taken(small, got)).to.equal(stats.received);
-      expect(got.every((g) => g.equals(f))).to.equal(true);
+      expect(got.every((g) => g.equals(FLOOD))).to.equal(true);
     } finally {
       small.close();
     }

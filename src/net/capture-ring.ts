@@ -5,16 +5,14 @@
 // a streamed capture spent as long receiving as the program under test took to run.
 import { koffi } from '../sys/native.js';
 import { libc, mapShared, unmap, type Mapping } from '../sys/libc.js';
+import { SOL_PACKET, TP_STATUS_VLAN_VALID, int32, retagged } from './packet-abi.js';
 
-const SOL_PACKET = 263;
 const PACKET_RX_RING = 5;
 const PACKET_VERSION = 10;
 const TPACKET_V1 = 0;
 const TPACKET_V2 = 1;
 const TP_STATUS_KERNEL = 0;
 const TP_STATUS_USER = 1;
-const TP_STATUS_VLAN_VALID = 0x10;
-const TP_STATUS_VLAN_TPID_VALID = 0x40;
 const PAGE = 4096;
 /**
  * Where the kernel puts an Ethernet frame in a V2 slot: its header (32 bytes) and address (20)
@@ -93,7 +91,7 @@ export class CaptureRing {
    * short (longer than the interface's MTU when the ring was made), and is to throw.
    */
   each(visit: RingVisit, tooLong: (len: number, slot: number) => never): number {
-    const { view: v, words, slot, slots } = this;
+    const { view: v, words, slot } = this;
     let n = 0;
     for (;;) {
       const base = this.head * slot;
@@ -101,25 +99,26 @@ export class CaptureRing {
       const status = Atomics.load(words, base >> 2);
       if ((status & TP_STATUS_USER) === 0) return n;
       const len = v.readUInt32LE(base + 4);
-      const snap = v.readUInt32LE(base + 8);
       const start = base + v.readUInt16LE(base + 12);
       try {
-        if (snap < len) tooLong(len, slot - MAC_OFFSET);
-        if (status & TP_STATUS_VLAN_VALID && len >= 12) {
-          const tpid = status & TP_STATUS_VLAN_TPID_VALID ? v.readUInt16LE(base + 26) : 0x8100;
-          const frame = Buffer.allocUnsafe(len + 4);
-          v.copy(frame, 0, start, start + 12);
-          frame.writeUInt16BE(tpid, 12);
-          frame.writeUInt16BE(v.readUInt16LE(base + 24), 14);
-          v.copy(frame, 16, start + 12, start + len);
-          visit(frame, 0, frame.length);
-        } else visit(v, start, start + len);
+        if (v.readUInt32LE(base + 8) < len) tooLong(len, slot - MAC_OFFSET);
+        const frame =
+          status & TP_STATUS_VLAN_VALID
+            ? retagged(v, start, len, status, v.readUInt16LE(base + 24), v.readUInt16LE(base + 26))
+            : undefined;
+        if (frame) visit(frame, 0, frame.length);
+        else visit(v, start, start + len);
       } finally {
-        Atomics.store(words, base >> 2, TP_STATUS_KERNEL);
-        this.head = this.head + 1 === slots ? 0 : this.head + 1;
+        this.handBack(base);
       }
       n++;
     }
+  }
+
+  /** Hands back every slot the kernel filled, unread (what a shut ring took while switching). */
+  clear(): void {
+    while (Atomics.load(this.words, (this.head * this.slot) >> 2) & TP_STATUS_USER)
+      this.handBack(this.head * this.slot);
   }
 
   /** Unmaps the ring, as the socket closes (which frees it). */
@@ -127,10 +126,9 @@ export class CaptureRing {
     unmap(this.mapping);
   }
 
-  /** Unmaps the ring and takes it off the socket, which then queues frames again. */
-  detach(): void {
-    unmap(this.mapping);
-    CaptureRing.remove(this.fd);
+  private handBack(base: number): void {
+    Atomics.store(this.words, base >> 2, TP_STATUS_KERNEL);
+    this.head = this.head + 1 === this.slots ? 0 : this.head + 1;
   }
 
   private static remove(fd: number): void {
@@ -138,10 +136,4 @@ export class CaptureRing {
     f.setsockopt(fd, SOL_PACKET, PACKET_RX_RING, Buffer.alloc(16), 16);
     f.setsockopt(fd, SOL_PACKET, PACKET_VERSION, int32(TPACKET_V1), 4);
   }
-}
-
-function int32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeInt32LE(v);
-  return b;
 }

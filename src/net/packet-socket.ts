@@ -7,13 +7,13 @@ import { allocNative, errno, type NativeBlock } from '../sys/native.js';
 import { errnoName } from '../sys/errno.js';
 import { inNetns, interfaceMtu } from '../sys/netns.js';
 import { CaptureRing, type RingVisit } from './capture-ring.js';
+import { SOL_PACKET, int32, retagged } from './packet-abi.js';
 
 const AF_PACKET = 17;
 const SOCK_RAW = 3;
 const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const ETH_P_ALL = 0x0003;
-const SOL_PACKET = 263;
 const PACKET_STATISTICS = 6;
 const PACKET_IGNORE_OUTGOING = 23;
 const SOL_SOCKET = 1;
@@ -22,8 +22,6 @@ const SO_RCVBUFFORCE = 33;
 const SO_COOKIE = 57;
 const MSG_DONTWAIT = 0x40;
 const PACKET_AUXDATA = 8;
-const TP_STATUS_VLAN_VALID = 0x10;
-const TP_STATUS_VLAN_TPID_VALID = 0x40;
 const MAX_FRAME = 65536 + 4096;
 // Native layout for recvmsg: struct msghdr (56 bytes), one iovec (16), control space, data.
 const MSGHDR = 0;
@@ -379,14 +377,12 @@ export class PacketSocket {
     } catch {
       return false;
     }
-    // Open first, then shut: a frame in between is in both, none in neither.
+    // Open first, then shut: a frame in between is in both, none in neither. The ring's copies
+    // go, with what it took while the last switch back was under way; the queue keeps its own.
     this.twin.shut(false);
     this.shut(true);
     this.byRing = true;
-    this.twin.ring!.each(
-      () => {},
-      () => undefined as never,
-    ); // what it held while shut
+    this.twin.ring!.clear();
     this.twin.statistics();
     return true;
   }
@@ -524,16 +520,8 @@ function tagged(v: Buffer, data: number, n: number, control: number, controlLen:
     if (len < 16) break;
     if (v.readInt32LE(control + c + 8) === SOL_PACKET && v.readInt32LE(control + c + 12) === PACKET_AUXDATA) {
       const aux = control + c + 16;
-      const status = v.readUInt32LE(aux);
-      if (status & TP_STATUS_VLAN_VALID && n >= 12) {
-        const tpid = status & TP_STATUS_VLAN_TPID_VALID ? v.readUInt16LE(aux + 18) : 0x8100;
-        const frame = Buffer.alloc(n + 4);
-        v.copy(frame, 0, data, data + 12);
-        frame.writeUInt16BE(tpid, 12);
-        frame.writeUInt16BE(v.readUInt16LE(aux + 16), 14);
-        v.copy(frame, 16, data + 12, data + n);
-        return frame;
-      }
+      const frame = retagged(v, data, n, v.readUInt32LE(aux), v.readUInt16LE(aux + 16), v.readUInt16LE(aux + 18));
+      if (frame) return frame;
     }
     c += (len + 7) & ~7;
   }
@@ -541,10 +529,4 @@ function tagged(v: Buffer, data: number, n: number, control: number, controlLen:
   const frame = Buffer.allocUnsafe(n);
   v.copy(frame, 0, data, data + n);
   return frame;
-}
-
-function int32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeInt32LE(v);
-  return b;
 }
