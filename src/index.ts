@@ -127,6 +127,7 @@ export {
   type LiveOutput,
   type StreamRun,
   type StreamVia,
+  type SentVia,
   runBoth,
   runBothSteps,
   EngineDisagreement,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* For xdpspec's own specs: records the ingress ifindex of the last frame, which a test run
- * without an ingress device sees as 0 and a live run as the port's, so the two engines leave
- * different map states behind (and runBoth must say so). */
+ * given no ingress device sees as loopback's (1) and a live run as the port's, so the two
+ * engines leave different map states behind (and runBoth must say so). */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 

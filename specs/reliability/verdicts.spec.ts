@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { LiveBench, XdpspecError, frame, loadObject, runUnit, type LoadedObject } from '../../src/index.js';
 import { OBJ, SPEC_OBJ, needsBpf } from '../support/kernel.js';
+import { rejection } from '../support/thrown.js';
 
 describe('live verdicts that used to be wrong or late', () => {
   needsBpf();
@@ -83,19 +84,23 @@ describe('live verdicts that used to be wrong or late', () => {
       delete process.env.XDPSPEC_ATTACH;
     }
     execFileSync('ip', ['-n', b.topology.dut, 'link', 'set', 'dev', 'wan', 'xdp', 'off']);
-    const err = await b
-      .replay(
-        [
-          frame
-            .eth({ dst: b.topology.port('wan').dutMac })
-            .ipv6()
-            .udp(),
-        ],
-        { on: 'wan' },
-      )
-      .catch((e: unknown) => e);
+    const frames = [
+      frame
+        .eth({ dst: b.topology.port('wan').dutMac })
+        .ipv6()
+        .udp(),
+    ];
+    // As an XDP frame, veth refuses it at once: it hands such frames only to an end with XDP.
+    const refused = await rejection(b.replay(frames, { on: 'wan', via: 'xdp' }));
+    expect(refused).to.be.instanceOf(XdpspecError).with.property('code', 'LIVE_LOST');
+    expect(refused.message).to.match(
+      /^veth refused frame #0 as an XDP frame into the DUT end of port wan; .* Check that the program is still attached to wan in native mode .*ip -n xdpspec-\d+-\d+-dut link show dev wan\)$/,
+    );
+    // By socket (the filter grows no frame), veth takes it and no XDP runs: the counter's wait
+    // runs out, and says the same.
+    const err = await rejection(b.replay(frames, { on: 'wan' }));
     expect(err).to.be.instanceOf(XdpspecError).with.property('code', 'TIMEOUT');
-    expect((err as Error).message).to.match(
+    expect(err.message).to.match(
       /^XDP on port wan running on frame #0 did not happen within 2000 ms: the driver counted no XDP run for it\. Check that the program is still attached to wan in native mode .*ip -n xdpspec-\d+-\d+-dut link show dev wan/,
     );
   });

@@ -35,6 +35,8 @@ export const SPEC_OBJ = {
   verdicts: 'specs/bpf/build/verdicts.bpf.o',
   tcVerdicts: 'specs/bpf/build/tc_verdicts.bpf.o',
   ingressSeen: 'specs/bpf/build/ingress_seen.bpf.o',
+  ingressStamp: 'specs/bpf/build/ingress_stamp.bpf.o',
+  grow: 'specs/bpf/build/grow.bpf.o',
   ipv6FilterV2: 'specs/bpf/build/ipv6_filter_v2.bpf.o',
   busy: 'specs/bpf/build/busy.bpf.o',
   tcVlanPush: 'specs/bpf/build/tc_vlan_push.bpf.o',

@@ -10,7 +10,7 @@ import type { MapInfo } from './map.js';
 import type { ProgramInfo } from './object.js';
 
 export interface Handles {
-  progs: { ptr: Ptr; info: ProgramInfo; typeId: number; usesMeta: boolean }[];
+  progs: { ptr: Ptr; info: ProgramInfo; typeId: number; calls: CallTraits }[];
   maps: { ptr: Ptr; info: MapInfo; typeId: number }[];
   btf: Btf | undefined;
   /** Where maps pinned by name go: this run's private bpffs (see sys/bpffs.ts). */
@@ -39,6 +39,7 @@ export function privatePins(maps: Handles['maps']): string[] {
 
 const BPF_CALL = 0x85;
 const BPF_FUNC_XDP_ADJUST_META = 54;
+const BPF_FUNC_XDP_ADJUST_TAIL = 65;
 const BPF_FUNC_SKB_VLAN_PUSH = 18;
 const BPF_PSEUDO_CALL = 1;
 
@@ -63,14 +64,28 @@ function helperCalls(prog: Ptr): { helpers: Set<number>; subprograms: boolean } 
   return { helpers, subprograms };
 }
 
+/** What a program's calls say it may do to a frame, where that changes how xdpspec runs it. */
+export interface CallTraits {
+  /**
+   * It may put metadata in front of its frame: test runs pass it an xdp_md, whose ctx_out says
+   * where the frame starts in the output.
+   */
+  readonly usesMeta: boolean;
+  /**
+   * It may grow its frame at the tail: live replays hand it XDP frames, which have the room to
+   * grow that a frame sent by socket lacks on veth (see StreamVia).
+   */
+  readonly growsTail: boolean;
+}
+
 /**
- * Whether a program may put metadata in front of its frame: it calls bpf_xdp_adjust_meta, or a
- * subprogram, conservatively. Test runs of such programs pass an xdp_md, whose ctx_out says
- * where the frame starts in the output.
+ * What a program's calls say (see CallTraits): a helper it calls itself, and, conservatively,
+ * anything when it calls a subprogram or its instructions cannot be read.
  */
-export function mayUseMetadata(prog: Ptr): boolean {
+export function callTraits(prog: Ptr): CallTraits {
   const c = helperCalls(prog);
-  return !c || c.subprograms || c.helpers.has(BPF_FUNC_XDP_ADJUST_META);
+  const may = (helper: number) => !c || c.subprograms || c.helpers.has(helper);
+  return { usesMeta: may(BPF_FUNC_XDP_ADJUST_META), growsTail: may(BPF_FUNC_XDP_ADJUST_TAIL) };
 }
 
 /** Whether a program calls bpf_skb_vlan_push itself (a subprogram's calls not counted). */
@@ -86,7 +101,7 @@ export function list(obj: Ptr): Handles {
     progs.push({
       ptr: p,
       typeId,
-      usesMeta: mayUseMetadata(p),
+      calls: callTraits(p),
       info: {
         name: f.bpf_program__name(p),
         section: f.bpf_program__section_name(p),

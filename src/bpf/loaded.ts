@@ -60,7 +60,7 @@ export class LoadedObject {
     if (!p) {
       const h = this.h.progs.find((x) => x.info.name === name);
       if (!h) throw new NotFoundError('program', name, names, this.path);
-      p = new Program(h.info, h.typeId, ffi().bpf_program__fd(h.ptr), h.ptr, this, h.usesMeta, this.counted.get(name));
+      p = new Program(h.info, h.typeId, ffi().bpf_program__fd(h.ptr), h.ptr, this, h.calls, this.counted.get(name));
       this.progCache.set(name, p);
     }
     return p;

@@ -1,6 +1,6 @@
 import type { LoadedObject, ProgramInfo } from './object.js';
 import { PROG_TYPE, returnCodeName } from './kinds.js';
-import { pushesVlanTag } from './handles.js';
+import { pushesVlanTag, type CallTraits } from './handles.js';
 import { allocNative, errno, ffi, type Ptr } from './ffi.js';
 import { BpfError, XdpspecError } from '../sys/errors.js';
 import { errnoName } from '../sys/errno.js';
@@ -44,8 +44,8 @@ export class Program implements ProgramInfo {
     readonly handle: Ptr,
     /** The object it was loaded with (its maps are the program's state). */
     readonly object: LoadedObject,
-    /** It may put metadata in front of frames (see object.ts mayUseMetadata). */
-    private readonly usesMeta = true,
+    /** What its calls say it may do to frames (see handles.ts). */
+    private readonly calls: CallTraits = { usesMeta: true, growsTail: true },
     /**
      * Its block counters, when it was loaded counted (`count: true`, or coverage asked for):
      * what each frame executed, and source-line coverage.
@@ -118,7 +118,7 @@ export class Program implements ProgramInfo {
    */
   private runnerFor(options: TestRunOptions | undefined): TestRunner {
     const fd = this.fd;
-    this.runner ??= new TestRunner(fd, this.typeId, this.name, this.usesMeta);
+    this.runner ??= new TestRunner(fd, this.typeId, this.name, this.calls.usesMeta);
     if ((options?.repeat ?? 1) > 1) this.stayInDispatcher();
     return this.runner;
   }
@@ -147,6 +147,15 @@ export class Program implements ProgramInfo {
   }
 
   private vlanPush: boolean | undefined;
+
+  /**
+   * An XDP program that may grow frames at the tail: it calls bpf_xdp_adjust_tail, or a
+   * subprogram (which may). Live replays hand such programs XDP frames, which have the room to
+   * grow that a frame sent by socket lacks on veth (see StreamVia).
+   */
+  get growsTail(): boolean {
+    return this.typeId === PROG_TYPE.xdp && this.calls.growsTail;
+  }
 
   get section(): string {
     return this.info.section;

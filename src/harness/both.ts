@@ -2,9 +2,9 @@ import { basename } from 'node:path';
 import { XdpspecError } from '../sys/errors.js';
 import type { BpfMap, LoadedObject, MapState, Program, TcDirection } from '../bpf/index.js';
 import { PROG_TYPE } from '../bpf/kinds.js';
-import { summarize } from '../packet/index.js';
+import { diffFrames, summarize, type Frame } from '../packet/index.js';
 import { collectFrames, type FrameSource, type Step } from './frames.js';
-import type { LiveBench, LiveRun } from './live/index.js';
+import type { LiveBench, LiveRun, StreamVia } from './live/index.js';
 import { runUnitSteps, type UnitOptions, type UnitRun } from './unit.js';
 
 /** The unit and the live engine disagreed about some frames, or left the maps in different states. */
@@ -19,7 +19,7 @@ export class EngineDisagreement extends XdpspecError {
     const lines = frames.slice(0, 10).map((i) => {
       const u = unit.frames[i]!;
       const l = live.frames[i]!;
-      const out = u.output && l.output && !u.output.bytes.equals(l.output.bytes) ? ', outputs differ' : '';
+      const out = u.output && l.output ? outputDifference(u.output, l.output) : '';
       return `  #${i}  ${summarize(u.input)}\n       unit: ${u.verdict} (${u.action})   live: ${l.verdict}${out}`;
     });
     const more = frames.length > 10 ? `\n  ... and ${frames.length - 10} more` : '';
@@ -31,6 +31,23 @@ export class EngineDisagreement extends XdpspecError {
       : '';
     super('ENGINES_DISAGREE', head + tail);
   }
+}
+
+/**
+ * How two outputs of one frame differ, for the disagreement's line: their lengths when those
+ * differ, and the first few fields from the unit's output to the live one.
+ */
+function outputDifference(unit: Frame, live: Frame): string {
+  if (unit.bytes.equals(live.bytes)) return '';
+  const sizes =
+    unit.bytes.length === live.bytes.length ? '' : ` (unit ${unit.bytes.length} bytes, live ${live.bytes.length})`;
+  const changes = diffFrames(unit, live);
+  const shown = changes
+    .slice(0, 3)
+    .map((c) => `${c.path} ${c.from ?? '(absent)'} -> ${c.to ?? '(absent)'}`)
+    .join(', ');
+  const more = changes.length > 3 ? `, and ${changes.length - 3} more` : '';
+  return `, outputs differ${sizes}${shown ? `, unit -> live: ${shown}${more}` : ''}`;
 }
 
 /** Entries of the maps the engines compare: per-CPU maps are left out (the engines run on different CPUs). */
@@ -71,6 +88,8 @@ export interface BothOptions {
    * tester end) or `egress` (the DUT sends them out of the port).
    */
   readonly tc?: TcDirection;
+  /** How the live run sends its frames (see StreamVia): `auto` by default. */
+  readonly via?: StreamVia;
 }
 
 /**
@@ -119,7 +138,7 @@ export async function runBothSteps(
     if (program.typeId === PROG_TYPE.sched_cls) bench.attachTc(program, port, options.tc ?? 'ingress');
     else bench.attach(program, port);
   }
-  const live = await bench.replaySteps(steps);
+  const live = await bench.replaySteps(steps, options.via ? { via: options.via } : {});
   const liveState = state(objects);
   for (const { m, snap } of maps) m.putBack(snap);
   const unit = runUnitSteps(programs, steps, { locateRedirects: false, ...options.unit });

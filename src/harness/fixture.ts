@@ -5,7 +5,7 @@ import type { Built } from '../packet/index.js';
 import { bpfObject, liveArtifacts, mapsRestored } from './bench-fixtures.js';
 import { fixtures } from './fixtures.js';
 import type { FrameSource } from './frames.js';
-import { LiveBench, type LiveRun } from './live/index.js';
+import { LiveBench, type LiveRun, type StreamVia } from './live/index.js';
 import { runUnit, type UnitOptions, type UnitRun } from './unit.js';
 import type { FrameResult } from './verdict.js';
 
@@ -43,7 +43,7 @@ export interface SpecBench {
   readonly live: {
     readonly bench: LiveBench;
     /** Replays on `on` (default: the port the program is attached to). */
-    replay(frames: FrameSource, o?: { on?: string; settleMs?: number }): Promise<LiveRun>;
+    replay(frames: FrameSource, o?: { on?: string; settleMs?: number; via?: StreamVia }): Promise<LiveRun>;
   };
 }
 
@@ -107,8 +107,12 @@ export function bench(o: BenchOptions): SpecBench {
       get bench() {
         return live();
       },
-      replay(frames: FrameSource, ro?: { on?: string; settleMs?: number }) {
-        return live().replay(frames, { on: ro?.on ?? attachTo!, ...(ro?.settleMs ? { settleMs: ro.settleMs } : {}) });
+      replay(frames: FrameSource, ro?: { on?: string; settleMs?: number; via?: StreamVia }) {
+        return live().replay(frames, {
+          on: ro?.on ?? attachTo!,
+          ...(ro?.settleMs ? { settleMs: ro.settleMs } : {}),
+          ...(ro?.via ? { via: ro.via } : {}),
+        });
       },
     },
   };

@@ -46,6 +46,7 @@ export {
   type LiveOutput,
   type StreamRun,
   type StreamVia,
+  type SentVia,
 } from './live/index.js';
 export { runBoth, runBothSteps, EngineDisagreement, type BothOptions } from './both.js';
 export { writeArtifact } from './artifact.js';

@@ -250,8 +250,8 @@ export const ERROR_CODES = {
   LIVE_LOST: {
     area: 'live',
     meaning:
-      'frames were sent back or redirected into a device that could not take them (xdp_tx_errors), or veth refused frames a stream handed to the DUT end',
-    todo: "redirect to a port whose peer can receive (the bench's ports can); stream again, or with { via: 'socket' }",
+      'frames were sent back or redirected into a device that could not take them (xdp_tx_errors), or veth refused XDP frames a replay or stream handed to the DUT end (its queue was full, or the end has no XDP program)',
+    todo: "redirect to a port whose peer can receive (the bench's ports can); check the program is still attached in native mode; run again, or with { via: 'socket' }",
   },
   LIVE_TC_NO_SIGN: {
     area: 'live',

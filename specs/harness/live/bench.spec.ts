@@ -349,6 +349,45 @@ describe('both engines on one case', () => {
       v.close();
     }
   });
+
+  fx.it('fail on outputs that differ, saying in which fields', async ({ bench, load }) => {
+    const o = load(SPEC_OBJ.ingressStamp);
+    const port = bench.topology.port('wan');
+    const f = frame.eth({ dst: port.dutMac, src: '02:00:00:00:00:99' }).ipv4().udp();
+    const err = await rejection(runBoth(o.program(), bench, 'wan', [f]));
+    expect(err).to.be.instanceOf(EngineDisagreement);
+    // A test run with no ingress device given runs on the namespace's loopback (ifindex 1).
+    const stamped = (port.dutIfindex & 0xff).toString(16).padStart(2, '0');
+    expect(err.message).to.match(
+      new RegExp(
+        `\\n {7}unit: passed \\(XDP_PASS\\) {3}live: passed, outputs differ, unit -> live: eth\\.src 02:00:00:00:00:01 -> 02:00:00:00:00:${stamped}$`,
+      ),
+    );
+  });
+
+  fx.it(
+    'agree on frames a program grows at the tail, which go in as XDP frames with the room a NIC driver gives',
+    async ({ bench, load }) => {
+      const g = load(SPEC_OBJ.grow, { tail: 200 });
+      const mac = bench.topology.port('wan').dutMac;
+      const frames = [4, 300, 1400].map((n) => frame.eth({ dst: mac }).ipv4().udp().payload(Buffer.alloc(n, 1)));
+      expect(g.program().growsTail).to.equal(true);
+      const { live } = await runBoth(g.program(), bench, 'wan', frames);
+      expect(live.sent).to.deep.equal({ xdp: 3, socket: 0 });
+      expect(live.frames.map((f) => f.verdict)).to.deep.equal(['passed', 'passed', 'passed']);
+      for (const f of live.frames) {
+        expect(f.output!.bytes.length).to.equal(f.input.bytes.length + 200);
+        expect(f.output!.bytes.subarray(f.input.bytes.length).equals(Buffer.alloc(200))).to.equal(true);
+      }
+      // By socket, veth copies a frame into a buffer about its own size (since 6.x; a page
+      // before): the program aborts where that leaves less than 200 bytes to grow into.
+      const bySocket = await bench.replay(frames, { on: 'wan', via: 'socket' });
+      expect(bySocket.sent).to.deep.equal({ xdp: 0, socket: 3 });
+      for (const f of bySocket.frames)
+        if (f.verdict === 'passed') expect(f.output!.bytes.length).to.equal(f.input.bytes.length + 200);
+        else expect(f.verdict).to.equal('aborted');
+    },
+  );
 });
 
 describe('live benches under stress', () => {
@@ -582,6 +621,48 @@ describe('live streaming', () => {
         expect(await fates()).to.deep.equal(before);
       } finally {
         v.close();
+      }
+    },
+  );
+
+  fx.it(
+    'replays by socket a program that grows no frame, as XDP frames or by socket when asked; TC by socket',
+    async ({ bench, load }) => {
+      const v = load(SPEC_OBJ.verdicts, { redirect_ifindex: bench.topology.port('lan').dutIfindex });
+      expect(v.program().growsTail).to.equal(false);
+      bench.attach(v.program(), 'wan');
+      const mac = bench.topology.port('wan').dutMac;
+      const kinds = VERDICT_PORTS.map((d) => frame.eth({ dst: mac }).ipv4().udp({ dport: d }));
+      const byDefault = await bench.replay(kinds, { on: 'wan' });
+      expect(byDefault.sent).to.deep.equal({
+        xdp: 0,
+        socket: 6,
+        why: "xdp_verdicts grows no frame at the tail (it calls no bpf_xdp_adjust_tail), so a socket's send gives the same for less",
+      });
+      const asXdp = await bench.replay(kinds, { on: 'wan', via: 'xdp' });
+      const bySocket = await bench.replay(kinds, { on: 'wan', via: 'socket' });
+      expect(asXdp.sent).to.deep.equal({ xdp: 6, socket: 0 });
+      expect(bySocket.sent).to.deep.equal({ xdp: 0, socket: 6 });
+      const fates = (r: typeof asXdp) => r.frames.map((f) => [f.verdict, f.outputs.map((o) => `${o.port}/${o.side}`)]);
+      expect(fates(asXdp)).to.deep.equal(fates(bySocket));
+      expect(asXdp.frames.map((f) => f.verdict)).to.deep.equal(VERDICT_FATES);
+      const bad = await rejection(bench.replay(kinds, { on: 'wan', via: 'pigeon' as 'xdp' }));
+      expect(bad).to.be.instanceOf(XdpspecError).with.property('code', 'LIVE_OPTIONS');
+      bench.detach('wan');
+      const tc = load(SPEC_OBJ.tcVerdicts);
+      bench.attachTc(tc.program(), 'wan', 'ingress');
+      try {
+        const refused = await rejection(bench.replay(kinds, { on: 'wan', via: 'xdp' }));
+        expect(refused).to.be.instanceOf(XdpspecError).with.property('code', 'LIVE_OPTIONS');
+        expect(refused.message).to.match(/port wan has a TC program \(tc-ingress\), which gets its frames by socket/);
+        const tcDefault = await bench.replay(kinds.slice(2, 3), { on: 'wan' });
+        expect(tcDefault.sent).to.deep.equal({
+          xdp: 0,
+          socket: 1,
+          why: 'generic-mode XDP and TC programs get their frames by socket',
+        });
+      } finally {
+        bench.detach('wan');
       }
     },
   );

@@ -27,7 +27,14 @@ import { countVerdicts, noteFrameRun } from '../verdict.js';
 import { runAttachCommand } from './external.js';
 import { GenericStrategy } from './generic.js';
 import { NativeStrategy } from './native.js';
-import { CapturedFrame, type BenchContext, type LiveMode, type PortState, type Strategy } from './port.js';
+import {
+  CapturedFrame,
+  type BenchContext,
+  type LiveMode,
+  type PortState,
+  type Sending,
+  type Strategy,
+} from './port.js';
 import type { LiveBenchOptions, LiveFrameResult, LiveOutput, LiveRun, StreamRun, StreamVia } from './results.js';
 import { chunksOf } from './stream.js';
 import { TcEgressStrategy } from './tc-egress.js';
@@ -312,13 +319,14 @@ export class LiveBench {
 
   /**
    * Injects each frame on port `on` (from the tester end; from the DUT's side for a TC program on
-   * egress), one at a time, and classifies it.
+   * egress), one at a time, and classifies it. `via` says how frames go in (see StreamVia): by
+   * default a native XDP program gets them as XDP frames, in a page as a NIC driver gives them.
    * @throws XdpspecError when no program is attached there, when a frame cannot be sent, or
    * when an output the counters promise does not arrive (it names the frame).
    */
   async replay(
     frames: FrameSource,
-    o: { on: string; settleMs?: number; onProgress?: (done: number, total: number) => void },
+    o: { on: string; settleMs?: number; via?: StreamVia; onProgress?: (done: number, total: number) => void },
   ): Promise<LiveRun> {
     this.port(o.on);
     const inputs = await collectFrames(frames);
@@ -336,12 +344,18 @@ export class LiveBench {
    */
   async replaySteps(
     steps: readonly Step[],
-    o: { settleMs?: number; onProgress?: (done: number, total: number) => void } = {},
+    o: { settleMs?: number; via?: StreamVia; onProgress?: (done: number, total: number) => void } = {},
   ): Promise<LiveRun> {
+    const via = checkVia(o.via, 'replay');
     const inputs = steps.map((s, index) => ({ index, src: this.port(s.on), bytes: frameBytes(s.frame) }));
     // Refuse what cannot be replayed before anything is sent, not half-way through the run.
     for (const { index, src, bytes } of inputs) {
-      this.liveProgram(src, 'replaying');
+      const { strategy } = this.liveProgram(src, 'replaying');
+      if (via === 'xdp' && strategy.mode !== 'native')
+        throw new XdpspecError(
+          'LIVE_OPTIONS',
+          `replay with { via: 'xdp' } hands frames to XDP in native mode, but port ${src.name} has ${strategy.mode === 'generic' ? 'XDP in generic mode' : `a TC program (${strategy.mode})`}, which gets its frames by socket: replay with { via: 'auto' } or 'socket'`,
+        );
       if (bytes.length < 14)
         throw new XdpspecError(
           'FRAME_TOO_SHORT',
@@ -352,6 +366,7 @@ export class LiveBench {
     for (const src of sources) this.checkDeviceMaps(src);
     const results: LiveFrameResult[] = [];
     const others: LiveOutput[] = [];
+    const sending: Sending = { via, xdp: 0, socket: 0 };
     for (const src of sources) src.program!.strategy.begin();
     for (const { index, src, bytes } of inputs) {
       if (o.onProgress && index % 1000 === 0) o.onProgress(index, inputs.length);
@@ -363,7 +378,7 @@ export class LiveBench {
       // (a stray frame is an error), so a counted program's instructions since are the frame's.
       const counters = src.program!.strategy.mode === 'native' ? src.program!.source?.counters : undefined;
       const before = counters?.instructions() ?? 0;
-      const r = await src.program!.strategy.one(index, bytes, others);
+      const r = await src.program!.strategy.one(index, bytes, others, sending);
       if (counters) r.instructions = counters.instructions() - before;
       results.push(r);
     }
@@ -389,6 +404,13 @@ export class LiveBench {
       others,
       attachments,
       ...(instructions ? { instructions } : {}),
+      sent: {
+        xdp: sending.xdp,
+        socket: sending.socket,
+        ...(sending.socket > 0 && via === 'auto'
+          ? { why: sending.why ?? 'generic-mode XDP and TC programs get their frames by socket' }
+          : {}),
+      },
     };
     noteFrameRun('live', results);
     for (const l of this.runListeners) l(run);
@@ -413,9 +435,7 @@ export class LiveBench {
    * socket's send; `run.sent` says how many went which way.
    */
   async stream(frames: readonly Uint8Array[] | string, o: { on: string; via?: StreamVia }): Promise<StreamRun> {
-    const via = o.via ?? 'auto';
-    if (!['auto', 'xdp', 'socket'].includes(via))
-      throw new XdpspecError('LIVE_OPTIONS', `stream: via must be 'auto', 'xdp' or 'socket', got ${String(via)}`);
+    const via = checkVia(o.via, 'stream');
     const src = this.port(o.on);
     const { strategy } = this.liveProgram(src, 'streaming');
     this.checkDeviceMaps(src);
@@ -453,4 +473,11 @@ export class LiveBench {
     this.topology.close(); // takes the attachments with it
     this.pass.close();
   }
+}
+
+/** `via` of a replay or a stream, `auto` when not given. */
+function checkVia(via: StreamVia | undefined, what: 'replay' | 'stream'): StreamVia {
+  if (via === undefined) return 'auto';
+  if (via === 'auto' || via === 'xdp' || via === 'socket') return via;
+  throw new XdpspecError('LIVE_OPTIONS', `${what}: via must be 'auto', 'xdp' or 'socket', got ${String(via)}`);
 }

@@ -9,6 +9,7 @@ import {
   type BenchContext,
   type LiveResult,
   type PortState,
+  type Sending,
   type Strategy,
 } from './port.js';
 import { WatchProbe } from './probes.js';
@@ -35,14 +36,14 @@ export class GenericStrategy implements Strategy {
    * on the device (drops, aborts, failed redirects; a passed frame reaches the capture taps
    * before the stack could free it, so counters are read before collecting), or a redirect event.
    */
-  async one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveResult> {
+  async one(index: number, bytes: Buffer, others: LiveOutput[], sending: Sending): Promise<LiveResult> {
     const { src } = this;
     const events = () => {
       const g = this.probe.read(['frees', 'exceptions', 'redirects', 'redirect_errors']);
       return { frees: g.frees, exceptions: g.exceptions, redirects: g.redirects, redirectErrors: g.redirect_errors };
     };
     const before = events();
-    inject(src.tester, index, bytes);
+    inject(src.tester, index, bytes, sending);
     const seen: LiveOutput[] = [];
     let now = before;
     await until(() => {

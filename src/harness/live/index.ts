@@ -1,2 +1,10 @@
 export { LiveBench } from './bench.js';
-export type { LiveBenchOptions, LiveRun, LiveFrameResult, LiveOutput, StreamRun, StreamVia } from './results.js';
+export type {
+  LiveBenchOptions,
+  LiveRun,
+  LiveFrameResult,
+  LiveOutput,
+  StreamRun,
+  StreamVia,
+  SentVia,
+} from './results.js';

@@ -13,6 +13,7 @@ import {
   type BenchContext,
   type LiveResult,
   type PortState,
+  type Sending,
   type Strategy,
 } from './port.js';
 import { WatchProbe } from './probes.js';
@@ -86,11 +87,39 @@ export class NativeStrategy implements Strategy {
     };
   }
 
-  async one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveResult> {
+  async one(index: number, bytes: Buffer, others: LiveOutput[], sending: Sending): Promise<LiveResult> {
     const { src } = this;
     const on = src.name;
     const before = src.stats.read();
-    inject(src.tester, index, bytes);
+    // The two ways differ only for a program that grows frames at the tail (see StreamVia); an
+    // XDP frame costs a live-frames test run (about 25 us here), a socket's send about 4.
+    // Whether a program another tool attached may grow them is not known here.
+    const grows = src.program?.source?.growsTail ?? true;
+    const injector = sending.via === 'xdp' || (sending.via === 'auto' && grows) ? this.injector() : undefined;
+    if (typeof injector === 'object' && injector.takes([bytes])) {
+      await injector.send([bytes], false, before).catch((err: unknown) => {
+        if (!(err instanceof XdpspecError) || err.code !== 'LIVE_LOST') throw err;
+        throw new XdpspecError(
+          'LIVE_LOST',
+          `veth refused frame #${index} as an XDP frame into the DUT end of port ${on}; it takes XDP frames only into an end with an XDP program in native mode. Check that the program is still attached to ${on} in native mode (not detached, nor replaced by a generic-mode one: ip -n ${this.bench.topology.dut} link show dev ${on})`,
+          { cause: err },
+        );
+      });
+      sending.xdp++;
+    } else {
+      const why = !injector
+        ? `${this.program} grows no frame at the tail (it calls no bpf_xdp_adjust_tail), so a socket's send gives the same for less`
+        : typeof injector === 'string'
+          ? injector
+          : `frames over the DUT end's MTU or ${SLOT_BYTES} bytes go by socket`;
+      if (sending.via === 'xdp')
+        throw new XdpspecError(
+          'INJECT',
+          `frame #${index} cannot go to port ${on} as an XDP frame (${why}): replay with { via: 'auto' } or 'socket'`,
+        );
+      if (sending.via === 'auto') sending.why ??= why;
+      inject(src.tester, index, bytes, sending);
+    }
     let after = before;
     await until(
       () => q((after = src.stats.read()), 'xdp_packets') >= q(before, 'xdp_packets') + 1,

@@ -41,13 +41,26 @@ export interface BenchContext {
   collect(into: LiveOutput[]): void;
 }
 
+/** How a replay is to send its frames (see StreamVia), and a count of how each went. */
+export interface Sending {
+  readonly via: StreamVia;
+  xdp: number;
+  socket: number;
+  /** Why frames went by socket under `auto`. */
+  why?: string;
+}
+
 /** One way of following a port's frames; one per mode, made when a program is attached. */
 export interface Strategy {
   readonly mode: LiveMode;
   /** Before a run's first frame on this port. */
   begin(): void;
-  /** Injects frame #index and says what became of it; what else arrives goes to `others`. */
-  one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveResult>;
+  /**
+   * Injects frame #index and says what became of it; what else arrives goes to `others`. Only
+   * native XDP sends XDP frames; the others send by socket whatever `sending.via` says (the
+   * bench refuses `xdp` for them before a run starts).
+   */
+  one(index: number, bytes: Buffer, others: LiveOutput[], sending: Sending): Promise<LiveResult>;
   /** Streams batches of frames with exact counts, where the mode can count them. */
   stream?(chunks: AsyncIterable<readonly Uint8Array[]>, via: StreamVia): Promise<StreamRun>;
   /** Lets go of the probe, links and sockets it holds (not the attachment). */
@@ -55,9 +68,10 @@ export interface Strategy {
 }
 
 /** Sends frame #index from `socket`, naming the frame when the kernel refuses it. */
-export function inject(socket: PacketSocket, index: number, bytes: Buffer): void {
+export function inject(socket: PacketSocket, index: number, bytes: Buffer, sending: Sending): void {
   try {
     socket.send(bytes);
+    sending.socket++;
   } catch (err) {
     throw new XdpspecError('INJECT', `frame #${index} (${summarize(parseFrame(bytes))}): ${(err as Error).message}`, {
       cause: err,

@@ -51,16 +51,30 @@ export interface StreamRun {
    * How the frames went in: as XDP frames from the tester end (`xdp`), or from its packet
    * socket (`socket`); `why` says why any went by socket when `via` was `auto`.
    */
-  readonly sent: { readonly xdp: number; readonly socket: number; readonly why?: string };
+  readonly sent: SentVia;
 }
 
 /**
- * How a stream sends: `xdp` hands each frame to the DUT end as veth's peer does an XDP frame
- * (native XDP only; kernel 5.18+), `socket` sends from the tester end's packet socket, `auto`
- * (the default) the first where it can, the second for the rest (frames over the DUT end's
- * MTU or 3,392 bytes, TC programs).
+ * How a stream or a replay sends: `xdp` hands each frame to the DUT end as veth's peer does an
+ * XDP frame (native XDP only; kernel 5.18+), `socket` sends from the tester end's packet socket,
+ * `auto` (the default) the first where it can, the second for the rest (frames over the DUT
+ * end's MTU or 3,392 bytes, generic-mode XDP and TC programs). A replay under `auto` sends XDP
+ * frames only to a program that may grow them at the tail (`Program.growsTail`, or one another
+ * tool attached): one frame per live-frames test run costs several socket sends.
+ *
+ * The two differ in more than cost. A frame sent by socket reaches the program in a buffer
+ * veth copies it into, cut to the frame's size: `bpf_xdp_adjust_tail` can grow it by at most
+ * the 0 to 63 bytes that rounding leaves. An XDP frame comes in a page, as most NIC drivers
+ * and the unit engine give one, with room to grow it by up to about 3.5 KB.
  */
 export type StreamVia = 'auto' | 'xdp' | 'socket';
+
+/** How a run's frames went in (see StreamVia); `why` says why any went by socket under `auto`. */
+export interface SentVia {
+  readonly xdp: number;
+  readonly socket: number;
+  readonly why?: string;
+}
 
 export interface LiveRun {
   readonly port: string;
@@ -75,6 +89,8 @@ export interface LiveRun {
   readonly attachments: Readonly<Record<string, string>>;
   /** Instructions executed per frame, when every frame has a count (see LiveFrameResult). */
   readonly instructions?: InstructionStats;
+  /** How the frames went in: as XDP frames or by socket (see StreamVia). */
+  readonly sent: SentVia;
 }
 
 /** How a live bench captures. */

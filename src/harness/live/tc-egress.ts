@@ -2,7 +2,7 @@
 import { XdpspecError } from '../../sys/errors.js';
 import { PacketSocket, until } from '../../net/index.js';
 import { parseFrame } from '../../packet/index.js';
-import { closest, inject, type BenchContext, type LiveResult, type PortState } from './port.js';
+import { closest, inject, type BenchContext, type LiveResult, type PortState, type Sending } from './port.js';
 import { WatchProbe } from './probes.js';
 import type { LiveOutput } from './results.js';
 import type { Tap } from './stream.js';
@@ -47,14 +47,14 @@ export class TcEgressStrategy extends TcStrategy {
     }
   }
 
-  async one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveResult> {
+  async one(index: number, bytes: Buffer, others: LiveOutput[], sending: Sending): Promise<LiveResult> {
     const { src } = this;
     const events = () => {
       const g = this.probe.read(['tc_egress_drops', 'injected_consumes', 'injected_frees']);
       return { drops: g.tc_egress_drops, consumes: g.injected_consumes, frees: g.injected_frees };
     };
     const before = events();
-    inject(this.injector, index, bytes);
+    inject(this.injector, index, bytes, sending);
     const seen: LiveOutput[] = [];
     let now = before;
     const out = (x: LiveOutput) => x.side === 'tester' && x.port === src.name;

@@ -2,7 +2,15 @@
 import { XdpspecError } from '../../sys/errors.js';
 import { PacketSocket, until } from '../../net/index.js';
 import { parseFrame } from '../../packet/index.js';
-import { CapturedFrame, inject, outputBytes, type BenchContext, type LiveResult, type PortState } from './port.js';
+import {
+  CapturedFrame,
+  inject,
+  outputBytes,
+  type BenchContext,
+  type LiveResult,
+  type PortState,
+  type Sending,
+} from './port.js';
 import { WatchProbe } from './probes.js';
 import type { LiveOutput } from './results.js';
 import type { StreamCapture, Tap } from './stream.js';
@@ -39,7 +47,7 @@ export class TcIngressStrategy extends TcStrategy {
     return { socket, fresh: true };
   }
 
-  async one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveResult> {
+  async one(index: number, bytes: Buffer, others: LiveOutput[], sending: Sending): Promise<LiveResult> {
     const { src } = this;
     const protocol = receivedProtocol(bytes);
     this.handler(protocol);
@@ -53,7 +61,7 @@ export class TcIngressStrategy extends TcStrategy {
       return { drops: g.tc_drops, consumes: g.consumes, frees: g.other_frees };
     };
     const before = events();
-    inject(src.tester, index, bytes);
+    inject(src.tester, index, bytes, sending);
     const passedUp: LiveOutput[] = [];
     const seen: LiveOutput[] = [];
     let tap = false;

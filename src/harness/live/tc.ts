@@ -13,6 +13,7 @@ import {
   type BenchContext,
   type LiveResult,
   type PortState,
+  type Sending,
   type Strategy,
 } from './port.js';
 import { type WatchProbe } from './probes.js';
@@ -104,7 +105,7 @@ export abstract class TcStrategy implements Strategy {
     return frameResult(this.src.name, this.program, index, input, verdict, main ? [main] : [], redirect);
   }
 
-  abstract one(index: number, bytes: Buffer, others: LiveOutput[]): Promise<LiveResult>;
+  abstract one(index: number, bytes: Buffer, others: LiveOutput[], sending: Sending): Promise<LiveResult>;
 
   /** The socket a stream sends from, the taps it reads, and where passed frames are captured. */
   protected abstract streamSetup(): {
