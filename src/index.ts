@@ -85,6 +85,7 @@ export {
   type CountedFunction,
   type SourceLine,
   BpfMap,
+  RingBuffer,
   type MapInfo,
   type MapState,
   type UpdateMode,

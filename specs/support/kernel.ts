@@ -40,4 +40,5 @@ export const SPEC_OBJ = {
   ipv6FilterV2: 'specs/bpf/build/ipv6_filter_v2.bpf.o',
   busy: 'specs/bpf/build/busy.bpf.o',
   tcVlanPush: 'specs/bpf/build/tc_vlan_push.bpf.o',
+  events: 'specs/bpf/build/events.bpf.o',
 };

@@ -291,4 +291,22 @@ export class Btf {
   findDatasec(name: string): BtfType | undefined {
     return this.types.find((t) => t.kind === Kind.Datasec && t.name === name);
   }
+
+  /**
+   * A type by its C name: `struct event`, `union u`, or a bare name (a struct, union or typedef
+   * called that, in that order); undefined when the object's BTF has none.
+   */
+  findNamed(cName: string): BtfType | undefined {
+    const m = /^\s*(struct|union)\s+(\S+)\s*$/.exec(cName);
+    if (m) {
+      const kind = m[1] === 'struct' ? Kind.Struct : Kind.Union;
+      return this.types.find((t) => t.kind === kind && t.name === m[2]);
+    }
+    const name = cName.trim();
+    for (const kind of [Kind.Struct, Kind.Union, Kind.Typedef]) {
+      const t = this.types.find((x) => x.kind === kind && x.name === name);
+      if (t) return t;
+    }
+    return undefined;
+  }
 }

@@ -58,6 +58,8 @@ function bind() {
   // A SEC() handler's load callback: how the coverage instrumentation sees a program's final
   // instructions just before libbpf loads them (see bpf/counters.ts).
   const PrepareLoadFn = koffi.proto('int libbpf_prog_prepare_load_fn(void *prog, void *opts, long cookie)');
+  // A ring buffer's record callback; the record's address as an integer, read with koffi.view.
+  const SampleFn = koffi.proto('int ring_buffer_sample_fn(void *ctx, uintptr_t data, size_t size)');
   const HandlerOpts = koffi.struct('libbpf_prog_handler_opts', {
     sz: 'size_t',
     cookie: 'long',
@@ -67,6 +69,7 @@ function bind() {
   });
   return {
     PrintFn,
+    SampleFn,
     PrepareLoadFn,
     HandlerOpts,
     libbpf_register_prog_handler: fn<
@@ -130,6 +133,12 @@ function bind() {
     bpf_map__set_pin_path: fn<(map: Ptr, path: string | null) => number>(
       'int bpf_map__set_pin_path(void *map, const char *path)',
     ),
+
+    ring_buffer__new: ptr<[fd: number, cb: unknown, ctx: null, opts: null]>(
+      'void *ring_buffer__new(int map_fd, ring_buffer_sample_fn *sample_cb, void *ctx, void *opts)',
+    ),
+    ring_buffer__consume: fn<(rb: Ptr) => number>('int ring_buffer__consume(void *rb)'),
+    ring_buffer__free: fn<(rb: Ptr) => void>('void ring_buffer__free(void *rb)'),
 
     bpf_map_create: fn<
       (

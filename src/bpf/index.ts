@@ -12,6 +12,7 @@ export { Program, type ProgramRun, type ProgramStats } from './program.js';
 export { BlockCounters, type CountedFunction, type SourceLine } from './counters.js';
 export type { Block, Branch } from './instrument.js';
 export { BpfMap, type MapInfo, type MapState, type UpdateMode } from './map.js';
+export { RingBuffer } from './ring-buffer.js';
 export { createMap, CreatedMap, type MapSpec } from './create-map.js';
 export { ValueShapeError } from './codec.js';
 export type { TestRunOptions, RawRun, SkbContext, SkbContextOut, LaidFrames, MakeRun } from './testrun.js';

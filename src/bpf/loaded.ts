@@ -6,11 +6,15 @@ import type { BlockCounters } from './counters.js';
 import { errno, ffi, koffi, type Ptr } from './ffi.js';
 import { mapShared, unmap, type Mapping } from '../sys/libc.js';
 import { findGlobal, globalNames, isInternal, list, type Handles } from './handles.js';
-import { DEVICE_MAPS, STATE_MAPS } from './kinds.js';
+import { DEVICE_MAPS, MAP_TYPES, STATE_MAPS } from './kinds.js';
 import { indentLog, withLibbpfLog } from './libbpf-log.js';
 import { BpfMap, type MapInfo } from './map.js';
 import type { ProgramInfo } from './object.js';
 import { Program } from './program.js';
+import { RingBuffer } from './ring-buffer.js';
+
+const MAP_TYPE_PERF_EVENT_ARRAY = 4;
+const MAP_TYPE_RINGBUF = 27;
 
 /** A loaded object: its programs (with test run) and maps. `close()` unloads everything. */
 export class LoadedObject {
@@ -99,6 +103,51 @@ export class LoadedObject {
       this.mapCache.set(name, m);
     }
     return m;
+  }
+
+  /**
+   * The ring buffer map called `name`, to read what programs write into it (see RingBuffer):
+   * records as Buffers, or decoded as `type`, a C type of the object's BTF (`'struct event'`).
+   * One reader per map, made at the first call and closed with the object.
+   * @throws NotFoundError for no such map; XdpspecError `RING_BUFFER` for a map of another type,
+   *   a type not in the BTF, or a second call with another type.
+   */
+  ringBuffer(name: string, o: { type?: string } = {}): RingBuffer {
+    this.check();
+    const known = this.rings.get(name);
+    if (known) {
+      if (known.type !== o.type)
+        throw new XdpspecError(
+          'RING_BUFFER',
+          `ring buffer ${name} is already read ${known.type ? `as ${known.type}` : 'as raw bytes'}; one reader takes each record once, so ask for it the same way`,
+        );
+      return known.reader;
+    }
+    const h = this.h.maps.find((x) => x.info.name === name);
+    if (!h)
+      throw new NotFoundError(
+        'map',
+        name,
+        this.maps.map((x) => x.name),
+        this.path,
+      );
+    if (h.typeId !== MAP_TYPE_RINGBUF)
+      throw new XdpspecError(
+        'RING_BUFFER',
+        h.typeId === MAP_TYPE_PERF_EVENT_ARRAY
+          ? `${name} of ${this.path} is a perf event array, which xdpspec does not read; a ring buffer (BPF_MAP_TYPE_RINGBUF, kernel 5.8+, bpf_ringbuf_output) can be drained in a spec`
+          : `${name} of ${this.path} is a ${MAP_TYPES[h.typeId] ?? `type ${h.typeId}`} map, not a ring buffer; read it with map(${JSON.stringify(name)})`,
+      );
+    const reader = new RingBuffer(name, ffi().bpf_map__fd(h.ptr), this.h.btf, o.type, this.path);
+    this.rings.set(name, { reader, type: o.type });
+    return reader;
+  }
+
+  private readonly rings = new Map<string, { reader: RingBuffer; type: string | undefined }>();
+
+  /** @internal The ring buffers read so far, which a reset between cases drains. */
+  openRingBuffers(): RingBuffer[] {
+    return [...this.rings.values()].map((r) => r.reader);
   }
 
   get globals(): string[] {
@@ -299,6 +348,8 @@ export class LoadedObject {
     this.companions.clear();
     for (const m of this.mappings.values()) unmap(m.mapping);
     this.mappings.clear();
+    for (const r of this.rings.values()) r.reader.close();
+    this.rings.clear();
     for (const a of [...this.attachments]) a.detach();
     for (const p of this.progCache.values()) p.close();
     for (const c of this.counted.values()) c.close();

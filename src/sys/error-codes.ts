@@ -178,6 +178,12 @@ export const ERROR_CODES = {
     meaning: "an operation the map's type does not have (deleting from an array, ...)",
     todo: 'do what the message suggests (set the value to zero, ...)',
   },
+  RING_BUFFER: {
+    area: 'maps',
+    meaning:
+      'a ring buffer cannot be read as asked: the map is of another type (a perf event array, say), the type named for its records is not in the BTF, or a record is shorter than that type',
+    todo: 'drain a BPF_MAP_TYPE_RINGBUF map; name a type the object declares (a global of it keeps it in BTF), or drain raw bytes',
+  },
   MAP_UPDATE_MODE: {
     area: 'maps',
     meaning: 'a `map.set` mode other than `any`, `new`, `existing`',
