@@ -23,6 +23,18 @@ describe('xdpspec dissect', () => {
     );
   });
 
+  it("says on stderr that a cooked capture's frames are shown with the Ethernet header they were given", async () => {
+    const r = await cli('dissect', 'specs/pcap/data/any-sll.pcap');
+    expect(r.exitCode).to.equal(0);
+    expect(r.stderr).to.equal(
+      'xdpspec: specs/pcap/data/any-sll.pcap: interface 0 captured link type 113 (LINUX_SLL (Linux cooked capture)); its frames are shown with the Ethernet header xdpspec gives them',
+    );
+    expect(r.stdout.split('\n')[2]).to.match(
+      /^2 {2}45 bytes {2}eth 02:aa:00:00:00:01 > 02:00:00:00:00:02 ipv4 10\.5\.0\.1 > 10\.5\.0\.2 udp \d+ > 9 len 3$/,
+    );
+    expect((await cli('dissect', 'fixtures/ipv4-and-ipv6.pcap')).stderr).to.equal('');
+  });
+
   it('prints one JSON object per line with the documented field names', async () => {
     const r = await cli('dissect', '--json', 'fixtures/ipv4-and-ipv6.pcap');
     expect(r.exitCode).to.equal(0);

@@ -286,15 +286,28 @@ describe('pcap reader', () => {
       expect(e.reason).to.equal(`captured length ${f1.length} is larger than the snap length 40 of interface 0`);
     });
 
-    it('a link type other than Ethernet, named', () => {
-      let e = formatError(parse(craft.classicFile([{ data: f1 }], { linkType: 113 })));
+    it('a link type other than Ethernet that it does not convert, named', () => {
+      let e = formatError(parse(craft.classicFile([{ data: f1 }], { linkType: 105 })));
       expect(e).to.be.instanceOf(PcapLinkTypeError);
       expect(e.message).to.match(
-        /^bad\.pcap: at byte 20: link type 113 \(LINUX_SLL \(Linux cooked capture\)\) is not supported/,
+        /^bad\.pcap: at byte 20: link type 105 \(IEEE802_11\) is not supported: xdpspec reads Ethernet captures \(link type 1\), and gives an Ethernet header to Linux cooked captures/,
       );
-      e = formatError(parse(Buffer.concat([craft.shb(), craft.idb({ linkType: 101 }), craft.epb(f1)])));
+      e = formatError(parse(Buffer.concat([craft.shb(), craft.idb({ linkType: 127 }), craft.epb(f1)])));
       expect(e).to.be.instanceOf(PcapLinkTypeError);
-      expect((e as PcapLinkTypeError).linkType).to.equal(101);
+      expect((e as PcapLinkTypeError).linkType).to.equal(127);
+      expect(e.record).to.equal(0);
+    });
+
+    it('a record of a converted link type that cannot be an Ethernet frame, named', () => {
+      let e = formatError(parse(craft.classicFile([{ data: f1 }, { data: Buffer.alloc(30) }], { linkType: 101 })));
+      // f1 is an Ethernet frame: as raw IP its first nibble (of a MAC) is no IP version
+      expect(e.message).to.equal(
+        `bad.pcap: record 0 at byte 24: record cannot be read as an Ethernet frame: IP version ${f1[0]! >> 4} is neither 4 nor 6`,
+      );
+      e = formatError(parse(Buffer.concat([craft.shb(), craft.idb({ linkType: 113 }), craft.epb(Buffer.alloc(10))])));
+      expect(e.reason).to.equal(
+        'packet cannot be read as an Ethernet frame: it is shorter than the 16-byte cooked header',
+      );
       expect(e.record).to.equal(0);
     });
 

@@ -59,7 +59,7 @@ describe('bad input: a corpus through the CLI and the library', function () {
       Buffer.concat([classicHeader({ snap: 100 }), classicRecord({ data: Buffer.alloc(60), incl: 5000 })]),
     );
     writeFileSync(f('cut-record.pcap'), classicFile([{ data: Buffer.alloc(60) }]).subarray(0, 24 + 16 + 20));
-    writeFileSync(f('not-ethernet.pcap'), classicFile([{ data: Buffer.alloc(60) }], { linkType: 101 }));
+    writeFileSync(f('not-ethernet.pcap'), classicFile([{ data: Buffer.alloc(60) }], { linkType: 105 }));
     writeFileSync(f('bad-block.pcapng'), Buffer.concat([shb(), block(1, Buffer.alloc(8), { total: 7 })]));
     writeFileSync(f('cut.pcapng'), Buffer.concat([shb(), idb(), epb(Buffer.alloc(60))]).subarray(0, 60));
     // Map entries
@@ -93,7 +93,7 @@ describe('bad input: a corpus through the CLI and the library', function () {
         'PCAP_FORMAT',
       ],
       ['cut-record.pcap', /record 0 .*truncated|need \d+ bytes/, 'PCAP_FORMAT'],
-      ['not-ethernet.pcap', /link type 101|not Ethernet|LINKTYPE/i, 'PCAP_LINK_TYPE'],
+      ['not-ethernet.pcap', /link type 105|not Ethernet|LINKTYPE/i, 'PCAP_LINK_TYPE'],
       ['bad-block.pcapng', /block length 7|not a multiple of 4|block/, 'PCAP_FORMAT'],
       [
         'cut.pcapng',

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../sys/errors.js';
 import { dissect, layerToJson, parseFrame, summarize } from '../packet/index.js';
-import { CaptureReader } from '../pcap/index.js';
+import { CaptureReader, linkTypeName } from '../pcap/index.js';
 import { Output } from './output.js';
 
 export const DISSECT_USAGE = `usage: xdpspec dissect FILE [--json | -v]
@@ -29,7 +29,16 @@ export async function runDissect(args: string[]): Promise<number> {
   if (values.json && values.verbose) throw new UsageError(`--json and --verbose do not go together\n${DISSECT_USAGE}`);
   const reader = await CaptureReader.open(positionals[0]!);
   const out = new Output();
+  const noted = new Set<number>();
   for await (const batch of reader.batches()) {
+    // On stderr, so that the frames on stdout stay one per line (and JSON).
+    for (const i of reader.interfaces)
+      if (i.capturedLinkType !== undefined && !noted.has(i.id)) {
+        noted.add(i.id);
+        process.stderr.write(
+          `xdpspec: ${positionals[0]!}: interface ${i.id} captured link type ${i.capturedLinkType} (${linkTypeName(i.capturedLinkType)}); its frames are shown with the Ethernet header xdpspec gives them\n`,
+        );
+      }
     let text = '';
     for (const r of batch) {
       const f = parseFrame(r.data);

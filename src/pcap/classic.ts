@@ -1,5 +1,6 @@
 import { PcapFormatError, PcapLinkTypeError } from '../sys/errors.js';
 import type { RecordDecoder } from './decoder.js';
+import { CONVERTED_LINK_TYPES, ethernetFrom } from './link-layers.js';
 import {
   LINKTYPE_ETHERNET,
   MAX_CAPTURED_LENGTH,
@@ -32,6 +33,8 @@ export class ClassicDecoder implements RecordDecoder {
   private snap = 0;
   private index = 0;
   private haveHeader = false;
+  /** The file's link type: records of another than Ethernet are given an Ethernet header. */
+  private captured = LINKTYPE_ETHERNET;
 
   constructor(private readonly file: string) {}
 
@@ -69,10 +72,18 @@ export class ClassicDecoder implements RecordDecoder {
     const frac = le ? buf.readUInt32LE(off + 4) : buf.readUInt32BE(off + 4);
     const orig = le ? buf.readUInt32LE(off + 12) : buf.readUInt32BE(off + 12);
     const start = off + RECORD_HEADER_LEN;
+    let data = buf.subarray(start, start + incl);
+    let wire = orig;
+    if (this.captured !== LINKTYPE_ETHERNET) {
+      const e = ethernetFrom(this.captured, data);
+      if (typeof e === 'string') this.fail(fileOffset, `record cannot be read as an Ethernet frame: ${e}`);
+      data = e.frame;
+      wire = orig + e.grown;
+    }
     this.record = {
       index: this.index++,
-      data: buf.subarray(start, start + incl),
-      originalLength: orig,
+      data,
+      originalLength: wire,
       timestamp: BigInt(sec) * 1_000_000_000n + BigInt(this.nanos ? frac : frac * 1000),
       interfaceId: 0,
     };
@@ -109,12 +120,19 @@ export class ClassicDecoder implements RecordDecoder {
     this.snap = u32(16);
     // The upper bits of the link-type field carry FCS information (pcap-linktype(7)).
     const linkType = u32(20) & 0x0fffffff;
-    if (linkType !== LINKTYPE_ETHERNET) {
+    if (linkType !== LINKTYPE_ETHERNET && !CONVERTED_LINK_TYPES.has(linkType)) {
       throw new PcapLinkTypeError({ file: this.file, offset: fileOffset + 20 }, linkType, linkTypeName(linkType));
     }
+    this.captured = linkType;
     const resolution: TimestampResolution = this.nanos ? 'ns' : 'us';
     this.interfaces = [
-      { id: 0, linkType, snapLength: this.snap, timestampResolution: resolution === 'ns' ? '10^-9' : '10^-6' },
+      {
+        id: 0,
+        linkType: LINKTYPE_ETHERNET,
+        ...(linkType !== LINKTYPE_ETHERNET ? { capturedLinkType: linkType } : {}),
+        snapLength: this.snap,
+        timestampResolution: resolution === 'ns' ? '10^-9' : '10^-6',
+      },
     ];
     this.haveHeader = true;
   }

@@ -23,7 +23,13 @@ export interface PcapRecord {
 /** A capture interface: one per classic pcap file, one per Interface Description Block in pcapng. */
 export interface CaptureInterface {
   readonly id: number;
+  /** 1 (Ethernet): what the records are, converted where the capture was not (`capturedLinkType`). */
   readonly linkType: number;
+  /**
+   * The link type the capture recorded, where it was not Ethernet and its records were given an
+   * Ethernet header (Linux cooked capture, raw IP, loopback: see pcap/link-layers.ts).
+   */
+  readonly capturedLinkType?: number;
   /** 0 means no limit was recorded. */
   readonly snapLength: number;
   readonly name?: string | undefined;

@@ -50,7 +50,8 @@ export class PcapLinkTypeError extends PcapFormatError {
     super(
       where,
       `link type ${linkType} (${linkTypeName}) is not supported: xdpspec reads Ethernet captures ` +
-        `(link type 1); convert or recapture on an Ethernet interface (e.g. tcpdump -i veth0)`,
+        `(link type 1), and gives an Ethernet header to Linux cooked captures (tcpdump -i any), raw IP and loopback ones; ` +
+        `convert it, or recapture on an Ethernet interface (e.g. tcpdump -i veth0)`,
       'PCAP_LINK_TYPE',
     );
     this.linkType = linkType;

@@ -1,5 +1,6 @@
 import { PcapFormatError, PcapLinkTypeError } from '../../sys/errors.js';
 import type { RecordDecoder } from '../decoder.js';
+import { CONVERTED_LINK_TYPES, ethernetFrom } from '../link-layers.js';
 import { LINKTYPE_ETHERNET, MAX_CAPTURED_LENGTH, linkTypeName, type PcapRecord } from '../types.js';
 import { EPB_FIXED_LEN, EPB_TYPE, OPB_FIXED_LEN, OPB_TYPE } from './epb.js';
 import { IDB_MIN_LEN, IDB_TYPE, interfaceFromOptions } from './idb.js';
@@ -111,7 +112,12 @@ export class PcapngDecoder implements RecordDecoder {
     const snap = s.u32(buf, off + 12);
     const opts = parseOptions(s, buf, off + 16, off + len - 4);
     if (!opts) this.fail(fo, 'an option of the interface description block runs past the end of the block');
-    s.interfaces.push(interfaceFromOptions(s.interfaces.length, linkType, snap, opts, s.little));
+    const ifc = interfaceFromOptions(s.interfaces.length, linkType, snap, opts, s.little);
+    // An interface of a link layer xdpspec gives an Ethernet header has Ethernet records (see
+    // pcap/link-layers.ts); one of another keeps its type, refused at its first packet.
+    s.interfaces.push(
+      CONVERTED_LINK_TYPES.has(linkType) ? { ...ifc, linkType: LINKTYPE_ETHERNET, capturedLinkType: linkType } : ifc,
+    );
   }
 
   private iface(id: number, fo: number): SectionInterface {
@@ -158,10 +164,11 @@ export class PcapngDecoder implements RecordDecoder {
       if (!opts) this.fail(fo, 'an option of the packet block runs past the end of the block');
       comment = optionText(opts, OPT_COMMENT);
     }
+    const e = this.ethernet(ifc, buf.subarray(off + fixed, off + fixed + cap), fo);
     this.record = {
       index: this.index++,
-      data: buf.subarray(off + fixed, off + fixed + cap),
-      originalLength: s.u32(buf, off + 24),
+      data: e.frame,
+      originalLength: s.u32(buf, off + 24) + e.grown,
       timestamp: s.toNanos(ifc, s.u32(buf, off + 12), s.u32(buf, off + 16)),
       interfaceId: ifId,
       comment,
@@ -175,13 +182,22 @@ export class PcapngDecoder implements RecordDecoder {
     let cap = Math.min(orig, len - SPB_FIXED_LEN - 4);
     if (ifc.snapLength !== 0) cap = Math.min(cap, ifc.snapLength);
     this.checkCaptured(cap, ifc, fo);
+    const e = this.ethernet(ifc, buf.subarray(off + SPB_FIXED_LEN, off + SPB_FIXED_LEN + cap), fo);
     this.record = {
       index: this.index++,
-      data: buf.subarray(off + SPB_FIXED_LEN, off + SPB_FIXED_LEN + cap),
-      originalLength: orig,
+      data: e.frame,
+      originalLength: orig + e.grown,
       timestamp: 0n, // simple packet blocks carry no timestamp
       interfaceId: 0,
     };
+  }
+
+  /** A packet's bytes as an Ethernet frame: as they are, or given a header (see pcap/link-layers.ts). */
+  private ethernet(ifc: SectionInterface, data: Buffer, fo: number): { frame: Buffer; grown: number } {
+    if (ifc.capturedLinkType === undefined) return { frame: data, grown: 0 };
+    const e = ethernetFrom(ifc.capturedLinkType, data);
+    if (typeof e === 'string') this.fail(fo, `packet cannot be read as an Ethernet frame: ${e}`);
+    return e;
   }
 
   private fail(offset: number, reason: string): never {
