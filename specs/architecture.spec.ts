@@ -41,6 +41,7 @@ const SPEC_OF_THE_WHOLE: Record<string, string> = {
   'bpf/codec.ts': 'specs/bpf/map.spec.ts',
   'bpf/device-writes.ts': 'specs/bpf/redirect-probe.spec.ts',
   'bpf/dispatcher.ts': 'specs/bpf/testrun.spec.ts',
+  'bpf/event-records.ts': 'specs/bpf/ring-buffer.spec.ts',
   'bpf/ffi.ts': '(declarations)',
   'bpf/frame-places.ts': 'specs/bpf/testrun.spec.ts',
   'bpf/handles.ts': 'specs/bpf/object.spec.ts',

@@ -86,6 +86,8 @@ export {
   type SourceLine,
   BpfMap,
   RingBuffer,
+  PerfBuffer,
+  type PerfRecord,
   type MapInfo,
   type MapState,
   type UpdateMode,

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* For xdpspec's own specs: reports every IPv4 UDP frame in a ring buffer (its source, length,
  * destination port and verdict), drops those to port 9, and reserves but discards the record of
- * those to port 7 (which a reader must never see). A perf event array sits beside it, for the
- * spec that it is refused. */
+ * those to port 7 (which a reader must never see). The same report goes to a perf event array
+ * too, followed by the whole frame (as xdp-tutorial's xdp_sample_pkts and xdpdump send one). */
 #include <linux/bpf.h>
 #include "xdpspec_parse.h"
 
@@ -36,7 +36,7 @@ int xdp_events(struct xdp_md *ctx)
 	struct ethhdr *eth = parse_ethhdr(&c, end);
 	struct iphdr *ip;
 	struct udphdr *udp;
-	struct event *e;
+	struct event *e, report;
 	__u32 verdict;
 
 	if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
@@ -59,7 +59,11 @@ int xdp_events(struct xdp_md *ctx)
 	e->len = (__u16)(end - data);
 	e->dport = bpf_ntohs(udp->dest);
 	e->verdict = verdict;
+	report = *e;
 	bpf_ringbuf_submit(e, 0);
+	/* The upper half of the flags is how many bytes of the frame follow the report. */
+	bpf_perf_event_output(ctx, &perf, BPF_F_CURRENT_CPU | ((__u64)report.len << 32), &report,
+			      sizeof(report));
 	return verdict;
 }
 

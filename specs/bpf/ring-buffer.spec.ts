@@ -46,19 +46,22 @@ describe('ring buffers', () => {
 
   it('refuse what they cannot read, saying why', () => {
     const perf = thrown(() => o.ringBuffer('perf'));
-    expect(perf).to.be.instanceOf(XdpspecError).with.property('code', 'RING_BUFFER');
+    expect(perf).to.be.instanceOf(XdpspecError).with.property('code', 'EVENT_BUFFER');
     expect(perf.message).to.match(
-      /^perf of .*events\.bpf\.o is a perf event array, which xdpspec does not read; a ring buffer/,
+      /^perf of .*events\.bpf\.o is a perf event array, not a ring buffer; read it with perfBuffer\("perf"\)$/,
+    );
+    expect(thrown(() => o.ringBuffer('events.bss')).message).to.match(
+      /^events\.bss of .* is an array map, not a ring buffer; read it with map\("events\.bss"\)$/,
     );
     expect(thrown(() => o.ringBuffer('nope'))).to.have.property('code', 'NOT_FOUND');
     const unknown = thrown(() => o.ringBuffer('events', { type: 'struct nope' }));
-    expect(unknown).to.have.property('code', 'RING_BUFFER');
+    expect(unknown).to.have.property('code', 'EVENT_BUFFER');
     expect(unknown.message).to.match(
       /^struct nope is not in the BTF of .*events\.bpf\.o, .*declare one \(e\.g\. "struct nope \*unused_events_record __attribute__\(\(unused\)\);" at file scope\)/,
     );
     o.ringBuffer('events');
     expect(thrown(() => o.ringBuffer('events', { type: 'struct event' })).message).to.equal(
-      'ring buffer events is already read as raw bytes; one reader takes each record once, so ask for it the same way',
+      'events is already read as raw bytes; one reader takes each record once, so ask for it the same way',
     );
     const events = o.ringBuffer('events');
     o.close();

@@ -60,6 +60,9 @@ function bind() {
   const PrepareLoadFn = koffi.proto('int libbpf_prog_prepare_load_fn(void *prog, void *opts, long cookie)');
   // A ring buffer's record callback; the record's address as an integer, read with koffi.view.
   const SampleFn = koffi.proto('int ring_buffer_sample_fn(void *ctx, uintptr_t data, size_t size)');
+  // A perf buffer's: a record of a CPU's buffer, and a count of records the kernel could not write.
+  const PerfSampleFn = koffi.proto('void perf_buffer_sample_fn(void *ctx, int cpu, uintptr_t data, uint32_t size)');
+  const PerfLostFn = koffi.proto('void perf_buffer_lost_fn(void *ctx, int cpu, uint64_t count)');
   const HandlerOpts = koffi.struct('libbpf_prog_handler_opts', {
     sz: 'size_t',
     cookie: 'long',
@@ -70,6 +73,8 @@ function bind() {
   return {
     PrintFn,
     SampleFn,
+    PerfSampleFn,
+    PerfLostFn,
     PrepareLoadFn,
     HandlerOpts,
     libbpf_register_prog_handler: fn<
@@ -139,6 +144,11 @@ function bind() {
     ),
     ring_buffer__consume: fn<(rb: Ptr) => number>('int ring_buffer__consume(void *rb)'),
     ring_buffer__free: fn<(rb: Ptr) => void>('void ring_buffer__free(void *rb)'),
+    perf_buffer__new: ptr<[fd: number, pages: number, sample: unknown, lost: unknown, ctx: null, opts: null]>(
+      'void *perf_buffer__new(int map_fd, size_t page_cnt, perf_buffer_sample_fn *sample_cb, perf_buffer_lost_fn *lost_cb, void *ctx, void *opts)',
+    ),
+    perf_buffer__consume: fn<(pb: Ptr) => number>('int perf_buffer__consume(void *pb)'),
+    perf_buffer__free: fn<(pb: Ptr) => void>('void perf_buffer__free(void *pb)'),
 
     bpf_map_create: fn<
       (

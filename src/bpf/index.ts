@@ -13,6 +13,7 @@ export { BlockCounters, type CountedFunction, type SourceLine } from './counters
 export type { Block, Branch } from './instrument.js';
 export { BpfMap, type MapInfo, type MapState, type UpdateMode } from './map.js';
 export { RingBuffer } from './ring-buffer.js';
+export { PerfBuffer, type PerfRecord } from './perf-buffer.js';
 export { createMap, CreatedMap, type MapSpec } from './create-map.js';
 export { ValueShapeError } from './codec.js';
 export type { TestRunOptions, RawRun, SkbContext, SkbContextOut, LaidFrames, MakeRun } from './testrun.js';

@@ -11,6 +11,7 @@ import { indentLog, withLibbpfLog } from './libbpf-log.js';
 import { BpfMap, type MapInfo } from './map.js';
 import type { ProgramInfo } from './object.js';
 import { Program } from './program.js';
+import { PerfBuffer } from './perf-buffer.js';
 import { RingBuffer } from './ring-buffer.js';
 
 const MAP_TYPE_PERF_EVENT_ARRAY = 4;
@@ -109,19 +110,44 @@ export class LoadedObject {
    * The ring buffer map called `name`, to read what programs write into it (see RingBuffer):
    * records as Buffers, or decoded as `type`, a C type of the object's BTF (`'struct event'`).
    * One reader per map, made at the first call and closed with the object.
-   * @throws NotFoundError for no such map; XdpspecError `RING_BUFFER` for a map of another type,
+   * @throws NotFoundError for no such map; XdpspecError `EVENT_BUFFER` for a map of another type,
    *   a type not in the BTF, or a second call with another type.
    */
   ringBuffer(name: string, o: { type?: string } = {}): RingBuffer {
+    return this.eventReader(name, MAP_TYPE_RINGBUF, o, (fd) => new RingBuffer(name, fd, this.h.btf, o.type, this.path));
+  }
+
+  /**
+   * The perf event array called `name`, to read what programs write into it with
+   * bpf_perf_event_output (see PerfBuffer): each record with its CPU, and decoded as `type` when
+   * one is named; `pages` per CPU (a power of two, 16 by default). One reader per map.
+   * @throws as ringBuffer does.
+   */
+  perfBuffer(name: string, o: { type?: string; pages?: number } = {}): PerfBuffer {
+    return this.eventReader(
+      name,
+      MAP_TYPE_PERF_EVENT_ARRAY,
+      o,
+      (fd) => new PerfBuffer(name, fd, this.h.btf, o.type, this.path, o.pages),
+    );
+  }
+
+  /** The reader of map `name` of `mapType` made by `make` at the first call (see ringBuffer). */
+  private eventReader<R extends RingBuffer | PerfBuffer>(
+    name: string,
+    mapType: number,
+    o: { type?: string },
+    make: (fd: number) => R,
+  ): R {
     this.check();
-    const known = this.rings.get(name);
+    const known = this.readers.get(name);
     if (known) {
-      if (known.type !== o.type)
+      if (known.type !== o.type || known.mapType !== mapType)
         throw new XdpspecError(
-          'RING_BUFFER',
-          `ring buffer ${name} is already read ${known.type ? `as ${known.type}` : 'as raw bytes'}; one reader takes each record once, so ask for it the same way`,
+          'EVENT_BUFFER',
+          `${name} is already read ${known.type ? `as ${known.type}` : 'as raw bytes'}; one reader takes each record once, so ask for it the same way`,
         );
-      return known.reader;
+      return known.reader as R;
     }
     const h = this.h.maps.find((x) => x.info.name === name);
     if (!h)
@@ -131,23 +157,37 @@ export class LoadedObject {
         this.maps.map((x) => x.name),
         this.path,
       );
-    if (h.typeId !== MAP_TYPE_RINGBUF)
+    if (h.typeId !== mapType) {
+      const what = (t: number) => {
+        if (t === MAP_TYPE_RINGBUF) return 'a ring buffer';
+        if (t === MAP_TYPE_PERF_EVENT_ARRAY) return 'a perf event array';
+        const kind = MAP_TYPES[t] ?? `type ${t}`;
+        return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} map`;
+      };
+      const use =
+        h.typeId === MAP_TYPE_RINGBUF
+          ? `ringBuffer(${JSON.stringify(name)})`
+          : h.typeId === MAP_TYPE_PERF_EVENT_ARRAY
+            ? `perfBuffer(${JSON.stringify(name)})`
+            : `map(${JSON.stringify(name)})`;
       throw new XdpspecError(
-        'RING_BUFFER',
-        h.typeId === MAP_TYPE_PERF_EVENT_ARRAY
-          ? `${name} of ${this.path} is a perf event array, which xdpspec does not read; a ring buffer (BPF_MAP_TYPE_RINGBUF, kernel 5.8+, bpf_ringbuf_output) can be drained in a spec`
-          : `${name} of ${this.path} is a ${MAP_TYPES[h.typeId] ?? `type ${h.typeId}`} map, not a ring buffer; read it with map(${JSON.stringify(name)})`,
+        'EVENT_BUFFER',
+        `${name} of ${this.path} is ${what(h.typeId)}, not ${what(mapType)}; read it with ${use}`,
       );
-    const reader = new RingBuffer(name, ffi().bpf_map__fd(h.ptr), this.h.btf, o.type, this.path);
-    this.rings.set(name, { reader, type: o.type });
+    }
+    const reader = make(ffi().bpf_map__fd(h.ptr));
+    this.readers.set(name, { reader, type: o.type, mapType });
     return reader;
   }
 
-  private readonly rings = new Map<string, { reader: RingBuffer; type: string | undefined }>();
+  private readonly readers = new Map<
+    string,
+    { reader: RingBuffer | PerfBuffer; type: string | undefined; mapType: number }
+  >();
 
-  /** @internal The ring buffers read so far, which a reset between cases drains. */
-  openRingBuffers(): RingBuffer[] {
-    return [...this.rings.values()].map((r) => r.reader);
+  /** @internal The ring and perf buffers read so far, which a reset between cases drains. */
+  openEventReaders(): (RingBuffer | PerfBuffer)[] {
+    return [...this.readers.values()].map((r) => r.reader);
   }
 
   get globals(): string[] {
@@ -348,8 +388,8 @@ export class LoadedObject {
     this.companions.clear();
     for (const m of this.mappings.values()) unmap(m.mapping);
     this.mappings.clear();
-    for (const r of this.rings.values()) r.reader.close();
-    this.rings.clear();
+    for (const r of this.readers.values()) r.reader.close();
+    this.readers.clear();
     for (const a of [...this.attachments]) a.detach();
     for (const p of this.progCache.values()) p.close();
     for (const c of this.counted.values()) c.close();

@@ -3,11 +3,11 @@
 // moves the consumer position, calling back once per record. The callback is one for the
 // process (koffi registers it once); it copies each record into the list of the drain that is
 // running, since the record's memory is the kernel's again once the callback returns.
-import { BpfError, XdpspecError } from '../sys/errors.js';
-import { errnoName } from '../sys/errno.js';
+import { XdpspecError } from '../sys/errors.js';
 import type { Btf } from './btf.js';
-import { Codec } from './codec.js';
-import { errno, ffi, koffi, processWide, readNative, type Ptr } from './ffi.js';
+import type { Codec } from './codec.js';
+import { consumeInto, decodeRecord, opened, recordCodec } from './event-records.js';
+import { ffi, koffi, processWide, readNative, type Ptr } from './ffi.js';
 
 const state = processWide<{ callback: unknown; sink: Buffer[] | undefined }>('ring-buffers', () => ({
   callback: undefined,
@@ -42,22 +42,8 @@ export class RingBuffer {
     type: string | undefined,
     where: string,
   ) {
-    if (type !== undefined) {
-      const t = btf?.findNamed(type);
-      if (!t)
-        throw new XdpspecError(
-          'RING_BUFFER',
-          `${type} is not in the BTF of ${where}, so records of ring buffer ${name} cannot be read as it: BTF keeps the types a program's globals, maps and functions use, not those of its locals only; declare one (e.g. "${/^(struct|union)\s/.test(type) ? type : `struct ${type}`} *unused_${name}_record __attribute__((unused));" at file scope) or drain the raw bytes`,
-        );
-      this.codec = new Codec(btf, t.id, btf!.sizeOf(t.id), `record of ring buffer ${name}`);
-    }
-    const cb = callback();
-    const rb = ffi().ring_buffer__new(fd, cb, null, null);
-    if (rb === 0n) {
-      const e = errno();
-      throw new BpfError(`open ring buffer ${name} of ${where}`, e, errnoName(e));
-    }
-    this.rb = rb;
+    this.codec = type === undefined ? undefined : recordCodec(btf, type, `ring buffer ${name}`, name, where);
+    this.rb = opened(ffi().ring_buffer__new(fd, callback(), null, null), `ring buffer ${name} of ${where}`);
   }
 
   /**
@@ -66,28 +52,22 @@ export class RingBuffer {
    * @throws XdpspecError `OBJECT_CLOSED` once its object is closed.
    */
   drain(): unknown[] {
-    if (this.rb === 0n)
-      throw new XdpspecError('OBJECT_CLOSED', `ring buffer ${this.name}: its object is closed; open the object again`);
-    const records: Buffer[] = [];
-    const outer = state.sink;
-    state.sink = records;
-    let n: number;
-    try {
-      n = ffi().ring_buffer__consume(this.rb);
-    } finally {
-      state.sink = outer;
-    }
-    if (n < 0) throw new BpfError(`read ring buffer ${this.name}`, -n, errnoName(-n));
+    const records = this.drainRaw();
     const codec = this.codec;
     if (!codec) return records;
-    return records.map((r, i) => {
-      if (r.length < codec.size)
-        throw new XdpspecError(
-          'RING_BUFFER',
-          `record ${i} of ring buffer ${this.name} has ${r.length} bytes, fewer than the ${codec.size} of its type:\n${codec.layout}`,
-        );
-      return codec.decode(r.subarray(0, codec.size));
-    });
+    return records.map((r, i) => decodeRecord(codec, r, i, `ring buffer ${this.name}`));
+  }
+
+  private drainRaw(): Buffer[] {
+    if (this.rb === 0n)
+      throw new XdpspecError('OBJECT_CLOSED', `ring buffer ${this.name}: its object is closed; open the object again`);
+    const rb = this.rb;
+    return consumeInto(state, [], () => ffi().ring_buffer__consume(rb), `ring buffer ${this.name}`);
+  }
+
+  /** @internal Reads every record there is and forgets them (a reset between cases). */
+  discard(): void {
+    this.drainRaw();
   }
 
   /** @internal Lets go of libbpf's consumer (its object closes it). */

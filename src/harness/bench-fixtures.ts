@@ -60,8 +60,8 @@ export function bpfObjects(): FixtureBody<object, ObjectLoader> {
  * A case fixture that puts the state maps of the object `of` picks back after each case as they
  * were when the first case began (per-CPU ones included): every case then starts from the same
  * state whatever ran before. The state is read once, for the first case (`capture`), and each
- * case's end writes back only what changed where it can (`putBack`), and drains the ring buffers
- * a case read, so the next case's drain starts empty. Its value is the object.
+ * case's end writes back only what changed where it can (`putBack`), and drains the ring and
+ * perf buffers a case read, so the next case's drain starts empty. Its value is the object.
  */
 export function mapsRestored<D>(of: (deps: D) => LoadedObject): FixtureBody<D, LoadedObject> {
   let saved: { obj: LoadedObject; maps: { map: BpfMap; state: MapState }[] } | undefined;
@@ -74,8 +74,9 @@ export function mapsRestored<D>(of: (deps: D) => LoadedObject): FixtureBody<D, L
     } finally {
       if (!obj.isClosed) {
         for (const { map, state } of maps) map.putBack(state);
-        // What a case's frames wrote into ring buffers and nobody drained is that case's.
-        for (const r of obj.openRingBuffers()) r.drain();
+        // What a case's frames wrote into ring and perf buffers and nobody drained is that
+        // case's; records a full perf buffer lost were that case's too.
+        for (const r of obj.openEventReaders()) r.discard();
       }
     }
   };

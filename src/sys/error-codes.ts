@@ -178,11 +178,11 @@ export const ERROR_CODES = {
     meaning: "an operation the map's type does not have (deleting from an array, ...)",
     todo: 'do what the message suggests (set the value to zero, ...)',
   },
-  RING_BUFFER: {
+  EVENT_BUFFER: {
     area: 'maps',
     meaning:
-      'a ring buffer cannot be read as asked: the map is of another type (a perf event array, say), the type named for its records is not in the BTF, or a record is shorter than that type',
-    todo: 'drain a BPF_MAP_TYPE_RINGBUF map; name a type the object declares (a global of it keeps it in BTF), or drain raw bytes',
+      'a ring buffer or perf event array cannot be read as asked: the map is of another type, the type named for its records is not in the BTF, a record is shorter than that type, or the kernel lost records of a full perf buffer',
+    todo: 'read a BPF_MAP_TYPE_RINGBUF with ringBuffer() and a perf event array with perfBuffer(); name a type the object declares (a global of it keeps it in BTF), or read raw bytes; drain a perf buffer more often, or give it more pages',
   },
   MAP_UPDATE_MODE: {
     area: 'maps',
