@@ -139,6 +139,27 @@ describe('xdpspec replay', () => {
     expect(ours()).to.deep.equal([]);
   });
 
+  it('sends a program that grows frames XDP frames, with room to (--via says how)', async () => {
+    const grow = [
+      'replay',
+      'specs/bpf/build/grow.bpf.o',
+      '--set-global',
+      'tail=200',
+      '--pcap',
+      'fixtures/ipv4-and-ipv6.pcap',
+    ];
+    for (const via of [[], ['--via', 'xdp']]) {
+      const r = await cli(...grow, ...via, '--json');
+      expect(r.exitCode).to.equal(0);
+      const rows = r.stdout.split('\n').map((l) => JSON.parse(l) as { summary?: Record<string, number> });
+      expect(rows.pop()!.summary).to.include({ frames: 20, passed: 20 });
+    }
+    const bad = await cli(...grow, '--via', 'carrier');
+    expect(bad.exitCode).to.equal(2);
+    expect(bad.stderr).to.match(/^xdpspec: --via takes auto, xdp or socket, got "carrier"/);
+    expect(ours()).to.deep.equal([]);
+  });
+
   it('fails clearly, leaving nothing behind', async () => {
     let r = await cli('replay', OBJ.ipv6Filter, '--attached-by', 'true', '--pcap', 'fixtures/ipv4-and-ipv6.pcap');
     expect(r.exitCode).to.equal(2);

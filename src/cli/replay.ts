@@ -7,8 +7,8 @@ import { frameJson, frameLine } from './report.js';
 import { parseGlobal, parseType } from './test-run.js';
 
 export const REPLAY_USAGE = `usage: xdpspec replay OBJECT --pcap FILE [--program NAME] [--type [NAME=]xdp|tc]... [--egress] [--json]
-                      [--artifacts DIR] [--set-global NAME=VALUE]...
-       xdpspec replay --attached-by COMMAND --pcap FILE [--json] [--artifacts DIR]
+                      [--artifacts DIR] [--set-global NAME=VALUE]... [--via auto|xdp|socket]
+       xdpspec replay --attached-by COMMAND --pcap FILE [--json] [--artifacts DIR] [--via auto|xdp|socket]
 
 Replays a capture live: a fresh one-port bench (namespaces dut and tester joined by a veth pair
 named wan), the program attached to the DUT end (XDP in native mode, TC on clsact ingress), every
@@ -24,7 +24,11 @@ xdpspec test-run.
                          set to the interface, e.g. "xdp-filter load \\$PORT" or
                          "ip link set dev \\$PORT xdp obj prog.o sec xdp"
   --artifacts DIR        write DIR/replay.pcapng: inputs and outputs, one interface per port
-                         side, a comment per frame with its verdict`;
+                         side, a comment per frame with its verdict
+  --via auto|xdp|socket  how frames go in: as XDP frames from the tester end, in a page as a NIC
+                         driver gives them, or by packet socket, which veth copies into a buffer
+                         of the frame's size (no room to grow it at the tail); auto (default):
+                         XDP frames for native XDP programs that may grow frames, else socket`;
 
 export async function runReplay(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -39,6 +43,7 @@ export async function runReplay(args: string[]): Promise<number> {
       'set-global': { type: 'string', multiple: true },
       type: { type: 'string', multiple: true },
       egress: { type: 'boolean' },
+      via: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -58,6 +63,9 @@ export async function runReplay(args: string[]): Promise<number> {
       `--egress attaches xdpspec's own TC program; with --attached-by, the direction is read from what the command attached\n${REPLAY_USAGE}`,
     );
   if (!values.pcap) throw new UsageError(`replay needs --pcap FILE: the frames to replay\n${REPLAY_USAGE}`);
+  const via = values.via;
+  if (via !== undefined && via !== 'auto' && via !== 'xdp' && via !== 'socket')
+    throw new UsageError(`--via takes auto, xdp or socket, got ${JSON.stringify(via)}\n${REPLAY_USAGE}`);
   // Progress only for people: on a terminal, and never mixed into --json.
   const tty = process.stderr.isTTY && !values.json;
   const started = performance.now();
@@ -72,6 +80,7 @@ export async function runReplay(args: string[]): Promise<number> {
         }
       : { attachedBy: external }),
     pcap: values.pcap,
+    ...(via === undefined ? {} : { via }),
     ...(values.artifacts === undefined ? {} : { artifacts: values.artifacts }),
     ...(tty
       ? {

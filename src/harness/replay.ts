@@ -4,7 +4,7 @@ import { loadObject, type LoadedObject, type ProgramTypes } from '../bpf/index.j
 import { PROG_TYPE } from '../bpf/kinds.js';
 import { XdpspecError } from '../sys/errors.js';
 import { writeArtifact } from './artifact.js';
-import { LiveBench, type LiveRun } from './live/index.js';
+import { LiveBench, type LiveRun, type StreamVia } from './live/index.js';
 
 /** What to replay through what. Either `object` or `attachedBy`. */
 export interface ReplayCaptureOptions {
@@ -20,6 +20,8 @@ export interface ReplayCaptureOptions {
   readonly attachedBy?: string;
   /** The frames: a capture file. */
   readonly pcap: string;
+  /** How frames go in (see StreamVia): `auto` by default. */
+  readonly via?: StreamVia;
   /** Writes DIR/replay.pcapng (see writeArtifact). */
   readonly artifacts?: string;
   readonly onProgress?: (done: number, total: number) => void;
@@ -53,7 +55,11 @@ export async function replayCapture(o: ReplayCaptureOptions): Promise<{ run: Liv
       else bench.attach(program, REPLAY_PORT);
     } else if (o.attachedBy !== undefined) await bench.attachByCommand(REPLAY_PORT, o.attachedBy);
     else throw new XdpspecError('NO_PROGRAM', 'replayCapture needs a BPF object or an attaching command');
-    const run = await bench.replay(o.pcap, { on: REPLAY_PORT, ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+    const run = await bench.replay(o.pcap, {
+      on: REPLAY_PORT,
+      ...(o.via ? { via: o.via } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    });
     if (o.artifacts === undefined) return { run };
     return { run, artifact: await writeArtifact(run, [REPLAY_PORT], `${o.artifacts}/replay.pcapng`) };
   } finally {
