@@ -25,7 +25,7 @@ export const PROG_TYPES: Readonly<Record<number, string>> = {
   32: 'syscall',
 };
 export const PROG_TYPE = { sched_cls: 3, xdp: 6, raw_tracepoint: 17 } as const;
-export const MAP_TYPE = { prog_array: 3, queue: 22, stack: 23 } as const;
+export const MAP_TYPE = { prog_array: 3, perf_event_array: 4, queue: 22, stack: 23, ringbuf: 27 } as const;
 
 export const MAP_TYPES: Readonly<Record<number, string>> = {
   1: 'hash',

@@ -6,16 +6,13 @@ import type { BlockCounters } from './counters.js';
 import { errno, ffi, koffi, type Ptr } from './ffi.js';
 import { mapShared, unmap, type Mapping } from '../sys/libc.js';
 import { findGlobal, globalNames, isInternal, list, type Handles } from './handles.js';
-import { DEVICE_MAPS, MAP_TYPES, STATE_MAPS } from './kinds.js';
+import { DEVICE_MAPS, MAP_TYPE, MAP_TYPES, STATE_MAPS } from './kinds.js';
 import { indentLog, withLibbpfLog } from './libbpf-log.js';
 import { BpfMap, type MapInfo } from './map.js';
 import type { ProgramInfo } from './object.js';
 import { Program } from './program.js';
 import { PerfBuffer } from './perf-buffer.js';
 import { RingBuffer } from './ring-buffer.js';
-
-const MAP_TYPE_PERF_EVENT_ARRAY = 4;
-const MAP_TYPE_RINGBUF = 27;
 
 /** A loaded object: its programs (with test run) and maps. `close()` unloads everything. */
 export class LoadedObject {
@@ -71,21 +68,27 @@ export class LoadedObject {
     return p;
   }
 
+  /** libbpf's handle of the map called `name` (or of the globals section ending in it). */
+  private mapHandle(name: string): Handles['maps'][number] {
+    const h =
+      this.h.maps.find((x) => x.info.name === name) ??
+      this.h.maps.find((x) => isInternal(x.info.name) && x.info.name.endsWith(name));
+    if (!h)
+      throw new NotFoundError(
+        'map',
+        name,
+        this.maps.map((x) => x.name),
+        this.path,
+      );
+    return h;
+  }
+
   /** The map called `name` (globals sections too, e.g. `.bss`). */
   map(name: string): BpfMap {
     this.check();
     let m = this.mapCache.get(name);
     if (!m) {
-      const h =
-        this.h.maps.find((x) => x.info.name === name) ??
-        this.h.maps.find((x) => isInternal(x.info.name) && x.info.name.endsWith(name));
-      if (!h)
-        throw new NotFoundError(
-          'map',
-          name,
-          this.maps.map((x) => x.name),
-          this.path,
-        );
+      const h = this.mapHandle(name);
       const f = ffi();
       const i = h.info;
       m = new BpfMap(
@@ -114,7 +117,7 @@ export class LoadedObject {
    *   a type not in the BTF, or a second call with another type.
    */
   ringBuffer(name: string, o: { type?: string } = {}): RingBuffer {
-    return this.eventReader(name, MAP_TYPE_RINGBUF, o, (fd) => new RingBuffer(name, fd, this.h.btf, o.type, this.path));
+    return this.eventReader(name, MAP_TYPE.ringbuf, o, (fd) => new RingBuffer(name, fd, this.h.btf, o.type, this.path));
   }
 
   /**
@@ -126,7 +129,7 @@ export class LoadedObject {
   perfBuffer(name: string, o: { type?: string; pages?: number } = {}): PerfBuffer {
     return this.eventReader(
       name,
-      MAP_TYPE_PERF_EVENT_ARRAY,
+      MAP_TYPE.perf_event_array,
       o,
       (fd) => new PerfBuffer(name, fd, this.h.btf, o.type, this.path, o.pages),
     );
@@ -149,25 +152,18 @@ export class LoadedObject {
         );
       return known.reader as R;
     }
-    const h = this.h.maps.find((x) => x.info.name === name);
-    if (!h)
-      throw new NotFoundError(
-        'map',
-        name,
-        this.maps.map((x) => x.name),
-        this.path,
-      );
+    const h = this.mapHandle(name);
     if (h.typeId !== mapType) {
       const what = (t: number) => {
-        if (t === MAP_TYPE_RINGBUF) return 'a ring buffer';
-        if (t === MAP_TYPE_PERF_EVENT_ARRAY) return 'a perf event array';
+        if (t === MAP_TYPE.ringbuf) return 'a ring buffer';
+        if (t === MAP_TYPE.perf_event_array) return 'a perf event array';
         const kind = MAP_TYPES[t] ?? `type ${t}`;
         return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} map`;
       };
       const use =
-        h.typeId === MAP_TYPE_RINGBUF
+        h.typeId === MAP_TYPE.ringbuf
           ? `ringBuffer(${JSON.stringify(name)})`
-          : h.typeId === MAP_TYPE_PERF_EVENT_ARRAY
+          : h.typeId === MAP_TYPE.perf_event_array
             ? `perfBuffer(${JSON.stringify(name)})`
             : `map(${JSON.stringify(name)})`;
       throw new XdpspecError(

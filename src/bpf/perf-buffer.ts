@@ -4,6 +4,7 @@
 // record (and once per count of records the kernel had no room for). As for ring buffers, the
 // callbacks are registered once for the process and copy into the drain that is running.
 import { XdpspecError } from '../sys/errors.js';
+import { PAGE } from '../sys/libc.js';
 import type { Btf } from './btf.js';
 import type { Codec } from './codec.js';
 import { ffi, koffi, processWide, readNative, type Ptr } from './ffi.js';
@@ -25,12 +26,12 @@ export interface PerfRecord {
 interface Sink {
   records: { cpu: number; data: Buffer }[];
   lost: number;
-  /** Bytes each CPU's records took in its buffer (a header and a size word each, 8-aligned). */
+  /** Bytes each CPU's records took in its buffer. */
   used: Map<number, number>;
+  /** The most bytes one record took. */
+  largest: number;
 }
 
-/** The page size of x86_64 and of most arm64 kernels: a buffer's pages are this size. */
-const PAGE = 4096;
 /** What the kernel puts before a sample's data: perf_event_header, then the size word. */
 const SAMPLE_OVERHEAD = 8 + 4;
 
@@ -47,7 +48,9 @@ function callbacks(): { sample: unknown; lost: unknown } {
       const sink = state.sink;
       if (!sink) return;
       sink.records.push({ cpu, data: readNative(BigInt(data), size) });
-      sink.used.set(cpu, (sink.used.get(cpu) ?? 0) + ((SAMPLE_OVERHEAD + size + 7) & ~7));
+      const took = (SAMPLE_OVERHEAD + size + 7) & ~7; // 8-aligned in the buffer
+      sink.used.set(cpu, (sink.used.get(cpu) ?? 0) + took);
+      sink.largest = Math.max(sink.largest, took);
     }, koffi.pointer(f.PerfSampleFn));
     state.lost = koffi.register((_ctx: unknown, _cpu: number, count: bigint | number) => {
       if (state.sink) state.sink.lost += Number(count);
@@ -105,10 +108,8 @@ export class PerfBuffer {
     // record it has room for after a reader made some: a buffer that filled up may have lost
     // records it cannot say yet. Full means less room left than the largest record read needs.
     const capacity = this.pages * PAGE;
-    let largest = 0;
-    for (const r of sink.records) largest = Math.max(largest, (SAMPLE_OVERHEAD + r.data.length + 7) & ~7);
     for (const [cpu, used] of sink.used)
-      if (capacity - used < largest)
+      if (capacity - used < sink.largest)
         throw new XdpspecError(
           'EVENT_BUFFER',
           `perf buffer ${this.name}: its buffer on CPU ${cpu} filled up (${used} of ${capacity} bytes, ${sink.records.length} record(s) read), so the kernel may have lost records after these, which it reports only with its next one; drain more often, or open it with more pages (perfBuffer(name, { pages }))`,
@@ -127,7 +128,7 @@ export class PerfBuffer {
     if (this.pb === 0n)
       throw new XdpspecError('OBJECT_CLOSED', `perf buffer ${this.name}: its object is closed; open the object again`);
     const pb = this.pb;
-    const sink: Sink = { records: [], lost: 0, used: new Map() };
+    const sink: Sink = { records: [], lost: 0, used: new Map(), largest: 0 };
     return consumeInto(state, sink, () => ffi().perf_buffer__consume(pb), `perf buffer ${this.name}`);
   }
 

@@ -3,8 +3,6 @@
 // IP (what scapy writes for packets with no Ether layer) or of BSD loopback gets one in front of
 // its network layer. Where the capture kept the sender's MAC (cooked captures on Ethernet) it is
 // the source; the rest are the frame builder's default addresses.
-import { LINKTYPE_ETHERNET } from './types.js';
-
 const LINKTYPE_NULL = 0;
 const LINKTYPE_RAW = 101;
 const LINKTYPE_LOOP = 108;
@@ -24,9 +22,12 @@ export const CONVERTED_LINK_TYPES: ReadonlySet<number> = new Set([
   LINKTYPE_LINUX_SLL2,
 ]);
 
-/** The addresses a converted frame gets where the capture has none (frame.eth()'s defaults). */
-export const CONVERTED_SRC_MAC = Buffer.from([2, 0, 0, 0, 0, 1]);
-export const CONVERTED_DST_MAC = Buffer.from([2, 0, 0, 0, 0, 2]);
+/**
+ * The addresses a converted frame gets where the capture has none: frame.eth()'s defaults,
+ * written again here since the capture layer stands on sys/ only.
+ */
+const SRC_MAC = Buffer.from([2, 0, 0, 0, 0, 1]);
+const DST_MAC = Buffer.from([2, 0, 0, 0, 0, 2]);
 
 const ETH_HLEN = 14;
 const ETH_P_IP = 0x0800;
@@ -42,9 +43,10 @@ interface Parts {
   readonly src?: Buffer;
 }
 
-function ipVersion(data: Buffer, at: number): number | string {
-  if (data.length <= at) return 'it holds no IP header';
-  const v = data[at]! >> 4;
+/** Raw IP's EtherType, from the version in its first byte. */
+function ipVersion(data: Buffer): number | string {
+  if (data.length === 0) return 'it holds no IP header';
+  const v = data[0]! >> 4;
   if (v === 4) return ETH_P_IP;
   if (v === 6) return ETH_P_IPV6;
   return `IP version ${v} is neither 4 nor 6`;
@@ -57,6 +59,7 @@ function family(af: number): number | undefined {
   return undefined;
 }
 
+/** A cooked header's parts, once its length is checked: protocol, ARPHRD type, address and its length. */
 function cooked(
   data: Buffer,
   header: number,
@@ -65,7 +68,6 @@ function cooked(
   addrLen: number,
   addrAt: number,
 ): Parts | string {
-  if (data.length < header) return `it is shorter than the ${header}-byte cooked header`;
   if (protocol < ETH_P_802_3_MIN)
     return `its protocol 0x${protocol.toString(16).padStart(4, '0')} is not an EtherType (an 802.2 or other non-Ethernet frame)`;
   const src = arphrd === ARPHRD_ETHER && addrLen === 6 ? data.subarray(addrAt, addrAt + 6) : undefined;
@@ -81,7 +83,7 @@ function parts(linkType: number, data: Buffer): Parts | string {
       if (data.length < 20) return 'it is shorter than the 20-byte cooked header';
       return cooked(data, 20, data.readUInt16BE(0), data.readUInt16BE(8), data[11]!, 12);
     case LINKTYPE_RAW: {
-      const t = ipVersion(data, 0);
+      const t = ipVersion(data);
       return typeof t === 'string' ? t : { header: 0, etherType: t };
     }
     case LINKTYPE_IPV4:
@@ -110,13 +112,12 @@ function parts(linkType: number, data: Buffer): Parts | string {
  * longer the frame is than the record (for its length on the wire); or why it cannot be one.
  */
 export function ethernetFrom(linkType: number, data: Buffer): { frame: Buffer; grown: number } | string {
-  if (linkType === LINKTYPE_ETHERNET) return { frame: data, grown: 0 };
   const p = parts(linkType, data);
   if (typeof p === 'string') return p;
   const payload = data.subarray(p.header);
   const frame = Buffer.allocUnsafe(ETH_HLEN + payload.length);
-  CONVERTED_DST_MAC.copy(frame, 0);
-  (p.src ?? CONVERTED_SRC_MAC).copy(frame, 6);
+  DST_MAC.copy(frame, 0);
+  (p.src ?? SRC_MAC).copy(frame, 6);
   frame.writeUInt16BE(p.etherType, 12);
   payload.copy(frame, ETH_HLEN);
   return { frame, grown: ETH_HLEN - p.header };

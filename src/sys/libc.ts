@@ -76,7 +76,8 @@ export interface Mapping {
   readonly length: number;
 }
 
-const PAGE = 4096;
+/** The page size of x86_64 and of most arm64 kernels. */
+export const PAGE = 4096;
 const PROT_READ_WRITE = 3;
 const MAP_SHARED = 1;
 const MAP_FAILED = 0xffffffffffffffffn;

@@ -320,7 +320,8 @@ export class LiveBench {
   /**
    * Injects each frame on port `on` (from the tester end; from the DUT's side for a TC program on
    * egress), one at a time, and classifies it. `via` says how frames go in (see StreamVia): by
-   * default a native XDP program gets them as XDP frames, in a page as a NIC driver gives them.
+   * default a native XDP program that may grow frames at the tail gets XDP frames, in a page as
+   * a NIC driver gives them, and every other program gets them by socket.
    * @throws XdpspecError when no program is attached there, when a frame cannot be sent, or
    * when an output the counters promise does not arrive (it names the frame).
    */

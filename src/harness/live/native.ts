@@ -107,17 +107,19 @@ export class NativeStrategy implements Strategy {
       });
       sending.xdp++;
     } else {
-      const why = !injector
-        ? `${this.program} grows no frame at the tail (it calls no bpf_xdp_adjust_tail), so a socket's send gives the same for less`
-        : typeof injector === 'string'
-          ? injector
-          : `frames over the DUT end's MTU or ${SLOT_BYTES} bytes go by socket`;
+      // Said once a run: not worth a string per frame.
+      const why = () =>
+        !injector
+          ? `${this.program} grows no frame at the tail (it calls no bpf_xdp_adjust_tail), so a socket's send gives the same for less`
+          : typeof injector === 'string'
+            ? injector
+            : `frames over the DUT end's MTU or ${SLOT_BYTES} bytes go by socket`;
       if (sending.via === 'xdp')
         throw new XdpspecError(
           'INJECT',
-          `frame #${index} cannot go to port ${on} as an XDP frame (${why}): replay with { via: 'auto' } or 'socket'`,
+          `frame #${index} cannot go to port ${on} as an XDP frame (${why()}): replay with { via: 'auto' } or 'socket'`,
         );
-      if (sending.via === 'auto') sending.why ??= why;
+      if (sending.via === 'auto') sending.why ??= why();
       inject(src.tester, index, bytes, sending);
     }
     let after = before;

@@ -64,8 +64,8 @@ export interface StreamRun {
  *
  * The two differ in more than cost. A frame sent by socket reaches the program in a buffer
  * veth copies it into, which on 6.18 is cut to the frame's size: `bpf_xdp_adjust_tail` can grow
- * it by at most the 0 to 63 bytes that rounding leaves. An XDP frame comes in a page, as most NIC drivers
- * and the unit engine give one, with room to grow it by up to about 3.5 KB.
+ * it by at most the 0 to 63 bytes that rounding leaves. An XDP frame comes in a page, as most
+ * NIC drivers and the unit engine give one, with room to grow it by up to about 3.5 KB.
  */
 export type StreamVia = 'auto' | 'xdp' | 'socket';
 
