@@ -119,7 +119,10 @@ describe('xdpspec run --kernel', function () {
         /6\.1: node died of signal 11 before the run's first report line \(status 139, under TCG\): booting it once more/g,
       ),
     ).to.have.length(1);
-    expect(r.stderr.match(/booting 6\.1 \(/g)).to.have.length(2);
+    // A boot that panics before init (not this case's doing, rare under TCG) gets one more of its own.
+    const panics = r.stderr.match(/6\.1 stopped before its init/g)?.length ?? 0;
+    expect(panics, r.stderr).to.be.at.most(1);
+    expect(r.stderr.match(/booting 6\.1 \(/g)).to.have.length(2 + panics);
     expect(r.stdout).to.match(
       /6\.1 +6\.1\.0-\d+-cloud-amd64 \(TCG, [\d.]+ s, init after [\d.]+ s\): 0 passed, 0 failed, 0 skipped; the guest stopped without its report/,
     );
