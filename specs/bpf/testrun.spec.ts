@@ -45,6 +45,13 @@ describe('BPF_PROG_TEST_RUN', () => {
       BpfError,
       /test run xdp_ipv6_only: .*is ifindex 999999 a device in this network namespace/,
     );
+    // The batch helper makes the system call itself: the kernel's refusal comes back the same.
+    const f = frame.eth().ipv6().build();
+    expect(p.testRunMany([f, f], { ingressIfindex: 1 }).map((r) => r.action)).to.deep.equal(['XDP_PASS', 'XDP_PASS']);
+    expect(() => p.testRunMany([f, f], { ingressIfindex: 999_999 })).to.throw(
+      BpfError,
+      /test run xdp_ipv6_only: .*is ifindex 999999 a device in this network namespace/,
+    );
   });
 
   it('notices an options object changed between runs', () => {
