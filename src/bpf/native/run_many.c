@@ -2,8 +2,9 @@
 /* xdpspec's batch test run: BPF_PROG_TEST_RUN over many frames in one call from JavaScript.
  * Calling the kernel once per frame through koffi costs a foreign call, a copy into the run's
  * buffer and the reads of the results per frame; here the loop runs in C over frames laid end to
- * end, and the results come back in one array. The options block (context, repeat, flags) is the
- * one src/bpf/testrun.ts prepared; this only sets the per-frame fields.
+ * end, and the results come back in one array. The options (context, repeat, flags) are the
+ * block src/bpf/testrun.ts prepared, read once per call into the system call's attributes;
+ * only the per-frame fields change after that, and the block itself is left as it was.
  *
  * Frame i is places[n + i] bytes at in + places[i] (where it starts, then how long each is):
  * frames decoded from one capture file lie in one buffer, between record headers, and run from
