@@ -268,7 +268,7 @@ export class TestRunner {
    * rather than once per frame; each output is a view of that JS-owned copy.
    */
   runMany(frames: readonly Uint8Array[], o: TestRunOptions = NO_OPTIONS): RawRun[] {
-    if (o !== NO_OPTIONS) checkOptions(o, this.progName); // none given: none to check
+    checkOptions(o, this.progName);
     if (o.liveFrames || o.meta) return frames.map((f) => this.run(f, o));
     const batch = runManyNative();
     if (batch) return this.runBatch(batch, frames, o);
@@ -475,10 +475,9 @@ export class TestRunner {
    */
   private prepareBatch(o: TestRunOptions): void {
     this.native();
-    // None given, as last time: NO_OPTIONS is frozen, so the same without a look.
-    if (o === this.lastOptions || sameOptions(o, this.lastOptions)) return;
+    if (sameOptions(o, this.lastOptions)) return;
     this.writeOptions(o);
-    this.lastOptions = o === NO_OPTIONS ? o : copyOptions(o);
+    this.lastOptions = copyOptions(o);
   }
 
   /** The options block's fields that only change with the options: repeat, flags, context. */
