@@ -1,32 +1,67 @@
 // Baseline for the test-run benchmark: bpf_prog_test_run_opts called from C in a loop, one
 // frame per call, frames taken in turn from a pcap file. Prints ns per call.
-// usage: test_run_loop OBJECT PROGRAM FILE.pcap ITERATIONS [threaded]
+// usage: test_run_loop OBJECT PROGRAM FILE.pcap ITERATIONS [threaded] [own]
 // "threaded" starts an idle second thread first: in a process of more than one thread the
 // kernel takes a reference on the program's file in every bpf() call (fdget's shared-table
 // path), which a single-threaded loop never pays and a Node process (V8's and libuv's threads)
 // always does.
-// Built with -DAS_LIBRARY it is only the loop, xdpspec_c_loop, which the bench also calls through
+// "own" makes each call the bpf() system call instruction itself, in the loop, as xdpspec's batch
+// helper does, rather than through libbpf's function and libc's syscall(): on some machines of
+// this kind (an AMD EPYC guest, 2026-12-04) a system call made from a function that then returns
+// costs hundreds of ns more than one made inline (a bpf test run 1,200 ns against 830; getppid
+// 215 against 140), on others 1-2%. The bench prints both loops, so that a ratio against the
+// libbpf loop can be read for what the way of calling gives and what xdpspec's layer costs.
+// Built with -DAS_LIBRARY it is only the loops, xdpspec_c_loop and xdpspec_c_loop_own, which the bench also calls through
 // koffi in its own process, chunk by chunk alternated with testRunMany: the same machine state
 // for both, and the same floor of a threaded process. There it also runs keeping every output
 // (see the function), the other floor testRunMany pays and this loop does not.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef offsetofend
+#define offsetofend(t, m) (offsetof(t, m) + sizeof(((t *)0)->m))
+#endif
+
+/* bpf(cmd, attr, size) as the instruction itself (x86-64), the result or -errno. */
+static inline long own_bpf(int cmd, union bpf_attr *attr, unsigned int size)
+{
+#if defined(__x86_64__)
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"((long)__NR_bpf), "D"((long)cmd), "S"(attr), "d"((long)size)
+			 : "rcx", "r11", "memory");
+	return ret;
+#else
+	long ret = syscall(__NR_bpf, cmd, attr, size);
+
+	return ret < 0 ? -errno : ret;
+#endif
+}
 
 /*
  * Frame i is places[n + i] bytes at in + places[i]. With kept NULL every output goes over the
  * last at out (the baseline: nothing kept); else each goes after the one before from out +
  * *kept, starting over at out when less than 64 KiB is left (out_size well beyond the caches:
  * outputs kept, as testRunMany's results keep theirs, land in memory not written lately).
+ * With own set, the attributes libbpf would pass, filled the same way for each call, go to
+ * own_bpf() instead of bpf_prog_test_run_opts().
  */
-long xdpspec_c_loop(int fd, const unsigned char *in, const uint32_t *places, uint32_t n, long iters,
-		    unsigned char *out, uint32_t out_size, uint32_t *kept)
+static inline __attribute__((always_inline)) long loop(int fd, const unsigned char *in, const uint32_t *places,
+						       uint32_t n, long iters, unsigned char *out,
+						       uint32_t out_size, uint32_t *kept, int own)
 {
 	uint32_t off = kept ? *kept : 0;
 	unsigned long sum = 0;
@@ -35,17 +70,47 @@ long xdpspec_c_loop(int fd, const unsigned char *in, const uint32_t *places, uin
 		uint32_t k = (uint32_t)(i % n);
 		if (out_size - off < 65536)
 			off = 0;
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in + places[k], .data_size_in = places[n + k],
-			    .data_out = out + off, .data_size_out = 65536, .repeat = 1);
-		if (bpf_prog_test_run_opts(fd, &o))
-			return -1;
+		uint32_t size_out, retval;
+		if (own) {
+			union bpf_attr a;
+			memset(&a, 0, offsetofend(union bpf_attr, test));
+			a.test.prog_fd = (uint32_t)fd;
+			a.test.data_in = (uintptr_t)(in + places[k]);
+			a.test.data_size_in = places[n + k];
+			a.test.data_out = (uintptr_t)(out + off);
+			a.test.data_size_out = 65536;
+			a.test.repeat = 1;
+			if (own_bpf(BPF_PROG_TEST_RUN, &a, offsetofend(union bpf_attr, test)) < 0)
+				return -1;
+			size_out = a.test.data_size_out;
+			retval = a.test.retval;
+		} else {
+			LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in + places[k], .data_size_in = places[n + k],
+				    .data_out = out + off, .data_size_out = 65536, .repeat = 1);
+			if (bpf_prog_test_run_opts(fd, &o))
+				return -1;
+			size_out = o.data_size_out;
+			retval = o.retval;
+		}
 		if (kept)
-			off += (o.data_size_out + 7) & ~7u;
-		sum += o.retval;
+			off += (size_out + 7) & ~7u;
+		sum += retval;
 	}
 	if (kept)
 		*kept = off;
 	return (long)(sum & 0x7fffffff);
+}
+
+long xdpspec_c_loop(int fd, const unsigned char *in, const uint32_t *places, uint32_t n, long iters,
+		    unsigned char *out, uint32_t out_size, uint32_t *kept)
+{
+	return loop(fd, in, places, n, iters, out, out_size, kept, 0);
+}
+
+long xdpspec_c_loop_own(int fd, const unsigned char *in, const uint32_t *places, uint32_t n, long iters,
+			unsigned char *out, uint32_t out_size, uint32_t *kept)
+{
+	return loop(fd, in, places, n, iters, out, out_size, kept, 1);
 }
 
 #ifndef AS_LIBRARY
@@ -94,12 +159,21 @@ static void *idle(void *arg)
 
 int main(int argc, char **argv)
 {
-	if (argc != 5 && !(argc == 6 && !strcmp(argv[5], "threaded"))) {
-		fprintf(stderr, "usage: %s OBJECT PROGRAM FILE.pcap ITERATIONS [threaded]\n", argv[0]);
+	int threaded = 0, own = 0, bad = argc < 5;
+	for (int i = 5; i < argc; i++) {
+		if (!strcmp(argv[i], "threaded"))
+			threaded = 1;
+		else if (!strcmp(argv[i], "own"))
+			own = 1;
+		else
+			bad = 1;
+	}
+	if (bad) {
+		fprintf(stderr, "usage: %s OBJECT PROGRAM FILE.pcap ITERATIONS [threaded] [own]\n", argv[0]);
 		return 2;
 	}
 	pthread_t t;
-	if (argc == 6 && pthread_create(&t, NULL, idle, NULL)) { perror("thread"); return 1; }
+	if (threaded && pthread_create(&t, NULL, idle, NULL)) { perror("thread"); return 1; }
 	struct bpf_object *obj = bpf_object__open_file(argv[1], NULL);
 	if (!obj || bpf_object__load(obj)) { perror("load"); return 1; }
 	struct bpf_program *prog = bpf_object__find_program_by_name(obj, argv[2]);
@@ -113,7 +187,7 @@ int main(int argc, char **argv)
 	struct timespec a, b;
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	static unsigned char out[65536];
-	long sum = xdpspec_c_loop(fd, in, places, (uint32_t)n, iters, out, sizeof(out), NULL);
+	long sum = (own ? xdpspec_c_loop_own : xdpspec_c_loop)(fd, in, places, (uint32_t)n, iters, out, sizeof(out), NULL);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	if (sum < 0) { perror("test run"); return 1; }
 	double ns = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / iters;
