@@ -63,14 +63,7 @@ const KEPT_RING = 64 << 20;
  * a noisy machine: best-of-ten runs of separate processes move by 5-10% within minutes here,
  * more than the goal's margin.
  */
-function alternated(
-  loop: CLoop,
-  own: CLoop,
-  fd: number,
-  frames: readonly Uint8Array[],
-  many: () => void,
-  rounds: number,
-) {
+function alternated(loops: Loops, fd: number, frames: readonly Uint8Array[], many: () => void, rounds: number) {
   const n = frames.length;
   const places = new Uint32Array(2 * n);
   let at = 0;
@@ -87,7 +80,7 @@ function alternated(
     if (f(fd, input, places, n, rounds * n, out, out.length, k) < 0)
       throw new Error('the in-process C loop: a test run failed');
   };
-  const series = [cLoop(loop, one, null), cLoop(loop, ring, kept), many, cLoop(own, one, null)];
+  const series = [cLoop(loops.libbpf, one, null), cLoop(loops.libbpf, ring, kept), many, cLoop(loops.own, one, null)];
   const times: number[][] = series.map(() => []);
   for (let k = 0; k < CHUNKS; k++)
     for (const s of ORDER) {
@@ -110,7 +103,7 @@ function inProcess(
   const many = () => {
     for (let i = 0; i < rounds; i++) prog.testRunMany(frames);
   };
-  const side = alternated(loops.libbpf, loops.own, prog.fd, frames, many, rounds);
+  const side = alternated(loops, prog.fd, frames, many, rounds);
   return [
     `  in this process, ${3 * CHUNKS} chunks of ${fmt.int(rounds * frames.length)} frames each, alternated (medians):`,
     `  the C loop, through koffi       ${fmt.ns(side.c).padStart(8)} per frame`,

@@ -19,37 +19,15 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/bpf.h>
-#include <stddef.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#ifndef offsetofend
-#define offsetofend(t, m) (offsetof(t, m) + sizeof(((t *)0)->m))
-#endif
-
-/* bpf(cmd, attr, size) as the instruction itself (x86-64), the result or -errno. */
-static inline long own_bpf(int cmd, union bpf_attr *attr, unsigned int size)
-{
-#if defined(__x86_64__)
-	long ret;
-
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"((long)__NR_bpf), "D"((long)cmd), "S"(attr), "d"((long)size)
-			 : "rcx", "r11", "memory");
-	return ret;
-#else
-	long ret = syscall(__NR_bpf, cmd, attr, size);
-
-	return ret < 0 ? -errno : ret;
-#endif
-}
+#include "../src/bpf/native/sys_bpf.h"
 
 /*
  * Frame i is places[n + i] bytes at in + places[i]. With kept NULL every output goes over the
@@ -57,7 +35,7 @@ static inline long own_bpf(int cmd, union bpf_attr *attr, unsigned int size)
  * *kept, starting over at out when less than 64 KiB is left (out_size well beyond the caches:
  * outputs kept, as testRunMany's results keep theirs, land in memory not written lately).
  * With own set, the attributes libbpf would pass, filled the same way for each call, go to
- * own_bpf() instead of bpf_prog_test_run_opts().
+ * sys_bpf() (the helper's own, inline here too) instead of bpf_prog_test_run_opts().
  */
 static inline __attribute__((always_inline)) long loop(int fd, const unsigned char *in, const uint32_t *places,
 						       uint32_t n, long iters, unsigned char *out,
@@ -73,15 +51,20 @@ static inline __attribute__((always_inline)) long loop(int fd, const unsigned ch
 		uint32_t size_out, retval;
 		if (own) {
 			union bpf_attr a;
-			memset(&a, 0, offsetofend(union bpf_attr, test));
+			long rc;
+
+			memset(&a, 0, sizeof(a.test));
 			a.test.prog_fd = (uint32_t)fd;
 			a.test.data_in = (uintptr_t)(in + places[k]);
 			a.test.data_size_in = places[n + k];
 			a.test.data_out = (uintptr_t)(out + off);
 			a.test.data_size_out = 65536;
 			a.test.repeat = 1;
-			if (own_bpf(BPF_PROG_TEST_RUN, &a, offsetofend(union bpf_attr, test)) < 0)
+			rc = sys_bpf(BPF_PROG_TEST_RUN, &a, sizeof(a.test));
+			if (rc < 0) {
+				errno = (int)-rc; /* for main's perror, as libbpf sets it */
 				return -1;
+			}
 			size_out = a.test.data_size_out;
 			retval = a.test.retval;
 		} else {

@@ -39,32 +39,13 @@
  * one by one into `in` for every call (a copy from JavaScript per frame cost more than the rest
  * of the batch's JavaScript). */
 #include <bpf/bpf.h>
-#include <errno.h>
 #include <linux/bpf.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+
+#include "sys_bpf.h"
 
 #define SAME_COPY (1u << 30)
-
-/* bpf(cmd, attr, size): the result, or -errno. */
-static inline long sys_bpf(int cmd, union bpf_attr *attr, unsigned int size)
-{
-#if defined(__x86_64__)
-	long ret;
-
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"((long)__NR_bpf), "D"((long)cmd), "S"(attr), "d"((long)size)
-			 : "rcx", "r11", "memory");
-	return ret;
-#else
-	long ret = syscall(__NR_bpf, cmd, attr, size);
-
-	return ret < 0 ? -errno : ret;
-#endif
-}
 
 int xdpspec_run_batch(int fd, const struct bpf_test_run_opts *o, int ctx_len_off, const uint8_t *in,
 		     const uint32_t *places, uint32_t n, uint32_t first, uint8_t *out, uint32_t out_at,
